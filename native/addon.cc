@@ -1,0 +1,93 @@
+// Module init and the JS-facing argument conversion only; the work is in spawn.cc,
+// exit_watch.cc and user.cc.
+#include <napi.h>
+
+#include "errors.h"
+#include "exit_watch.h"
+#include "spawn.h"
+#include "user.h"
+
+namespace sandproc {
+namespace {
+
+std::vector<std::string> Strings(Napi::Object opts, const char* key) {
+  std::vector<std::string> out;
+  Napi::Array arr = opts.Get(key).As<Napi::Array>();
+  out.reserve(arr.Length());
+  for (uint32_t i = 0; i < arr.Length(); i++) out.push_back(arr.Get(i).As<Napi::String>().Utf8Value());
+  return out;
+}
+
+int Int(Napi::Object opts, const char* key, int fallback) {
+  Napi::Value v = opts.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : fallback;
+}
+
+// spawn(opts, onExit) -> { pid, fds: [stdin, stdout, stderr], child, clone3 }
+// The TypeScript layer (src/native.ts) validates every field; this trusts the shapes.
+Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object opts = info[0].As<Napi::Object>();
+  Napi::Function on_exit = info[1].As<Napi::Function>();
+
+  SpawnRequest req;
+  req.command = opts.Get("command").As<Napi::String>().Utf8Value();
+  req.candidates = Strings(opts, "candidates");
+  req.argv = Strings(opts, "argv");
+  req.envp = Strings(opts, "envp");
+  if (opts.Get("cwd").IsString()) req.cwd = opts.Get("cwd").As<Napi::String>().Utf8Value();
+  if (opts.Get("uid").IsNumber()) {
+    req.set_credentials = true;
+    req.uid = opts.Get("uid").As<Napi::Number>().Uint32Value();
+    req.gid = opts.Get("gid").As<Napi::Number>().Uint32Value();
+    Napi::Array groups = opts.Get("groups").As<Napi::Array>();
+    for (uint32_t i = 0; i < groups.Length(); i++) req.groups.push_back(groups.Get(i).As<Napi::Number>().Uint32Value());
+  }
+  Napi::Array stdio = opts.Get("stdio").As<Napi::Array>();
+  for (uint32_t i = 0; i < 3; i++) {
+    req.stdio[i] = stdio.Get(i).As<Napi::Number>().Int32Value() == 1 ? Stdio::kPipe : Stdio::kNull;
+  }
+  req.cgroup_procs_fd = Int(opts, "cgroupProcsFd", -1);
+  req.cgroup_dir_fd = Int(opts, "cgroupDirFd", -1);
+  req.pipe_size = Int(opts, "pipeSize", 0);
+
+  SpawnResult res;
+  SpawnFailure failure;
+  if (!Spawn(req, &res, &failure)) {
+    ThrowSystemError(env, failure.err, failure.syscall, failure.path);
+    return env.Undefined();
+  }
+
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("pid", Napi::Number::New(env, res.pid));
+  Napi::Array fds = Napi::Array::New(env, 3);
+  for (uint32_t i = 0; i < 3; i++) fds.Set(i, Napi::Number::New(env, res.fds[i]));
+  out.Set("fds", fds);
+  out.Set("clone3", Napi::Boolean::New(env, res.used_clone3));
+  out.Set("child", ChildHandle::New(env, res.pid, res.pidfd, on_exit));
+  return out;
+}
+
+void Cleanup(void* arg) {
+  auto* data = static_cast<AddonData*>(arg);
+  // Detach may drop the last reference to a ChildHandle; iterate over a copy.
+  auto live = data->live;
+  data->live.clear();
+  for (ChildHandle* c : live) c->Detach();
+}
+
+}  // namespace
+}  // namespace sandproc
+
+static Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
+  using namespace sandproc;
+  auto* data = new AddonData();
+  data->child_ctor = Napi::Persistent(ChildHandle::Init(env));
+  env.SetInstanceData(data);
+  napi_add_env_cleanup_hook(env, Cleanup, data);
+  exports.Set("spawn", Napi::Function::New(env, SpawnJs, "spawn"));
+  exports.Set("lookupUser", Napi::Function::New(env, LookupUser, "lookupUser"));
+  return exports;
+}
+
+NODE_API_MODULE(sandproc, InitAll)

@@ -1,0 +1,151 @@
+#include "exit_watch.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "errors.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+namespace sandproc {
+
+Napi::Function ChildHandle::Init(Napi::Env env) {
+  return DefineClass(env, "ChildHandle",
+                     {InstanceMethod<&ChildHandle::Signal>("signal"),
+                      InstanceMethod<&ChildHandle::KillGroup>("killGroup"),
+                      InstanceMethod<&ChildHandle::Ref>("ref"),
+                      InstanceMethod<&ChildHandle::Unref>("unref")});
+}
+
+Napi::Object ChildHandle::New(Napi::Env env, pid_t pid, int pidfd, Napi::Function on_exit) {
+  Napi::Object obj = env.GetInstanceData<AddonData>()->child_ctor.New({});
+  ChildHandle::Unwrap(obj)->Start(pid, pidfd, on_exit);
+  return obj;
+}
+
+ChildHandle::ChildHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ChildHandle>(info) {}
+
+ChildHandle::~ChildHandle() {
+  StopPolling();
+  if (pidfd_ >= 0) close(pidfd_);
+  delete context_;
+}
+
+void ChildHandle::Start(pid_t pid, int pidfd, Napi::Function on_exit) {
+  Napi::Env env = Env();
+  pid_ = pid;
+  pidfd_ = pidfd;
+  on_exit_ = Napi::Persistent(on_exit);
+  self_ = Napi::Persistent(Value());
+  context_ = new Napi::AsyncContext(env, "sandproc:child", Value());
+  env.GetInstanceData<AddonData>()->live.insert(this);
+
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  poll_ = new uv_poll_t;
+  uv_poll_init(loop, poll_, pidfd_);
+  poll_->data = this;
+  uv_poll_start(poll_, UV_READABLE, OnReadable);
+}
+
+void ChildHandle::StopPolling() {
+  if (poll_ == nullptr) return;
+  uv_poll_stop(poll_);
+  poll_->data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(poll_),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+  poll_ = nullptr;
+}
+
+void ChildHandle::Detach() {
+  StopPolling();
+  on_exit_.Reset();
+  self_.Reset();
+}
+
+void ChildHandle::OnReadable(uv_poll_t* handle, int status, int events) {
+  auto* self = static_cast<ChildHandle*>(handle->data);
+  if (self != nullptr) self->Reap();
+}
+
+void ChildHandle::Reap() {
+  // Whatever the main process left in its group dies with it. The pid cannot have been
+  // reused: it is a zombie until the waitid below, so -pid is still our group.
+  kill(-pid_, SIGKILL);
+
+  siginfo_t si = {};
+  struct rusage ru = {};
+  // The raw syscall's fifth argument returns the rusage that glibc's waitid drops.
+  long r = syscall(SYS_waitid, P_PIDFD, pidfd_, &si, WEXITED | WNOHANG, &ru);
+  if (r < 0 && errno == EINTR) return;  // still readable: the loop calls again
+  if (r == 0 && si.si_pid == 0) return;  // woken early; not exited yet
+  reaped_ = true;
+  StopPolling();
+  close(pidfd_);
+  pidfd_ = -1;
+
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  auto& live = env.GetInstanceData<AddonData>()->live;
+  live.erase(this);
+
+  Napi::Value code = env.Null(), sig = env.Null();
+  if (r == 0) {
+    if (si.si_code == CLD_EXITED) {
+      code = Napi::Number::New(env, si.si_status);
+    } else {
+      sig = Napi::Number::New(env, si.si_status);
+    }
+  }
+  double user_us = ru.ru_utime.tv_sec * 1e6 + ru.ru_utime.tv_usec;
+  double sys_us = ru.ru_stime.tv_sec * 1e6 + ru.ru_stime.tv_usec;
+  Napi::FunctionReference cb = std::move(on_exit_);
+  Napi::Object recv = Value();
+  cb.MakeCallback(recv, {code, sig, Napi::Number::New(env, user_us), Napi::Number::New(env, sys_us)},
+                  *context_);
+  if (env.IsExceptionPending()) {
+    napi_fatal_exception(env, env.GetAndClearPendingException().Value());
+  }
+  self_.Reset();
+}
+
+// signal(sig): to the main process through the pidfd, so a reused pid is never hit.
+Napi::Value ChildHandle::Signal(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int sig = info[0].As<Napi::Number>().Int32Value();
+  if (reaped_ || pidfd_ < 0) return Napi::Boolean::New(env, false);
+  if (syscall(SYS_pidfd_send_signal, pidfd_, sig, nullptr, 0) < 0) {
+    if (errno == ESRCH) return Napi::Boolean::New(env, false);
+    ThrowSystemError(env, errno, "pidfd_send_signal");
+    return env.Undefined();
+  }
+  return Napi::Boolean::New(env, true);
+}
+
+// killGroup(sig): to the whole process group, only while the leader is unreaped (its
+// pid, and so the group id, cannot be reused before that).
+Napi::Value ChildHandle::KillGroup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int sig = info[0].As<Napi::Number>().Int32Value();
+  if (reaped_) return Napi::Boolean::New(env, false);
+  return Napi::Boolean::New(env, kill(-pid_, sig) == 0);
+}
+
+Napi::Value ChildHandle::Ref(const Napi::CallbackInfo& info) {
+  if (poll_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+  return info.Env().Undefined();
+}
+
+Napi::Value ChildHandle::Unref(const Napi::CallbackInfo& info) {
+  if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+  return info.Env().Undefined();
+}
+
+}  // namespace sandproc

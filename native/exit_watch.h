@@ -1,0 +1,54 @@
+// Watches one child's pidfd on the environment's own libuv loop and reaps that pid
+// only. No SIGCHLD handler, no waitpid(-1): libuv owns SIGCHLD and reaps its own pids,
+// so Node's child_process keeps working beside us.
+#pragma once
+
+#include <napi.h>
+#include <uv.h>
+
+#include <sys/types.h>
+
+#include <unordered_set>
+
+namespace sandproc {
+
+class ChildHandle : public Napi::ObjectWrap<ChildHandle> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  // Takes ownership of pidfd. on_exit(code|null, signal|null, userUs, sysUs) is called
+  // once, after the process group has been killed and the main process reaped.
+  static Napi::Object New(Napi::Env env, pid_t pid, int pidfd, Napi::Function on_exit);
+
+  explicit ChildHandle(const Napi::CallbackInfo& info);
+  ~ChildHandle() override;
+
+  // Env teardown: stop watching (the children die by their parent-death signal).
+  void Detach();
+
+ private:
+  Napi::Value Signal(const Napi::CallbackInfo& info);
+  Napi::Value KillGroup(const Napi::CallbackInfo& info);
+  Napi::Value Ref(const Napi::CallbackInfo& info);
+  Napi::Value Unref(const Napi::CallbackInfo& info);
+
+  void Start(pid_t pid, int pidfd, Napi::Function on_exit);
+  static void OnReadable(uv_poll_t* handle, int status, int events);
+  void Reap();
+  void StopPolling();
+
+  pid_t pid_ = -1;
+  int pidfd_ = -1;
+  bool reaped_ = false;
+  uv_poll_t* poll_ = nullptr;  // freed in its close callback, which may outlive us
+  Napi::FunctionReference on_exit_;
+  Napi::ObjectReference self_;  // keeps the JS object alive until the exit is delivered
+  Napi::AsyncContext* context_ = nullptr;
+};
+
+// Per-environment state: the constructor and the live children to detach on teardown.
+struct AddonData {
+  Napi::FunctionReference child_ctor;
+  std::unordered_set<ChildHandle*> live;
+};
+
+}  // namespace sandproc

@@ -1,0 +1,360 @@
+// Child setup and exec. The child shares our memory (CLONE_VM) and our thread is
+// suspended until it execs or exits (CLONE_VFORK), so spawn cost does not grow with
+// the parent's heap: no page tables are copied. The price is discipline: between clone
+// and execve the child makes raw syscalls only, on data prepared here beforehand.
+#include "spawn.h"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+namespace sandproc {
+namespace {
+
+enum Stage : int32_t { kCgroup, kSetsid, kDup2, kChdir, kSetgroups, kSetgid, kSetuid, kPrctl, kExecve };
+const char* const kStageSyscall[] = {"cgroup", "setsid", "dup2", "chdir", "setgroups",
+                                     "setgid", "setuid", "prctl", "execve"};
+
+// What a failed child writes to the error pipe; EOF instead means execve succeeded.
+struct ChildError {
+  int32_t stage;
+  int32_t err;
+  int32_t candidate;  // index into the candidate list for execve failures
+};
+
+struct ChildArgs {
+  char* const* argv;
+  char* const* envp;
+  const char* const* candidates;
+  int ncandidates;
+  const char* cwd;
+  int stdio[3];  // fds to become 0, 1, 2; all >= 3 so dup2 never clobbers a source
+  int err_fd;
+  int cgroup_procs_fd;
+  bool set_credentials;
+  uid_t uid;
+  gid_t gid;
+  const gid_t* groups;
+  size_t ngroups;
+  pid_t parent_pid;
+};
+
+constexpr size_t kChildStackSize = 64 * 1024;
+
+[[noreturn]] void ChildFail(const ChildArgs* a, Stage stage, int err, int candidate = -1) {
+  ChildError e{stage, err, candidate};
+  // Nothing to do if this write fails: the parent then sees EOF and, since the child
+  // exits with 127 before exec, still learns from the reaped status that it failed.
+  ssize_t n = write(a->err_fd, &e, sizeof e);
+  (void)n;
+  _exit(127);
+}
+
+int ChildMain(void* arg) {
+  const ChildArgs* a = static_cast<const ChildArgs*>(arg);
+
+  // Join the cgroup first so that everything the child does, including its memory, is
+  // charged there (clone3 with CLONE_INTO_CGROUP already did this atomically).
+  if (a->cgroup_procs_fd >= 0 && write(a->cgroup_procs_fd, "0", 1) != 1) ChildFail(a, kCgroup, errno);
+
+  // Handlers of the parent make no sense in the new image, and ignored dispositions
+  // survive exec: Node ignores SIGPIPE, which would break every `cmd | head` in the child.
+  // Signals stay blocked (see Spawn) until just before execve, so no parent handler can
+  // run on this shared memory in the meantime. 32 and 33 are glibc's own.
+  struct sigaction dfl = {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < 32; sig++) {
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
+  }
+
+  // Own session and process group: the whole tree can be signalled as -pid.
+  if (setsid() < 0) ChildFail(a, kSetsid, errno);
+
+  for (int fd = 0; fd < 3; fd++) {
+    if (dup2(a->stdio[fd], fd) < 0) ChildFail(a, kDup2, errno);
+  }
+
+  if (a->cwd != nullptr && chdir(a->cwd) < 0) ChildFail(a, kChdir, errno);
+
+  // Raw syscalls: glibc's setgroups/setresgid/setresuid broadcast the change to every
+  // thread of the process (setxid), and the "process" here is our parent's memory.
+  // Groups first, then gid, then uid: after setuid we no longer may change the others.
+  if (a->set_credentials) {
+    if (syscall(SYS_setgroups, a->ngroups, a->groups) < 0) ChildFail(a, kSetgroups, errno);
+    if (syscall(SYS_setresgid, a->gid, a->gid, a->gid) < 0) ChildFail(a, kSetgid, errno);
+    if (syscall(SYS_setresuid, a->uid, a->uid, a->uid) < 0) ChildFail(a, kSetuid, errno);
+  }
+
+  // The parent-death signal is cleared by credential changes, so it comes after them.
+  // If the parent died before this point the signal will never come: check by hand.
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) ChildFail(a, kPrctl, errno);
+  if (getppid() != a->parent_pid) _exit(127);
+
+  // Mark rather than close: the error pipe must stay open until execve succeeds.
+  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+    for (int fd = 3; fd < 65536; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+
+  sigset_t none;
+  sigemptyset(&none);
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof(uint64_t));
+
+  // PATH search the way execvp does it, on paths built by the parent: missing entries
+  // are skipped, EACCES is remembered in case nothing later succeeds.
+  int err = ENOENT;
+  int at = -1;
+  for (int i = 0; i < a->ncandidates; i++) {
+    execve(a->candidates[i], a->argv, a->envp);
+    int e = errno;
+    if (e == EACCES) {
+      err = EACCES;
+      at = i;
+      continue;
+    }
+    if (e == ENOENT || e == ENOTDIR || e == ESTALE || e == ENODEV || e == ETIMEDOUT) {
+      if (err != EACCES) at = i;
+      continue;
+    }
+    err = e;
+    at = i;
+    break;
+  }
+  ChildFail(a, kExecve, err, at);
+}
+
+#if defined(__x86_64__)
+// The kernel's clone3 argument block (linux/sched.h, version 2 with `cgroup`).
+struct Clone3Args {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+      set_tid_size, cgroup;
+};
+
+// clone3 has no libc wrapper, and a child on a new stack cannot return into this C++
+// frame: it calls fn(arg) directly from the syscall site and exits with its result.
+long Clone3Run(Clone3Args* args, int (*fn)(void*), void* arg) {
+  long ret;
+  register void* r12 asm("r12") = reinterpret_cast<void*>(fn);
+  register void* r13 asm("r13") = arg;
+  asm volatile(
+      "syscall\n\t"
+      "testq %%rax, %%rax\n\t"
+      "jnz 1f\n\t"
+      "xorl %%ebp, %%ebp\n\t"
+      "movq %%r13, %%rdi\n\t"
+      "callq *%%r12\n\t"
+      "movl %%eax, %%edi\n\t"
+      "movl $231, %%eax\n\t"  // exit_group: the child's own thread group only
+      "syscall\n\t"
+      "hlt\n\t"
+      "1:\n\t"
+      : "=a"(ret)
+      : "0"(static_cast<long>(SYS_clone3)), "D"(args), "S"(sizeof(Clone3Args)), "r"(r12), "r"(r13)
+      : "rcx", "r11", "memory");
+  return ret;
+}
+// Container seccomp profiles often refuse clone3; after one refusal stop trying.
+std::atomic<bool> clone3_usable{true};
+#endif
+
+// Moves fd to a number >= 3 so that dup2 onto 0..2 in the child cannot clobber it.
+int AboveStdio(int fd) {
+  if (fd < 0 || fd >= 3) return fd;
+  int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  close(fd);
+  return moved;
+}
+
+int DevNull() {
+  static int fd = AboveStdio(open("/dev/null", O_RDWR | O_CLOEXEC));
+  return fd;
+}
+
+void CloseAll(int* fds, int n) {
+  for (int i = 0; i < n; i++) {
+    if (fds[i] >= 0) close(fds[i]);
+    fds[i] = -1;
+  }
+}
+
+}  // namespace
+
+bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure) {
+  auto fail = [&](int err, const char* syscall, const std::string& path = std::string()) {
+    failure->err = err;
+    failure->syscall = syscall;
+    failure->path = path;
+    return false;
+  };
+
+  // Pointer arrays into req's strings: built now, read-only in the child.
+  std::vector<char*> argv, envp;
+  std::vector<const char*> candidates;
+  argv.reserve(req.argv.size() + 1);
+  for (const auto& s : req.argv) argv.push_back(const_cast<char*>(s.c_str()));
+  argv.push_back(nullptr);
+  envp.reserve(req.envp.size() + 1);
+  for (const auto& s : req.envp) envp.push_back(const_cast<char*>(s.c_str()));
+  envp.push_back(nullptr);
+  for (const auto& s : req.candidates) candidates.push_back(s.c_str());
+  if (candidates.empty()) return fail(ENOENT, "execve", req.command);
+
+  // parent[i]/child[i]: the two ends for stdio i; errpipe carries ChildError.
+  int parent[3] = {-1, -1, -1}, child[3] = {-1, -1, -1}, errpipe[2] = {-1, -1};
+  auto cleanup = [&]() {
+    CloseAll(parent, 3);
+    CloseAll(child, 3);
+    CloseAll(errpipe, 2);
+  };
+  if (DevNull() < 0) return fail(errno, "open", "/dev/null");
+  for (int i = 0; i < 3; i++) {
+    if (req.stdio[i] == Stdio::kNull) continue;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) {
+      int e = errno;
+      cleanup();
+      return fail(e, "pipe2");
+    }
+    // stdin: the child reads p[0]; stdout/stderr: the child writes p[1].
+    parent[i] = i == 0 ? p[1] : p[0];
+    child[i] = AboveStdio(i == 0 ? p[0] : p[1]);
+    if (i > 0 && req.pipe_size > 0) fcntl(parent[i], F_SETPIPE_SZ, req.pipe_size);
+  }
+  if (pipe2(errpipe, O_CLOEXEC) < 0) {
+    int e = errno;
+    cleanup();
+    return fail(e, "pipe2");
+  }
+  errpipe[1] = AboveStdio(errpipe[1]);
+
+  ChildArgs args{};
+  args.argv = argv.data();
+  args.envp = envp.data();
+  args.candidates = candidates.data();
+  args.ncandidates = static_cast<int>(candidates.size());
+  args.cwd = req.cwd.empty() ? nullptr : req.cwd.c_str();
+  for (int i = 0; i < 3; i++) args.stdio[i] = child[i] >= 0 ? child[i] : DevNull();
+  args.err_fd = errpipe[1];
+  args.cgroup_procs_fd = req.cgroup_procs_fd;
+  args.set_credentials = req.set_credentials;
+  args.uid = req.uid;
+  args.gid = req.gid;
+  args.groups = req.groups.data();
+  args.ngroups = req.groups.size();
+  args.parent_pid = getpid();
+
+  void* stack = mmap(nullptr, kChildStackSize, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) {
+    int e = errno;
+    cleanup();
+    return fail(e, "mmap");
+  }
+  char* stack_top = static_cast<char*>(stack) + kChildStackSize;
+
+  // Block every signal while the child runs on our memory: a handler of ours running in
+  // the child would corrupt the parent. The child unblocks just before execve.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+
+  int pidfd = -1;
+  pid_t pid = -1;
+  int clone_err = 0;
+#if defined(__x86_64__)
+  if (req.cgroup_dir_fd >= 0 && clone3_usable.load(std::memory_order_relaxed)) {
+    // Atomic placement: the child is born in its cgroup and never writes cgroup.procs.
+    Clone3Args ca{};
+    ca.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_INTO_CGROUP;
+    ca.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+    ca.exit_signal = SIGCHLD;
+    ca.stack = reinterpret_cast<uint64_t>(stack);
+    ca.stack_size = kChildStackSize;
+    ca.cgroup = static_cast<uint64_t>(req.cgroup_dir_fd);
+    args.cgroup_procs_fd = -1;
+    long r = Clone3Run(&ca, ChildMain, &args);
+    if (r >= 0) {
+      pid = static_cast<pid_t>(r);
+      result->used_clone3 = true;
+    } else {
+      clone_err = static_cast<int>(-r);
+      if (clone_err == ENOSYS || clone_err == EPERM || clone_err == E2BIG || clone_err == EINVAL) {
+        clone3_usable.store(false, std::memory_order_relaxed);
+      }
+      args.cgroup_procs_fd = req.cgroup_procs_fd;
+    }
+  }
+#endif
+  if (pid < 0) {
+    // SIGCHLD as the exit signal keeps the child an ordinary one for waitid.
+    pid = clone(ChildMain, stack_top, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &args, &pidfd);
+    if (pid < 0 && (errno == EINVAL || errno == ENOSYS || errno == EPERM)) {
+      // A sandbox that forbids CLONE_VM: fall back to a plain fork-like clone. The child
+      // then has its own copy of everything above and reports through the same pipe.
+      pid = clone(ChildMain, stack_top, CLONE_PIDFD | SIGCHLD, &args, &pidfd);
+    }
+    clone_err = pid < 0 ? errno : 0;
+  }
+
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  CloseAll(child, 3);
+  close(errpipe[1]);
+  errpipe[1] = -1;
+
+  if (pid < 0) {
+    munmap(stack, kChildStackSize);
+    cleanup();
+    return fail(clone_err, "clone");
+  }
+
+  // With CLONE_VFORK the child has already exec'd or exited, so this read returns at
+  // once; in the fork fallback it waits for the exec.
+  ChildError ce{};
+  ssize_t n;
+  do {
+    n = read(errpipe[0], &ce, sizeof ce);
+  } while (n < 0 && errno == EINTR);
+  close(errpipe[0]);
+  errpipe[0] = -1;
+  munmap(stack, kChildStackSize);
+
+  if (n == static_cast<ssize_t>(sizeof ce)) {
+    // The child exited without exec: reap our own pid (never waitpid(-1)).
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (pidfd >= 0) close(pidfd);
+    cleanup();
+    std::string path;
+    if (ce.stage == kExecve) {
+      path = ce.candidate >= 0 && ce.err != ENOENT ? req.candidates[ce.candidate] : req.command;
+    } else if (ce.stage == kChdir) {
+      path = req.cwd;
+    }
+    int stage = ce.stage >= 0 && ce.stage <= kExecve ? ce.stage : kExecve;
+    return fail(ce.err, kStageSyscall[stage], path);
+  }
+
+  result->pid = pid;
+  result->pidfd = pidfd;
+  for (int i = 0; i < 3; i++) result->fds[i] = parent[i];
+  return true;
+}
+
+}  // namespace sandproc

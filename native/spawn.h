@@ -1,0 +1,48 @@
+// Child setup and exec without fork's page-table copy: clone(CLONE_VM|CLONE_VFORK).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace sandproc {
+
+enum class Stdio { kNull, kPipe };
+
+// Everything the child needs, resolved in the parent before the clone: the child may
+// only make raw syscalls on this data (it shares our memory and must not allocate).
+struct SpawnRequest {
+  std::vector<std::string> candidates;  // executable paths to try, in PATH order
+  std::string command;                  // as given, for error messages
+  std::vector<std::string> argv;
+  std::vector<std::string> envp;        // "KEY=value"
+  std::string cwd;                      // empty: inherit
+  bool set_credentials = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+  Stdio stdio[3] = {Stdio::kNull, Stdio::kPipe, Stdio::kPipe};
+  int cgroup_procs_fd = -1;  // the child writes "0" here to join its cgroup
+  int cgroup_dir_fd = -1;    // v2: clone3(CLONE_INTO_CGROUP) target, when the kernel allows
+  int pipe_size = 0;         // F_SETPIPE_SZ for stdout/stderr; 0 keeps the default
+};
+
+struct SpawnResult {
+  pid_t pid = -1;
+  int pidfd = -1;
+  int fds[3] = {-1, -1, -1};  // parent ends of the pipes, -1 where /dev/null
+  bool used_clone3 = false;
+};
+
+struct SpawnFailure {
+  int err = 0;
+  const char* syscall = "";
+  std::string path;
+};
+
+// Returns false and fills `failure` when the program could not be started; then no
+// process is left behind and no fd is leaked.
+bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure);
+
+}  // namespace sandproc
