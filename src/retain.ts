@@ -1,0 +1,233 @@
+/**
+ * Retained output of a `start()`ed process (spec §4 "Retention"): what the snapshot and
+ * follow endpoints read. Bounded per stream; nothing here uses timers or polls.
+ */
+import type { OutputEvent, StreamName } from './types.js'
+
+/** A stream's lines, or both streams in the order they were pushed (`'output'`). */
+export type LogView = StreamName | 'output'
+
+/** A line as `follow()` yields it. */
+export interface LogEntry {
+  /** 0-based index of the line within its view, dropped lines included: stable for a line's life. */
+  id: number
+  event: OutputEvent
+}
+
+/** Options of {@link OutputLog}. */
+export interface OutputLogOptions {
+  /** Bound per stream, in retained-line cost (see {@link OutputLog}). Default 8 MiB. */
+  maxBytes?: number
+}
+
+const DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+/** Dead slots at the front of a chain are released in bulk, not one shift per line. */
+const COMPACT_AT = 4096
+
+/** One stream's retained lines; its ids are indexes within the stream. */
+class Chain {
+  events: OutputEvent[] = []
+  /** The id of each line in the `'output'` view, ascending. */
+  oids: number[] = []
+  head = 0
+  /** Id of the oldest retained line, which is also the count of dropped ones. */
+  base = 0
+  bytes = 0
+
+  /** Id the next pushed line gets. */
+  get next(): number {
+    return this.base + this.events.length - this.head
+  }
+
+  event(id: number): OutputEvent {
+    return this.events[this.head + id - this.base]
+  }
+
+  oid(id: number): number {
+    return this.oids[this.head + id - this.base]
+  }
+
+  add(event: OutputEvent, oid: number, maxBytes: number): void {
+    this.events.push(event)
+    this.oids.push(oid)
+    this.bytes += cost(event)
+    while (this.bytes > maxBytes) {
+      this.bytes -= cost(this.events[this.head])
+      this.head++
+      this.base++
+    }
+    if (this.head >= COMPACT_AT && this.head * 2 >= this.events.length) {
+      this.events = this.events.slice(this.head)
+      this.oids = this.oids.slice(this.head)
+      this.head = 0
+    }
+  }
+
+  /** Smallest retained id whose `'output'` id is above `oid` (binary search). */
+  firstAfterOid(oid: number): number {
+    let lo = this.base
+    let hi = this.next
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.oid(mid) > oid) hi = mid
+      else lo = mid + 1
+    }
+    return lo
+  }
+}
+
+/**
+ * A line costs its length in UTF-16 code units plus one for its newline: for ASCII output
+ * that is exactly the bytes the process wrote (less any `\r`), it needs no extra pass over
+ * the string, and the `+ 1` bounds the number of retained lines even when they are empty.
+ */
+function cost(event: OutputEvent): number {
+  return event.line.length + 1
+}
+
+/**
+ * The bounded output of one process. Each stream keeps at most `maxBytes` of line cost
+ * (line length in UTF-16 code units + 1; non-ASCII text can thus keep up to 3x as many
+ * UTF-8 bytes), dropping its oldest lines first; a line costing more than the bound on its
+ * own is dropped at once. The `'output'` view is exactly the lines both streams retain,
+ * in push order, with ids of its own.
+ *
+ * Events are kept as pushed (not copied) and handed out as is: do not mutate them.
+ */
+export class OutputLog {
+  private readonly maxBytes: number
+  private readonly chains: Record<StreamName, Chain> = { stdout: new Chain(), stderr: new Chain() }
+  private outputs = 0
+  private done = false
+  /** Resolvers of followers waiting for a line or the end; each is woken once, then removed. */
+  private readonly waiters = new Set<() => void>()
+
+  constructor(opts: OutputLogOptions = {}) {
+    const max = opts.maxBytes ?? DEFAULT_MAX_BYTES
+    if (!Number.isSafeInteger(max) || max < 0) {
+      throw new TypeError(`maxBytes must be an integer >= 0, got ${String(max)}`)
+    }
+    this.maxBytes = max
+  }
+
+  /** True once {@link end} was called. */
+  get ended(): boolean {
+    return this.done
+  }
+
+  /** Appends a line to its stream. Ignored after {@link end}: a process's output is final then. */
+  push(ev: OutputEvent): void {
+    if (this.done) return
+    this.chains[ev.stream].add(ev, this.outputs++, this.maxBytes)
+    this.wake()
+  }
+
+  /** No more lines will come; followers return once they have yielded what is retained. */
+  end(): void {
+    if (this.done) return
+    this.done = true
+    this.wake()
+  }
+
+  /** The retained lines of a view, oldest first, and how many lines of that view were dropped. */
+  snapshot(view: LogView): { lines: OutputEvent[]; dropped: number } {
+    checkView(view)
+    if (view !== 'output') {
+      const c = this.chains[view]
+      return { lines: c.events.slice(c.head), dropped: c.base }
+    }
+    const lines: OutputEvent[] = []
+    const { stdout, stderr } = this.chains
+    let i = stdout.base
+    let j = stderr.base
+    while (i < stdout.next || j < stderr.next) {
+      if (j >= stderr.next || (i < stdout.next && stdout.oid(i) < stderr.oid(j))) lines.push(stdout.event(i++))
+      else lines.push(stderr.event(j++))
+    }
+    return { lines, dropped: stdout.base + stderr.base }
+  }
+
+  /**
+   * Yields the retained lines of `view` with an id above `after` (default -1: all of them),
+   * then each new line as it is pushed; returns once {@link end} was called and everything
+   * retained was yielded, or as soon as `signal` aborts (without throwing). A follower that
+   * falls behind by more than the bound resumes at the oldest retained line: the gap shows
+   * as a jump in `id`. Iteration is lazy: nothing is registered before the first `next()`.
+   */
+  follow(view: LogView, after = -1, signal?: AbortSignal): AsyncIterable<LogEntry> {
+    checkView(view)
+    if (!Number.isSafeInteger(after) || after < -1) {
+      throw new TypeError(`after must be an integer >= -1, got ${String(after)}`)
+    }
+    return view === 'output' ? this.followOutput(after, signal) : this.followStream(this.chains[view], after, signal)
+  }
+
+  private async *followStream(c: Chain, after: number, signal?: AbortSignal): AsyncGenerator<LogEntry> {
+    let id = after + 1
+    for (;;) {
+      if (signal?.aborted) return
+      if (id < c.base) id = c.base
+      if (id < c.next) {
+        yield { id, event: c.event(id) }
+        id++
+      } else if (this.done || !(await this.waitFor(signal))) {
+        return
+      }
+    }
+  }
+
+  private async *followOutput(after: number, signal?: AbortSignal): AsyncGenerator<LogEntry> {
+    const { stdout, stderr } = this.chains
+    // Each stream's next candidate; `last` also covers an `after` beyond the lines so far.
+    let last = after
+    let i = stdout.firstAfterOid(after)
+    let j = stderr.firstAfterOid(after)
+    for (;;) {
+      if (signal?.aborted) return
+      i = Math.max(i, stdout.base)
+      j = Math.max(j, stderr.base)
+      while (i < stdout.next && stdout.oid(i) <= last) i++
+      while (j < stderr.next && stderr.oid(j) <= last) j++
+      const a = i < stdout.next ? stdout.oid(i) : Infinity
+      const b = j < stderr.next ? stderr.oid(j) : Infinity
+      if (a < b) {
+        last = a
+        yield { id: a, event: stdout.event(i++) }
+      } else if (b < a) {
+        last = b
+        yield { id: b, event: stderr.event(j++) }
+      } else if (this.done || !(await this.waitFor(signal))) {
+        return
+      }
+    }
+  }
+
+  /** Resolves on the next push or end (true), or when `signal` aborts (false). */
+  private waitFor(signal?: AbortSignal): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const onLine = (): void => {
+        signal?.removeEventListener('abort', onAbort)
+        resolve(true)
+      }
+      const onAbort = (): void => {
+        this.waiters.delete(onLine)
+        resolve(false)
+      }
+      this.waiters.add(onLine)
+      signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  private wake(): void {
+    if (this.waiters.size === 0) return
+    const woken = [...this.waiters]
+    this.waiters.clear()
+    for (const w of woken) w()
+  }
+}
+
+function checkView(view: LogView): void {
+  if (view !== 'stdout' && view !== 'stderr' && view !== 'output') {
+    throw new TypeError(`view must be 'stdout', 'stderr' or 'output', got ${String(view)}`)
+  }
+}
