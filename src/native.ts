@@ -1,0 +1,77 @@
+/**
+ * The only module that loads or touches the addon. Everything else receives a
+ * {@link NativeBinding}, so pure logic can be tested with a stand-in while every
+ * behaviour that touches the kernel is tested through this real one.
+ */
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** What `spawn` needs, resolved by the TypeScript layer before the clone. */
+export interface NativeSpawnOptions {
+  /** The command as the caller gave it, for error messages. */
+  command: string
+  /** Executable paths to try in order (PATH search happens in the child, as execvp). */
+  candidates: string[]
+  argv: string[]
+  /** "KEY=value" entries. */
+  envp: string[]
+  cwd?: string
+  /** Credentials: all three together, or none to keep the supervisor's. */
+  uid?: number
+  gid?: number
+  groups?: number[]
+  /** 0: /dev/null, 1: a pipe; for stdin, stdout, stderr. */
+  stdio: [0 | 1, 0 | 1, 0 | 1]
+  /** cgroup.procs of the process's cgroup, opened for writing; the child joins through it. */
+  cgroupProcsFd?: number
+  /** v2 cgroup directory fd for clone3(CLONE_INTO_CGROUP). */
+  cgroupDirFd?: number
+  /** F_SETPIPE_SZ for stdout and stderr; 0 keeps the kernel default. */
+  pipeSize?: number
+}
+
+/** The native side of one running child. */
+export interface NativeChild {
+  /** Signal the main process through its pidfd; false once it is reaped. */
+  signal(sig: number): boolean
+  /** Signal the process group; false once the leader is reaped. */
+  killGroup(sig: number): boolean
+  ref(): void
+  unref(): void
+}
+
+export interface NativeSpawned {
+  pid: number
+  /** Parent ends of the stdin, stdout, stderr pipes; -1 where the child has /dev/null. */
+  fds: [number, number, number]
+  /** Whether clone3 placed the child into its cgroup atomically. */
+  clone3: boolean
+  child: NativeChild
+}
+
+/** Called once, after the group was killed and the main process reaped. */
+export type NativeExitCallback = (code: number | null, signal: number | null, userUs: number, sysUs: number) => void
+
+export interface NativeAccount {
+  name: string
+  uid: number
+  gid: number
+  /** Primary group plus every group listing the account (getgrouplist). */
+  groups: number[]
+}
+
+export interface NativeBinding {
+  /** Throws an Error with Node's SystemError fields when the program cannot start. */
+  spawn(opts: NativeSpawnOptions, onExit: NativeExitCallback): NativeSpawned
+  /** By name or uid; null when no such account exists. */
+  lookupUser(nameOrUid: string | number): NativeAccount | null
+}
+
+const require = createRequire(import.meta.url)
+// src/native.ts and dist/native.js both sit one level below the package root.
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
+const load = require('node-gyp-build') as (dir: string) => NativeBinding
+
+/** The real addon: a prebuild from prebuilds/ or the local build/ (node-gyp-build decides). */
+export const binding: NativeBinding = load(root)

@@ -1,0 +1,407 @@
+/**
+ * One supervised process: its events (`start`, `output`, `exit`, `error`), its async
+ * iterator, stdin, signals and ProcessInfo. The supervisor prepares and spawns it;
+ * this object owns everything that happens after.
+ */
+import { EventEmitter } from 'node:events'
+import net from 'node:net'
+import { constants as os } from 'node:os'
+
+import { coded, type CodedError } from './errors.js'
+import { LineSplitter } from './lines.js'
+import type { NativeChild, NativeExitCallback, NativeSpawned } from './native.js'
+import type { OutputLog } from './retain.js'
+import { OutputPipe } from './pipe.js'
+import type { ExitEvent, OutputEvent, ProcessEvent, ProcessInfo, StartEvent, StreamName } from './types.js'
+
+/** The part of a per-process cgroup the process object uses (src/cgroup.ts). */
+export interface ProcessCgroupHandle {
+  killAll(): Promise<void>
+  readCounters(): { oomKills: number | null; memoryPeak: number | null }
+  release(): Promise<void>
+}
+
+/** What the supervisor's launch step hands over once the child exists. */
+export interface Launched {
+  spawned: NativeSpawned
+  cgroup: ProcessCgroupHandle | null
+}
+
+export interface ProcessOptions {
+  handle: number
+  command: string
+  args: string[]
+  lineLimit: number
+  log: OutputLog | null
+  timeoutMs: number | undefined
+  /** How long to wait for the pipes after the main process exits (escaped descendants). */
+  drainGraceMs: number
+  /** Spawns the child; throws a SystemError when it cannot start. */
+  launch: (onExit: NativeExitCallback) => Launched
+}
+
+interface Reaped {
+  code: number | null
+  signal: number | null
+  userUs: number
+  sysUs: number
+  wallMs: number
+  oomKills: number | null
+  peak: number | null
+}
+
+interface Waiter {
+  push(ev: ProcessEvent | Error): void
+}
+
+const noop = (): void => {}
+
+/** Signal name or number to a number; throws a TypeError naming `signal`. */
+export function signalNumber(sig: NodeJS.Signals | number): number {
+  const n = typeof sig === 'number' ? sig : (os.signals as Record<string, number | undefined>)[sig]
+  if (n === undefined || !Number.isInteger(n) || n < 1 || n > 64) {
+    throw Object.assign(new TypeError(`signal ${String(sig)} is not a valid signal`), { code: 'INVALID_REQUEST' })
+  }
+  return n
+}
+
+/**
+ * A process started by a {@link Supervisor}. Emits `start` (asynchronously, after
+ * `run`/`start` return), `output` per line (every line of one read chunk in one tick),
+ * `exit` once the main process is reaped and both pipes are drained, or `error` (only
+ * when listened to) if the program could not start. Also async-iterable over the same
+ * event objects, ending with the exit event.
+ */
+export class SupervisedProcess extends EventEmitter implements AsyncIterable<ProcessEvent> {
+  /** Counts up from 1 per supervisor. */
+  readonly handle: number
+  /** OS pid; 0 if the program never started. */
+  pid = 0
+  readonly command: string
+  readonly args: string[]
+  /** Resolves with the start event; rejects with the spawn error (never unhandled). */
+  readonly started: Promise<StartEvent>
+  /** Resolves with the exit event; rejects with the spawn error (never unhandled). */
+  readonly exited: Promise<ExitEvent>
+  /** Retained output (for `start`ed processes), else null. */
+  readonly log: OutputLog | null
+
+  #startedAt = 0
+  #startedMono = 0
+  #endedAt: number | null = null
+  #exit: ExitEvent | null = null
+  #error: CodedError | null = null
+  #child: NativeChild | null = null
+  #cgroup: ProcessCgroupHandle | null = null
+  #pipes: OutputPipe[] = []
+  #stdin: net.Socket | null = null
+  #killedBySupervisor = false
+  #timedOut = false
+  #timer: NodeJS.Timeout | null = null
+  #reaped: Reaped | null = null
+  #drainTimer: NodeJS.Timeout | null = null
+  #lastTs = 0
+  #waiters = new Set<Waiter>()
+  #pauses = 0
+
+  constructor(opts: ProcessOptions) {
+    super()
+    this.handle = opts.handle
+    this.command = opts.command
+    this.args = opts.args
+    this.log = opts.log
+    let resolveStart!: (e: StartEvent) => void, rejectStart!: (e: Error) => void
+    let resolveExit!: (e: ExitEvent) => void, rejectExit!: (e: Error) => void
+    this.started = new Promise((res, rej) => ((resolveStart = res), (rejectStart = rej)))
+    this.exited = new Promise((res, rej) => ((resolveExit = res), (rejectExit = rej)))
+    // A caller may use only events or only iteration: these must never crash it.
+    this.started.catch(noop)
+    this.exited.catch(noop)
+    this.once('_exit', resolveExit)
+
+    let launched: Launched
+    try {
+      launched = opts.launch(this.#onExit)
+    } catch (err) {
+      this.#error = err as CodedError
+      process.nextTick(() => {
+        rejectStart(this.#error!)
+        rejectExit(this.#error!)
+        for (const w of this.#waiters) w.push(this.#error!)
+        if (this.listenerCount('error') > 0) this.emit('error', this.#error)
+      })
+      return
+    }
+
+    const { spawned, cgroup } = launched
+    this.pid = spawned.pid
+    this.#child = spawned.child
+    this.#cgroup = cgroup
+    this.#startedAt = Date.now()
+    this.#startedMono = performance.now()
+    this.#lastTs = this.#startedAt
+    const [stdinFd, stdoutFd, stderrFd] = spawned.fds
+    if (stdinFd >= 0) {
+      this.#stdin = new net.Socket({ fd: stdinFd, readable: false, writable: true })
+      // EPIPE once the child stops reading is normal; writes report it themselves.
+      this.#stdin.on('error', noop)
+    }
+    const streams: Array<[number, StreamName]> = [[stdoutFd, 'stdout'], [stderrFd, 'stderr']]
+    for (const [fd, name] of streams) {
+      if (fd < 0) continue
+      const pipe = new OutputPipe(fd, name, new LineSplitter(opts.lineLimit), this.#onLine, this.#onPipeEnd, this.#now)
+      this.#pipes.push(pipe)
+    }
+    if (opts.timeoutMs !== undefined) {
+      this.#timer = setTimeout(() => {
+        this.#timedOut = true
+        this.killTree()
+      }, opts.timeoutMs)
+    }
+    this.#drainGraceMs = opts.drainGraceMs
+    const start: StartEvent = { handle: this.handle, pid: this.pid, started_at: this.#startedAt }
+    process.nextTick(() => {
+      resolveStart(start)
+      this.#deliver('start', start)
+    })
+  }
+
+  #drainGraceMs = 0
+  #sawData = false
+
+  /** Current ProcessInfo (spec §2). */
+  info(): ProcessInfo {
+    const e = this.#exit
+    let status: ProcessInfo['status'] = 'running'
+    if (e !== null) status = e.oom_killed === true ? 'oom_killed' : e.exit_code !== undefined ? 'exited' : 'signaled'
+    return {
+      handle: this.handle,
+      pid: this.pid,
+      status,
+      exit_code: e?.exit_code ?? null,
+      signal: e?.signal ?? null,
+      oom_killed: e?.oom_killed === true,
+      stdin_writable: this.stdinWritable,
+      command: this.command,
+      args: this.args,
+      started_at: this.#startedAt,
+      ended_at: this.#endedAt,
+    }
+  }
+
+  /** True until the exit event was emitted (false for a process that failed to start). */
+  get running(): boolean {
+    return this.#exit === null && this.#error === null
+  }
+
+  /** The exit event, once emitted. */
+  get exitEvent(): ExitEvent | null {
+    return this.#exit
+  }
+
+  get stdinWritable(): boolean {
+    return this.#stdin !== null && this.#stdin.writable && this.#reaped === null
+  }
+
+  /** Writes to stdin; resolves once the bytes are in the pipe. Rejects with code STDIN_NOT_WRITABLE. */
+  write(data: string | Uint8Array): Promise<void> {
+    const stdin = this.#stdin
+    if (stdin === null || !this.stdinWritable) {
+      return Promise.reject(coded(`stdin of process ${this.pid} is not writable`, 'STDIN_NOT_WRITABLE'))
+    }
+    return new Promise((resolve, reject) => {
+      stdin.write(data, (err) => (err ? reject(err) : resolve()))
+    })
+  }
+
+  /** Closes stdin (EOF for the child). Idempotent. */
+  closeStdin(): void {
+    if (this.#stdin !== null && !this.#stdin.writableEnded) this.#stdin.end()
+  }
+
+  /**
+   * Sends a signal to the main process (through its pidfd: a reused pid is never hit).
+   * Returns false once it has exited. A SIGKILL sent here is never reported as an OOM kill.
+   */
+  kill(signal: NodeJS.Signals | number = 'SIGKILL'): boolean {
+    const sig = signalNumber(signal)
+    if (this.#child === null || this.#reaped !== null) return false
+    if (sig === os.signals.SIGKILL) this.#killedBySupervisor = true
+    return this.#child.signal(sig)
+  }
+
+  /** SIGKILL to the whole tree: the process group and everything in the process's cgroup. */
+  killTree(): void {
+    if (this.#child === null || this.#exit !== null) return
+    if (this.#reaped === null) {
+      this.#killedBySupervisor = true
+      this.#child.killGroup(os.signals.SIGKILL)
+      this.#child.signal(os.signals.SIGKILL)
+    }
+    this.#cgroup?.killAll().catch(noop)
+  }
+
+  /** Signals the process group (used for graceful shutdown). */
+  signalGroup(signal: NodeJS.Signals | number): boolean {
+    const sig = signalNumber(signal)
+    if (this.#child === null || this.#reaped !== null) return false
+    if (sig === os.signals.SIGKILL) this.#killedBySupervisor = true
+    return this.#child.killGroup(sig)
+  }
+
+  /** Stops reading the pipes, so a slow consumer slows the process. Each pause needs a resume. */
+  pause(): void {
+    if (this.#pauses++ === 0) for (const p of this.#pipes) p.pause()
+  }
+
+  resume(): void {
+    if (this.#pauses === 0) return
+    if (--this.#pauses === 0) for (const p of this.#pipes) p.resume()
+  }
+
+  /** Keeps (ref) or stops keeping (unref) the event loop alive for this process. */
+  ref(): void {
+    this.#child?.ref()
+    for (const p of this.#pipes) p.ref()
+  }
+
+  unref(): void {
+    this.#child?.unref()
+    for (const p of this.#pipes) p.unref()
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<ProcessEvent> {
+    const queue: Array<ProcessEvent | Error> = []
+    let wake: (() => void) | null = null
+    let done = this.#exit !== null
+    // Iteration applies backpressure: far behind, the pipes pause until it catches up.
+    const HIGH = 4096
+    let paused = false
+    const waiter: Waiter = {
+      push: (ev) => {
+        queue.push(ev)
+        if (!paused && queue.length >= HIGH) {
+          paused = true
+          this.pause()
+        }
+        wake?.()
+      },
+    }
+    if (this.#error !== null) queue.push(this.#error)
+    else if (!done) this.#waiters.add(waiter)
+    const finish = (): void => {
+      this.#waiters.delete(waiter)
+      if (paused) this.resume()
+      paused = false
+      done = true
+    }
+    return {
+      next: async (): Promise<IteratorResult<ProcessEvent>> => {
+        while (queue.length === 0 && !done) await new Promise<void>((r) => (wake = r))
+        wake = null
+        const ev = queue.shift()
+        if (paused && queue.length < HIGH / 2) {
+          paused = false
+          this.resume()
+        }
+        if (ev === undefined) return { value: undefined, done: true }
+        if (ev instanceof Error) {
+          finish()
+          throw ev
+        }
+        if (ev === this.#exit) finish()
+        return { value: ev, done: false }
+      },
+      return: async (): Promise<IteratorResult<ProcessEvent>> => {
+        finish()
+        return { value: undefined, done: true }
+      },
+    }
+  }
+
+  #deliver(name: 'start' | 'output' | 'exit', ev: ProcessEvent): void {
+    for (const w of this.#waiters) w.push(ev)
+    this.emit(name, ev)
+  }
+
+  #onLine = (line: string, stream: StreamName, now: number): void => {
+    const ev: OutputEvent = { line, timestamp: now, stream }
+    this.log?.push(ev)
+    this.#deliver('output', ev)
+  }
+
+  /** One timestamp per read chunk, never going backwards. */
+  #now = (): number => {
+    this.#sawData = true
+    const t = Date.now()
+    if (t > this.#lastTs) this.#lastTs = t
+    return this.#lastTs
+  }
+
+  #onPipeEnd = (): void => {
+    this.#maybeFinish()
+  }
+
+  #onExit: NativeExitCallback = (code, signal, userUs, sysUs) => {
+    if (this.#timer !== null) clearTimeout(this.#timer)
+    // Counters right after the reap: the kernel raises oom_kill before it sends SIGKILL,
+    // so an OOM kill of the main process is always visible here.
+    let counters: { oomKills: number | null; memoryPeak: number | null } = { oomKills: null, memoryPeak: null }
+    try {
+      if (this.#cgroup !== null) counters = this.#cgroup.readCounters()
+    } catch {
+      // A counter we cannot read is a counter we do not claim anything from.
+    }
+    const wallMs = Math.round((performance.now() - this.#startedMono) * 1000) / 1000
+    this.#reaped = { code, signal, userUs, sysUs, wallMs, oomKills: counters.oomKills, peak: counters.memoryPeak }
+    this.#endedAt = Date.now()
+    this.#stdin?.destroy()
+    // Descendants that left the process group are still in the cgroup.
+    const killed = this.#cgroup?.killAll() ?? Promise.resolve()
+    killed.catch(noop).then(() => {
+      if (this.#exit !== null) return
+      this.#armDrain()
+      this.#maybeFinish()
+    })
+  }
+
+  // Something that escaped both the group and the cgroup may hold a pipe open forever:
+  // give up on the pipes once they stay idle for the grace period. Never while paused or
+  // while bytes still flow, so a slow consumer loses nothing.
+  #armDrain(): void {
+    this.#sawData = false
+    this.#drainTimer = setTimeout(() => {
+      if (this.#exit !== null) return
+      if (this.#pauses > 0 || this.#sawData) return this.#armDrain()
+      for (const p of this.#pipes) p.destroy()
+      this.#maybeFinish()
+    }, this.#drainGraceMs)
+    this.#drainTimer.unref()
+  }
+
+  #maybeFinish(): void {
+    const r = this.#reaped
+    if (r === null || this.#exit !== null || this.#pipes.some((p) => !p.ended)) return
+    if (this.#drainTimer !== null) clearTimeout(this.#drainTimer)
+    const ev: ExitEvent = {}
+    if (r.code !== null) ev.exit_code = r.code
+    else ev.signal = r.signal ?? os.signals.SIGKILL
+    const oomKills = r.oomKills
+    if (ev.signal === os.signals.SIGKILL && !this.#killedBySupervisor && oomKills !== null && oomKills > 0) {
+      ev.oom_killed = true
+    }
+    if (this.#timedOut) ev.timed_out = true
+    if (oomKills !== null) ev.oom_kills = oomKills
+    ev.usage = {
+      wall_ms: r.wallMs,
+      user_cpu_ms: r.userUs / 1000,
+      system_cpu_ms: r.sysUs / 1000,
+      memory_peak_bytes: r.peak,
+    }
+    this.#exit = ev
+    this.log?.end()
+    this.#deliver('exit', ev)
+    this.emit('_exit', ev)
+    this.#cgroup?.release().catch(noop)
+  }
+}

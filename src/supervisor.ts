@@ -1,0 +1,249 @@
+/**
+ * The supervisor: validates requests, prepares everything a child needs before the
+ * clone (credentials, PATH candidates, environment, cgroup), spawns through the addon,
+ * and keeps the table of running and recently exited processes.
+ */
+import { coded } from './errors.js'
+import { binding as realBinding, type NativeBinding } from './native.js'
+import { SupervisedProcess, type ProcessCgroupHandle } from './process.js'
+import { OutputLog } from './retain.js'
+import type { ProcessInfo, RunRequest, StartRequest } from './types.js'
+import { resolveUser } from './user.js'
+import { normalize, parseMemoryLimit, type Normalized } from './validate.js'
+
+/** What the supervisor found about memory cgroups (see the README's OOM section). */
+export interface Capabilities {
+  cgroup: 'v2' | 'v1' | null
+  oomDetection: boolean
+  reason?: string
+}
+
+/** A per-process cgroup as the spawn needs it. */
+export interface SpawnCgroup extends ProcessCgroupHandle {
+  readonly procsFd: number
+  readonly dirFd: number
+}
+
+/** The cgroup layer as the supervisor uses it (src/cgroup.ts implements it). */
+export interface CgroupProvider {
+  readonly capabilities: Capabilities
+  acquire(opts?: { memoryLimit?: number }): SpawnCgroup | null
+  close(): Promise<void>
+}
+
+export interface SupervisorOptions {
+  /** Base environment of every child (default: this process's environment at construction). */
+  env?: Record<string, string | undefined>
+  /** Base working directory (default: process.cwd()). */
+  cwd?: string
+  /** Longest output line in bytes before it is split (default 64 KiB). */
+  lineLimit?: number
+  /** Retained output per stream of a `start`ed process, in bytes (default 8 MiB). */
+  retainBytes?: number
+  /** Exited processes kept for get/list (default 1024), oldest out first. */
+  maxExited?: number
+  /** close(): milliseconds between SIGTERM and SIGKILL (default 5000). */
+  killGrace?: number
+  /** After the main process exits, how long idle pipes are waited for (default 2000 ms). */
+  drainGrace?: number
+  /** Default memory limit of every process (bytes or "256M"); needs a memory cgroup. */
+  memoryLimit?: number | string
+  /** F_SETPIPE_SZ for stdout/stderr pipes in bytes; 0 keeps the kernel's 64 KiB. */
+  pipeSize?: number
+  /** The cgroup layer; null disables cgroups. Default: detected at construction. */
+  cgroups?: CgroupProvider | null
+  /** The addon; replaceable for tests of pure logic. */
+  binding?: NativeBinding
+}
+
+// What execvp uses when PATH is unset (confstr(_CS_PATH) on glibc).
+const DEFAULT_PATH = '/bin:/usr/bin'
+
+/** Executable paths to try: the command itself if it has a `/`, else one per PATH entry. */
+export function pathCandidates(command: string, pathVar: string | undefined): string[] {
+  if (command.includes('/')) return [command]
+  return (pathVar ?? DEFAULT_PATH).split(':').map((dir) => `${dir === '' ? '.' : dir.replace(/\/+$/, '')}/${command}`)
+}
+
+/**
+ * Starts processes and keeps their table. See README for the full API.
+ */
+export class Supervisor {
+  /** Where the memory controller is and whether OOM kills can be reported. */
+  readonly capabilities: Capabilities
+  readonly #binding: NativeBinding
+  readonly #baseEnv: Record<string, string>
+  readonly #cwd: string
+  readonly #lineLimit: number
+  readonly #retainBytes: number
+  readonly #maxExited: number
+  readonly #killGrace: number
+  readonly #drainGrace: number
+  readonly #memoryLimit: number | undefined
+  readonly #pipeSize: number
+  readonly #cgroups: CgroupProvider | null
+  #handles = 0
+  #total = 0
+  #closed: Promise<void> | null = null
+  /** Newest process per pid. */
+  readonly #byPid = new Map<number, SupervisedProcess>()
+  /** Running and retained exited processes, oldest first. */
+  readonly #table = new Set<SupervisedProcess>()
+  readonly #running = new Set<SupervisedProcess>()
+
+  constructor(opts: SupervisorOptions = {}) {
+    this.#binding = opts.binding ?? realBinding
+    const env: Record<string, string> = {}
+    for (const [k, v] of Object.entries(opts.env ?? process.env)) if (v !== undefined) env[k] = v
+    this.#baseEnv = env
+    this.#cwd = opts.cwd ?? process.cwd()
+    this.#lineLimit = positiveInt(opts.lineLimit, 'lineLimit', 65536)
+    this.#retainBytes = positiveInt(opts.retainBytes, 'retainBytes', 8 * 1024 * 1024)
+    this.#maxExited = positiveInt(opts.maxExited, 'maxExited', 1024)
+    this.#killGrace = positiveInt(opts.killGrace, 'killGrace', 5000)
+    this.#drainGrace = positiveInt(opts.drainGrace, 'drainGrace', 2000)
+    this.#pipeSize = opts.pipeSize === undefined ? 0 : positiveInt(opts.pipeSize, 'pipeSize', 0)
+    this.#memoryLimit = opts.memoryLimit === undefined ? undefined : parseMemoryLimit(opts.memoryLimit, 'memoryLimit')
+    this.#cgroups = opts.cgroups === undefined ? null : opts.cgroups
+    this.capabilities = this.#cgroups?.capabilities ?? { cgroup: null, oomDetection: false, reason: 'cgroups disabled' }
+  }
+
+  /** Runs a process with stdin closed and both streams captured (the `run` endpoint). */
+  run(req: RunRequest): SupervisedProcess {
+    return this.#launch(normalize(req, 'run'), false)
+  }
+
+  /** Starts a background process with stdio modes; its output is retained for snapshots and follows. */
+  start(req: StartRequest): SupervisedProcess {
+    return this.#launch(normalize(req, 'start'), true)
+  }
+
+  /** ProcessInfo of the newest process that had this pid. */
+  get(pid: number): ProcessInfo | undefined {
+    return this.#byPid.get(pid)?.info()
+  }
+
+  /** The process object of the newest process that had this pid. */
+  process(pid: number): SupervisedProcess | undefined {
+    return this.#byPid.get(pid)
+  }
+
+  /** Running and retained exited processes, oldest first. */
+  list(): ProcessInfo[] {
+    return [...this.#table].map((p) => p.info())
+  }
+
+  /** Processes running now. */
+  get running(): number {
+    return this.#running.size
+  }
+
+  /** Processes started since construction. */
+  get total(): number {
+    return this.#total
+  }
+
+  /**
+   * SIGTERM to every running process tree, SIGKILL after `killGrace`, waits until all are
+   * reaped and drained, then removes the cgroups. Idempotent; later run/start calls throw.
+   */
+  close(): Promise<void> {
+    this.#closed ??= this.#shutdown()
+    return this.#closed
+  }
+
+  async #shutdown(): Promise<void> {
+    const procs = [...this.#running]
+    for (const p of procs) p.signalGroup('SIGTERM')
+    const timer = setTimeout(() => {
+      for (const p of procs) p.killTree()
+    }, this.#killGrace)
+    await Promise.all(procs.map((p) => p.exited.catch(() => undefined)))
+    clearTimeout(timer)
+    await this.#cgroups?.close()
+  }
+
+  #launch(req: Normalized, retain: boolean): SupervisedProcess {
+    if (this.#closed !== null) throw coded('the supervisor is closed', 'ERR_SUPERVISOR_CLOSED')
+    const handle = ++this.#handles
+    const memoryLimit = req.memoryLimit ?? this.#memoryLimit
+    const proc = new SupervisedProcess({
+      handle,
+      command: req.command,
+      args: req.args,
+      lineLimit: this.#lineLimit,
+      log: retain ? new OutputLog({ maxBytes: this.#retainBytes }) : null,
+      timeoutMs: req.timeoutMs,
+      drainGraceMs: this.#drainGrace,
+      launch: (onExit) => {
+        const env = { ...this.#baseEnv, ...req.env }
+        const creds = req.user === undefined ? undefined : resolveUser(req.user, this.#binding)
+        const cgroup = this.#acquireCgroup(memoryLimit)
+        try {
+          const spawned = this.#binding.spawn(
+            {
+              command: req.command,
+              candidates: pathCandidates(req.command, env.PATH),
+              argv: [req.command, ...req.args],
+              envp: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+              cwd: req.workingDir ?? this.#cwd,
+              ...creds,
+              stdio: [req.stdin === 'pipe' ? 1 : 0, req.stdout === 'capture' ? 1 : 0, req.stderr === 'capture' ? 1 : 0],
+              cgroupProcsFd: cgroup?.procsFd ?? -1,
+              cgroupDirFd: cgroup?.dirFd ?? -1,
+              pipeSize: this.#pipeSize,
+            },
+            onExit,
+          )
+          return { spawned, cgroup }
+        } catch (err) {
+          cgroup?.release().catch(() => undefined)
+          throw err
+        }
+      },
+    })
+    this.#total++
+    if (proc.pid > 0) this.#track(proc)
+    return proc
+  }
+
+  #acquireCgroup(memoryLimit: number | undefined): SpawnCgroup | null {
+    if (this.#cgroups === null) {
+      if (memoryLimit === undefined) return null
+      throw coded(`memory_limit needs a memory cgroup, and none is usable: ${this.capabilities.reason ?? 'cgroups disabled'}`, 'ENOTSUP', {
+        syscall: 'cgroup',
+      })
+    }
+    return this.#cgroups.acquire({ memoryLimit })
+  }
+
+  #track(proc: SupervisedProcess): void {
+    this.#byPid.set(proc.pid, proc)
+    this.#table.add(proc)
+    this.#running.add(proc)
+    proc.exited
+      .then(() => {
+        this.#running.delete(proc)
+        this.#trim()
+      })
+      .catch(() => undefined)
+  }
+
+  // Exited processes beyond the bound leave the table oldest first; running ones stay.
+  #trim(): void {
+    let excess = this.#table.size - this.#running.size - this.#maxExited
+    for (const p of this.#table) {
+      if (excess <= 0) break
+      if (this.#running.has(p)) continue
+      this.#table.delete(p)
+      if (this.#byPid.get(p.pid) === p) this.#byPid.delete(p.pid)
+      excess--
+    }
+  }
+}
+
+function positiveInt(v: number | undefined, name: string, fallback: number): number {
+  if (v === undefined) return fallback
+  if (!Number.isSafeInteger(v) || v < 0) throw Object.assign(new TypeError(`${name} must be a non-negative integer`), { code: 'INVALID_REQUEST' })
+  return v
+}

@@ -1,0 +1,138 @@
+/**
+ * Request validation (spec §1). Every check throws a TypeError with code
+ * INVALID_REQUEST whose message names the field; nothing here touches the system.
+ */
+import { invalid } from './errors.js'
+import type { StartRequest, UserSpec } from './types.js'
+
+/** A request after validation, in the shape the supervisor works with. */
+export interface Normalized {
+  command: string
+  args: string[]
+  env: Record<string, string>
+  workingDir: string | undefined
+  user: UserSpec | undefined
+  timeoutMs: number | undefined
+  memoryLimit: number | undefined
+  stdin: 'closed' | 'pipe'
+  stdout: 'capture' | 'discard'
+  stderr: 'capture' | 'discard'
+}
+
+// setTimeout fires at once past 2^31-1 ms; a longer timeout would be no timeout at all.
+const MAX_TIMEOUT_S = Math.floor(0x7fffffff / 1000)
+
+function str(v: unknown, field: string): string {
+  if (typeof v !== 'string') throw invalid(field, 'must be a string')
+  if (v.includes('\0')) throw invalid(field, 'must not contain NUL bytes')
+  return v
+}
+
+function oneOf<T extends string>(v: unknown, field: string, allowed: readonly T[], fallback: T): T {
+  if (v === undefined || v === null) return fallback
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
+    throw invalid(field, `must be one of ${allowed.map((a) => `"${a}"`).join(', ')}`)
+  }
+  return v as T
+}
+
+const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }
+
+/** Bytes from a number or a string such as "256M", "1.5G", "512k" (binary units). */
+export function parseMemoryLimit(v: unknown, field = 'memory_limit'): number {
+  let bytes: number
+  if (typeof v === 'number') {
+    bytes = v
+  } else if (typeof v === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)(?:i?[bB])?\s*$/.exec(v)
+    if (m === null) throw invalid(field, 'must be a byte count or a size such as "256M"')
+    bytes = Math.floor(Number(m[1]) * UNITS[m[2].toUpperCase()])
+  } else {
+    throw invalid(field, 'must be a number of bytes or a string such as "256M"')
+  }
+  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw invalid(field, 'must be a positive integer number of bytes')
+  return bytes
+}
+
+function user(v: unknown): UserSpec | undefined {
+  if (v === undefined || v === null) return undefined
+  if (typeof v === 'string') {
+    str(v, 'user')
+    if (!/^(\d+(:\d+)?|[A-Za-z_][A-Za-z0-9_.-]*\$?)$/.test(v)) {
+      throw invalid('user', 'must be a user name, a uid, or "uid:gid"')
+    }
+    return v
+  }
+  if (typeof v === 'object' && !Array.isArray(v)) {
+    const o = v as Record<string, unknown>
+    if ('name' in o && o.name !== undefined) {
+      if (o.uid !== undefined || o.gid !== undefined) throw invalid('user', 'takes either name or uid/gid')
+      return { name: user(str(o.name, 'user.name')) as string }
+    }
+    if ('uid' in o) {
+      const uid = id(o.uid, 'user.uid')
+      return o.gid === undefined ? { uid } : { uid, gid: id(o.gid, 'user.gid') }
+    }
+  }
+  throw invalid('user', 'must be a string, {"uid", "gid"} or {"name"}')
+}
+
+/** A uid or gid: an integer below 2^32-1 ((uid_t)-1 means "unchanged" to the kernel). */
+export function id(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= 0xffffffff) {
+    throw invalid(field, 'must be an integer from 0 to 4294967294')
+  }
+  return v
+}
+
+/** Validates a `run` or `start` request. `run` ignores the stdio modes (spec §1). */
+export function normalize(req: unknown, kind: 'run' | 'start'): Normalized {
+  if (typeof req !== 'object' || req === null || Array.isArray(req)) throw invalid('request', 'must be an object')
+  const r = req as StartRequest & Record<string, unknown>
+  const command = str(r.command, 'command')
+  if (command === '') throw invalid('command', 'must not be empty')
+
+  let args: string[] = []
+  if (r.args !== undefined && r.args !== null) {
+    if (!Array.isArray(r.args)) throw invalid('args', 'must be an array of strings')
+    args = r.args.map((a, i) => str(a, `args[${i}]`))
+  }
+
+  const env: Record<string, string> = {}
+  if (r.env !== undefined && r.env !== null) {
+    if (typeof r.env !== 'object' || Array.isArray(r.env)) throw invalid('env', 'must be an object of strings')
+    for (const [k, val] of Object.entries(r.env)) {
+      if (k === '' || k.includes('=') || k.includes('\0')) throw invalid('env', `has an invalid name ${JSON.stringify(k)}`)
+      env[k] = str(val, `env.${k}`)
+    }
+  }
+
+  let workingDir: string | undefined
+  if (r.working_dir !== undefined && r.working_dir !== null) {
+    workingDir = str(r.working_dir, 'working_dir')
+    if (workingDir === '') throw invalid('working_dir', 'must not be empty')
+  }
+
+  let timeoutMs: number | undefined
+  if (r.timeout !== undefined && r.timeout !== null) {
+    const t = r.timeout as unknown
+    if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0) throw invalid('timeout', 'must be a positive number of seconds')
+    if (t > MAX_TIMEOUT_S) throw invalid('timeout', `must be at most ${MAX_TIMEOUT_S} seconds`)
+    timeoutMs = Math.max(1, Math.round(t * 1000))
+  }
+
+  const memoryLimit = r.memory_limit === undefined || r.memory_limit === null ? undefined : parseMemoryLimit(r.memory_limit)
+  const start = kind === 'start'
+  return {
+    command,
+    args,
+    env,
+    workingDir,
+    user: user(r.user),
+    timeoutMs,
+    memoryLimit,
+    stdin: start ? oneOf(r.stdin_mode, 'stdin_mode', ['closed', 'pipe'] as const, 'closed') : 'closed',
+    stdout: start ? oneOf(r.stdout_mode, 'stdout_mode', ['capture', 'discard'] as const, 'capture') : 'capture',
+    stderr: start ? oneOf(r.stderr_mode, 'stderr_mode', ['capture', 'discard'] as const, 'capture') : 'capture',
+  }
+}
