@@ -1,0 +1,116 @@
+/**
+ * The error model of the HTTP API (spec §2): every failure is a status plus
+ * `{"error": "human message", "code": "MACHINE_CODE"}`. Exported so that a server built on
+ * another framework answers with the same bodies.
+ */
+
+/** Machine codes of spec §2. */
+export type ErrorCode =
+  | 'INVALID_REQUEST'
+  | 'USER_NOT_FOUND'
+  | 'STDIN_NOT_WRITABLE'
+  | 'PROCESS_NOT_RUNNING'
+  | 'UNAUTHORIZED'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'SPAWN_FAILED'
+  | 'TOO_MANY_PROCESSES'
+  | 'INTERNAL_ERROR'
+
+/** The JSON body of an error response. `errno` and `syscall` come with `SPAWN_FAILED` only. */
+export interface ErrorBody {
+  error: string
+  code: ErrorCode
+  errno?: string
+  syscall?: string
+}
+
+const STATUS: Record<ErrorCode, number> = {
+  INVALID_REQUEST: 400,
+  USER_NOT_FOUND: 400,
+  STDIN_NOT_WRITABLE: 400,
+  PROCESS_NOT_RUNNING: 400,
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  PAYLOAD_TOO_LARGE: 413,
+  SPAWN_FAILED: 422,
+  TOO_MANY_PROCESSES: 429,
+  INTERNAL_ERROR: 500,
+}
+
+/** An error that already knows its response. Route handlers throw it. */
+export class HttpError extends Error {
+  readonly status: number
+  readonly code: ErrorCode
+  /** Extra response headers, such as `Allow` for 405. */
+  readonly headers: Readonly<Record<string, string>>
+
+  constructor(code: ErrorCode, message: string, headers: Record<string, string> = {}) {
+    super(message)
+    this.name = 'HttpError'
+    this.code = code
+    this.status = STATUS[code]
+    this.headers = headers
+  }
+}
+
+/** Status, body and headers of the response that reports `err`. */
+export interface ErrorResponse {
+  status: number
+  body: ErrorBody
+  headers: Readonly<Record<string, string>>
+}
+
+/**
+ * Maps anything a handler can throw to its response: an {@link HttpError} as it is, the
+ * supervisor's request validation (`code: 'INVALID_REQUEST'`) and the codes it gives
+ * `USER_NOT_FOUND` / `STDIN_NOT_WRITABLE` to their 400s; everything else is a 500 whose
+ * body does not leak the internal message.
+ */
+export function toErrorResponse(err: unknown): ErrorResponse {
+  if (err instanceof HttpError) {
+    return { status: err.status, body: { error: err.message, code: err.code }, headers: err.headers }
+  }
+  const code = errorCode(err)
+  if (code === 'INVALID_REQUEST' || code === 'USER_NOT_FOUND' || code === 'STDIN_NOT_WRITABLE') {
+    return { status: 400, body: { error: errorMessage(err), code }, headers: {} }
+  }
+  return {
+    status: 500,
+    body: { error: 'Internal server error', code: 'INTERNAL_ERROR' },
+    headers: {},
+  }
+}
+
+/**
+ * The response for a process that could not be started (its `started` promise rejected):
+ * 400 `USER_NOT_FOUND` for an unknown user, 400 `INVALID_REQUEST` for a request the
+ * supervisor refused, otherwise 422 `SPAWN_FAILED` carrying the system error's `code` as
+ * `errno` and its `syscall` (`execve`, `chdir`, `setuid`, ...).
+ */
+export function spawnErrorResponse(err: unknown): ErrorResponse {
+  const code = errorCode(err)
+  if (code === 'USER_NOT_FOUND' || code === 'INVALID_REQUEST') return toErrorResponse(err)
+  const body: ErrorBody = { error: errorMessage(err), code: 'SPAWN_FAILED' }
+  if (code !== undefined) body.errno = code
+  const syscall = stringField(err, 'syscall')
+  if (syscall !== undefined) body.syscall = syscall
+  return { status: 422, body, headers: {} }
+}
+
+/** The string `code` of a Node-style error, if it has one. */
+export function errorCode(err: unknown): string | undefined {
+  return stringField(err, 'code')
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+function stringField(err: unknown, key: string): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined
+  const value: unknown = Reflect.get(err, key)
+  return typeof value === 'string' ? value : undefined
+}

@@ -1,0 +1,45 @@
+/**
+ * A small path router: routes are tried in order, a path that matches no route is 404
+ * `NOT_FOUND`, a known path with another method is 405 `METHOD_NOT_ALLOWED` with `Allow`.
+ */
+import { HttpError } from './server-errors.js'
+
+/** One path and its handler per method. `pattern` captures the path parameters. */
+export interface Route<H> {
+  pattern: RegExp
+  methods: Readonly<Partial<Record<string, H>>>
+}
+
+/** The handler of a request and the captured path parameters. */
+export interface Match<H> {
+  handler: H
+  params: string[]
+}
+
+/**
+ * Finds the handler for `method` and `pathname` (no query string).
+ *
+ * @throws HttpError `NOT_FOUND` or `METHOD_NOT_ALLOWED`.
+ */
+export function matchRoute<H>(routes: readonly Route<H>[], method: string, pathname: string): Match<H> {
+  for (const route of routes) {
+    const found = route.pattern.exec(pathname)
+    if (found === null) continue
+    const handler = route.methods[method]
+    if (handler === undefined) {
+      const allow = Object.keys(route.methods).join(', ')
+      throw new HttpError('METHOD_NOT_ALLOWED', `Method ${method} not allowed on ${pathname}`, {
+        Allow: allow,
+      })
+    }
+    return { handler, params: found.slice(1) }
+  }
+  throw new HttpError('NOT_FOUND', `No route for ${pathname}`)
+}
+
+/** The path part of a request target such as `/api/v1/processes?x=1`. */
+export function pathOf(url: string | undefined): string {
+  const target = url ?? '/'
+  const query = target.indexOf('?')
+  return query === -1 ? target : target.slice(0, query)
+}
