@@ -1,0 +1,56 @@
+/**
+ * What every route handler gets, and the lookups several of them share.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { SupervisedProcess } from './process.js'
+import { HttpError } from './server-errors.js'
+import type { Supervisor } from './supervisor.js'
+
+/** The server's limits and settings after defaults are applied. */
+export interface ServerSettings {
+  maxProcesses: number
+  maxJsonBytes: number
+  maxStdinBytes: number
+  keepAliveMs: number
+  highWaterMark: number
+  version: string
+  startedAt: number
+  onError: (err: unknown) => void
+}
+
+/** One request as a handler sees it. */
+export interface RouteContext {
+  req: IncomingMessage
+  res: ServerResponse
+  sup: Supervisor
+  settings: ServerSettings
+  /** Captured path parameters, in the order of the route's pattern. */
+  params: string[]
+}
+
+export type Handler = (ctx: RouteContext) => Promise<void>
+
+/**
+ * The process named by the `{pid}` path segment: the OS pid in decimal, the newest
+ * process that had it (spec §2).
+ *
+ * @throws HttpError 404 `NOT_FOUND` with the spec's message `Process 42 not found`.
+ */
+export function processOf(ctx: RouteContext, raw: string): SupervisedProcess {
+  const pid = /^[0-9]{1,10}$/.test(raw) ? Number(raw) : Number.NaN
+  const proc = Number.isSafeInteger(pid) ? ctx.sup.process(pid) : undefined
+  if (proc === undefined) throw new HttpError('NOT_FOUND', `Process ${raw} not found`)
+  return proc
+}
+
+/**
+ * Refuses a new process while the configured number are running.
+ *
+ * @throws HttpError 429 `TOO_MANY_PROCESSES`.
+ */
+export function checkCapacity(ctx: RouteContext): void {
+  const limit = ctx.settings.maxProcesses
+  if (ctx.sup.running >= limit) {
+    throw new HttpError('TOO_MANY_PROCESSES', `Limit of ${limit} running processes reached`)
+  }
+}

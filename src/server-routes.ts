@@ -1,0 +1,118 @@
+/**
+ * The JSON endpoints of spec §2: health, info, start, list, get, kill, signal, stdin and
+ * the output snapshots.
+ */
+import { constants } from 'node:os'
+import type { LogView } from './retain.js'
+import { readBody, readJsonObject, sendEmpty, sendJson, sendError } from './server-body.js'
+import { checkCapacity, processOf, type RouteContext } from './server-context.js'
+import { HttpError, spawnErrorResponse } from './server-errors.js'
+import type { StartRequest } from './types.js'
+
+/** The highest signal number on Linux (SIGRTMAX). */
+const MAX_SIGNAL = 64
+
+export async function health(ctx: RouteContext): Promise<void> {
+  sendJson(ctx.res, 200, { healthy: true })
+}
+
+export async function info(ctx: RouteContext): Promise<void> {
+  sendJson(ctx.res, 200, {
+    version: ctx.settings.version,
+    uptime_secs: Math.floor((Date.now() - ctx.settings.startedAt) / 1000),
+    running_processes: ctx.sup.running,
+    total_processes: ctx.sup.total,
+  })
+}
+
+export async function list(ctx: RouteContext): Promise<void> {
+  sendJson(ctx.res, 200, { processes: ctx.sup.list() })
+}
+
+/** `POST /processes`: 201 with the ProcessInfo once the program is running. */
+export async function start(ctx: RouteContext): Promise<void> {
+  const body = await readJsonObject(ctx.req, ctx.settings.maxJsonBytes)
+  checkCapacity(ctx)
+  // The supervisor validates every field and throws INVALID_REQUEST naming it.
+  const proc = ctx.sup.start(body as unknown as StartRequest)
+  try {
+    await proc.started
+  } catch (err) {
+    sendError(ctx.res, spawnErrorResponse(err))
+    return
+  }
+  sendJson(ctx.res, 201, proc.info())
+}
+
+export async function get(ctx: RouteContext): Promise<void> {
+  sendJson(ctx.res, 200, processOf(ctx, ctx.params[0]).info())
+}
+
+/** `DELETE /processes/{pid}`: SIGKILL to the tree; also 204 for one that already ended. */
+export async function remove(ctx: RouteContext): Promise<void> {
+  processOf(ctx, ctx.params[0]).killTree()
+  sendEmpty(ctx.res, 204)
+}
+
+/** `POST /processes/{pid}/signal` with `{"signal": 15}` (a name such as "SIGTERM" also works). */
+export async function signal(ctx: RouteContext): Promise<void> {
+  const proc = processOf(ctx, ctx.params[0])
+  const body = await readJsonObject(ctx.req, ctx.settings.maxJsonBytes)
+  const number = parseSignal(body.signal)
+  // kill() is false once the process is gone, which also covers a race with its exit.
+  if (proc.info().status !== 'running' || !proc.kill(number)) {
+    throw new HttpError('PROCESS_NOT_RUNNING', `Process ${ctx.params[0]} is not running`)
+  }
+  sendJson(ctx.res, 200, { success: true })
+}
+
+/** `POST /processes/{pid}/stdin`: the raw body bytes go to the process's stdin. */
+export async function writeStdin(ctx: RouteContext): Promise<void> {
+  const proc = processOf(ctx, ctx.params[0])
+  // Refuse before reading what may be 16 MiB that nobody can take.
+  if (!proc.info().stdin_writable) throw stdinNotWritable(ctx.params[0])
+  const data = await readBody(ctx.req, ctx.settings.maxStdinBytes)
+  if (data.length > 0) await proc.write(data)
+  sendEmpty(ctx.res, 204)
+}
+
+/** `POST /processes/{pid}/stdin/close`: EOF on stdin; closing twice is fine. */
+export async function closeStdin(ctx: RouteContext): Promise<void> {
+  processOf(ctx, ctx.params[0]).closeStdin()
+  sendEmpty(ctx.res, 204)
+}
+
+/**
+ * `GET /processes/{pid}/{stdout|stderr|output}`: the retained lines, plus sandproc's
+ * `dropped`, the number of older lines the retention bound removed. A process started by
+ * `run` retains nothing, so it has no lines.
+ */
+export async function snapshot(ctx: RouteContext): Promise<void> {
+  const proc = processOf(ctx, ctx.params[0])
+  const view = ctx.params[1] as LogView
+  const snap = proc.log?.snapshot(view) ?? { lines: [], dropped: 0 }
+  const lines = snap.lines.map((ev) => ev.line)
+  sendJson(ctx.res, 200, { pid: proc.pid, lines, line_count: lines.length, dropped: snap.dropped })
+}
+
+/**
+ * A signal number from a request: an integer 1..64, or a name (`"SIGTERM"`, `"TERM"`).
+ *
+ * @throws HttpError 400 `INVALID_REQUEST`.
+ */
+export function parseSignal(value: unknown): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_SIGNAL) {
+    return value
+  }
+  if (typeof value === 'string') {
+    const name = value.toUpperCase().startsWith('SIG') ? value.toUpperCase() : `SIG${value.toUpperCase()}`
+    const signals: Readonly<Record<string, number | undefined>> = constants.signals
+    const number = signals[name]
+    if (number !== undefined) return number
+  }
+  throw new HttpError('INVALID_REQUEST', `signal must be a signal number from 1 to ${MAX_SIGNAL} or a signal name`)
+}
+
+function stdinNotWritable(pid: string): HttpError {
+  return new HttpError('STDIN_NOT_WRITABLE', `Process ${pid} has no writable stdin`)
+}

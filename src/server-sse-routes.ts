@@ -1,0 +1,108 @@
+/**
+ * The event-stream endpoints: `POST /processes/run` and the three follow endpoints.
+ */
+import type { ServerResponse } from 'node:http'
+import type { LogView } from './retain.js'
+import { readJsonObject, sendError } from './server-body.js'
+import { checkCapacity, processOf, type RouteContext } from './server-context.js'
+import { HttpError, spawnErrorResponse } from './server-errors.js'
+import { followEventStream, runEventStream } from './server-streams.js'
+import { SSE_HEADERS } from './sse.js'
+import type { RunRequest } from './types.js'
+
+/**
+ * `POST /processes/run`. Nothing is sent until the program has started, so a program
+ * that cannot start gets a JSON error (422, or 400 for an unknown user) instead of a
+ * stream.
+ */
+export async function run(ctx: RouteContext): Promise<void> {
+  const body = await readJsonObject(ctx.req, ctx.settings.maxJsonBytes)
+  checkCapacity(ctx)
+  // `run` always closes stdin and captures both streams, whatever the body says (seed:
+  // "even if stdin_mode, stdout_mode, or stderr_mode are present").
+  const request = { ...body }
+  delete request.stdin_mode
+  delete request.stdout_mode
+  delete request.stderr_mode
+  const proc = ctx.sup.run(request as unknown as RunRequest)
+  const stream = runEventStream(proc, streamOptions(ctx))
+  try {
+    await proc.started
+  } catch (err) {
+    sendError(ctx.res, spawnErrorResponse(err))
+    return
+  }
+  await pipeToResponse(stream, ctx.res)
+}
+
+/** `GET /processes/{pid}/{stdout|stderr|output}/follow`, honouring `Last-Event-ID`. */
+export async function follow(ctx: RouteContext): Promise<void> {
+  const proc = processOf(ctx, ctx.params[0])
+  const view = ctx.params[1] as LogView
+  const after = lastEventId(ctx.req.headers['last-event-id'])
+  await pipeToResponse(followEventStream(proc, view, { ...streamOptions(ctx), after }), ctx.res)
+}
+
+/**
+ * The id to resume after: a reconnecting client sends back the last `id:` it saw.
+ *
+ * @throws HttpError 400 `INVALID_REQUEST` for anything but a non-negative integer.
+ */
+export function lastEventId(header: string | string[] | undefined): number | undefined {
+  if (header === undefined) return undefined
+  const text = (Array.isArray(header) ? header[0] : header).trim()
+  if (text === '') return undefined
+  if (!/^[0-9]{1,15}$/.test(text)) {
+    throw new HttpError('INVALID_REQUEST', 'Last-Event-ID must be a line id (a non-negative integer)')
+  }
+  return Number(text)
+}
+
+function streamOptions(ctx: RouteContext): { keepAliveMs: number; highWaterMark: number } {
+  return { keepAliveMs: ctx.settings.keepAliveMs, highWaterMark: ctx.settings.highWaterMark }
+}
+
+/**
+ * Sends an event stream: headers at once, then each chunk with one `write`. While the
+ * socket does not take more (`write` returned false) no chunk is pulled, so the stream's
+ * own bound holds the producer back. A client that goes away stops the stream (which
+ * kills a `run` process).
+ */
+async function pipeToResponse(stream: AsyncIterableIterator<Uint8Array>, res: ServerResponse): Promise<void> {
+  const onClose = (): void => {
+    if (!res.writableFinished) void stream.return?.()
+  }
+  res.on('close', onClose)
+  if (res.destroyed) {
+    // Gone while the program was starting.
+    await stream.return?.()
+    return
+  }
+  res.writeHead(200, SSE_HEADERS)
+  res.flushHeaders()
+  try {
+    for await (const chunk of stream) {
+      if (!res.write(chunk)) await drainOrClose(res)
+      if (res.destroyed) break
+    }
+    if (!res.destroyed) res.end()
+  } catch (err) {
+    // Headers are out: the only honest signal left is an abrupt end of the stream.
+    res.destroy()
+    throw err
+  } finally {
+    res.off('close', onClose)
+  }
+}
+
+function drainOrClose(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done)
+      res.off('close', done)
+      resolve()
+    }
+    res.on('drain', done)
+    res.on('close', done)
+  })
+}

@@ -1,0 +1,178 @@
+/**
+ * The reference HTTP server: the process API of spec §2 on `node:http`.
+ */
+import { readFileSync } from 'node:fs'
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { bearerChecker, isLoopback } from './server-auth.js'
+import { DEFAULT_MAX_JSON_BYTES, DEFAULT_MAX_STDIN_BYTES, sendError } from './server-body.js'
+import type { Handler, ServerSettings } from './server-context.js'
+import { HttpError, toErrorResponse } from './server-errors.js'
+import { matchRoute, pathOf, type Route } from './server-router.js'
+import * as routes from './server-routes.js'
+import { follow, run } from './server-sse-routes.js'
+import { DEFAULT_HIGH_WATER_MARK, DEFAULT_KEEP_ALIVE_MS } from './server-streams.js'
+import type { Supervisor } from './supervisor.js'
+
+/** Default limit of running processes; one more is refused with 429. */
+export const DEFAULT_MAX_PROCESSES = 256
+
+/** Options of {@link createServer}. */
+export interface ServerOptions {
+  /** The supervisor whose processes the API exposes. The server never closes it. */
+  supervisor: Supervisor
+  /** Bearer token every request must carry. Required unless `allowNoAuth`. */
+  token?: string
+  /** Serve without a token; only honoured for connections on a loopback address. */
+  allowNoAuth?: boolean
+  /** Running processes at which `run` and `start` answer 429. Default 256. */
+  maxProcesses?: number
+  /** Largest JSON body, bytes; more is 413. Default 1 MiB. */
+  maxJsonBytes?: number
+  /** Largest stdin write, bytes; more is 413. Default 16 MiB. */
+  maxStdinBytes?: number
+  /** Quiet time before a `: keep-alive` comment on event streams, ms. Default 15000. */
+  keepAliveMs?: number
+  /** Unread bytes per event stream before the process is paused. Default 64 KiB. */
+  highWaterMark?: number
+  /** `version` of `GET /info`. Default: this package's version. */
+  version?: string
+  /** Called with every internal error (those answered with 500). Default: `console.error`. */
+  onError?: (err: unknown) => void
+}
+
+const P = '/api/v1'
+const PID = '([^/]+)'
+const ROUTES: readonly Route<Handler>[] = [
+  { pattern: re(`${P}/health`), methods: { GET: routes.health } },
+  { pattern: re(`${P}/info`), methods: { GET: routes.info } },
+  { pattern: re(`${P}/processes`), methods: { GET: routes.list, POST: routes.start } },
+  { pattern: re(`${P}/processes/run`), methods: { POST: run } },
+  { pattern: re(`${P}/processes/${PID}`), methods: { GET: routes.get, DELETE: routes.remove } },
+  { pattern: re(`${P}/processes/${PID}/signal`), methods: { POST: routes.signal } },
+  { pattern: re(`${P}/processes/${PID}/stdin`), methods: { POST: routes.writeStdin } },
+  { pattern: re(`${P}/processes/${PID}/stdin/close`), methods: { POST: routes.closeStdin } },
+  { pattern: re(`${P}/processes/${PID}/(stdout|stderr|output)`), methods: { GET: routes.snapshot } },
+  { pattern: re(`${P}/processes/${PID}/(stdout|stderr|output)/follow`), methods: { GET: follow } },
+]
+
+const supervisors = new WeakMap<Server, Supervisor>()
+const shuttingDown = new WeakSet<Server>()
+
+/**
+ * Creates the HTTP server of the process API (not yet listening).
+ *
+ * @throws TypeError without a `token` unless `allowNoAuth` is set. A server without a
+ *   token that is bound to a non-loopback address closes itself and emits `error` with
+ *   code `ERR_NO_AUTH_NOT_LOOPBACK`, and answers any request that reaches it anyway on a
+ *   non-loopback address with 401.
+ */
+export function createServer(options: ServerOptions): Server {
+  const { supervisor, token } = options
+  if (token === undefined || token === '') {
+    if (options.allowNoAuth !== true) {
+      throw new TypeError('token is required (or set allowNoAuth to serve loopback only)')
+    }
+  }
+  const authorized = token ? bearerChecker(token) : null
+  const settings: ServerSettings = {
+    maxProcesses: positive('maxProcesses', options.maxProcesses, DEFAULT_MAX_PROCESSES),
+    maxJsonBytes: positive('maxJsonBytes', options.maxJsonBytes, DEFAULT_MAX_JSON_BYTES),
+    maxStdinBytes: positive('maxStdinBytes', options.maxStdinBytes, DEFAULT_MAX_STDIN_BYTES),
+    keepAliveMs: positive('keepAliveMs', options.keepAliveMs, DEFAULT_KEEP_ALIVE_MS, true),
+    highWaterMark: positive('highWaterMark', options.highWaterMark, DEFAULT_HIGH_WATER_MARK),
+    version: options.version ?? packageVersion(),
+    startedAt: Date.now(),
+    onError: options.onError ?? ((err) => console.error('sandproc: internal error:', err)),
+  }
+
+  const server = createHttpServer((req, res) => {
+    dispatch(req, res).catch((err: unknown) => respondError(res, err))
+  })
+
+  async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (shuttingDown.has(server)) res.shouldKeepAlive = false
+    // During shutdown a finished response leaves its connection idle: close it so that
+    // `server.close()` can complete.
+    res.on('finish', () => {
+      if (shuttingDown.has(server)) setImmediate(() => server.closeIdleConnections())
+    })
+    const allowed =
+      authorized !== null
+        ? authorized(req.headers.authorization)
+        : isLoopback(req.socket.localAddress ?? '')
+    if (!allowed) {
+      throw new HttpError('UNAUTHORIZED', 'Missing or invalid bearer token', {
+        'WWW-Authenticate': 'Bearer',
+      })
+    }
+    const { handler, params } = matchRoute(ROUTES, req.method ?? 'GET', pathOf(req.url))
+    await handler({ req, res, sup: supervisor, settings, params })
+  }
+
+  function respondError(res: ServerResponse, err: unknown): void {
+    const response = toErrorResponse(err)
+    if (response.status >= 500) settings.onError(err)
+    if (res.headersSent) res.destroy()
+    else sendError(res, response)
+  }
+
+  if (authorized === null) {
+    server.on('listening', () => {
+      const address = server.address()
+      const host = typeof address === 'object' && address !== null ? address.address : ''
+      if (isLoopback(host)) return
+      server.close()
+      const err = new Error(`Refusing to serve without a token on non-loopback address ${host}`)
+      server.emit('error', Object.assign(err, { code: 'ERR_NO_AUTH_NOT_LOOPBACK' }))
+    })
+  }
+  supervisors.set(server, supervisor)
+  return server
+}
+
+/**
+ * Graceful shutdown: stops accepting connections, closes the supervisor (SIGTERM to
+ * every process, SIGKILL after its grace period) so that every `run` stream ends with its
+ * exit frame and every follow stream with `eof`, then waits until all connections are
+ * closed; connections still open `forceAfterMs` after the supervisor closed are cut.
+ */
+export async function shutdown(server: Server, forceAfterMs = 5000): Promise<void> {
+  const supervisor = supervisors.get(server)
+  if (supervisor === undefined) throw new TypeError('server was not made by createServer')
+  shuttingDown.add(server)
+  const closed = new Promise<void>((resolve) => {
+    if (!server.listening) resolve()
+    else server.close(() => resolve())
+  })
+  server.closeIdleConnections()
+  await supervisor.close()
+  const force = setTimeout(() => server.closeAllConnections(), forceAfterMs)
+  try {
+    await closed
+  } finally {
+    clearTimeout(force)
+  }
+}
+
+function re(path: string): RegExp {
+  return new RegExp(`^${path}$`)
+}
+
+function positive(name: string, value: number | undefined, fallback: number, zeroOk = false): number {
+  if (value === undefined) return fallback
+  if (!Number.isFinite(value) || value < (zeroOk ? 0 : 1)) {
+    throw new TypeError(`${name} must be a ${zeroOk ? 'non-negative' : 'positive'} number`)
+  }
+  return value
+}
+
+function packageVersion(): string {
+  try {
+    const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8')
+    const pkg: unknown = JSON.parse(text)
+    const version: unknown = typeof pkg === 'object' && pkg !== null ? Reflect.get(pkg, 'version') : undefined
+    return typeof version === 'string' ? version : '0.0.0'
+  } catch {
+    return '0.0.0'
+  }
+}
