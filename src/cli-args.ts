@@ -1,0 +1,223 @@
+/**
+ * Command-line parsing of `sandproc serve` and `sandproc run`, kept free of I/O so it can
+ * be tested directly. Every `serve` option can also come from a `SANDPROC_*` variable;
+ * a flag wins over the variable.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import type { RunRequest } from './types.js'
+
+/** A mistake on the command line: the CLI prints the message and exits with 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'UsageError'
+  }
+}
+
+export const MAIN_USAGE = `Usage: sandproc <command> [options]
+
+Commands:
+  serve   run the HTTP process API server
+  run     run one process in the foreground
+
+sandproc <command> --help shows the options of a command.
+`
+
+export const SERVE_USAGE = `Usage: sandproc serve [options]
+
+Options (each also settable by the environment variable shown):
+  --host HOST           address to listen on (SANDPROC_HOST, default 127.0.0.1)
+  --port PORT           port, 0 for any free one (SANDPROC_PORT, default 9501)
+  --token TOKEN         bearer token (SANDPROC_TOKEN; default: a random one, printed once)
+  --allow-no-auth       serve without a token, loopback hosts only (SANDPROC_ALLOW_NO_AUTH=1)
+  --max-processes N     running processes before 429 (SANDPROC_MAX_PROCESSES, default 256)
+  --max-body SIZE       largest JSON body (SANDPROC_MAX_BODY, default 1M)
+  --max-stdin SIZE      largest stdin write (SANDPROC_MAX_STDIN, default 16M)
+  --retain SIZE         output kept per stream of a started process (SANDPROC_RETAIN, default 8M)
+  --max-exited N        exited processes kept listed (SANDPROC_MAX_EXITED, default 1024)
+  --line-limit SIZE     longest line before it is split (SANDPROC_LINE_LIMIT, default 64K)
+  --memory-limit SIZE   default memory limit per process (SANDPROC_MEMORY_LIMIT)
+  --kill-grace SECONDS  SIGTERM to SIGKILL on shutdown (SANDPROC_KILL_GRACE, default 5)
+  --keep-alive SECONDS  idle time before an SSE keep-alive comment (SANDPROC_KEEP_ALIVE, default 15)
+  -h, --help            show this help
+
+SIZE is a byte count with an optional K, M or G suffix (powers of 1024).
+`
+
+export const RUN_USAGE = `Usage: sandproc run [options] [--] COMMAND [ARGS...]
+
+Runs COMMAND (no shell) and passes its output through; sandproc exits with the
+process's exit code, or 128 + the signal number that killed it.
+
+Options:
+  --user USER           run as a user name, uid, or uid:gid
+  --cwd DIR             working directory
+  --env KEY=VALUE       add to the environment (repeatable)
+  --timeout SECONDS     SIGKILL the process tree after this long
+  --memory-limit SIZE   hard memory limit of the process's cgroup (bytes, or 256M)
+  --json                print the events as JSON lines (start, output..., exit with usage)
+  -h, --help            show this help
+`
+
+/** Settings of `sandproc serve`. Absent limits take the library's defaults. */
+export interface ServeConfig {
+  host: string
+  port: number
+  token?: string
+  allowNoAuth: boolean
+  maxProcesses?: number
+  maxJsonBytes?: number
+  maxStdinBytes?: number
+  retainBytes?: number
+  maxExited?: number
+  lineLimit?: number
+  memoryLimit?: number | string
+  killGraceMs?: number
+  keepAliveMs?: number
+}
+
+/** Settings of `sandproc run`. */
+export interface RunConfig {
+  request: RunRequest
+  json: boolean
+}
+
+type Parsed<T> = { help: true } | ({ help: false } & T)
+
+const SERVE_OPTIONS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  token: { type: 'string' },
+  'allow-no-auth': { type: 'boolean' },
+  'max-processes': { type: 'string' },
+  'max-body': { type: 'string' },
+  'max-stdin': { type: 'string' },
+  retain: { type: 'string' },
+  'max-exited': { type: 'string' },
+  'line-limit': { type: 'string' },
+  'memory-limit': { type: 'string' },
+  'kill-grace': { type: 'string' },
+  'keep-alive': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options']
+
+const RUN_OPTIONS = {
+  user: { type: 'string' },
+  cwd: { type: 'string' },
+  env: { type: 'string', multiple: true },
+  timeout: { type: 'string' },
+  'memory-limit': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options']
+
+/** Parses the arguments after `serve`, with `env` supplying what the flags leave out. */
+export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Parsed<ServeConfig> {
+  const { values } = parse(argv, SERVE_OPTIONS, false)
+  if (values.help === true) return { help: true }
+  const pick = (flag: keyof typeof SERVE_OPTIONS, name: string): string | undefined => {
+    const value = values[flag]
+    if (typeof value === 'string') return value
+    const fromEnv = env[`SANDPROC_${name}`]
+    return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv
+  }
+  const optional = <T>(text: string | undefined, convert: (t: string) => T): T | undefined =>
+    text === undefined ? undefined : convert(text)
+  const memoryLimit = pick('memory-limit', 'MEMORY_LIMIT')
+  return {
+    help: false,
+    host: pick('host', 'HOST') ?? '127.0.0.1',
+    port: integer('--port', pick('port', 'PORT') ?? '9501', 0, 65535),
+    token: pick('token', 'TOKEN'),
+    allowNoAuth: values['allow-no-auth'] === true || truthy(env.SANDPROC_ALLOW_NO_AUTH),
+    maxProcesses: optional(pick('max-processes', 'MAX_PROCESSES'), (t) => integer('--max-processes', t, 1)),
+    maxJsonBytes: optional(pick('max-body', 'MAX_BODY'), (t) => size('--max-body', t)),
+    maxStdinBytes: optional(pick('max-stdin', 'MAX_STDIN'), (t) => size('--max-stdin', t)),
+    retainBytes: optional(pick('retain', 'RETAIN'), (t) => size('--retain', t)),
+    maxExited: optional(pick('max-exited', 'MAX_EXITED'), (t) => integer('--max-exited', t, 0)),
+    lineLimit: optional(pick('line-limit', 'LINE_LIMIT'), (t) => size('--line-limit', t)),
+    memoryLimit: optional(memoryLimit, memoryLimitValue),
+    killGraceMs: optional(pick('kill-grace', 'KILL_GRACE'), (t) => seconds('--kill-grace', t, true) * 1000),
+    keepAliveMs: optional(pick('keep-alive', 'KEEP_ALIVE'), (t) => seconds('--keep-alive', t, true) * 1000),
+  }
+}
+
+/**
+ * Parses the arguments after `run`. The command starts after `--`, or without `--` at
+ * the first argument that is not an option, so `sandproc run ls -la` works.
+ */
+export function parseRunArgs(argv: string[]): Parsed<RunConfig> {
+  const split = commandStart(argv)
+  const { values } = parse(argv.slice(0, split.optionsEnd), RUN_OPTIONS, false)
+  if (values.help === true) return { help: true }
+  const [command, ...args] = argv.slice(split.commandStart)
+  if (command === undefined || command === '') throw new UsageError('run: missing COMMAND')
+  const request: RunRequest = { command, args }
+  if (values.user !== undefined) request.user = values.user
+  if (values.cwd !== undefined) request.working_dir = values.cwd
+  if (values.env !== undefined) request.env = Object.fromEntries(values.env.map(envPair))
+  if (values.timeout !== undefined) request.timeout = seconds('--timeout', values.timeout, false)
+  if (values['memory-limit'] !== undefined) request.memory_limit = memoryLimitValue(values['memory-limit'])
+  return { help: false, request, json: values.json === true }
+}
+
+function parse<O extends ParseArgsConfig['options']>(args: string[], options: O, positionals: boolean) {
+  try {
+    return parseArgs({ args, options, allowPositionals: positionals, strict: true })
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err))
+  }
+}
+
+function commandStart(argv: string[]): { optionsEnd: number; commandStart: number } {
+  const dashes = argv.indexOf('--')
+  let i = 0
+  while (i < argv.length && i !== dashes && argv[i].startsWith('-') && argv[i] !== '-') {
+    const name = argv[i].replace(/^--?/, '').split('=')[0]
+    const spec = (RUN_OPTIONS as Record<string, { type: string } | undefined>)[name]
+    i += spec?.type === 'string' && !argv[i].includes('=') ? 2 : 1
+  }
+  return i === dashes ? { optionsEnd: i, commandStart: i + 1 } : { optionsEnd: i, commandStart: i }
+}
+
+function envPair(text: string): [string, string] {
+  const eq = text.indexOf('=')
+  if (eq <= 0) throw new UsageError(`--env expects KEY=VALUE, got "${text}"`)
+  return [text.slice(0, eq), text.slice(eq + 1)]
+}
+
+function integer(flag: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const value = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN
+  if (!(value >= min && value <= max)) {
+    throw new UsageError(`${flag} expects an integer from ${min} to ${max}, got "${text}"`)
+  }
+  return value
+}
+
+function seconds(flag: string, text: string, zeroOk: boolean): number {
+  const value = /^[0-9]*\.?[0-9]+$/.test(text) ? Number(text) : Number.NaN
+  if (!(zeroOk ? value >= 0 : value > 0)) {
+    throw new UsageError(`${flag} expects a number of seconds${zeroOk ? '' : ' above 0'}, got "${text}"`)
+  }
+  return value
+}
+
+/** Bytes with an optional binary K/M/G suffix. */
+export function size(flag: string, text: string): number {
+  const match = /^([0-9]+)([KMG]?)i?B?$/i.exec(text)
+  const shift = { '': 0, K: 10, M: 20, G: 30 }[match?.[2].toUpperCase() ?? ''] ?? 0
+  const value = match === null ? Number.NaN : Number(match[1]) * 2 ** shift
+  if (!(value >= 1) || !Number.isSafeInteger(value)) {
+    throw new UsageError(`${flag} expects a size such as 65536 or 16M, got "${text}"`)
+  }
+  return value
+}
+
+function memoryLimitValue(text: string): number | string {
+  // The supervisor parses suffixed strings itself; plain digits are sent as a number.
+  return /^[0-9]+$/.test(text) ? Number(text) : text
+}
+
+function truthy(text: string | undefined): boolean {
+  return text !== undefined && /^(1|true|yes|on)$/i.test(text)
+}

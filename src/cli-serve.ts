@@ -1,0 +1,87 @@
+/**
+ * `sandproc serve`: the HTTP server with a supervisor of its own, until SIGTERM/SIGINT.
+ */
+import { randomBytes } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
+import type { Writable } from 'node:stream'
+import { UsageError, type ServeConfig } from './cli-args.js'
+import { isLoopback } from './server-auth.js'
+import { createServer, shutdown } from './server.js'
+import { Supervisor } from './supervisor.js'
+
+/**
+ * Starts the server and resolves with the exit status once a SIGTERM or SIGINT has shut
+ * it down gracefully (0), or with 1 when it cannot listen.
+ *
+ * @throws UsageError when asked to serve without a token on a non-loopback host.
+ */
+export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<number> {
+  let token = cfg.token
+  if (token === undefined && cfg.allowNoAuth) {
+    if (!isLoopback(cfg.host)) {
+      throw new UsageError(`--allow-no-auth needs a loopback --host, not ${cfg.host}`)
+    }
+  } else if (token === undefined) {
+    token = randomBytes(24).toString('base64url')
+    // Printed once, here; it is never logged again.
+    stderr.write(`sandproc: generated token (set SANDPROC_TOKEN to choose one): ${token}\n`)
+  }
+  const supervisor = new Supervisor({
+    retainBytes: cfg.retainBytes,
+    maxExited: cfg.maxExited,
+    lineLimit: cfg.lineLimit,
+    memoryLimit: cfg.memoryLimit,
+    killGrace: cfg.killGraceMs,
+  })
+  const server = createServer({
+    supervisor,
+    token,
+    allowNoAuth: cfg.allowNoAuth,
+    maxProcesses: cfg.maxProcesses,
+    maxJsonBytes: cfg.maxJsonBytes,
+    maxStdinBytes: cfg.maxStdinBytes,
+    keepAliveMs: cfg.keepAliveMs,
+  })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(cfg.port, cfg.host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+  } catch (err) {
+    stderr.write(`sandproc: cannot listen on ${cfg.host}:${cfg.port}: ${err instanceof Error ? err.message : String(err)}\n`)
+    await supervisor.close()
+    return 1
+  }
+  const { address, port } = server.address() as AddressInfo
+  const host = address.includes(':') ? `[${address}]` : address
+  stderr.write(`sandproc: listening on http://${host}:${port}\n`)
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals): void => {
+      process.off('SIGTERM', onSignal)
+      process.off('SIGINT', onSignal)
+      resolve(sig)
+    }
+    process.on('SIGTERM', onSignal)
+    process.on('SIGINT', onSignal)
+  })
+  stderr.write(`sandproc: ${signal}, shutting down\n`)
+  // A second signal while the processes get their grace period means "now".
+  const force = (): void => {
+    stderr.write('sandproc: second signal, exiting at once\n')
+    process.exit(1)
+  }
+  process.once('SIGTERM', force)
+  process.once('SIGINT', force)
+  try {
+    await shutdown(server)
+  } finally {
+    process.off('SIGTERM', force)
+    process.off('SIGINT', force)
+  }
+  stderr.write('sandproc: stopped\n')
+  return 0
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+/**
+ * The `sandproc` command: `sandproc serve` and `sandproc run`. Exit status 2 means a
+ * mistake on the command line.
+ */
+import { MAIN_USAGE, parseRunArgs, parseServeArgs, RUN_USAGE, SERVE_USAGE, UsageError } from './cli-args.js'
+import { runCommand } from './cli-run.js'
+import { serveCommand } from './cli-serve.js'
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  try {
+    switch (command) {
+      case 'serve': {
+        const cfg = parseServeArgs(rest, process.env)
+        if (cfg.help) return usage(SERVE_USAGE)
+        return await serveCommand(cfg, process.stderr)
+      }
+      case 'run': {
+        const cfg = parseRunArgs(rest)
+        if (cfg.help) return usage(RUN_USAGE)
+        return await runCommand(cfg, { stdout: process.stdout, stderr: process.stderr })
+      }
+      case 'help':
+      case '--help':
+      case '-h':
+        return usage(MAIN_USAGE)
+      case undefined:
+        throw new UsageError('missing command')
+      default:
+        throw new UsageError(`unknown command "${command}"`)
+    }
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err
+    const help = command === 'serve' || command === 'run' ? `sandproc ${command} --help` : 'sandproc --help'
+    process.stderr.write(`sandproc: ${err.message}\nSee "${help}".\n`)
+    return 2
+  }
+}
+
+function usage(text: string): number {
+  process.stdout.write(text)
+  return 0
+}
+
+// exitCode rather than exit(): a piped stdout still gets everything written to it.
+process.exitCode = await main(process.argv.slice(2))
