@@ -46,12 +46,40 @@ export class LineSplitter {
       this.clearPending()
       pos = nl + 1
     }
-    let nl: number
-    while ((nl = buf.indexOf(LF, pos)) !== -1) {
-      this.emitLine(buf, pos, nl, emit)
-      pos = nl + 1
+    const last = buf.lastIndexOf(LF)
+    if (last >= pos) {
+      this.emitLines(buf, pos, last, emit)
+      pos = last + 1
     }
     if (pos < n) this.append(buf, pos, n, emit)
+  }
+
+  /**
+   * Emits the lines of `buf[start, end)`, which ends just before a `\n`. Decoding the
+   * whole run once and slicing the string is several times cheaper than one decode per
+   * line. It gives the same strings: a `\n` byte ends any unfinished UTF-8 sequence, so
+   * replacement characters fall the same way. It is only valid while no line can exceed
+   * the limit; a UTF-16 unit never stands for more than 3 bytes, so a run whose lines
+   * are all shorter than limit/3 units qualifies, and any other run takes the byte path.
+   */
+  private emitLines(buf: Buffer, start: number, end: number, emit: (line: string) => void): void {
+    const text = buf.toString('utf8', start, end)
+    if (end - start > this.limit && !allShort(text, Math.floor(this.limit / 3))) {
+      let nl: number
+      while ((nl = buf.indexOf(LF, start)) !== -1 && nl <= end) {
+        this.emitLine(buf, start, nl, emit)
+        start = nl + 1
+      }
+      return
+    }
+    let from = 0
+    for (;;) {
+      const nl = text.indexOf('\n', from)
+      const stop = nl === -1 ? text.length : nl
+      emit(stop > from && text.charCodeAt(stop - 1) === CR ? text.slice(from, stop - 1) : text.slice(from, stop))
+      if (nl === -1) return
+      from = nl + 1
+    }
   }
 
   /** At EOF: emits the unterminated last line, if any bytes of it are pending. */
@@ -123,6 +151,17 @@ export class LineSplitter {
   private clearPending(): void {
     this.pendLen = 0
     if (this.pend.length > KEEP_PENDING) this.pend = EMPTY
+  }
+}
+
+/** Whether every `\n`-separated line of `text` has at most `max` UTF-16 units. */
+function allShort(text: string, max: number): boolean {
+  let from = 0
+  for (;;) {
+    const nl = text.indexOf('\n', from)
+    if ((nl === -1 ? text.length : nl) - from > max) return false
+    if (nl === -1) return true
+    from = nl + 1
   }
 }
 
