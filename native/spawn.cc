@@ -44,6 +44,7 @@ struct ChildArgs {
   char* const* envp;
   const char* const* candidates;
   int ncandidates;
+  bool search;  // candidates come from a PATH search (the command has no '/')
   const char* cwd;
   int stdio[3];  // fds to become 0, 1, 2; all >= 3 so dup2 never clobbers a source
   int err_fd;
@@ -117,12 +118,18 @@ int ChildMain(void* arg) {
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof(uint64_t));
 
   // PATH search the way execvp does it, on paths built by the parent: missing entries
-  // are skipped, EACCES is remembered in case nothing later succeeds.
+  // are skipped, EACCES is remembered in case nothing later succeeds. A command with a
+  // '/' is no search: its own errno (ENOTDIR, ELOOP, ...) is the answer, as in execvp.
   int err = ENOENT;
   int at = -1;
   for (int i = 0; i < a->ncandidates; i++) {
     execve(a->candidates[i], a->argv, a->envp);
     int e = errno;
+    if (!a->search) {
+      err = e;
+      at = i;
+      break;
+    }
     if (e == EACCES) {
       err = EACCES;
       at = i;
@@ -248,6 +255,7 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure) 
   args.envp = envp.data();
   args.candidates = candidates.data();
   args.ncandidates = static_cast<int>(candidates.size());
+  args.search = req.command.find('/') == std::string::npos;
   args.cwd = req.cwd.empty() ? nullptr : req.cwd.c_str();
   for (int i = 0; i < 3; i++) args.stdio[i] = child[i] >= 0 ? child[i] : DevNull();
   args.err_fd = errpipe[1];
