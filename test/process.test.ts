@@ -168,7 +168,8 @@ describe('event order', () => {
     expect(iterated).toHaveLength(emitted.length)
     iterated.forEach((ev, i) => expect(ev).toBe(emitted[i]))
     expect(isStart(iterated[0])).toBe(true)
-    expect(ending(iterated.at(-1) ?? {})).toEqual({ exit_code: 7 })
+    const last = iterated.at(-1)
+    expect(last !== undefined && isExit(last) ? ending(last) : last).toEqual({ exit_code: 7 })
     expect(iterated.filter(isOutput).map((o) => o.line).sort()).toEqual(['a', 'b', 'c'])
   })
 
@@ -194,7 +195,7 @@ describe('event order', () => {
       last = ev
     }
     expect(n).toBe(20000)
-    expect(ending(last ?? {})).toEqual({ exit_code: 0 })
+    expect(last !== undefined && isExit(last) ? ending(last) : last).toEqual({ exit_code: 0 })
   })
 })
 
