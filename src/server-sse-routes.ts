@@ -6,7 +6,7 @@ import type { LogView } from './retain.js'
 import { readJsonObject, sendError } from './server-body.js'
 import { checkCapacity, processOf, type RouteContext } from './server-context.js'
 import { HttpError, spawnErrorResponse } from './server-errors.js'
-import { followEventStream, runEventStream } from './server-streams.js'
+import { followEventStream, runEventStream, type EventStream } from './server-streams.js'
 import { SSE_HEADERS } from './sse.js'
 import type { RunRequest } from './types.js'
 
@@ -68,14 +68,14 @@ function streamOptions(ctx: RouteContext): { keepAliveMs: number; highWaterMark:
  * own bound holds the producer back. A client that goes away stops the stream (which
  * kills a `run` process).
  */
-async function pipeToResponse(stream: AsyncIterableIterator<Uint8Array>, res: ServerResponse): Promise<void> {
+async function pipeToResponse(stream: EventStream, res: ServerResponse): Promise<void> {
   const onClose = (): void => {
-    if (!res.writableFinished) void stream.return?.()
+    if (!res.writableFinished) void stream.return()
   }
   res.on('close', onClose)
   if (res.destroyed) {
     // Gone while the program was starting.
-    await stream.return?.()
+    await stream.return()
     return
   }
   res.writeHead(200, SSE_HEADERS)

@@ -15,6 +15,14 @@ export const DEFAULT_KEEP_ALIVE_MS = 15_000
 /** Bytes a stream holds for a slow reader before it pauses the process's pipes. */
 export const DEFAULT_HIGH_WATER_MARK = 64 * 1024
 
+/**
+ * An event stream: an async iterable of SSE byte chunks whose `return()` (what `for
+ * await` calls on `break`) stops it early.
+ */
+export interface EventStream extends AsyncIterableIterator<Uint8Array> {
+  return(): Promise<IteratorResult<Uint8Array>>
+}
+
 /** Options of {@link runEventStream} and {@link followEventStream}. */
 export interface StreamOptions {
   /** Quiet time before a `: keep-alive` comment, ms; 0 sends none. Default 15000. */
@@ -45,7 +53,7 @@ export interface FollowOptions extends StreamOptions {
 export function runEventStream(
   proc: SupervisedProcess,
   opts: StreamOptions = {},
-): AsyncIterableIterator<Uint8Array> {
+): EventStream {
   let exited = false
   const queue = new ChunkQueue({
     highWaterMark: opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
@@ -89,7 +97,7 @@ export function followEventStream(
   proc: SupervisedProcess,
   view: LogView,
   opts: FollowOptions = {},
-): AsyncIterableIterator<Uint8Array> {
+): EventStream {
   const abort = new AbortController()
   const stop = (): void => abort.abort()
   opts.signal?.addEventListener('abort', stop, { once: true })

@@ -45,8 +45,9 @@ export async function startServer(
       const headers: Record<string, string> = { ...init.headers }
       const token = init.token === undefined ? TOKEN : init.token
       if (token !== null) headers.authorization = `Bearer ${token}`
-      let body: string | Buffer | undefined
-      if (typeof init.body === 'string' || Buffer.isBuffer(init.body)) body = init.body
+      let body: string | Uint8Array<ArrayBuffer> | undefined
+      if (typeof init.body === 'string') body = init.body
+      else if (Buffer.isBuffer(init.body)) body = Uint8Array.from(init.body)
       else if (init.body !== undefined) {
         body = JSON.stringify(init.body)
         headers['content-type'] = 'application/json'
