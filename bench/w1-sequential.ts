@@ -1,0 +1,55 @@
+/**
+ * Workload 1: sequential start→exit of /bin/true and of the static no-op, every
+ * contender interleaved, plus the C posix_spawn floor run in slices between the JS
+ * blocks so that it sees the same background load.
+ */
+import { type Artifacts, runFloor } from './lib/build.js'
+import type { ContenderName, Measure } from './lib/results.js'
+import type { Runner } from './lib/runner.js'
+import { type Contender, interleave, summarize } from './lib/stats.js'
+
+export type RunnerSet = Partial<Record<Exclude<ContenderName, 'c_floor'>, Runner>>
+
+export interface W1Options {
+  quick: boolean
+  artifacts: Artifacts
+  runners: RunnerSet
+}
+
+function contenders(runners: RunnerSet, program: string): Contender<string>[] {
+  return Object.entries(runners).map(([name, r]) => ({ name, op: () => r.run(program, []) }))
+}
+
+export async function w1Sequential(opts: W1Options): Promise<Measure[]> {
+  const programs = [
+    { id: 'w1.true', label: '/bin/true start→exit', path: '/bin/true' },
+    { id: 'w1.noop', label: 'static no-op start→exit', path: opts.artifacts.noop },
+  ]
+  const blocks = 4
+  const roundsPerBlock = opts.quick ? 40 : 150
+  const floorPerBlock = opts.quick ? 250 : 1000
+  const samples = new Map<string, Record<string, number[]>>()
+  for (const p of programs) samples.set(p.id, {})
+
+  for (let b = 0; b < blocks; b++) {
+    for (const p of programs) {
+      const got = await interleave(contenders(opts.runners, p.path), {
+        warmup: b === 0 ? 20 : 0,
+        rounds: roundsPerBlock,
+        budgetMs: opts.quick ? 2_000 : 8_000,
+        minRounds: 10,
+      })
+      const acc = samples.get(p.id) ?? {}
+      for (const [name, xs] of Object.entries(got)) (acc[name] ??= []).push(...xs)
+      ;(acc.c_floor ??= []).push(...(await runFloor(opts.artifacts.floor, p.path, floorPerBlock)))
+    }
+  }
+
+  return programs.map((p) => {
+    const results: Measure['results'] = {}
+    for (const [name, xs] of Object.entries(samples.get(p.id) ?? {})) {
+      results[name as ContenderName] = summarize(xs)
+    }
+    return { id: p.id, workload: 'W1 sequential', label: p.label, unit: 'ms', results }
+  })
+}

@@ -1,0 +1,54 @@
+/**
+ * Workload 2, inside a fresh Node process: hold memory, then time /bin/true with every
+ * contender interleaved. Run by w2-memory.ts once per size so that no size inherits
+ * another's heap. Prints one JSON line: { rssMiB, heapMiB, samples }.
+ *
+ * usage: w2-child.ts buffers|heap GIB QUICK(0|1)
+ */
+import { childProcessRunner, execaRunner } from './lib/peers.js'
+import type { Runner } from './lib/runner.js'
+import { sandprocRunner } from './lib/sandproc.js'
+import { interleave } from './lib/stats.js'
+
+const [kind, gibArg, quickArg] = process.argv.slice(2)
+const gib = Number(gibArg)
+const quick = quickArg === '1'
+if ((kind !== 'buffers' && kind !== 'heap') || !Number.isFinite(gib)) {
+  throw new TypeError('usage: w2-child.ts buffers|heap GIB QUICK')
+}
+
+const held: unknown[] = []
+const MiB = 2 ** 20
+
+if (kind === 'buffers') {
+  // allocUnsafe + fill: Buffer.alloc's zeroed pages may stay untouched (calloc on a fresh
+  // mmap), and an untouched page costs fork nothing; these pages are all written.
+  for (let i = 0; i < gib * 16; i++) held.push(Buffer.allocUnsafe(64 * MiB).fill(i & 0xff))
+} else {
+  // Plain arrays of doubles live on the V8 heap (typed arrays would be off-heap like
+  // Buffers): 8 bytes per element, 1 Mi elements per array.
+  for (let i = 0; i < gib * 128; i++) held.push(new Array<number>(MiB).fill(i + 0.5))
+}
+
+const runners: Record<string, Runner> = { child_process: childProcessRunner, execa: execaRunner }
+const sandproc = await sandprocRunner()
+if (sandproc !== null) runners.sandproc = sandproc
+
+const contenders = Object.entries(runners).map(([name, r]) => ({ name, op: () => r.run('/bin/true', []) }))
+const samples = await interleave(contenders, {
+  warmup: 3,
+  rounds: quick ? 40 : 150,
+  budgetMs: quick ? 1_000 : 8_000,
+  minRounds: 8,
+})
+await sandproc?.close()
+
+const mem = process.memoryUsage()
+process.stdout.write(
+  JSON.stringify({
+    rssMiB: Math.round(mem.rss / MiB),
+    heapMiB: Math.round(mem.heapUsed / MiB),
+    held: held.length,
+    samples,
+  }) + '\n',
+)

@@ -1,0 +1,37 @@
+/**
+ * Workload 3: bursts of 1,000 concurrent `sleep 1`, one fresh process per burst
+ * (w3-child.ts), contenders alternating burst by burst.
+ */
+import { runScript } from './lib/child.js'
+import type { ContenderName, Measure } from './lib/results.js'
+import { summarize } from './lib/stats.js'
+import type { BurstReport } from './w3-child.js'
+
+const N = 1000
+
+const METRICS = [
+  { key: 'spawnAllMs', id: 'w3.spawn', label: `time to start all ${N}`, unit: 'ms' },
+  { key: 'lastExitLagMs', id: 'w3.lag', label: 'common deadline → last exit', unit: 'ms' },
+  { key: 'maxLoopDelayMs', id: 'w3.eld', label: 'max event-loop delay', unit: 'ms' },
+  { key: 'fdsPerProcess', id: 'w3.fds', label: 'parent fds per child', unit: 'fds' },
+] as const
+
+export async function w3Burst(opts: { quick: boolean; contenders: ContenderName[] }): Promise<Measure[]> {
+  const rounds = opts.quick ? 1 : 3
+  const reports = new Map<ContenderName, BurstReport[]>()
+  for (let r = 0; r < rounds; r++) {
+    for (const name of opts.contenders) {
+      const report = await runScript<BurstReport>('w3-child.ts', [name, String(N)], {
+        // Up to 4 fds per child plus Node's own; prlimit steps in only below this.
+        nofile: N * 4 + 1024,
+        timeoutMs: 90_000,
+      })
+      reports.set(name, [...(reports.get(name) ?? []), report])
+    }
+  }
+  return METRICS.map((m) => {
+    const results: Measure['results'] = {}
+    for (const [name, rs] of reports) results[name] = summarize(rs.map((r) => r[m.key]))
+    return { id: m.id, workload: `W3 burst ×${N}`, label: m.label, unit: m.unit, results }
+  })
+}

@@ -1,0 +1,108 @@
+/**
+ * Workload 3, inside a fresh Node process: one burst of N concurrent `sleep 1` with one
+ * contender. A process per burst keeps fd counts and event-loop figures clean and lets
+ * the parent kill everything if a burst hangs. Prints one JSON line (BurstReport).
+ *
+ * usage: w3-child.ts sandproc|child_process|execa N
+ */
+import { readdirSync } from 'node:fs'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { childProcessRunner, execaRunner } from './lib/peers.js'
+import { type Runner, which } from './lib/runner.js'
+
+export interface BurstReport {
+  /** From the first launch to the last start event. */
+  spawnAllMs: number
+  /** How long the launching loop itself held the event loop. */
+  loopMs: number
+  /** From the common deadline (end of the launching loop + 1 s) to the last exit event. */
+  lastExitLagMs: number
+  maxLoopDelayMs: number
+  fdsPerProcess: number
+}
+
+const countFds = (): number => readdirSync('/proc/self/fd').length
+
+async function burst(runner: Runner, n: number): Promise<BurstReport> {
+  const sleep = which('sleep')
+  const kills: (() => void)[] = []
+  const exited = new Set<number>()
+  let started = 0
+  let lastStart = 0
+  let lastExit = 0
+  let fdsAtAllStarted = 0
+  let fail: (err: Error) => void = () => {}
+  let finish: () => void = () => {}
+  const done = new Promise<void>((resolve, reject) => {
+    finish = resolve
+    fail = reject
+  })
+  const timer = setTimeout(() => fail(new Error(`burst of ${n} did not finish in 60 s`)), 60_000)
+
+  const eld = monitorEventLoopDelay({ resolution: 1 })
+  const baselineFds = countFds()
+  // Enabled before the launching loop, so the loop's own blocking counts as delay. The
+  // histogram records nothing until its timer has fired once, hence the short wait.
+  eld.enable()
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  const t0 = performance.now()
+  try {
+    for (let i = 0; i < n; i++) {
+      kills.push(
+        runner.launch(sleep, ['1'], {
+          onStart: () => {
+            if (++started === n) {
+              lastStart = performance.now()
+              fdsAtAllStarted = countFds()
+            }
+          },
+          onExit: () => {
+            exited.add(i)
+            if (exited.size === n) {
+              lastExit = performance.now()
+              finish()
+            }
+          },
+          onError: (err) => fail(err),
+        }),
+      )
+    }
+    const loopEnd = performance.now()
+    // No exit can have been handled yet (the loop held the event loop), so every
+    // process's pipes are still open here; for a contender whose start events arrive
+    // later, the count at the last start event may be the higher one.
+    const fdsAtLoopEnd = countFds()
+    await done
+    eld.disable()
+    return {
+      spawnAllMs: lastStart - t0,
+      loopMs: loopEnd - t0,
+      lastExitLagMs: lastExit - (loopEnd + 1000),
+      maxLoopDelayMs: eld.max / 1e6,
+      fdsPerProcess: (Math.max(fdsAtLoopEnd, fdsAtAllStarted) - baselineFds) / n,
+    }
+  } finally {
+    clearTimeout(timer)
+    // A failed burst must not leave 1,000 processes behind.
+    kills.forEach((kill, i) => exited.has(i) || kill())
+  }
+}
+
+async function pick(name: string | undefined): Promise<Runner> {
+  if (name === 'child_process') return childProcessRunner
+  if (name === 'execa') return execaRunner
+  // sandproc (and its addon) is loaded only for its own bursts: the peers' processes
+  // should not carry it.
+  if (name === 'sandproc') return (await import('./lib/sandproc.js')).sandprocRunner()
+  throw new TypeError(`w3-child: unknown contender ${name}`)
+}
+
+const [name, nArg] = process.argv.slice(2)
+const n = Number(nArg)
+if (!Number.isInteger(n) || n <= 0) throw new TypeError(`w3-child: bad count ${nArg}`)
+const runner = await pick(name)
+try {
+  process.stdout.write(JSON.stringify(await burst(runner, n)) + '\n')
+} finally {
+  await runner.close()
+}
