@@ -1,0 +1,59 @@
+/** The shape of bench/results.json and the ratio rule shared by the table and the chart. */
+import type { MachineFacts } from './machine.js'
+import type { Summary } from './stats.js'
+
+/** `c_floor` is the C posix_spawn loop; in workload 5 `child_process` is the naive server. */
+export type ContenderName = 'sandproc' | 'sandproc_nocg' | 'child_process' | 'execa' | 'c_floor'
+
+export interface Measure {
+  /** Stable key, e.g. `w1.true`, used by targets. */
+  id: string
+  workload: string
+  label: string
+  /** Unit of the samples; every measure here is a time or a count, lower is better. */
+  unit: 'ms' | 'fds' | 'MiB'
+  /** When set, the samples are times of one operation that moved this many lines and bytes. */
+  work?: { lines: number; bytes: number }
+  results: Partial<Record<ContenderName, Summary>>
+}
+
+export interface TargetResult {
+  workload: string
+  text: string
+  /** The measured ratio (or MiB), null when a contender is missing. */
+  measured: number | null
+  unit: '×' | 'MiB'
+  op: '>=' | '<='
+  threshold: number
+  pass: boolean | null
+}
+
+export interface BenchResults {
+  command: string
+  quick: boolean
+  machine: MachineFacts
+  sandproc: { cgroup: string }
+  measures: Measure[]
+  targets: TargetResult[]
+  notes: string[]
+  /** Wall time of each workload, seconds. */
+  durations: Record<string, number>
+}
+
+/**
+ * How many times better sandproc is than `other` on a measure: other's median over
+ * sandproc's (all measures are lower-is-better), so above 1 means sandproc wins.
+ */
+export function advantage(m: Measure, other: ContenderName): number | null {
+  const s = m.results.sandproc?.median
+  const o = m.results[other]?.median
+  if (s === undefined || o === undefined || s <= 0) return null
+  return o / s
+}
+
+/** Lines/s and MB/s at the median time, for measures that carry `work`. */
+export function rates(m: Measure, who: ContenderName): { linesPerSec: number; mbPerSec: number } | null {
+  const t = m.results[who]?.median
+  if (t === undefined || m.work === undefined || t <= 0) return null
+  return { linesPerSec: m.work.lines / (t / 1000), mbPerSec: m.work.bytes / 1e6 / (t / 1000) }
+}

@@ -1,0 +1,100 @@
+/**
+ * bench/results.svg: the speed ratios as horizontal bars on a log scale, written by hand
+ * so the bench needs no charting dependency. Above 1× sandproc is faster; a red tick
+ * marks the issue's target for child_process where there is one.
+ */
+import { type Measure, advantage } from './results.js'
+
+/** Issue 5's threshold on child_process ÷ sandproc, per measure. */
+const CP_TARGETS: Record<string, number> = {
+  'w1.true': 2,
+  'w1.noop': 4,
+  'w2.buf2': 20,
+  'w3.spawn': 4,
+  'w3.eld': 2,
+  'w4.seq': 1.5,
+  'w4.cat': 1.5,
+  'w5.lines': 3,
+}
+
+/** Measures whose ratio is a speed; lag near zero and fd counts make meaningless ratios. */
+const CHARTED = (m: Measure): boolean => m.unit === 'ms' && m.id !== 'w3.lag'
+
+const SERIES = [
+  { name: 'child_process', label: 'child_process ÷ sandproc (W5: naive server)', color: '#4e79a7' },
+  { name: 'execa', label: 'execa ÷ sandproc', color: '#f28e2b' },
+  { name: 'c_floor', label: 'C posix_spawn floor ÷ sandproc', color: '#59a14f' },
+] as const
+
+/** Issue 5's bound on sandproc ÷ C floor (1.5×), as floor ÷ sandproc. */
+const FLOOR_TARGET = 1 / 1.5
+
+const LABEL_W = 330
+const PLOT_W = 500
+const ROW_H = 40
+const BAR_H = 9
+const TOP = 120
+const MIN = 0.1
+const MAX = 100
+
+function x(ratio: number): number {
+  const clamped = Math.min(MAX, Math.max(MIN, ratio))
+  return LABEL_W + (Math.log10(clamped / MIN) / Math.log10(MAX / MIN)) * PLOT_W
+}
+
+function esc(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+}
+
+/** `subtitle` lines are printed under the title (the machine facts of the run). */
+export function ratioChart(measures: readonly Measure[], subtitle: readonly string[]): string {
+  const rows = measures.filter(CHARTED)
+  const height = TOP + rows.length * ROW_H + 40
+  const width = LABEL_W + PLOT_W + 60
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    `<text x="10" y="20" font-size="15" font-weight="bold">How many times faster sandproc is (log scale)</text>`,
+  ]
+  subtitle.forEach((line, i) => out.push(`<text x="10" y="${38 + i * 15}" fill="#555">${esc(line)}</text>`))
+  const legendY = 38 + subtitle.length * 15
+  SERIES.forEach((s, i) => {
+    const y = legendY + i * 15
+    out.push(`<rect x="10" y="${y - 9}" width="12" height="10" fill="${s.color}"/>`)
+    out.push(`<text x="28" y="${y}" fill="#333">${esc(s.label)}</text>`)
+  })
+  const ty = legendY + SERIES.length * 15
+  out.push(`<line x1="16" y1="${ty - 10}" x2="16" y2="${ty + 1}" stroke="#e15759" stroke-width="2"/>`)
+  out.push(`<text x="28" y="${ty}" fill="#333">target of issue 5 (bar must reach it)</text>`)
+  for (const tick of [0.1, 0.3, 1, 3, 10, 30, 100]) {
+    const tx = x(tick).toFixed(1)
+    const stroke = tick === 1 ? '#000' : '#ddd'
+    out.push(`<line x1="${tx}" y1="${TOP - 4}" x2="${tx}" y2="${TOP + rows.length * ROW_H}" stroke="${stroke}"/>`)
+    out.push(`<text x="${tx}" y="${TOP + rows.length * ROW_H + 16}" text-anchor="middle" fill="#555">${tick}×</text>`)
+  }
+  rows.forEach((m, row) => {
+    const y0 = TOP + row * ROW_H
+    out.push(`<text x="${LABEL_W - 8}" y="${y0 + 14}" text-anchor="end">${esc(m.workload.split(' ')[0] ?? '')} ${esc(m.label)}</text>`)
+    const tick = (ratio: number, series: number): void => {
+      const tx = x(ratio).toFixed(1)
+      const y = y0 + 1 + series * (BAR_H + 2)
+      out.push(`<line x1="${tx}" y1="${y}" x2="${tx}" y2="${y + BAR_H + 4}" stroke="#e15759" stroke-width="2"/>`)
+    }
+    SERIES.forEach((s, i) => {
+      const r = advantage(m, s.name)
+      if (r === null) return
+      const y = y0 + 3 + i * (BAR_H + 2)
+      const [a, b] = [x(1), x(r)].sort((p, q) => p - q)
+      out.push(`<rect x="${a.toFixed(1)}" y="${y}" width="${Math.max(1, b - a).toFixed(1)}" height="${BAR_H}" fill="${s.color}"/>`)
+      const label = r >= 10 ? r.toFixed(0) : r.toFixed(2)
+      const lx = r >= 1 ? b + 3 : a - 3
+      out.push(`<text x="${lx.toFixed(1)}" y="${y + BAR_H - 1}" font-size="10" text-anchor="${r >= 1 ? 'start' : 'end'}">${label}×</text>`)
+    })
+    // After the bars, so that a bar that passes its target does not hide the tick.
+    const t = CP_TARGETS[m.id]
+    if (t !== undefined) tick(t, 0)
+    if (m.results.c_floor !== undefined) tick(FLOOR_TARGET, 2)
+  })
+  out.push('</svg>')
+  return out.join('\n') + '\n'
+}

@@ -1,0 +1,49 @@
+/** The targets of issue 5, each turned into one ratio read off the measures. */
+import { type ContenderName, type Measure, type TargetResult, advantage } from './results.js'
+
+/** Bound on the sandproc server's RSS growth while it streams ~120 MB of SSE (W5). */
+export const W5_RSS_BOUND_MIB = 64
+
+type Lookup = (id: string) => Measure | undefined
+
+function median(m: Measure | undefined, who: ContenderName): number | null {
+  return m?.results[who]?.median ?? null
+}
+
+function quotient(a: number | null, b: number | null): number | null {
+  return a === null || b === null || b <= 0 ? null : a / b
+}
+
+function target(
+  workload: string,
+  text: string,
+  measured: number | null,
+  op: '>=' | '<=',
+  threshold: number,
+  unit: TargetResult['unit'] = '×',
+): TargetResult {
+  const pass = measured === null ? null : op === '>=' ? measured >= threshold : measured <= threshold
+  return { workload, text, measured, unit, op, threshold, pass }
+}
+
+export function evaluateTargets(measures: readonly Measure[]): TargetResult[] {
+  const get: Lookup = (id) => measures.find((m) => m.id === id)
+  const adv = (id: string, who: ContenderName): number | null => {
+    const m = get(id)
+    return m === undefined ? null : advantage(m, who)
+  }
+  return [
+    target('W1', 'child_process ÷ sandproc, /bin/true', adv('w1.true', 'child_process'), '>=', 2),
+    target('W1', 'child_process ÷ sandproc, static no-op', adv('w1.noop', 'child_process'), '>=', 4),
+    target('W1', 'sandproc ÷ C floor, /bin/true', quotient(median(get('w1.true'), 'sandproc'), median(get('w1.true'), 'c_floor')), '<=', 1.5),
+    target('W1', 'sandproc ÷ C floor, static no-op', quotient(median(get('w1.noop'), 'sandproc'), median(get('w1.noop'), 'c_floor')), '<=', 1.5),
+    target('W2', 'sandproc at 2 GiB ÷ sandproc at 0', quotient(median(get('w2.buf2'), 'sandproc'), median(get('w2.buf0'), 'sandproc')), '<=', 1.3),
+    target('W2', 'child_process at 2 GiB ÷ sandproc at 2 GiB', adv('w2.buf2', 'child_process'), '>=', 20),
+    target('W3', 'child_process ÷ sandproc, time to start all 1,000', adv('w3.spawn', 'child_process'), '>=', 4),
+    target('W3', 'child_process ÷ sandproc, max event-loop delay', adv('w3.eld', 'child_process'), '>=', 2),
+    target('W4', 'sandproc ÷ child_process+readline lines/s, seq', adv('w4.seq', 'child_process'), '>=', 1.5),
+    target('W4', 'sandproc ÷ child_process+readline lines/s, 200 MB cat', adv('w4.cat', 'child_process'), '>=', 1.5),
+    target('W5', 'sandproc server ÷ naive server lines/s', adv('w5.lines', 'child_process'), '>=', 3),
+    target('W5', 'sandproc server RSS growth while streaming', median(get('w5.rss'), 'sandproc'), '<=', W5_RSS_BOUND_MIB, 'MiB'),
+  ]
+}
