@@ -1,0 +1,98 @@
+/**
+ * sandproc's side-by-side benchmark: `tsx bench/index.ts [--quick] [--only w1,w2,...]`.
+ * Runs the workloads of issue 5, then writes bench/results.json and bench/results.svg
+ * and prints the markdown tables (measures, then targets with pass/miss).
+ */
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { BENCH_DIR, buildArtifacts } from './lib/build.js'
+import { machineFacts } from './lib/machine.js'
+import { childProcessRunner, execaRunner } from './lib/peers.js'
+import { machineLines, markdownReport } from './lib/report.js'
+import type { BenchResults, Measure } from './lib/results.js'
+import { sandprocRunner } from './lib/sandproc.js'
+import { ratioChart } from './lib/svg.js'
+import { evaluateTargets } from './lib/targets.js'
+import { type RunnerSet, w1Sequential } from './w1-sequential.js'
+import { w2Memory } from './w2-memory.js'
+import { w3Burst } from './w3-burst.js'
+import { w4Output } from './w4-output.js'
+import { w5Http } from './w5-http.js'
+
+const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5'] as const
+type Workload = (typeof WORKLOADS)[number]
+
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
+})
+const quick = values.quick === true
+const only = (values.only?.split(',') ?? [...WORKLOADS]).map((w) => w.trim())
+for (const w of only) {
+  if (!(WORKLOADS as readonly string[]).includes(w)) throw new TypeError(`--only: unknown workload ${w} (${WORKLOADS.join(',')})`)
+}
+const selected = (w: Workload): boolean => only.includes(w)
+
+const log = (msg: string): void => void process.stderr.write(`bench: ${msg}\n`)
+const measures: Measure[] = []
+const notes: string[] = []
+const durations: Record<string, number> = {}
+
+async function step(name: Workload, body: () => Promise<void>): Promise<void> {
+  if (!selected(name)) return
+  log(`${name}...`)
+  const t = performance.now()
+  await body()
+  durations[name] = Math.round((performance.now() - t) / 100) / 10
+  log(`${name} done in ${durations[name]} s`)
+}
+
+const started = performance.now()
+const machine = machineFacts()
+const artifacts = await buildArtifacts()
+const sandproc = await sandprocRunner()
+// With cgroups on, the same supervisor without them shows what the cgroup step costs.
+const sandprocNoCg = sandproc.cgroup === 'none' ? null : await sandprocRunner({ cgroups: false })
+const peers = { child_process: childProcessRunner, execa: execaRunner }
+const w1Runners: RunnerSet = { sandproc, ...(sandprocNoCg ? { sandproc_nocg: sandprocNoCg } : {}), ...peers }
+
+try {
+  await step('w1', async () => {
+    measures.push(...(await w1Sequential({ quick, artifacts, runners: w1Runners })))
+  })
+  await step('w2', async () => {
+    const r = await w2Memory({ quick })
+    measures.push(...r.measures)
+    notes.push(...r.notes)
+  })
+  await step('w3', async () => {
+    measures.push(...(await w3Burst({ quick, contenders: ['sandproc', 'child_process', 'execa'] })))
+  })
+  await step('w4', async () => {
+    measures.push(...(await w4Output({ quick, runners: { sandproc, ...peers } })))
+  })
+  await step('w5', async () => {
+    const r = await w5Http({ quick })
+    measures.push(...r.measures)
+    notes.push(...r.notes)
+  })
+} finally {
+  await sandproc.close()
+  await sandprocNoCg?.close()
+}
+
+const args = process.argv.slice(2)
+const results: BenchResults = {
+  command: `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`,
+  quick,
+  machine,
+  sandproc: { cgroup: sandproc.cgroup },
+  measures,
+  targets: evaluateTargets(measures),
+  notes,
+  durations: { ...durations, total: Math.round((performance.now() - started) / 100) / 10 },
+}
+writeFileSync(path.join(BENCH_DIR, 'results.json'), JSON.stringify(results, null, 2) + '\n')
+writeFileSync(path.join(BENCH_DIR, 'results.svg'), ratioChart(measures, machineLines(results)))
+process.stdout.write(markdownReport(results) + '\n')
+log(`wrote bench/results.json and bench/results.svg in ${results.durations.total} s total`)
