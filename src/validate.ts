@@ -61,6 +61,13 @@ function user(v: unknown): UserSpec | undefined {
     if (!/^(\d+(:\d+)?|[A-Za-z_][A-Za-z0-9_.-]*\$?)$/.test(v)) {
       throw invalid('user', 'must be a user name, a uid, or "uid:gid"')
     }
+    // Numeric forms must be real ids: 4294967295 is (uid_t)-1, which the kernel takes
+    // as "unchanged" (the child would stay root), and larger numbers would wrap.
+    const numeric = /^(\d+)(?::(\d+))?$/.exec(v)
+    if (numeric !== null) {
+      id(Number(numeric[1]), 'user')
+      if (numeric[2] !== undefined) id(Number(numeric[2]), 'user')
+    }
     return v
   }
   if (typeof v === 'object' && !Array.isArray(v)) {
