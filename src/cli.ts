@@ -3,7 +3,8 @@
  * The `sandproc` command: `sandproc serve` and `sandproc run`. Exit status 2 means a
  * mistake on the command line.
  */
-import { MAIN_USAGE, parseRunArgs, parseServeArgs, RUN_USAGE, SERVE_USAGE, UsageError } from './cli-args.js'
+import { parseRunArgs, parseServeArgs, UsageError } from './cli-args.js'
+import { MAIN_USAGE, RUN_USAGE, SERVE_USAGE } from './cli-usage.js'
 import { runCommand } from './cli-run.js'
 import { serveCommand } from './cli-serve.js'
 

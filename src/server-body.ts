@@ -45,7 +45,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       chunks.push(chunk)
     }
     const onEnd = (): void => done(null)
-    const onClose = (): void => done(new Error('Client closed the connection while sending the body'))
+    const onClose = (): void => done(clientGone())
     req.on('data', onData)
     req.on('end', onEnd)
     req.on('error', done)
@@ -55,16 +55,10 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 /**
  * Reads a JSON object body. Malformed JSON or anything but an object (an array, a
- * string, `null`) is 400 `INVALID_REQUEST`; an empty body counts as `{}` when
- * `emptyAsObject` is set.
+ * string, `null`) is 400 `INVALID_REQUEST`.
  */
-export async function readJsonObject(
-  req: IncomingMessage,
-  limit: number,
-  emptyAsObject = false,
-): Promise<Record<string, unknown>> {
+export async function readJsonObject(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
   const raw = await readBody(req, limit)
-  if (raw.length === 0 && emptyAsObject) return {}
   let value: unknown
   try {
     value = JSON.parse(raw.toString('utf8'))
@@ -107,6 +101,11 @@ export function sendError(res: ServerResponse, error: ErrorResponse): void {
   const headers: Record<string, string> = { ...error.headers }
   if (error.body.code === 'PAYLOAD_TOO_LARGE') headers.Connection = 'close'
   sendJson(res, error.status, error.body, headers)
+}
+
+/** The client went away before its request was complete: nobody is left to answer. */
+export function clientGone(): Error {
+  return Object.assign(new Error('Client closed the connection while sending the body'), { code: 'ECONNRESET' })
 }
 
 function tooLarge(limit: number): HttpError {

@@ -6,7 +6,7 @@ import { constants } from 'node:os'
 import type { LogView } from './retain.js'
 import { readBody, readJsonObject, sendEmpty, sendJson, sendError } from './server-body.js'
 import { checkCapacity, processOf, type RouteContext } from './server-context.js'
-import { HttpError, spawnErrorResponse } from './server-errors.js'
+import { errorCode, HttpError, spawnErrorResponse } from './server-errors.js'
 import type { StartRequest } from './types.js'
 
 /** The highest signal number on Linux (SIGRTMAX). */
@@ -72,7 +72,15 @@ export async function writeStdin(ctx: RouteContext): Promise<void> {
   // Refuse before reading what may be 16 MiB that nobody can take.
   if (!proc.info().stdin_writable) throw stdinNotWritable(ctx.params[0])
   const data = await readBody(ctx.req, ctx.settings.maxStdinBytes)
-  if (data.length > 0) await proc.write(data)
+  try {
+    if (data.length > 0) await proc.write(data)
+  } catch (err) {
+    // The child closed its end (EPIPE) or exited while the body was arriving.
+    if (errorCode(err) === 'STDIN_NOT_WRITABLE' || errorCode(err) === 'EPIPE' || !proc.stdinWritable) {
+      throw stdinNotWritable(ctx.params[0])
+    }
+    throw err
+  }
   sendEmpty(ctx.res, 204)
 }
 

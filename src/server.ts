@@ -6,7 +6,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { bearerChecker, isLoopback } from './server-auth.js'
 import { DEFAULT_MAX_JSON_BYTES, DEFAULT_MAX_STDIN_BYTES, sendError } from './server-body.js'
 import type { Handler, ServerSettings } from './server-context.js'
-import { HttpError, toErrorResponse } from './server-errors.js'
+import { errorCode, HttpError, toErrorResponse } from './server-errors.js'
 import { matchRoute, pathOf, type Route } from './server-router.js'
 import * as routes from './server-routes.js'
 import { follow, run } from './server-sse-routes.js'
@@ -111,8 +111,9 @@ export function createServer(options: ServerOptions): Server {
 
   function respondError(res: ServerResponse, err: unknown): void {
     const response = toErrorResponse(err)
-    if (response.status >= 500) settings.onError(err)
-    if (res.headersSent) res.destroy()
+    // A client that left mid-request is no fault of the server's.
+    if (response.status >= 500 && errorCode(err) !== 'ECONNRESET') settings.onError(err)
+    if (res.headersSent || res.destroyed) res.destroy()
     else sendError(res, response)
   }
 

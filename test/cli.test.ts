@@ -188,10 +188,19 @@ describe('sandproc serve', () => {
 
     const long = curl(['-X', 'POST', `${url}/api/v1/processes/run`, ...auth, '-d', '{"command":"sh","args":["-c","echo ready; sleep 60"]}'])
     await long.waitFor('stdout', /"ready"/)
+    const started = await finished(
+      curl(['-X', 'POST', `${url}/api/v1/processes`, ...auth, '-d', '{"command":"sh","args":["-c","echo up; sleep 60"]}']),
+    )
+    const { pid } = JSON.parse(started.stdout) as { pid: number }
+    const follow = curl([`${url}/api/v1/processes/${pid}/stdout/follow`, ...auth])
+    await follow.waitFor('stdout', /"up"/)
     server.child.kill('SIGTERM')
     const streamed = await finished(long)
     expect(streamed.code).toBe(0)
     expect(streamed.stdout).toMatch(/\ndata: \{"signal":15,.*\}\n\n$/)
+    const followed = await finished(follow)
+    expect(followed.code).toBe(0)
+    expect(followed.stdout).toMatch(/^event: output\nid: 0\ndata: \{"line":"up","timestamp":[0-9]+\}\n\nevent: eof\ndata: \{\}\n\n$/)
     expect(await server.exited).toBe(0)
     expect(server.out.stderr).toMatch(/stopped/)
   })

@@ -152,6 +152,14 @@ describe('request validation', () => {
     const { pid } = (await res.json()) as ProcessInfo
     await expectError(await t.api(`/processes/${pid}/stdin`, { method: 'POST', body: 'x' }), 400, 'STDIN_NOT_WRITABLE')
   })
+
+  it('is 400 STDIN_NOT_WRITABLE when the process has closed its end of the pipe', async () => {
+    const t = await server()
+    const body = { command: 'sh', args: ['-c', 'exec 0<&-; echo closed; exec sleep 60'], stdin_mode: 'pipe' }
+    const { pid } = (await (await t.api('/processes', { method: 'POST', body })).json()) as ProcessInfo
+    await readSse(await t.api(`/processes/${pid}/stdout/follow`), (r) => r.messages.length > 0)
+    await expectError(await t.api(`/processes/${pid}/stdin`, { method: 'POST', body: 'x' }), 400, 'STDIN_NOT_WRITABLE')
+  })
 })
 
 describe('limits', () => {

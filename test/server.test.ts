@@ -1,4 +1,4 @@
-import { request } from 'node:http'
+import { request, type IncomingMessage } from 'node:http'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { SupervisedProcess } from '../src/process.js'
 import type { ProcessInfo } from '../src/types.js'
@@ -68,7 +68,7 @@ describe('POST /processes/run', () => {
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
     })
     req.end(body)
-    const res = await new Promise<import('node:http').IncomingMessage>((resolve) => req.on('response', resolve))
+    const res = await new Promise<IncomingMessage>((resolve) => req.on('response', resolve))
     let text = ''
     await new Promise<void>((resolve) => {
       res.on('data', (chunk: Buffer) => {
@@ -241,6 +241,18 @@ describe('the process lifecycle over HTTP', () => {
     expect(res.status).toBe(404)
     expect(await res.json()).toEqual({ error: 'Process 99999999 not found', code: 'NOT_FOUND' })
     expect((await t.api('/processes/abc/stdout')).status).toBe(404)
+  })
+
+  it('sends keep-alive comments on a quiet follow stream', async () => {
+    const quiet = await startServer({ keepAliveMs: 20 })
+    try {
+      const res = await quiet.api('/processes', { method: 'POST', body: { command: 'sleep', args: ['60'] } })
+      const { pid } = (await res.json()) as ProcessInfo
+      const follow = await readSse(await quiet.api(`/processes/${pid}/output/follow`), (r) => r.comments.length > 0)
+      expect(follow.raw).toBe(': keep-alive\n\n')
+    } finally {
+      await quiet.close()
+    }
   })
 
   it('gives a run process empty snapshots and a follow that ends at its exit', async () => {

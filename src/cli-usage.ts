@@ -1,0 +1,46 @@
+/** The `--help` texts of the `sandproc` command. */
+
+export const MAIN_USAGE = `Usage: sandproc <command> [options]
+
+Commands:
+  serve   run the HTTP process API server
+  run     run one process in the foreground
+
+sandproc <command> --help shows the options of a command.
+`
+
+export const SERVE_USAGE = `Usage: sandproc serve [options]
+
+Options (each also settable by the environment variable shown):
+  --host HOST           address to listen on (SANDPROC_HOST, default 127.0.0.1)
+  --port PORT           port, 0 for any free one (SANDPROC_PORT, default 9501)
+  --token TOKEN         bearer token (SANDPROC_TOKEN; default: a random one, printed once)
+  --allow-no-auth       serve without a token, loopback hosts only (SANDPROC_ALLOW_NO_AUTH=1)
+  --max-processes N     running processes before 429 (SANDPROC_MAX_PROCESSES, default 256)
+  --max-body SIZE       largest JSON body (SANDPROC_MAX_BODY, default 1M)
+  --max-stdin SIZE      largest stdin write (SANDPROC_MAX_STDIN, default 16M)
+  --retain SIZE         output kept per stream of a started process (SANDPROC_RETAIN, default 8M)
+  --max-exited N        exited processes kept listed (SANDPROC_MAX_EXITED, default 1024)
+  --line-limit SIZE     longest line before it is split (SANDPROC_LINE_LIMIT, default 64K)
+  --memory-limit SIZE   default memory limit per process (SANDPROC_MEMORY_LIMIT)
+  --kill-grace SECONDS  SIGTERM to SIGKILL on shutdown (SANDPROC_KILL_GRACE, default 5)
+  --keep-alive SECONDS  idle time before an SSE keep-alive comment (SANDPROC_KEEP_ALIVE, default 15)
+  -h, --help            show this help
+
+SIZE is a byte count with an optional K, M or G suffix (powers of 1024).
+`
+
+export const RUN_USAGE = `Usage: sandproc run [options] [--] COMMAND [ARGS...]
+
+Runs COMMAND (no shell) and passes its output through; sandproc exits with the
+process's exit code, or 128 + the signal number that killed it.
+
+Options:
+  --user USER           run as a user name, uid, or uid:gid
+  --cwd DIR             working directory
+  --env KEY=VALUE       add to the environment (repeatable)
+  --timeout SECONDS     SIGKILL the process tree after this long
+  --memory-limit SIZE   hard memory limit of the process's cgroup (bytes, or 256M)
+  --json                print the events as JSON lines (start, output..., exit with usage)
+  -h, --help            show this help
+`
