@@ -26,7 +26,8 @@ describe('POST /processes/run', () => {
       new RegExp(
         '^data: \\{"handle":1,"pid":[0-9]+,"started_at":[0-9]+\\}\\n\\n' +
           'data: \\{"line":"hello","timestamp":[0-9]+,"stream":"stdout"\\}\\n\\n' +
-          `data: \\{"exit_code":0,"usage":${USAGE}\\}\\n\\n$`,
+          // oom_kills comes with a memory cgroup (sandproc's extension fields).
+          `data: \\{"exit_code":0,(?:"oom_kills":0,)?"usage":${USAGE}\\}\\n\\n$`,
       ),
     )
   })
