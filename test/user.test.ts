@@ -21,6 +21,8 @@ interface Seen {
 let sup: Supervisor
 
 beforeAll(() => {
+  // The supervisor holds supplementary groups of its own that no child may keep.
+  process.setgroups?.([4, 24, 27, 100])
   sup = new Supervisor()
 })
 
@@ -141,6 +143,7 @@ describe('user forms, checked with id in the child', () => {
   })
 
   it('the child never keeps the supervisor\'s own credentials when a user is given', async () => {
+    expect(process.getgroups?.()).toEqual(expect.arrayContaining([4, 24, 27, 100]))
     const id = unusedId()
     const seen = await credentialsOf(`${id}:${id}`)
     expect(seen.statusUid).not.toContain(process.getuid?.())
