@@ -3,3 +3,16 @@ export { Supervisor, type Capabilities, type SupervisorOptions } from './supervi
 export { SupervisedProcess } from './process.js'
 export { OutputLog, type LogView } from './retain.js'
 export type * from './types.js'
+export { createServer, shutdown, DEFAULT_MAX_PROCESSES, type ServerOptions } from './server.js'
+export {
+  runEventStream,
+  followEventStream,
+  toReadableStream,
+  DEFAULT_KEEP_ALIVE_MS,
+  DEFAULT_HIGH_WATER_MARK,
+  type EventStream,
+  type StreamOptions,
+  type FollowOptions,
+} from './server-streams.js'
+export { dataFrame, eventFrame, commentFrame, KEEP_ALIVE_FRAME, SSE_HEADERS } from './sse.js'
+export { HttpError, toErrorResponse, spawnErrorResponse, type ErrorBody, type ErrorCode, type ErrorResponse } from './server-errors.js'
