@@ -66,7 +66,7 @@ try {
     notes.push(...r.notes)
   })
   await step('w3', async () => {
-    measures.push(...(await w3Burst({ quick, contenders: ['sandproc', 'child_process', 'execa'] })))
+    measures.push(...(await w3Burst({ quick, artifacts, contenders: ['sandproc', 'child_process', 'execa'] })))
   })
   await step('w4', async () => {
     measures.push(...(await w4Output({ quick, runners: { sandproc, ...peers } })))

@@ -1,14 +1,14 @@
 /**
  * Workload 1: sequential start→exit of /bin/true and of the static no-op, every
- * contender interleaved, plus the C posix_spawn floor run in slices between the JS
- * blocks so that it sees the same background load.
+ * contender interleaved, plus the C posix_spawn floor (bare, and with captured output)
+ * run in slices between the JS blocks so that it sees the same background load.
  */
 import { type Artifacts, runFloor } from './lib/build.js'
 import type { ContenderName, Measure } from './lib/results.js'
 import type { Runner } from './lib/runner.js'
 import { type Contender, interleave, summarize } from './lib/stats.js'
 
-export type RunnerSet = Partial<Record<Exclude<ContenderName, 'c_floor'>, Runner>>
+export type RunnerSet = Partial<Record<Exclude<ContenderName, 'c_floor' | 'c_floor_pipes'>, Runner>>
 
 export interface W1Options {
   quick: boolean
@@ -42,6 +42,7 @@ export async function w1Sequential(opts: W1Options): Promise<Measure[]> {
       const acc = samples.get(p.id) ?? {}
       for (const [name, xs] of Object.entries(got)) (acc[name] ??= []).push(...xs)
       ;(acc.c_floor ??= []).push(...(await runFloor(opts.artifacts.floor, p.path, floorPerBlock)))
+      ;(acc.c_floor_pipes ??= []).push(...(await runFloor(opts.artifacts.floor, p.path, floorPerBlock, true)))
     }
   }
 

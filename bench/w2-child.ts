@@ -1,7 +1,12 @@
 /**
  * Workload 2, inside a fresh Node process: hold memory, then time /bin/true with every
- * contender interleaved. Run by w2-memory.ts once per size so that no size inherits
- * another's heap. Prints one JSON line: { rssMiB, heapMiB, samples }.
+ * contender interleaved, then sandproc alone. Run by w2-memory.ts once per size so that
+ * no size inherits another's heap. Prints one JSON line: { rssMiB, heapMiB, samples, alone }.
+ *
+ * Why "alone": after a fork, every page of the parent is write-protected until its next
+ * write fault, so whatever the parent does right after a child_process spawn pays for
+ * that fork. Interleaved, sandproc's samples at 2 GiB carry about half a millisecond of
+ * child_process's cost; alone they show sandproc's own.
  *
  * usage: w2-child.ts buffers|heap GIB QUICK(0|1)
  */
@@ -30,18 +35,29 @@ if (kind === 'buffers') {
   for (let i = 0; i < gib * 128; i++) held.push(new Array<number>(MiB).fill(i + 0.5))
 }
 
-const runners: Record<string, Runner> = { child_process: childProcessRunner, execa: execaRunner }
 const sandproc = await sandprocRunner()
-if (sandproc !== null) runners.sandproc = sandproc
-
+const runners: Record<string, Runner> = { sandproc, child_process: childProcessRunner, execa: execaRunner }
 const contenders = Object.entries(runners).map(([name, r]) => ({ name, op: () => r.run('/bin/true', []) }))
+// Half of the sandproc-alone samples before the interleaved ones and half after, so that
+// neither set alone sits in a quieter or noisier stretch of a shared machine.
+const aloneHalf = async (): Promise<number[]> =>
+  (
+    await interleave([{ name: 'sandproc', op: () => sandproc.run('/bin/true', []) }], {
+      warmup: 3,
+      rounds: quick ? 20 : 75,
+      budgetMs: quick ? 250 : 1_500,
+      minRounds: 8,
+    })
+  ).sandproc
+const alone = await aloneHalf()
 const samples = await interleave(contenders, {
   warmup: 3,
   rounds: quick ? 40 : 150,
   budgetMs: quick ? 1_000 : 8_000,
   minRounds: 8,
 })
-await sandproc?.close()
+alone.push(...(await aloneHalf()))
+await sandproc.close()
 
 const mem = process.memoryUsage()
 process.stdout.write(
@@ -50,5 +66,6 @@ process.stdout.write(
     heapMiB: Math.round(mem.heapUsed / MiB),
     held: held.length,
     samples,
+    alone,
   }) + '\n',
 )

@@ -11,6 +11,8 @@ interface ChildReport {
   rssMiB: number
   heapMiB: number
   samples: Record<string, number[]>
+  /** sandproc with no fork of a peer in between (see w2-child.ts). */
+  alone: number[]
 }
 
 const SIZES = [
@@ -22,6 +24,7 @@ const SIZES = [
 
 export async function w2Memory(opts: { quick: boolean }): Promise<{ measures: Measure[]; notes: string[] }> {
   const measures: Measure[] = []
+  const alone: Measure[] = []
   const notes: string[] = []
   for (const size of SIZES) {
     const report = await runScript<ChildReport>('w2-child.ts', [size.kind, String(size.gib), opts.quick ? '1' : '0'], {
@@ -32,7 +35,14 @@ export async function w2Memory(opts: { quick: boolean }): Promise<{ measures: Me
     const results: Measure['results'] = {}
     for (const [name, xs] of Object.entries(report.samples)) results[name as ContenderName] = summarize(xs)
     measures.push({ id: size.id, workload: 'W2 parent memory', label: `/bin/true, ${size.label}`, unit: 'ms', results })
+    alone.push({
+      id: `${size.id}.alone`,
+      workload: 'W2 parent memory',
+      label: `sandproc alone (no peer forks), ${size.label}`,
+      unit: 'ms',
+      results: { sandproc: summarize(report.alone) },
+    })
     notes.push(`W2 ${size.label}: child RSS ${report.rssMiB} MiB, JS heap used ${report.heapMiB} MiB`)
   }
-  return { measures, notes }
+  return { measures: [...measures, ...alone], notes }
 }

@@ -16,6 +16,7 @@ export const BUILD_DIR = path.join(BENCH_DIR, '.build')
 
 export interface Artifacts {
   floor: string
+  burstFloor: string
   noop: string
 }
 
@@ -32,17 +33,34 @@ async function cc(args: string[]): Promise<void> {
 export async function buildArtifacts(): Promise<Artifacts> {
   mkdirSync(BUILD_DIR, { recursive: true })
   const floor = path.join(BUILD_DIR, 'spawn_floor')
+  const burstFloor = path.join(BUILD_DIR, 'burst_floor')
   const noop = path.join(BUILD_DIR, 'noop')
   await cc(['-O2', '-Wall', '-Wextra', '-o', floor, path.join(BENCH_DIR, 'c', 'spawn_floor.c')])
+  await cc(['-O2', '-Wall', '-Wextra', '-o', burstFloor, path.join(BENCH_DIR, 'c', 'burst_floor.c')])
   await cc(['-O2', '-Wall', '-Wextra', '-static', '-nostdlib', '-o', noop, path.join(BENCH_DIR, 'c', 'noop.c')])
   // A no-op that fails to exit 0 would make every later figure meaningless.
   await execFileP(noop)
-  return { floor, noop }
+  return { floor, burstFloor, noop }
 }
 
-/** Runs the C floor: `n` posix_spawn+waitpid of `program`, one sample (ms) per spawn. */
-export async function runFloor(floor: string, program: string, n: number): Promise<number[]> {
-  const { stdout } = await execFileP(floor, [program, String(n)], { maxBuffer: 64 * 1024 * 1024 })
+/** Runs the C burst floor: N concurrent `program arg` started back to back from C. */
+export async function runBurstFloor(
+  burstFloor: string,
+  program: string,
+  arg: string,
+  n: number,
+): Promise<{ spawnAllMs: number; lastExitLagMs: number }> {
+  const { stdout } = await execFileP(burstFloor, [program, arg, String(n)])
+  return JSON.parse(stdout) as { spawnAllMs: number; lastExitLagMs: number }
+}
+
+/**
+ * Runs the C floor: `n` posix_spawn+waitpid of `program`, one sample (ms) per spawn.
+ * With `pipes`, the child also gets stdout/stderr pipes that are read to EOF.
+ */
+export async function runFloor(floor: string, program: string, n: number, pipes = false): Promise<number[]> {
+  const args = [...(pipes ? ['-p'] : []), program, String(n)]
+  const { stdout } = await execFileP(floor, args, { maxBuffer: 64 * 1024 * 1024 })
   return stdout
     .split('\n')
     .filter((l) => l !== '')

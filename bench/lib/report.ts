@@ -8,6 +8,7 @@ const COLUMNS: { name: ContenderName; title: string }[] = [
   { name: 'child_process', title: 'child_process' },
   { name: 'execa', title: 'execa' },
   { name: 'c_floor', title: 'C floor' },
+  { name: 'c_floor_pipes', title: 'C floor + pipes' },
 ]
 
 function num(x: number): string {

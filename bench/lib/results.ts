@@ -2,8 +2,11 @@
 import type { MachineFacts } from './machine.js'
 import type { Summary } from './stats.js'
 
-/** `c_floor` is the C posix_spawn loop; in workload 5 `child_process` is the naive server. */
-export type ContenderName = 'sandproc' | 'sandproc_nocg' | 'child_process' | 'execa' | 'c_floor'
+/**
+ * `c_floor` is the C posix_spawn loop, `c_floor_pipes` the same with captured stdout and
+ * stderr; in workload 5 `child_process` is the naive server.
+ */
+export type ContenderName = 'sandproc' | 'sandproc_nocg' | 'child_process' | 'execa' | 'c_floor' | 'c_floor_pipes'
 
 export interface Measure {
   /** Stable key, e.g. `w1.true`, used by targets. */
@@ -47,7 +50,8 @@ export interface BenchResults {
 export function advantage(m: Measure, other: ContenderName): number | null {
   const s = m.results.sandproc?.median
   const o = m.results[other]?.median
-  if (s === undefined || o === undefined || s <= 0) return null
+  // A ratio of two lags near zero (either may be negative) would mean nothing.
+  if (s === undefined || o === undefined || s <= 0 || o <= 0) return null
   return o / s
 }
 

@@ -24,6 +24,7 @@ const SERIES = [
   { name: 'child_process', label: 'child_process ÷ sandproc (W5: naive server)', color: '#4e79a7' },
   { name: 'execa', label: 'execa ÷ sandproc', color: '#f28e2b' },
   { name: 'c_floor', label: 'C posix_spawn floor ÷ sandproc', color: '#59a14f' },
+  { name: 'c_floor_pipes', label: 'C floor with stdout/stderr pipes ÷ sandproc', color: '#b07aa1' },
 ] as const
 
 /** Issue 5's bound on sandproc ÷ C floor (1.5×), as floor ÷ sandproc. */
@@ -31,9 +32,7 @@ const FLOOR_TARGET = 1 / 1.5
 
 const LABEL_W = 330
 const PLOT_W = 500
-const ROW_H = 40
 const BAR_H = 9
-const TOP = 120
 const MIN = 0.1
 const MAX = 100
 
@@ -48,16 +47,24 @@ function esc(text: string): string {
 
 /** `subtitle` lines are printed under the title (the machine facts of the run). */
 export function ratioChart(measures: readonly Measure[], subtitle: readonly string[]): string {
-  const rows = measures.filter(CHARTED)
-  const height = TOP + rows.length * ROW_H + 40
-  const width = LABEL_W + PLOT_W + 60
+  // Each row holds one bar per contender measured on it, so rows differ in height.
+  const rows = measures.filter(CHARTED).map((m) => ({
+    m,
+    bars: SERIES.flatMap((s) => {
+      const r = advantage(m, s.name)
+      return r === null ? [] : [{ s, r }]
+    }),
+  }))
+  const legendY = 38 + subtitle.length * 15
+  const top = legendY + (SERIES.length + 1) * 15 + 10
+  const rowH = (bars: number): number => 12 + bars * (BAR_H + 2)
+  const bottom = top + rows.reduce((h, row) => h + rowH(row.bars.length), 0)
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${LABEL_W + PLOT_W + 60}" height="${bottom + 30}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<text x="10" y="20" font-size="15" font-weight="bold">How many times faster sandproc is (log scale)</text>`,
   ]
   subtitle.forEach((line, i) => out.push(`<text x="10" y="${38 + i * 15}" fill="#555">${esc(line)}</text>`))
-  const legendY = 38 + subtitle.length * 15
   SERIES.forEach((s, i) => {
     const y = legendY + i * 15
     out.push(`<rect x="10" y="${y - 9}" width="12" height="10" fill="${s.color}"/>`)
@@ -65,36 +72,32 @@ export function ratioChart(measures: readonly Measure[], subtitle: readonly stri
   })
   const ty = legendY + SERIES.length * 15
   out.push(`<line x1="16" y1="${ty - 10}" x2="16" y2="${ty + 1}" stroke="#e15759" stroke-width="2"/>`)
-  out.push(`<text x="28" y="${ty}" fill="#333">target of issue 5 (bar must reach it)</text>`)
+  out.push(`<text x="28" y="${ty}" fill="#333">target of issue 5 (the bar must reach it)</text>`)
   for (const tick of [0.1, 0.3, 1, 3, 10, 30, 100]) {
     const tx = x(tick).toFixed(1)
-    const stroke = tick === 1 ? '#000' : '#ddd'
-    out.push(`<line x1="${tx}" y1="${TOP - 4}" x2="${tx}" y2="${TOP + rows.length * ROW_H}" stroke="${stroke}"/>`)
-    out.push(`<text x="${tx}" y="${TOP + rows.length * ROW_H + 16}" text-anchor="middle" fill="#555">${tick}×</text>`)
+    out.push(`<line x1="${tx}" y1="${top - 4}" x2="${tx}" y2="${bottom}" stroke="${tick === 1 ? '#000' : '#ddd'}"/>`)
+    out.push(`<text x="${tx}" y="${bottom + 16}" text-anchor="middle" fill="#555">${tick}×</text>`)
   }
-  rows.forEach((m, row) => {
-    const y0 = TOP + row * ROW_H
+  let y0 = top
+  for (const { m, bars } of rows) {
     out.push(`<text x="${LABEL_W - 8}" y="${y0 + 14}" text-anchor="end">${esc(m.workload.split(' ')[0] ?? '')} ${esc(m.label)}</text>`)
-    const tick = (ratio: number, series: number): void => {
-      const tx = x(ratio).toFixed(1)
-      const y = y0 + 1 + series * (BAR_H + 2)
-      out.push(`<line x1="${tx}" y1="${y}" x2="${tx}" y2="${y + BAR_H + 4}" stroke="#e15759" stroke-width="2"/>`)
-    }
-    SERIES.forEach((s, i) => {
-      const r = advantage(m, s.name)
-      if (r === null) return
-      const y = y0 + 3 + i * (BAR_H + 2)
+    const barY = (i: number): number => y0 + 3 + i * (BAR_H + 2)
+    bars.forEach(({ s, r }, i) => {
       const [a, b] = [x(1), x(r)].sort((p, q) => p - q)
-      out.push(`<rect x="${a.toFixed(1)}" y="${y}" width="${Math.max(1, b - a).toFixed(1)}" height="${BAR_H}" fill="${s.color}"/>`)
+      out.push(`<rect x="${a.toFixed(1)}" y="${barY(i)}" width="${Math.max(1, b - a).toFixed(1)}" height="${BAR_H}" fill="${s.color}"/>`)
       const label = r >= 10 ? r.toFixed(0) : r.toFixed(2)
-      const lx = r >= 1 ? b + 3 : a - 3
-      out.push(`<text x="${lx.toFixed(1)}" y="${y + BAR_H - 1}" font-size="10" text-anchor="${r >= 1 ? 'start' : 'end'}">${label}×</text>`)
+      const anchor = r >= 1 ? 'start' : 'end'
+      out.push(`<text x="${(r >= 1 ? b + 3 : a - 3).toFixed(1)}" y="${barY(i) + BAR_H - 1}" font-size="10" text-anchor="${anchor}">${label}×</text>`)
     })
     // After the bars, so that a bar that passes its target does not hide the tick.
-    const t = CP_TARGETS[m.id]
-    if (t !== undefined) tick(t, 0)
-    if (m.results.c_floor !== undefined) tick(FLOOR_TARGET, 2)
-  })
+    bars.forEach(({ s }, i) => {
+      const t = s.name === 'child_process' ? CP_TARGETS[m.id] : s.name === 'c_floor' ? FLOOR_TARGET : undefined
+      if (t === undefined) return
+      const tx = x(t).toFixed(1)
+      out.push(`<line x1="${tx}" y1="${barY(i) - 2}" x2="${tx}" y2="${barY(i) + BAR_H + 2}" stroke="#e15759" stroke-width="2"/>`)
+    })
+    y0 += rowH(bars.length)
+  }
   out.push('</svg>')
   return out.join('\n') + '\n'
 }

@@ -37,7 +37,10 @@ export function evaluateTargets(measures: readonly Measure[]): TargetResult[] {
     target('W1', 'child_process ÷ sandproc, static no-op', adv('w1.noop', 'child_process'), '>=', 4),
     target('W1', 'sandproc ÷ C floor, /bin/true', quotient(median(get('w1.true'), 'sandproc'), median(get('w1.true'), 'c_floor')), '<=', 1.5),
     target('W1', 'sandproc ÷ C floor, static no-op', quotient(median(get('w1.noop'), 'sandproc'), median(get('w1.noop'), 'c_floor')), '<=', 1.5),
-    target('W2', 'sandproc at 2 GiB ÷ sandproc at 0', quotient(median(get('w2.buf2'), 'sandproc'), median(get('w2.buf0'), 'sandproc')), '<=', 1.3),
+    target('W2', 'sandproc at 2 GiB ÷ sandproc at 0 (sandproc alone)', quotient(median(get('w2.buf2.alone'), 'sandproc'), median(get('w2.buf0.alone'), 'sandproc')), '<=', 1.3),
+    // The same ratio with child_process's forks in between: shown, because a real
+    // application that also uses child_process pays this.
+    target('W2', 'sandproc at 2 GiB ÷ sandproc at 0 (interleaved with peers)', quotient(median(get('w2.buf2'), 'sandproc'), median(get('w2.buf0'), 'sandproc')), '<=', 1.3),
     target('W2', 'child_process at 2 GiB ÷ sandproc at 2 GiB', adv('w2.buf2', 'child_process'), '>=', 20),
     target('W3', 'child_process ÷ sandproc, time to start all 1,000', adv('w3.spawn', 'child_process'), '>=', 4),
     target('W3', 'child_process ÷ sandproc, max event-loop delay', adv('w3.eld', 'child_process'), '>=', 2),
