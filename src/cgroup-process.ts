@@ -1,0 +1,236 @@
+/**
+ * One process's own memory cgroup: its limit, the fds the child joins it through, the
+ * counters read after the reap, killing what remains, and removal.
+ */
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { promisify } from 'node:util'
+import { hasCode, wrapFsError } from './cgroup-errors.js'
+import { delay, keyedValue, readOptional, readOptionalSync, singleValue, writeIfPresentSync, writeSync } from './cgroup-fs.js'
+import { killPass, killUntilEmpty } from './cgroup-kill.js'
+
+/** Counters of a process's cgroup, read after the process is reaped. */
+export interface CgroupCounters {
+  /**
+   * Processes the OOM killer killed in the cgroup since it was created: the rise of
+   * `oom_kill` (v2 corrected for group kills, see `readOomKills`); null when the kernel
+   * lacks the counter.
+   */
+  oomKills: number | null
+  /** Peak memory charged to the cgroup, bytes; null when the kernel lacks the file. */
+  memoryPeak: number | null
+}
+
+/** A process's own cgroup, from {@link CgroupManager.acquire}. */
+export interface ProcessCgroup {
+  readonly path: string
+  readonly mode: 'v1' | 'v2'
+  /** The limit written at acquire, bytes; null for none. */
+  readonly memoryLimit: number | null
+  /** `cgroup.procs`, `O_WRONLY|O_CLOEXEC`: the child writes `"0"` to it before `execve`. */
+  readonly procsFd: number
+  /** v2: the directory, `O_RDONLY|O_DIRECTORY|O_CLOEXEC`, for `clone3` `CLONE_INTO_CGROUP`; -1 on v1. */
+  readonly dirFd: number
+  /** One synchronous kill pass (v2 `cgroup.kill`, else SIGKILL to each listed pid), for timeouts. */
+  kill(): void
+  /**
+   * Kills what remains after the main process is reaped and resolves once `cgroup.procs`
+   * reads empty. Rejects with code EBUSY if processes survive ~10 s (say, stuck in D state).
+   */
+  killAll(): Promise<void>
+  /** Synchronous; never throws (an unreadable counter is null). */
+  readCounters(): CgroupCounters
+  /** Closes the fds and removes the directory, retrying ~5 s while busy; rejects with EBUSY after. */
+  release(): Promise<void>
+}
+
+/**
+ * Which files hold what. On v2 the hierarchical `memory.events` is used rather than
+ * `memory.events.local`: it exists on every v2 kernel (`.local` only from 5.2), and it
+ * still counts an OOM kill when the process tree makes sub-cgroups of its own.
+ */
+const FILES = {
+  v2: { events: 'memory.events', peak: 'memory.peak' },
+  v1: { events: 'memory.oom_control', peak: 'memory.max_usage_in_bytes' },
+} as const
+
+const RMDIR_BOUND_MS = 5_000
+
+const openAsync = promisify(fs.open)
+const closeAsync = promisify(fs.close)
+
+/**
+ * Processes killed by the OOM killer so far. On v1 that is `oom_kill`. On v2 a group
+ * kill (`memory.oom.group`) counts its victim twice in `oom_kill`, once as the chosen
+ * victim and again in the sweep over the group (kernel 6.1: one hog alone gives
+ * `oom_kill 2`, a shell and its hog `oom_kill 3`, each with `oom_group_kill 1`), so
+ * every group kill is subtracted once.
+ */
+function oomKillsIn(text: string | null, mode: 'v1' | 'v2'): number | null {
+  const kills = text === null ? null : keyedValue(text, 'oom_kill')
+  if (kills === null || mode === 'v1') return kills
+  return kills - (keyedValue(text ?? '', 'oom_group_kill') ?? 0)
+}
+
+function readOomKills(dir: string, mode: 'v1' | 'v2'): number | null {
+  try {
+    return oomKillsIn(readOptionalSync(path.join(dir, FILES[mode].events)), mode)
+  } catch {
+    return null
+  }
+}
+
+/** The {@link ProcessCgroup} implementation; the manager creates and tracks these. */
+export class CgroupHandle implements ProcessCgroup {
+  memoryLimit: number | null = null
+  /** Called once the directory is gone, so the manager stops tracking it. */
+  onRemoved: () => void = () => {}
+  private released: Promise<void> | null = null
+  private fdsOpen = true
+  private hasKillFile: boolean
+
+  private constructor(
+    readonly path: string,
+    readonly mode: 'v1' | 'v2',
+    readonly procsFd: number,
+    readonly dirFd: number,
+    private readonly baseline: number | null,
+  ) {
+    this.hasKillFile = mode === 'v2'
+  }
+
+  /** Opens an existing cgroup directory (created by the caller) and records its baseline. */
+  static openSync(dir: string, mode: 'v1' | 'v2'): CgroupHandle {
+    const procs = fs.openSync(path.join(dir, 'cgroup.procs'), fs.constants.O_WRONLY)
+    let dirFd = -1
+    try {
+      if (mode === 'v2') dirFd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY)
+    } catch (err) {
+      fs.closeSync(procs)
+      throw err
+    }
+    return new CgroupHandle(dir, mode, procs, dirFd, readOomKills(dir, mode))
+  }
+
+  /** Creates `dir` and opens it; on failure nothing is left. Sync: the spawn path's fallback. */
+  static createSync(dir: string, mode: 'v1' | 'v2'): CgroupHandle {
+    try {
+      fs.mkdirSync(dir)
+    } catch (err) {
+      throw wrapFsError(err, 'mkdir', dir)
+    }
+    try {
+      return CgroupHandle.openSync(dir, mode)
+    } catch (err) {
+      try {
+        fs.rmdirSync(dir)
+      } catch {
+        // Reported below; the manager's close() removes the supervisor's whole directory.
+      }
+      throw wrapFsError(err, 'open', dir)
+    }
+  }
+
+  /** Async twin of {@link createSync}, for filling the pool off the spawn path. */
+  static async create(dir: string, mode: 'v1' | 'v2'): Promise<CgroupHandle> {
+    await fs.promises.mkdir(dir)
+    let procs = -1
+    try {
+      procs = await openAsync(path.join(dir, 'cgroup.procs'), fs.constants.O_WRONLY)
+      const dirFd = mode === 'v2' ? await openAsync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY) : -1
+      const baseline = oomKillsIn(await readOptional(path.join(dir, FILES[mode].events)).catch(() => null), mode)
+      return new CgroupHandle(dir, mode, procs, dirFd, baseline)
+    } catch (err) {
+      if (procs >= 0) await closeAsync(procs)
+      await fs.promises.rmdir(dir)
+      throw err
+    }
+  }
+
+  /**
+   * Writes the hard limit. v2: `memory.max`, no swap, and (with `oomGroup`) the whole
+   * cgroup killed together on OOM, so no half-killed tree keeps running. v1:
+   * `memory.limit_in_bytes` first, because `memsw` must stay >= it. Files a kernel
+   * lacks (`memory.swap.max` without swap, `memsw` without swap accounting,
+   * `memory.oom.group` before 4.19) are skipped.
+   */
+  setLimitSync(bytes: number, oomGroup = true): void {
+    const files: [string, string, boolean][] =
+      this.mode === 'v2'
+        ? [['memory.max', String(bytes), true], ['memory.swap.max', '0', false]]
+        : [['memory.limit_in_bytes', String(bytes), true], ['memory.memsw.limit_in_bytes', String(bytes), false]]
+    if (this.mode === 'v2' && oomGroup) files.push(['memory.oom.group', '1', false])
+    for (const [name, value, required] of files) {
+      const file = path.join(this.path, name)
+      try {
+        if (required) writeSync(file, value)
+        else writeIfPresentSync(file, value)
+      } catch (err) {
+        throw wrapFsError(err, `write ${name}`, file)
+      }
+    }
+    this.memoryLimit = bytes
+  }
+
+  kill(): void {
+    this.hasKillFile = killPass(this.path, this.hasKillFile)
+  }
+
+  killAll(): Promise<void> {
+    return killUntilEmpty(this.path, () => this.kill())
+  }
+
+  readCounters(): CgroupCounters {
+    const now = readOomKills(this.path, this.mode)
+    let memoryPeak: number | null = null
+    try {
+      memoryPeak = singleValue(readOptionalSync(path.join(this.path, FILES[this.mode].peak)))
+    } catch {
+      // Unreadable: unknown.
+    }
+    return { oomKills: now === null || this.baseline === null ? null : now - this.baseline, memoryPeak }
+  }
+
+  /** Sync removal of a cgroup no process ever joined (a failed limit write on the spawn path). */
+  destroySync(): void {
+    if (this.fdsOpen) {
+      this.fdsOpen = false
+      for (const fd of [this.procsFd, this.dirFd]) if (fd >= 0) fs.closeSync(fd)
+    }
+    try {
+      fs.rmdirSync(this.path)
+    } catch {
+      // Left to the manager's close(), which removes the supervisor's whole directory.
+    }
+  }
+
+  release(): Promise<void> {
+    this.released ??= this.remove()
+    return this.released
+  }
+
+  private async remove(): Promise<void> {
+    if (this.fdsOpen) {
+      // Once only: a closed fd number may already belong to someone else.
+      this.fdsOpen = false
+      for (const fd of [this.procsFd, this.dirFd]) if (fd >= 0) await closeAsync(fd).catch(() => {})
+    }
+    const deadline = Date.now() + RMDIR_BOUND_MS
+    // Just-killed tasks can keep a cgroup busy for a moment after cgroup.procs is empty.
+    for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+      try {
+        await fs.promises.rmdir(this.path)
+        break
+      } catch (err) {
+        if (hasCode(err, 'ENOENT')) break
+        if (!hasCode(err, 'EBUSY') || Date.now() > deadline) {
+          // Let a later release() (the manager's close) try again.
+          this.released = null
+          throw wrapFsError(err, 'rmdir', this.path)
+        }
+      }
+      await delay(wait)
+    }
+    this.onRemoved()
+  }
+}
