@@ -102,7 +102,9 @@ export function normalize(req: unknown, kind: 'run' | 'start'): Normalized {
   let args: string[] = []
   if (r.args !== undefined && r.args !== null) {
     if (!Array.isArray(r.args)) throw invalid('args', 'must be an array of strings')
-    args = r.args.map((a, i) => str(a, `args[${i}]`))
+    // Array.from visits holes of a sparse array (as undefined); map would keep them,
+    // and a hole reaching the addon is a fatal error of the whole process.
+    args = Array.from(r.args as unknown[], (a, i) => str(a, `args[${i}]`))
   }
 
   const env: Record<string, string> = {}
