@@ -155,10 +155,11 @@ describe('resolveUser (with a stand-in account database)', () => {
   const alice: NativeAccount = { name: 'alice', uid: 1001, gid: 2001, groups: [2001, 3000, 3001] }
   const calls: Array<string | number> = []
   const fake: NativeBinding = {
+    ...binding,
     spawn: () => {
       throw new Error('not used')
     },
-    lookupUser: (key) => {
+    lookupUser: (key: string | number): NativeAccount | null => {
       calls.push(key)
       return key === 'alice' || key === 1001 ? alice : null
     },

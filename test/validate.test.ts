@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 
 import { Supervisor } from '../src/supervisor.js'
 import type { StartRequest } from '../src/types.js'
-import { normalize, parseMemoryLimit } from '../src/validate.js'
+import { normalize } from '../src/validate.js'
 
 /** The error `fn` throws (fails when it does not throw). */
 function thrown(fn: () => unknown): unknown {
@@ -43,6 +43,10 @@ const bad: Array<[string, unknown]> = [
   ['args[0]', { ...ok, args: [1] }],
   ['args[1]', { ...ok, args: ['a', null] }],
   ['args[0]', { ...ok, args: ['a\0b'] }],
+  // Holes of a sparse array: a hole that reached the addon aborted the whole process.
+  // eslint-disable-next-line no-sparse-arrays
+  ['args[0]', { ...ok, args: [, 'a'] }],
+  ['args[0]', { ...ok, args: new Array<string>(3) }],
   ['env', { ...ok, env: 'A=1' }],
   ['env', { ...ok, env: ['A=1'] }],
   ['env', { ...ok, env: 7 }],
@@ -219,23 +223,5 @@ describe('normalize accepts good requests', () => {
   it('start takes the stdio modes', () => {
     const n = normalize({ command: 'ls', stdin_mode: 'pipe', stdout_mode: 'discard', stderr_mode: 'discard' }, 'start')
     expect(n).toMatchObject({ stdin: 'pipe', stdout: 'discard', stderr: 'discard' })
-  })
-})
-
-describe('parseMemoryLimit', () => {
-  it('takes bytes and binary-unit sizes', () => {
-    expect(parseMemoryLimit(1048576)).toBe(1048576)
-    expect(parseMemoryLimit('4096')).toBe(4096)
-    expect(parseMemoryLimit('256M')).toBe(256 * 1024 ** 2)
-    expect(parseMemoryLimit('512k')).toBe(512 * 1024)
-    expect(parseMemoryLimit('1.5G')).toBe(1.5 * 1024 ** 3)
-    expect(parseMemoryLimit('2GiB')).toBe(2 * 1024 ** 3)
-  })
-
-  it('names the field it was given', () => {
-    expectInvalid(
-      thrown(() => parseMemoryLimit('x', 'memoryLimit')),
-      'memoryLimit',
-    )
   })
 })
