@@ -6,7 +6,8 @@
         "native/addon.cc",
         "native/spawn.cc",
         "native/exit_watch.cc",
-        "native/user.cc"
+        "native/user.cc",
+        "native/watchdog.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -6,6 +6,7 @@
 #include "exit_watch.h"
 #include "spawn.h"
 #include "user.h"
+#include "watchdog.h"
 
 namespace sandproc {
 namespace {
@@ -87,6 +88,7 @@ static Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   napi_add_env_cleanup_hook(env, Cleanup, data);
   exports.Set("spawn", Napi::Function::New(env, SpawnJs, "spawn"));
   exports.Set("lookupUser", Napi::Function::New(env, LookupUser, "lookupUser"));
+  exports.Set("startWatchdog", Napi::Function::New(env, StartWatchdog, "startWatchdog"));
   return exports;
 }
 

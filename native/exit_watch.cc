@@ -107,11 +107,14 @@ void ChildHandle::Reap() {
   double user_us = ru.ru_utime.tv_sec * 1e6 + ru.ru_utime.tv_usec;
   double sys_us = ru.ru_stime.tv_sec * 1e6 + ru.ru_stime.tv_usec;
   Napi::FunctionReference cb = std::move(on_exit_);
-  Napi::Object recv = Value();
-  cb.MakeCallback(recv, {code, sig, Napi::Number::New(env, user_us), Napi::Number::New(env, sys_us)},
-                  *context_);
-  if (env.IsExceptionPending()) {
-    napi_fatal_exception(env, env.GetAndClearPendingException().Value());
+  napi_value argv[] = {code, sig, Napi::Number::New(env, user_us), Napi::Number::New(env, sys_us)};
+  napi_value result;
+  // Raw call: during environment teardown the loop still runs but JS cannot, and the
+  // wrapper would turn that refusal into a fatal error. Then there is nobody to tell.
+  napi_status status = napi_make_callback(env, *context_, Value(), cb.Value(), 4, argv, &result);
+  if (status == napi_pending_exception) {
+    napi_value err;
+    if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
   }
   self_.Reset();
 }

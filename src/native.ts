@@ -66,6 +66,8 @@ export interface NativeBinding {
   spawn(opts: NativeSpawnOptions, onExit: NativeExitCallback): NativeSpawned
   /** By name or uid; null when no such account exists. */
   lookupUser(nameOrUid: string | number): NativeAccount | null
+  /** Forks the watchdog (see src/watchdog.ts); `fd` is the non-blocking write end of its pipe. */
+  startWatchdog(cgroupDir: string, onExit: NativeExitCallback): { pid: number; fd: number; child: NativeChild }
 }
 
 const require = createRequire(import.meta.url)

@@ -1,0 +1,181 @@
+#include "watchdog.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <ctime>
+#include <string>
+
+#include "errors.h"
+#include "exit_watch.h"
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+
+namespace sandproc {
+namespace {
+
+// The watchdog is a fork of a multi-threaded process: it may only make raw syscalls
+// (another thread may have held the malloc lock at the fork). Its state is static.
+constexpr int kMaxGroups = 1 << 16;
+int32_t groups[kMaxGroups];
+int ngroups = 0;
+char path_buf[4096];
+char read_buf[65536];
+
+void Track(int32_t rec) {
+  if (rec > 0) {
+    if (ngroups < kMaxGroups) groups[ngroups++] = rec;
+    return;
+  }
+  for (int i = 0; i < ngroups; i++) {
+    if (groups[i] == -rec) {
+      groups[i] = groups[--ngroups];
+      return;
+    }
+  }
+}
+
+// Appends s to path_buf at *len; false when it would not fit.
+bool Append(size_t* len, const char* s) {
+  size_t n = strlen(s);
+  if (*len + n + 1 > sizeof path_buf) return false;
+  memcpy(path_buf + *len, s, n + 1);
+  *len += n;
+  return true;
+}
+
+// SIGKILLs every pid listed in path_buf (a cgroup.procs file); returns how many.
+int KillListed() {
+  int fd = open(path_buf, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, read_buf, sizeof read_buf - 1);
+  close(fd);
+  int killed = 0;
+  long pid = 0;
+  for (ssize_t i = 0; i < n; i++) {
+    char c = read_buf[i];
+    if (c >= '0' && c <= '9') {
+      pid = pid * 10 + (c - '0');
+    } else {
+      if (pid > 0 && kill(static_cast<pid_t>(pid), SIGKILL) == 0) killed++;
+      pid = 0;
+    }
+  }
+  return killed;
+}
+
+struct Dirent64 {
+  uint64_t ino;
+  int64_t off;
+  unsigned short reclen;
+  unsigned char type;
+  char name[1];
+};
+
+// One pass over <dir>/*: kill what is listed, try to remove the emptied cgroups.
+// Returns the number of processes signalled (0: nothing left alive to kill).
+int SweepCgroups(const char* dir, bool remove) {
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return 0;
+  int killed = 0;
+  char buf[8192];
+  for (;;) {
+    long n = syscall(SYS_getdents64, dfd, buf, sizeof buf);
+    if (n <= 0) break;
+    for (long off = 0; off < n;) {
+      auto* d = reinterpret_cast<Dirent64*>(buf + off);
+      off += d->reclen;
+      if (d->type != DT_DIR || d->name[0] == '.') continue;
+      size_t len = 0;
+      if (!Append(&len, dir) || !Append(&len, "/") || !Append(&len, d->name)) continue;
+      size_t base = len;
+      if (!Append(&len, "/cgroup.procs")) continue;
+      killed += KillListed();
+      path_buf[base] = '\0';
+      if (remove) rmdir(path_buf);
+    }
+  }
+  close(dfd);
+  return killed;
+}
+
+[[noreturn]] void WatchdogMain(int rfd, const char* cgroup_dir) {
+  // Its own session: a Ctrl-C or SIGTERM aimed at the supervisor's group must not take
+  // the watchdog with it before it has done its job.
+  setsid();
+  struct sigaction ign = {};
+  ign.sa_handler = SIG_IGN;
+  for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE}) sigaction(sig, &ign, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof(uint64_t));
+  if (rfd != 0) {
+    dup2(rfd, 0);
+  }
+  syscall(SYS_close_range, 1U, ~0U, 0U);
+
+  int32_t recs[1024];
+  for (;;) {
+    ssize_t n = read(0, recs, sizeof recs);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    for (ssize_t i = 0; i < n / 4; i++) Track(recs[i]);
+  }
+
+  for (int i = 0; i < ngroups; i++) kill(-groups[i], SIGKILL);
+  if (cgroup_dir[0] != '\0') {
+    // Killed processes leave their cgroup only once the kernel has torn them down:
+    // sweep until a pass finds nobody (bounded: about two seconds).
+    struct timespec pause = {0, 20 * 1000 * 1000};
+    for (int round = 0; round < 100; round++) {
+      if (SweepCgroups(cgroup_dir, true) == 0) break;
+      nanosleep(&pause, nullptr);
+    }
+    SweepCgroups(cgroup_dir, true);
+    rmdir(cgroup_dir);
+  }
+  _exit(0);
+}
+
+}  // namespace
+
+Napi::Value StartWatchdog(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string dir = info[0].As<Napi::String>().Utf8Value();
+  Napi::Function on_exit = info[1].As<Napi::Function>();
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) {
+    ThrowSystemError(env, errno, "pipe2");
+    return env.Undefined();
+  }
+  const char* dir_c = dir.c_str();  // the child reads its own copy of this memory
+  int pidfd = -1;
+  // A plain fork (no CLONE_VM): the watchdog must keep running after we are gone, so
+  // it cannot share our memory. One fork per supervisor, at construction.
+  long pid = syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, nullptr, &pidfd, nullptr, nullptr);
+  if (pid == 0) WatchdogMain(p[0], dir_c);
+  int err = errno;
+  close(p[0]);
+  if (pid < 0) {
+    close(p[1]);
+    ThrowSystemError(env, err, "clone");
+    return env.Undefined();
+  }
+  // Never block the supervisor on a stuck watchdog: a full pipe drops records.
+  fcntl(p[1], F_SETFL, O_NONBLOCK);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("pid", Napi::Number::New(env, static_cast<double>(pid)));
+  out.Set("fd", Napi::Number::New(env, p[1]));
+  out.Set("child", ChildHandle::New(env, static_cast<pid_t>(pid), pidfd, on_exit));
+  return out;
+}
+
+}  // namespace sandproc

@@ -1,0 +1,62 @@
+/**
+ * The supervisor's watchdog (native/watchdog.cc): a small forked process that, when the
+ * supervisor closes or dies, kills whatever its processes left behind. Without cgroups it
+ * is told each process group as it starts and ends; with cgroups it sweeps the
+ * supervisor's cgroup directory and needs no messages.
+ */
+import fs from 'node:fs'
+
+import type { NativeBinding } from './native.js'
+
+export class Watchdog {
+  readonly pid: number
+  #fd: number
+  readonly #trackGroups: boolean
+  readonly #rec = Buffer.alloc(4)
+
+  private constructor(pid: number, fd: number, trackGroups: boolean) {
+    this.pid = pid
+    this.#fd = fd
+    this.#trackGroups = trackGroups
+  }
+
+  /** Starts one; null if that fails (the supervisor then runs without it). */
+  static start(native: NativeBinding, cgroupDir: string | null): Watchdog | null {
+    try {
+      const { pid, fd, child } = native.startWatchdog(cgroupDir ?? '', () => undefined)
+      // It must never keep the event loop alive by itself.
+      child.unref()
+      return new Watchdog(pid, fd, cgroupDir === null)
+    } catch {
+      return null
+    }
+  }
+
+  /** A process group to kill if the supervisor dies (only without cgroups). */
+  watch(pgid: number): void {
+    this.#send(pgid)
+  }
+
+  /** The group's leader was reaped and the group killed: forget it. */
+  forget(pgid: number): void {
+    this.#send(-pgid)
+  }
+
+  /** Lets the watchdog finish: it sweeps once more (nothing should be left) and exits. */
+  close(): void {
+    if (this.#fd < 0) return
+    fs.closeSync(this.#fd)
+    this.#fd = -1
+  }
+
+  #send(rec: number): void {
+    if (!this.#trackGroups || this.#fd < 0) return
+    this.#rec.writeInt32LE(rec)
+    try {
+      fs.writeSync(this.#fd, this.#rec)
+    } catch {
+      // EAGAIN: the watchdog is behind. Dropping one record only weakens the crash
+      // cleanup of one group; blocking the supervisor would be worse.
+    }
+  }
+}
