@@ -3,33 +3,19 @@
  * clone (credentials, PATH candidates, environment, cgroup), spawns through the addon,
  * and keeps the table of running and recently exited processes.
  */
+import { CgroupManager, type CgroupCapabilities, type CgroupOptions } from './cgroup.js'
+import { parseMemoryLimit } from './cgroup-limit.js'
 import { coded } from './errors.js'
 import { binding as realBinding, type NativeBinding } from './native.js'
-import { SupervisedProcess, type ProcessCgroupHandle } from './process.js'
+import { SupervisedProcess } from './process.js'
 import { OutputLog } from './retain.js'
 import type { ProcessInfo, RunRequest, StartRequest } from './types.js'
 import { resolveUser } from './user.js'
-import { normalize, parseMemoryLimit, type Normalized } from './validate.js'
+import { normalize, type Normalized } from './validate.js'
+import { Watchdog } from './watchdog.js'
 
 /** What the supervisor found about memory cgroups (see the README's OOM section). */
-export interface Capabilities {
-  cgroup: 'v2' | 'v1' | null
-  oomDetection: boolean
-  reason?: string
-}
-
-/** A per-process cgroup as the spawn needs it. */
-export interface SpawnCgroup extends ProcessCgroupHandle {
-  readonly procsFd: number
-  readonly dirFd: number
-}
-
-/** The cgroup layer as the supervisor uses it (src/cgroup.ts implements it). */
-export interface CgroupProvider {
-  readonly capabilities: Capabilities
-  acquire(opts?: { memoryLimit?: number }): SpawnCgroup | null
-  close(): Promise<void>
-}
+export type Capabilities = CgroupCapabilities
 
 export interface SupervisorOptions {
   /** Base environment of every child (default: this process's environment at construction). */
@@ -50,8 +36,17 @@ export interface SupervisorOptions {
   memoryLimit?: number | string
   /** F_SETPIPE_SZ for stdout/stderr pipes in bytes; 0 keeps the kernel's 64 KiB. */
   pipeSize?: number
-  /** The cgroup layer; null disables cgroups. Default: detected at construction. */
-  cgroups?: CgroupProvider | null
+  /**
+   * Per-process memory cgroups: `false` turns them off (no OOM detection, no
+   * memory_limit); an object sets where they go (`parent`, default `<own memory
+   * cgroup>/sandproc`). Default: detected at construction.
+   */
+  cgroup?: false | CgroupOptions
+  /**
+   * A watchdog process that kills what the supervisor's processes left behind if the
+   * supervisor itself is killed (default true).
+   */
+  watchdog?: boolean
   /** The addon; replaceable for tests of pure logic. */
   binding?: NativeBinding
 }
@@ -81,7 +76,8 @@ export class Supervisor {
   readonly #drainGrace: number
   readonly #memoryLimit: number | undefined
   readonly #pipeSize: number
-  readonly #cgroups: CgroupProvider | null
+  readonly #cgroups: CgroupManager | null
+  readonly #watchdog: Watchdog | null
   #handles = 0
   #total = 0
   #closed: Promise<void> | null = null
@@ -103,9 +99,10 @@ export class Supervisor {
     this.#killGrace = positiveInt(opts.killGrace, 'killGrace', 5000)
     this.#drainGrace = positiveInt(opts.drainGrace, 'drainGrace', 2000)
     this.#pipeSize = opts.pipeSize === undefined ? 0 : positiveInt(opts.pipeSize, 'pipeSize', 0)
-    this.#memoryLimit = opts.memoryLimit === undefined ? undefined : parseMemoryLimit(opts.memoryLimit, 'memoryLimit')
-    this.#cgroups = opts.cgroups === undefined ? null : opts.cgroups
-    this.capabilities = this.#cgroups?.capabilities ?? { cgroup: null, oomDetection: false, reason: 'cgroups disabled' }
+    this.#memoryLimit = opts.memoryLimit === undefined ? undefined : parseMemoryLimit(opts.memoryLimit)
+    this.#cgroups = opts.cgroup === false ? null : CgroupManager.detect(opts.cgroup ?? {})
+    this.capabilities = this.#cgroups?.capabilities ?? { cgroup: null, oomDetection: false, reason: 'cgroups turned off (cgroup: false)' }
+    this.#watchdog = opts.watchdog === false ? null : Watchdog.start(this.#binding, this.#cgroups?.dir ?? null)
   }
 
   /** Runs a process with stdin closed and both streams captured (the `run` endpoint). */
@@ -160,7 +157,11 @@ export class Supervisor {
     }, this.#killGrace)
     await Promise.all(procs.map((p) => p.exited.catch(() => undefined)))
     clearTimeout(timer)
-    await this.#cgroups?.close()
+    try {
+      await this.#cgroups?.close()
+    } finally {
+      this.#watchdog?.close()
+    }
   }
 
   #launch(req: Normalized, retain: boolean): SupervisedProcess {
@@ -207,22 +208,20 @@ export class Supervisor {
     return proc
   }
 
-  #acquireCgroup(memoryLimit: number | undefined): SpawnCgroup | null {
-    if (this.#cgroups === null) {
-      if (memoryLimit === undefined) return null
-      throw coded(`memory_limit needs a memory cgroup, and none is usable: ${this.capabilities.reason ?? 'cgroups disabled'}`, 'ENOTSUP', {
-        syscall: 'cgroup',
-      })
-    }
-    return this.#cgroups.acquire({ memoryLimit })
+  #acquireCgroup(memoryLimit: number | undefined): ReturnType<CgroupManager['acquire']> {
+    if (this.#cgroups !== null) return this.#cgroups.acquire({ memoryLimit })
+    if (memoryLimit === undefined) return null
+    throw coded(`memory_limit needs a memory cgroup: ${this.capabilities.reason ?? ''}`, 'ENOTSUP', { syscall: 'cgroup' })
   }
 
   #track(proc: SupervisedProcess): void {
+    this.#watchdog?.watch(proc.pid)
     this.#byPid.set(proc.pid, proc)
     this.#table.add(proc)
     this.#running.add(proc)
     proc.exited
       .then(() => {
+        this.#watchdog?.forget(proc.pid)
         this.#running.delete(proc)
         this.#trim()
       })

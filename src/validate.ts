@@ -2,6 +2,7 @@
  * Request validation (spec §1). Every check throws a TypeError with code
  * INVALID_REQUEST whose message names the field; nothing here touches the system.
  */
+import { parseMemoryLimit } from './cgroup-limit.js'
 import { invalid } from './errors.js'
 import type { StartRequest, UserSpec } from './types.js'
 
@@ -34,24 +35,6 @@ function oneOf<T extends string>(v: unknown, field: string, allowed: readonly T[
     throw invalid(field, `must be one of ${allowed.map((a) => `"${a}"`).join(', ')}`)
   }
   return v as T
-}
-
-const UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }
-
-/** Bytes from a number or a string such as "256M", "1.5G", "512k" (binary units). */
-export function parseMemoryLimit(v: unknown, field = 'memory_limit'): number {
-  let bytes: number
-  if (typeof v === 'number') {
-    bytes = v
-  } else if (typeof v === 'string') {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)(?:i?[bB])?\s*$/.exec(v)
-    if (m === null) throw invalid(field, 'must be a byte count or a size such as "256M"')
-    bytes = Math.floor(Number(m[1]) * UNITS[m[2].toUpperCase()])
-  } else {
-    throw invalid(field, 'must be a number of bytes or a string such as "256M"')
-  }
-  if (!Number.isSafeInteger(bytes) || bytes <= 0) throw invalid(field, 'must be a positive integer number of bytes')
-  return bytes
 }
 
 function user(v: unknown): UserSpec | undefined {
@@ -130,7 +113,7 @@ export function normalize(req: unknown, kind: 'run' | 'start'): Normalized {
     timeoutMs = Math.max(1, Math.round(t * 1000))
   }
 
-  const memoryLimit = r.memory_limit === undefined || r.memory_limit === null ? undefined : parseMemoryLimit(r.memory_limit)
+  const memoryLimit = r.memory_limit === undefined || r.memory_limit === null ? undefined : parseMemoryLimit(r.memory_limit as number | string)
   const start = kind === 'start'
   return {
     command,
