@@ -13,7 +13,7 @@ import { machineLines, markdownReport } from './lib/report.js'
 import type { BenchResults, Measure } from './lib/results.js'
 import { sandprocRunner } from './lib/sandproc.js'
 import { ratioChart } from './lib/svg.js'
-import { evaluateTargets } from './lib/targets.js'
+import { contextNotes, evaluateTargets } from './lib/targets.js'
 import { type RunnerSet, w1Sequential } from './w1-sequential.js'
 import { w2Memory } from './w2-memory.js'
 import { w3Burst } from './w3-burst.js'
@@ -89,7 +89,7 @@ const results: BenchResults = {
   sandproc: { cgroup: sandproc.cgroup },
   measures,
   targets: evaluateTargets(measures),
-  notes,
+  notes: [...contextNotes(measures), ...notes],
   durations: { ...durations, total: Math.round((performance.now() - started) / 100) / 10 },
 }
 writeFileSync(path.join(BENCH_DIR, 'results.json'), JSON.stringify(results, null, 2) + '\n')

@@ -29,6 +29,8 @@ export function summarize(samples: readonly number[]): Summary {
 export interface Contender<K extends string> {
   name: K
   op: () => Promise<void>
+  /** A cheaper operation for the warm-up, when `op` itself takes seconds. */
+  warm?: () => Promise<void>
 }
 
 export interface InterleaveOptions {
@@ -54,7 +56,7 @@ export async function interleave<K extends string>(
   opts: InterleaveOptions,
 ): Promise<Record<K, number[]>> {
   for (let i = 0; i < opts.warmup; i++) {
-    for (const c of contenders) await c.op()
+    for (const c of contenders) await (c.warm ?? c.op)()
   }
   const out = {} as Record<K, number[]>
   for (const c of contenders) out[c.name] = []

@@ -50,3 +50,25 @@ export function evaluateTargets(measures: readonly Measure[]): TargetResult[] {
     target('W5', 'sandproc server RSS growth while streaming', median(get('w5.rss'), 'sandproc'), '<=', W5_RSS_BOUND_MIB, 'MiB'),
   ]
 }
+
+/**
+ * Ratios that are not targets but say how far a missed target is from what this machine
+ * allows: sandproc against C doing the same work (captured output, the same burst).
+ */
+export function contextNotes(measures: readonly Measure[]): string[] {
+  const get: Lookup = (id) => measures.find((m) => m.id === id)
+  const notes: string[] = []
+  const say = (text: string, a: number | null, b: number | null): void => {
+    const q = quotient(a, b)
+    if (q !== null) notes.push(`${text}: ${q.toFixed(2)}×`)
+  }
+  for (const [id, what] of [
+    ['w1.true', '/bin/true'],
+    ['w1.noop', 'static no-op'],
+  ] as const) {
+    say(`sandproc ÷ C floor with stdout/stderr pipes, ${what}`, median(get(id), 'sandproc'), median(get(id), 'c_floor_pipes'))
+  }
+  say('sandproc ÷ C burst floor, time to start all 1,000', median(get('w3.spawn'), 'sandproc'), median(get('w3.spawn'), 'c_floor'))
+  say('child_process ÷ C burst floor, time to start all 1,000', median(get('w3.spawn'), 'child_process'), median(get('w3.spawn'), 'c_floor'))
+  return notes
+}
