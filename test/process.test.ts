@@ -317,7 +317,8 @@ describe('signals', () => {
   })
 
   it('kill() lets a handler run: the process chooses its exit', async () => {
-    const proc = sup.start({ command: 'sh', args: ['-c', 'trap "exit 42" USR1; echo ready; while :; do sleep 0.01; done'] })
+    // `wait` returns as soon as a trapped signal arrives, so the trap runs at once.
+    const proc = sup.start({ command: 'sh', args: ['-c', 'trap "exit 42" USR1; echo ready; while :; do sleep 100 & wait $!; done'] })
     const done = collect(proc)
     await lineMatching(proc, (l) => l === 'ready')
     expect(proc.kill('SIGUSR1')).toBe(true)
