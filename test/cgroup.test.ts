@@ -46,6 +46,12 @@ function readIn(cg: ProcessCgroup, file: string): string {
   return fs.readFileSync(path.join(cg.path, file), 'utf8').trim()
 }
 
+/** Whether `fd` has O_CLOEXEC, from /proc/self/fdinfo (flags are octal). */
+function cloexec(fd: number): boolean {
+  const flags = /^flags:\s+([0-7]+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))
+  return flags !== null && (parseInt(flags[1], 8) & 0o2000000) !== 0
+}
+
 /** Gone, or a zombie waiting for whoever adopted it: either way not running. */
 function notRunning(pid: number): boolean {
   try {
@@ -95,6 +101,7 @@ describe(`real cgroups on this machine (${MODE})`, () => {
     const cg = mgr.acquire({ memoryLimit: 64 * MiB })!
     expect(cg.memoryLimit).toBe(64 * MiB)
     expect(fs.fstatSync(cg.procsFd).ino).toBe(fs.statSync(path.join(cg.path, 'cgroup.procs')).ino)
+    for (const fd of MODE === 'v2' ? [cg.procsFd, cg.dirFd] : [cg.procsFd]) expect(cloexec(fd)).toBe(true)
     if (MODE === 'v2') {
       expect([readIn(cg, 'memory.max'), readIn(cg, 'memory.swap.max'), readIn(cg, 'memory.oom.group')]).toEqual([String(64 * MiB), '0', '1'])
       expect(fs.fstatSync(cg.dirFd).ino).toBe(fs.statSync(cg.path).ino)
@@ -228,11 +235,15 @@ describe.skipIf(MODE !== 'v2')('cgroup v2 "no internal processes" dance (real, i
         limit = readFileSync(cg.path + '/memory.max', 'utf8').trim()
         await cg.release()
       }
+      // A second supervisor in the same process must not nest another leaf.
+      const again = CgroupManager.detect()
+      const sameParent = again.dir !== null && again.dir.slice(0, again.dir.lastIndexOf('/')) === m.dir?.slice(0, m.dir.lastIndexOf('/'))
+      await again.close()
       const cgroupOf = (pid) => readFileSync('/proc/' + pid + '/cgroup', 'utf8').trim()
       const [self, child] = [cgroupOf(process.pid), cgroupOf(helper.pid)]
       helper.kill('SIGKILL')
       await m.close()
-      console.log(JSON.stringify({ caps: m.capabilities, self, child, dir: m.dir, limit }))
+      console.log(JSON.stringify({ caps: m.capabilities, self, child, dir: m.dir, limit, sameParent }))
       process.exit(0)
     })`
 
@@ -270,6 +281,7 @@ describe.skipIf(MODE !== 'v2')('cgroup v2 "no internal processes" dance (real, i
       child: `0::/${path.basename(own)}/supervisor`,
       dir: expect.stringMatching(new RegExp(`^${own}/sandproc/s\\d+-[0-9a-f]{8}$`)),
       limit: String(1 << 26),
+      sameParent: true,
     })
   })
 
@@ -281,6 +293,7 @@ describe.skipIf(MODE !== 'v2')('cgroup v2 "no internal processes" dance (real, i
       child: `0::/${path.basename(own)}`,
       dir: null,
       limit: null,
+      sameParent: false,
     })
   })
 })
