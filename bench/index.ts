@@ -52,7 +52,7 @@ const machine = machineFacts()
 const artifacts = await buildArtifacts()
 const sandproc = await sandprocRunner()
 // With cgroups on, the same supervisor without them shows what the cgroup step costs.
-const sandprocNoCg = sandproc.cgroup === 'none' ? null : await sandprocRunner({ cgroups: false })
+const sandprocNoCg = sandproc.cgroup === 'none' ? null : await sandprocRunner({ cgroup: false })
 const peers = { child_process: childProcessRunner, execa: execaRunner }
 const w1Runners: RunnerSet = { sandproc, ...(sandprocNoCg ? { sandproc_nocg: sandprocNoCg } : {}), ...peers }
 

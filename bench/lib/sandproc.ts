@@ -4,7 +4,7 @@ import { type LaunchHooks, type Runner, Tally, exitError } from './runner.js'
 
 export interface SandprocOptions {
   /** false: no per-process memory cgroup, to show what the cgroup costs. */
-  cgroups?: false
+  cgroup?: false
 }
 
 function checkExit(command: string, ev: ExitEvent): void {
@@ -14,7 +14,7 @@ function checkExit(command: string, ev: ExitEvent): void {
 export type SandprocRunner = Runner & { readonly cgroup: string }
 
 export async function sandprocRunner(opts: SandprocOptions = {}): Promise<SandprocRunner> {
-  const sup = new Supervisor(opts.cgroups === false ? { cgroups: null } : {})
+  const sup = new Supervisor(opts.cgroup === false ? { cgroup: false } : {})
   return {
     name: 'sandproc',
     cgroup: sup.capabilities.cgroup ?? 'none',
