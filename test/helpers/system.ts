@@ -51,15 +51,30 @@ export function openFds(): string[] {
   return fs.readdirSync('/proc/self/fd')
 }
 
-/** Children of this process that are zombies (exited, never reaped). */
-export function zombieChildren(): number[] {
-  const out: number[] = []
+/** Children of this process, in any state. */
+export function children(): Stat[] {
+  const out: Stat[] = []
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue
     const s = stat(Number(name))
-    if (s !== null && s.ppid === process.pid && s.state === 'Z') out.push(s.pid)
+    if (s !== null && s.ppid === process.pid) out.push(s)
   }
   return out
+}
+
+/**
+ * Waits until this process has no child at all (each one exited and was reaped), by
+ * yielding to the loop; never returns while a child lives (the test then times out).
+ */
+export async function untilNoChildren(): Promise<void> {
+  while (children().length > 0) await tick()
+}
+
+/** Children of this process that are zombies (exited, never reaped). */
+export function zombieChildren(): number[] {
+  return children()
+    .filter((s) => s.state === 'Z')
+    .map((s) => s.pid)
 }
 
 /** Signal numbers in a /proc/<pid>/status mask line (SigIgn, SigBlk, ...). */
