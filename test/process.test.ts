@@ -119,6 +119,15 @@ describe('lines', () => {
   })
 })
 
+describe('no pipes at all', () => {
+  it('with both streams discarded the events are start then exit', async () => {
+    const proc = sup.start({ command: 'sh', args: ['-c', 'echo x; echo y >&2; exit 4'], stdout_mode: 'discard', stderr_mode: 'discard' })
+    const { events, exit } = await collect(proc)
+    expect(events).toHaveLength(2)
+    expect(ending(exit)).toEqual({ exit_code: 4 })
+  })
+})
+
 describe('event order', () => {
   it('start first, exit last and after every output, timestamps never going backwards', async () => {
     const proc = sh('for i in 1 2 3 4 5; do echo out$i; echo err$i >&2; done; printf tail')
