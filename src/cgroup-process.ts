@@ -6,7 +6,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { promisify } from 'node:util'
 import { hasCode, wrapFsError } from './cgroup-errors.js'
-import { delay, keyedValue, readOptional, readOptionalSync, singleValue, writeIfPresentSync, writeSync } from './cgroup-fs.js'
+import { delay, keyedValue, readOptionalSync, singleValue, writeIfPresentSync, writeSync } from './cgroup-fs.js'
 import { killPass, killUntilEmpty } from './cgroup-kill.js'
 
 /** Counters of a process's cgroup, read after the process is reaped. */
@@ -31,6 +31,8 @@ export interface ProcessCgroup {
   readonly procsFd: number
   /** v2: the directory, `O_RDONLY|O_DIRECTORY|O_CLOEXEC`, for `clone3` `CLONE_INTO_CGROUP`; -1 on v1. */
   readonly dirFd: number
+  /** Closes the fds the child joined through; call once the spawn has returned. */
+  closeJoinFds(): void
   /** One synchronous kill pass (v2 `cgroup.kill`, else SIGKILL to each listed pid), for timeouts. */
   kill(): void
   /**
@@ -56,7 +58,6 @@ const FILES = {
 
 const RMDIR_BOUND_MS = 5_000
 
-const openAsync = promisify(fs.open)
 const closeAsync = promisify(fs.close)
 
 /**
@@ -131,22 +132,6 @@ export class CgroupHandle implements ProcessCgroup {
     }
   }
 
-  /** Async twin of {@link createSync}, for filling the pool off the spawn path. */
-  static async create(dir: string, mode: 'v1' | 'v2'): Promise<CgroupHandle> {
-    await fs.promises.mkdir(dir)
-    let procs = -1
-    try {
-      procs = await openAsync(path.join(dir, 'cgroup.procs'), fs.constants.O_WRONLY)
-      const dirFd = mode === 'v2' ? await openAsync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY) : -1
-      const baseline = oomKillsIn(await readOptional(path.join(dir, FILES[mode].events)).catch(() => null), mode)
-      return new CgroupHandle(dir, mode, procs, dirFd, baseline)
-    } catch (err) {
-      if (procs >= 0) await closeAsync(procs)
-      await fs.promises.rmdir(dir)
-      throw err
-    }
-  }
-
   /**
    * Writes the hard limit. v2: `memory.max`, no swap, and (with `oomGroup`) the whole
    * cgroup killed together on OOM, so no half-killed tree keeps running. v1:
@@ -170,6 +155,13 @@ export class CgroupHandle implements ProcessCgroup {
       }
     }
     this.memoryLimit = bytes
+  }
+
+  /** The child has joined (or never will): the join fds are not needed any more. */
+  closeJoinFds(): void {
+    if (!this.fdsOpen) return
+    this.fdsOpen = false
+    for (const fd of [this.procsFd, this.dirFd]) if (fd >= 0) fs.closeSync(fd)
   }
 
   kill(): void {

@@ -51,7 +51,8 @@ export class CgroupManager {
   readonly dir: string | null
   private readonly setup: Setup | null
   private readonly poolSize: number
-  private readonly pool: CgroupHandle[] = []
+  /** Created directories waiting for a process; their fds are opened only by acquire(), so an idle pool holds none. */
+  private readonly pool: string[] = []
   private readonly held = new Set<CgroupHandle>()
   private filling: Promise<void> | null = null
   private count = 0
@@ -96,7 +97,7 @@ export class CgroupManager {
       if (limit === undefined) return null
       throw cgroupError('ENOTSUP', `memory_limit needs a memory cgroup, which is unavailable: ${this.capabilities.reason}`)
     }
-    const cg = this.pool.shift() ?? CgroupHandle.createSync(this.nextDir(), this.setup.mode)
+    const cg = this.fromPool(this.setup.mode) ?? CgroupHandle.createSync(this.nextDir(), this.setup.mode)
     this.refill()
     if (limit !== undefined) {
       try {
@@ -130,7 +131,7 @@ export class CgroupManager {
         await cg.killAll().catch(() => {})
         await cg.release()
       }),
-      ...this.pool.splice(0).map((cg) => cg.release()),
+      ...this.pool.splice(0).map((dir) => fs.promises.rmdir(dir).catch(() => {})),
     ])
     results.push(...(await this.sweep(this.setup)))
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
@@ -157,6 +158,18 @@ export class CgroupManager {
     await this.filling
   }
 
+  /** A pooled directory, opened; null when the pool is empty (or its entry unusable, then removed). */
+  private fromPool(mode: 'v1' | 'v2'): CgroupHandle | null {
+    const dir = this.pool.shift()
+    if (dir === undefined) return null
+    try {
+      return CgroupHandle.openSync(dir, mode)
+    } catch {
+      fs.rm(dir, { recursive: false, force: true }, () => {})
+      return null
+    }
+  }
+
   private nextDir(): string {
     return path.join(this.dir ?? '', `p${++this.count}`)
   }
@@ -167,7 +180,9 @@ export class CgroupManager {
     if (setup === null || this.filling !== null || this.closing !== null || this.pool.length >= this.poolSize) return
     this.filling = (async () => {
       while (this.closing === null && this.pool.length < this.poolSize) {
-        this.pool.push(await CgroupHandle.create(this.nextDir(), setup.mode))
+        const dir = this.nextDir()
+        await fs.promises.mkdir(dir)
+        this.pool.push(dir)
       }
     })()
       .catch(() => {})

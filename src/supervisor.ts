@@ -43,6 +43,13 @@ export interface SupervisorOptions {
    */
   cgroup?: false | CgroupOptions
   /**
+   * cgroup v2 with a memory limit: when the OOM killer strikes, kill the whole cgroup
+   * together (`memory.oom.group=1`, default true). With it, a shell whose child hits the
+   * limit dies too and is reported `oom_killed`; without it the shell lives on and the
+   * kill shows only in `oom_kills`. v1 has no group kill.
+   */
+  oomGroup?: boolean
+  /**
    * A watchdog process that kills what the supervisor's processes left behind if the
    * supervisor itself is killed (default true).
    */
@@ -78,6 +85,7 @@ export class Supervisor {
   readonly #pipeSize: number
   readonly #cgroups: CgroupManager | null
   readonly #watchdog: Watchdog | null
+  readonly #oomGroup: boolean
   #handles = 0
   #total = 0
   #closed: Promise<void> | null = null
@@ -100,6 +108,7 @@ export class Supervisor {
     this.#drainGrace = positiveInt(opts.drainGrace, 'drainGrace', 2000)
     this.#pipeSize = opts.pipeSize === undefined ? 0 : positiveInt(opts.pipeSize, 'pipeSize', 0)
     this.#memoryLimit = opts.memoryLimit === undefined ? undefined : parseMemoryLimit(opts.memoryLimit)
+    this.#oomGroup = opts.oomGroup ?? true
     this.#cgroups = opts.cgroup === false ? null : CgroupManager.detect(opts.cgroup ?? {})
     this.capabilities = this.#cgroups?.capabilities ?? { cgroup: null, oomDetection: false, reason: 'cgroups turned off (cgroup: false)' }
     this.#watchdog = opts.watchdog === false ? null : Watchdog.start(this.#binding, this.#cgroups?.dir ?? null)
@@ -160,7 +169,7 @@ export class Supervisor {
     try {
       await this.#cgroups?.close()
     } finally {
-      this.#watchdog?.close()
+      await this.#watchdog?.close()
     }
   }
 
@@ -196,6 +205,8 @@ export class Supervisor {
             },
             onExit,
           )
+          // The child has joined; holding these for its whole life would cost two fds a process.
+          cgroup?.closeJoinFds()
           return { spawned, cgroup }
         } catch (err) {
           cgroup?.release().catch(() => undefined)
@@ -209,7 +220,7 @@ export class Supervisor {
   }
 
   #acquireCgroup(memoryLimit: number | undefined): ReturnType<CgroupManager['acquire']> {
-    if (this.#cgroups !== null) return this.#cgroups.acquire({ memoryLimit })
+    if (this.#cgroups !== null) return this.#cgroups.acquire({ memoryLimit, oomGroup: this.#oomGroup })
     if (memoryLimit === undefined) return null
     throw coded(`memory_limit needs a memory cgroup: ${this.capabilities.reason ?? ''}`, 'ENOTSUP', { syscall: 'cgroup' })
   }
