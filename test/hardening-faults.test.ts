@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Supervisor } from '../src/index.js'
 import type { SupervisedProcess } from '../src/process.js'
 import type { ExitEvent } from '../src/types.js'
-import { alive, children, FIXTURES, ROOT, until } from './fixtures/hardening/util.js'
+import { alive, children, FIXTURES, ROOT, supervisorCgroupDirs, until } from './fixtures/hardening/util.js'
 
 interface Killed {
   pid: number
@@ -54,6 +54,27 @@ describe('the supervisor killed with SIGKILL', () => {
     // (the test's own timeout bounds the wait).
     await until(() => info.children.every((pid) => !alive(pid)))
     for (const pid of info.children) expect(alive(pid)).toBe(false)
+  })
+
+  it('the descendants of its children die too, and its cgroups are removed (the watchdog)', async () => {
+    let announce: (s: Killed) => void = () => {}
+    const announced = new Promise<Killed>((resolve) => (announce = resolve))
+    const sup = fixture<Killed>('killed-supervisor.ts', ['5', 'tree'], (line) => announce(JSON.parse(line) as Killed))
+    const info = await announced
+    try {
+      expect(info.grandchildren).toHaveLength(5)
+      for (const pid of info.grandchildren) expect(alive(pid)).toBe(true)
+      if (info.cgroup !== null) expect(supervisorCgroupDirs(info.pid)).toBeGreaterThan(5)
+      process.kill(info.pid, 'SIGKILL')
+      expect((await sup.done).signal).toBe('SIGKILL')
+      await until(() => [...info.children, ...info.grandchildren].every((pid) => !alive(pid)))
+      await until(() => supervisorCgroupDirs(info.pid) === 0)
+      expect(info.grandchildren.filter(alive)).toEqual([])
+      expect(supervisorCgroupDirs(info.pid)).toBe(0)
+    } finally {
+      // Whatever survived is ours: end it by pid.
+      for (const pid of info.grandchildren) if (alive(pid)) process.kill(pid, 'SIGKILL')
+    }
   })
 })
 
@@ -116,7 +137,7 @@ describe('resource exhaustion', () => {
     expect(out.running).toBe(out.sleepers)
     expect(out.errors).toHaveLength(20)
     for (const e of out.errors) expect(e).toMatchObject({ code: 'EMFILE', errno: -24 })
-    for (const e of out.errors) expect(['pipe2', 'clone', 'open']).toContain(e.syscall)
+    for (const e of out.errors) expect(['pipe2', 'clone', 'open', 'cgroup']).toContain(e.syscall)
     // Twenty failed spawns left no fd behind, and everything was released at the end.
     expect(out.fdsAfterFailures).toBe(out.fdsAtFirstFailure)
     expect(out.fdsEnd).toBe(out.fdsBaseline)
