@@ -6,27 +6,33 @@
  */
 import fs from 'node:fs'
 
-import type { NativeBinding } from './native.js'
+import type { NativeBinding, NativeChild } from './native.js'
 
 export class Watchdog {
   readonly pid: number
   #fd: number
   readonly #trackGroups: boolean
   readonly #rec = Buffer.alloc(4)
+  readonly #child: NativeChild
+  readonly #exited: Promise<void>
 
-  private constructor(pid: number, fd: number, trackGroups: boolean) {
+  private constructor(pid: number, fd: number, trackGroups: boolean, child: NativeChild, exited: Promise<void>) {
     this.pid = pid
     this.#fd = fd
     this.#trackGroups = trackGroups
+    this.#child = child
+    this.#exited = exited
   }
 
   /** Starts one; null if that fails (the supervisor then runs without it). */
   static start(native: NativeBinding, cgroupDir: string | null): Watchdog | null {
     try {
-      const { pid, fd, child } = native.startWatchdog(cgroupDir ?? '', () => undefined)
+      let reaped!: () => void
+      const exited = new Promise<void>((resolve) => (reaped = resolve))
+      const { pid, fd, child } = native.startWatchdog(cgroupDir ?? '', () => reaped())
       // It must never keep the event loop alive by itself.
       child.unref()
-      return new Watchdog(pid, fd, cgroupDir === null)
+      return new Watchdog(pid, fd, cgroupDir === null, child, exited)
     } catch {
       return null
     }
@@ -42,11 +48,15 @@ export class Watchdog {
     this.#send(-pgid)
   }
 
-  /** Lets the watchdog finish: it sweeps once more (nothing should be left) and exits. */
-  close(): void {
-    if (this.#fd < 0) return
-    fs.closeSync(this.#fd)
-    this.#fd = -1
+  /** Lets the watchdog finish: it sweeps once more (nothing should be left) and exits; resolves once it is reaped. */
+  close(): Promise<void> {
+    if (this.#fd >= 0) {
+      // Until it is reaped, it is a child of ours that someone must wait for.
+      this.#child.ref()
+      fs.closeSync(this.#fd)
+      this.#fd = -1
+    }
+    return this.#exited
   }
 
   #send(rec: number): void {
