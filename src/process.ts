@@ -273,7 +273,7 @@ export class SupervisedProcess extends EventEmitter implements AsyncIterable<Pro
   [Symbol.asyncIterator](): AsyncIterator<ProcessEvent> {
     const queue: Array<ProcessEvent | Error> = []
     let wake: (() => void) | null = null
-    let done = this.#exit !== null
+    let done = false
     // Iteration applies backpressure: far behind, the pipes pause until it catches up.
     const HIGH = 4096
     let paused = false
@@ -287,8 +287,11 @@ export class SupervisedProcess extends EventEmitter implements AsyncIterable<Pro
         wake?.()
       },
     }
+    // Created after the exit: the sequence still ends with the exit event (the earlier
+    // events are gone; `log` keeps the output of start()ed processes).
     if (this.#error !== null) queue.push(this.#error)
-    else if (!done) this.#waiters.add(waiter)
+    else if (this.#exit !== null) queue.push(this.#exit)
+    else this.#waiters.add(waiter)
     const finish = (): void => {
       this.#waiters.delete(waiter)
       if (paused) this.resume()

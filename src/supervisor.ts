@@ -4,6 +4,8 @@
  * and keeps the table of running and recently exited processes.
  */
 import { CgroupManager, type CgroupCapabilities, type CgroupOptions } from './cgroup.js'
+import path from 'node:path'
+
 import { parseMemoryLimit } from './cgroup-limit.js'
 import { coded } from './errors.js'
 import { binding as realBinding, type NativeBinding } from './native.js'
@@ -100,12 +102,14 @@ export class Supervisor {
     const env: Record<string, string> = {}
     for (const [k, v] of Object.entries(opts.env ?? process.env)) if (v !== undefined) env[k] = v
     this.#baseEnv = env
-    this.#cwd = opts.cwd ?? process.cwd()
+    this.#cwd = path.resolve(opts.cwd ?? process.cwd())
     this.#lineLimit = positiveInt(opts.lineLimit, 'lineLimit', 65536)
+    // Room for one UTF-8 character; checked here, before any child exists.
+    if (this.#lineLimit < 4) throw Object.assign(new TypeError('lineLimit must be at least 4'), { code: 'INVALID_REQUEST' })
     this.#retainBytes = positiveInt(opts.retainBytes, 'retainBytes', 8 * 1024 * 1024)
     this.#maxExited = positiveInt(opts.maxExited, 'maxExited', 1024)
-    this.#killGrace = positiveInt(opts.killGrace, 'killGrace', 5000)
-    this.#drainGrace = positiveInt(opts.drainGrace, 'drainGrace', 2000)
+    this.#killGrace = millis(opts.killGrace, 'killGrace', 5000)
+    this.#drainGrace = millis(opts.drainGrace, 'drainGrace', 2000)
     this.#pipeSize = opts.pipeSize === undefined ? 0 : positiveInt(opts.pipeSize, 'pipeSize', 0)
     this.#memoryLimit = opts.memoryLimit === undefined ? undefined : parseMemoryLimit(opts.memoryLimit)
     this.#oomGroup = opts.oomGroup ?? true
@@ -196,7 +200,8 @@ export class Supervisor {
               candidates: pathCandidates(req.command, env.PATH),
               argv: [req.command, ...req.args],
               envp: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-              cwd: req.workingDir ?? this.#cwd,
+              // A relative working_dir is relative to the base working dir, not to ours.
+              cwd: req.workingDir === undefined ? this.#cwd : path.resolve(this.#cwd, req.workingDir),
               ...creds,
               stdio: [req.stdin === 'pipe' ? 1 : 0, req.stdout === 'capture' ? 1 : 0, req.stderr === 'capture' ? 1 : 0],
               cgroupProcsFd: cgroup?.procsFd ?? -1,
@@ -256,4 +261,11 @@ function positiveInt(v: number | undefined, name: string, fallback: number): num
   if (v === undefined) return fallback
   if (!Number.isSafeInteger(v) || v < 0) throw Object.assign(new TypeError(`${name} must be a non-negative integer`), { code: 'INVALID_REQUEST' })
   return v
+}
+
+// setTimeout turns anything above 2^31-1 ms into 1 ms: a huge grace would mean none.
+function millis(v: number | undefined, name: string, fallback: number): number {
+  const ms = positiveInt(v, name, fallback)
+  if (ms > 0x7fffffff) throw Object.assign(new TypeError(`${name} must be at most 2147483647 ms`), { code: 'INVALID_REQUEST' })
+  return ms
 }

@@ -410,3 +410,14 @@ describe('ProcessInfo', () => {
     expect(sh('true').log).toBeNull()
   })
 })
+
+describe('late iteration', () => {
+  it('an iterator created after the exit still ends with the exit event', async () => {
+    const proc = sh('echo hi; exit 3')
+    const exit = await proc.exited
+    const seen: ProcessEvent[] = []
+    for await (const ev of proc) seen.push(ev)
+    expect(seen).toEqual([exit])
+    expect(seen[0]).toBe(exit)
+  })
+})

@@ -377,3 +377,42 @@ describe('close()', () => {
     await untilDead(child)
   })
 })
+
+describe('options', () => {
+  it('a lineLimit too small for one UTF-8 character is refused before anything is spawned', () => {
+    for (const lineLimit of [0, 1, 3, -1, 1.5]) {
+      let err: unknown
+      try {
+        new Supervisor({ lineLimit })
+      } catch (e) {
+        err = e
+      }
+      expect(err).toBeInstanceOf(TypeError)
+      expect(err).toMatchObject({ code: 'INVALID_REQUEST' })
+    }
+  })
+
+  it('a grace that setTimeout cannot hold is refused rather than turned into 1 ms', () => {
+    for (const opts of [{ killGrace: 2 ** 31 }, { drainGrace: 2 ** 31 }]) {
+      let err: unknown
+      try {
+        new Supervisor(opts)
+      } catch (e) {
+        err = e
+      }
+      expect(err).toMatchObject({ code: 'INVALID_REQUEST' })
+    }
+  })
+
+  it('a relative working_dir is relative to the base working dir', async () => {
+    const base = path.join(dir, 'base')
+    fs.mkdirSync(path.join(base, 'sub'), { recursive: true })
+    const s = new Supervisor({ cwd: base })
+    try {
+      const { stdout } = await collect(s.run({ command: 'pwd', args: ['-P'], working_dir: 'sub' }))
+      expect(stdout).toEqual([fs.realpathSync(path.join(base, 'sub'))])
+    } finally {
+      await s.close()
+    }
+  })
+})
