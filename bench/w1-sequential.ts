@@ -2,6 +2,11 @@
  * Workload 1: sequential start→exit of /bin/true and of the static no-op, every
  * contender interleaved, plus the C posix_spawn floor (bare, and with captured output)
  * run in slices between the JS blocks so that it sees the same background load.
+ *
+ * Also /bin/true after 50 ms of idleness, as a server that spawns now and then does:
+ * joining a cgroup v1 takes a percpu rwsem for writing, which waits for an RCU grace
+ * period once the previous writer is more than a grace period ago, so back-to-back
+ * figures alone would hide it.
  */
 import { type Artifacts, runFloor } from './lib/build.js'
 import type { ContenderName, Measure } from './lib/results.js'
@@ -46,7 +51,17 @@ export async function w1Sequential(opts: W1Options): Promise<Measure[]> {
     }
   }
 
-  return programs.map((p) => {
+  const idle = await interleave(contenders(opts.runners, '/bin/true'), {
+    warmup: 2,
+    rounds: opts.quick ? 12 : 40,
+    budgetMs: opts.quick ? 3_000 : 10_000,
+    minRounds: 8,
+    idleMs: 50,
+  })
+  samples.set('w1.idle', idle)
+  const labels = [...programs, { id: 'w1.idle', label: '/bin/true after 50 ms idle' }]
+
+  return labels.map((p) => {
     const results: Measure['results'] = {}
     for (const [name, xs] of Object.entries(samples.get(p.id) ?? {})) {
       results[name as ContenderName] = summarize(xs)

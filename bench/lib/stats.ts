@@ -44,6 +44,8 @@ export interface InterleaveOptions {
    */
   budgetMs: number
   minRounds: number
+  /** Untimed idle time before every timed operation (0 or absent: back to back). */
+  idleMs?: number
 }
 
 /**
@@ -63,6 +65,7 @@ export async function interleave<K extends string>(
   const t0 = performance.now()
   for (let r = 0; r < opts.rounds; r++) {
     for (const c of contenders) {
+      if (opts.idleMs) await new Promise((resolve) => setTimeout(resolve, opts.idleMs))
       const t = performance.now()
       await c.op()
       out[c.name].push(performance.now() - t)
