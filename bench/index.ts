@@ -88,7 +88,8 @@ const results: BenchResults = {
   machine,
   sandproc: { cgroup: sandproc.cgroup },
   measures,
-  targets: evaluateTargets(measures),
+  // With --only, the targets of workloads that did not run are left out, not shown n/a.
+  targets: evaluateTargets(measures).filter((t) => selected(t.workload.toLowerCase() as Workload)),
   notes: [...contextNotes(measures), ...notes],
   durations: { ...durations, total: Math.round((performance.now() - started) / 100) / 10 },
 }
