@@ -25,17 +25,17 @@ export interface FloodResult {
   peakGrowthBytes: number
 }
 
-const LEN = 100
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 
-function expectedLine(seq: number): string {
-  return String(seq).padStart(10, '0') + String.fromCharCode(97 + (seq % 26)).repeat(LEN - 11)
+function expectedLine(seq: number, len: number): string {
+  return String(seq).padStart(10, '0') + String.fromCharCode(97 + (seq % 26)).repeat(len - 11)
 }
 
-export async function libraryFlood(sup: Supervisor, flood: string, bytes: number, stallEvery: number): Promise<FloodResult> {
+/** `bytes` of `len`-byte lines (100 by default) through async iteration. */
+export async function libraryFlood(sup: Supervisor, flood: string, bytes: number, stallEvery: number, len = 100): Promise<FloodResult> {
   const before = rssBytes()
   resetPeakRss()
-  const proc = sup.run({ command: flood, args: ['lines', String(bytes), String(LEN)] })
+  const proc = sup.run({ command: flood, args: ['lines', String(bytes), String(len)] })
   const { pid } = await proc.started
   let lines = 0
   let inOrder = true
@@ -47,29 +47,30 @@ export async function libraryFlood(sup: Supervisor, flood: string, bytes: number
       if (!('pid' in ev)) exit = ev
       continue
     }
-    if (inOrder && ev.line !== expectedLine(lines)) inOrder = false
+    if (inOrder && ev.line !== expectedLine(lines, len)) inOrder = false
     lines++
-    since += LEN
-    if (since >= stallEvery && lines * LEN < bytes - stallEvery) {
+    since += len
+    if (since >= stallEvery && lines * len < bytes - stallEvery) {
       since = 0
       await heldBack(pid)
       stalls++
     }
   }
-  return { bytes, lines, expectedLines: bytes / LEN, inOrder, stalls, exit, rssBeforeBytes: before, peakGrowthBytes: peakRssBytes() - before }
+  return { bytes, lines, expectedLines: Math.floor(bytes / len), inOrder, stalls, exit, rssBeforeBytes: before, peakGrowthBytes: peakRssBytes() - before }
 }
 
-export async function serverFlood(sup: Supervisor, flood: string, bytes: number, stallEvery: number): Promise<FloodResult & { status: number }> {
+/** The same through `POST /api/v1/processes/run` on a server of its own, to a slow client in another process. */
+export async function serverFlood(sup: Supervisor, flood: string, bytes: number, stallEvery: number, len = 100): Promise<FloodResult & { status: number }> {
   const token = 'soak-token'
   const server = createServer({ supervisor: sup, token })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   const before = rssBytes()
   resetPeakRss()
-  const body = JSON.stringify({ command: flood, args: ['lines', String(bytes), String(LEN)] })
+  const body = JSON.stringify({ command: flood, args: ['lines', String(bytes), String(len)] })
   const client = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(HERE, 'slow-client.ts'), `http://127.0.0.1:${port}/api/v1/processes/run`, token, body, String(LEN), String(stallEvery)],
+    ['--import', 'tsx', path.join(HERE, 'slow-client.ts'), `http://127.0.0.1:${port}/api/v1/processes/run`, token, body, String(len), String(stallEvery)],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   )
   let text = ''
@@ -82,7 +83,7 @@ export async function serverFlood(sup: Supervisor, flood: string, bytes: number,
     status: r.status,
     bytes,
     lines: r.lines,
-    expectedLines: bytes / LEN,
+    expectedLines: Math.floor(bytes / len),
     inOrder: r.bad === null,
     stalls: r.stalls,
     exit: r.exit,

@@ -1,0 +1,88 @@
+/**
+ * Floods through the HTTP server (issue 6): `POST /api/v1/processes/run` of a fast writer
+ * to a client in another process that keeps stalling until the writer is held back by its
+ * full pipe. Every line arrives, in order, and the server's RSS stays bounded; a client
+ * that goes away mid-flood gets the process tree killed. The suite runs 200 MB; `npm run
+ * soak` runs 1 GB.
+ */
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { Supervisor } from '../src/index.js'
+import { createServer } from '../src/server.js'
+import { serverFlood } from '../soak/flood.js'
+import { alive, compileC, until } from './fixtures/hardening/util.js'
+
+const MiB = 1024 * 1024
+/** The stated bound: growth of the server's peak RSS during the flood. */
+const RSS_BOUND = 128 * MiB
+
+let flood: string
+let sup: Supervisor
+
+beforeAll(() => {
+  flood = compileC('flood')
+  sup = new Supervisor()
+})
+
+afterAll(async () => {
+  await sup.close()
+})
+
+describe('server flood', () => {
+  it('200 MB of 100-byte lines to a client that stalls every 20 MB: all lines in order, RSS bounded', async () => {
+    const r = await serverFlood(sup, flood, 200_000_000, 20_000_000)
+    expect(r).toMatchObject({ status: 200, lines: 2_000_000, expectedLines: 2_000_000, inOrder: true, exit: { exit_code: 0 } })
+    expect(r.stalls).toBeGreaterThanOrEqual(8)
+    expect(r.peakGrowthBytes).toBeLessThan(RSS_BOUND)
+  })
+
+  it('200 MB of 64 KiB lines to a client that stalls every 20 MB: all lines in order, RSS bounded', async () => {
+    const r = await serverFlood(sup, flood, 200_000_000, 20_000_000, 65537)
+    expect(r).toMatchObject({ status: 200, lines: r.expectedLines, inOrder: true, exit: { exit_code: 0 } })
+    expect(r.stalls).toBeGreaterThanOrEqual(8)
+    expect(r.peakGrowthBytes).toBeLessThan(RSS_BOUND)
+  })
+
+  it('a client that goes away mid-flood: the process is killed, the server keeps serving', async () => {
+    const token = 'flood-token'
+    const server = createServer({ supervisor: sup, token })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    try {
+      const pid = await new Promise<number>((resolve, reject) => {
+        const req = http.request(`http://127.0.0.1:${port}/api/v1/processes/run`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${token}` },
+        })
+        req.on('error', () => undefined)
+        req.on('response', (res) => {
+          let text = ''
+          res.setEncoding('utf8')
+          res.on('data', (d: string) => {
+            text += d
+            const m = /"pid":(\d+)/.exec(text)
+            if (m !== null && text.length > 1_000_000) {
+              // Gone, with the writer still writing.
+              req.destroy()
+              resolve(Number(m[1]))
+            }
+          })
+          res.on('error', () => undefined)
+          res.on('end', () => reject(new Error('the stream ended before the client left')))
+        })
+        req.end(JSON.stringify({ command: flood, args: ['lines', String(10_000_000_000), '100'] }))
+      })
+      const proc = sup.process(pid)
+      if (proc === undefined) throw new Error('unknown pid')
+      expect(await proc.exited).toMatchObject({ signal: 9 })
+      await until(() => !alive(pid))
+      const health = await fetch(`http://127.0.0.1:${port}/api/v1/health`, { headers: { Authorization: `Bearer ${token}` } })
+      expect(await health.json()).toEqual({ healthy: true })
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+})
