@@ -10,7 +10,7 @@ import { BENCH_DIR, buildArtifacts } from './lib/build.js'
 import { machineFacts } from './lib/machine.js'
 import { childProcessRunner, execaRunner } from './lib/peers.js'
 import { machineLines, markdownReport } from './lib/report.js'
-import type { BenchResults, Measure } from './lib/results.js'
+import type { BenchResults, ContenderName, Measure } from './lib/results.js'
 import { sandprocRunner } from './lib/sandproc.js'
 import { ratioChart } from './lib/svg.js'
 import { contextNotes, evaluateTargets } from './lib/targets.js'
@@ -66,7 +66,8 @@ try {
     notes.push(...r.notes)
   })
   await step('w3', async () => {
-    measures.push(...(await w3Burst({ quick, artifacts, contenders: ['sandproc', 'child_process', 'execa'] })))
+    const contenders: ContenderName[] = ['sandproc', ...(sandprocNoCg ? (['sandproc_nocg'] as const) : []), 'child_process', 'execa']
+    measures.push(...(await w3Burst({ quick, artifacts, contenders })))
   })
   await step('w4', async () => {
     measures.push(...(await w4Output({ quick, runners: { sandproc, ...peers } })))

@@ -36,7 +36,15 @@ if (kind === 'buffers') {
 }
 
 const sandproc = await sandprocRunner()
-const runners: Record<string, Runner> = { sandproc, child_process: childProcessRunner, execa: execaRunner }
+// Without its cgroup too, when there is one: joining a v1 cgroup can wait for an RCU
+// grace period (see w1-sequential.ts), and slow forks in between make that likely.
+const sandprocNoCg = sandproc.cgroup === 'none' ? null : await sandprocRunner({ cgroup: false })
+const runners: Record<string, Runner> = {
+  sandproc,
+  ...(sandprocNoCg === null ? {} : { sandproc_nocg: sandprocNoCg }),
+  child_process: childProcessRunner,
+  execa: execaRunner,
+}
 const contenders = Object.entries(runners).map(([name, r]) => ({ name, op: () => r.run('/bin/true', []) }))
 // Half of the sandproc-alone samples before the interleaved ones and half after, so that
 // neither set alone sits in a quieter or noisier stretch of a shared machine.
@@ -59,6 +67,7 @@ const samples = await interleave(contenders, {
 })
 alone.push(...(await aloneHalf()))
 await sandproc.close()
+await sandprocNoCg?.close()
 
 const mem = process.memoryUsage()
 process.stdout.write(

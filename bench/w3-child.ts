@@ -3,7 +3,7 @@
  * contender. A process per burst keeps fd counts and event-loop figures clean and lets
  * the parent kill everything if a burst hangs. Prints one JSON line (BurstReport).
  *
- * usage: w3-child.ts sandproc|child_process|execa N
+ * usage: w3-child.ts sandproc|sandproc_nocg|child_process|execa N
  */
 import { readdirSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
@@ -94,6 +94,7 @@ async function pick(name: string | undefined): Promise<Runner> {
   // sandproc (and its addon) is loaded only for its own bursts: the peers' processes
   // should not carry it.
   if (name === 'sandproc') return (await import('./lib/sandproc.js')).sandprocRunner()
+  if (name === 'sandproc_nocg') return (await import('./lib/sandproc.js')).sandprocRunner({ cgroup: false })
   throw new TypeError(`w3-child: unknown contender ${name}`)
 }
 
