@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Supervisor } from '../src/index.js'
 import { createServer } from '../src/server.js'
 import { serverFlood } from '../soak/flood.js'
-import { alive, compileC, until } from './fixtures/hardening/util.js'
+import { alive, compileC, peakRssBytes, resetPeakRss, rssBytes, until } from './fixtures/hardening/util.js'
 
 const MiB = 1024 * 1024
 /** The stated bound: growth of the server's peak RSS during the flood. */
@@ -80,6 +80,35 @@ describe('server flood', () => {
       await until(() => !alive(pid))
       const health = await fetch(`http://127.0.0.1:${port}/api/v1/health`, { headers: { Authorization: `Bearer ${token}` } })
       expect(await health.json()).toEqual({ healthy: true })
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
+  it('a started process writing 500 MB: retained output stays within its bound, the rest counted as dropped', async () => {
+    const token = 'retain-token'
+    const server = createServer({ supervisor: sup, token })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    const api = (path: string, init: RequestInit = {}): Promise<Response> =>
+      fetch(`http://127.0.0.1:${port}/api/v1${path}`, { ...init, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } })
+    try {
+      const before = rssBytes()
+      resetPeakRss()
+      const res = await api('/processes', { method: 'POST', body: JSON.stringify({ command: flood, args: ['lines', '500000000', '100'] }) })
+      expect(res.status).toBe(201)
+      const { pid } = (await res.json()) as { pid: number }
+      const proc = sup.process(pid)
+      if (proc === undefined) throw new Error('unknown pid')
+      expect(await proc.exited).toMatchObject({ exit_code: 0 })
+      const snap = (await (await api(`/processes/${pid}/stdout`)).json()) as { lines: string[]; line_count: number; dropped: number }
+      // 5,000,000 lines written; the default 8 MiB per stream keeps the newest, in order.
+      expect(snap.line_count + snap.dropped).toBe(5_000_000)
+      expect(snap.dropped).toBeGreaterThan(4_000_000)
+      expect(snap.lines.at(-1)).toBe(`${String(4_999_999).padStart(10, '0')}${String.fromCharCode(97 + (4_999_999 % 26)).repeat(89)}`)
+      expect(Number(snap.lines[0].slice(0, 10))).toBe(snap.dropped)
+      expect(peakRssBytes() - before).toBeLessThan(RSS_BOUND)
     } finally {
       server.closeAllConnections()
       await new Promise((resolve) => server.close(resolve))
