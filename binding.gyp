@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/spawn.cc",
+        "native/spawner.cc",
         "native/exit_watch.cc",
         "native/user.cc",
         "native/watchdog.cc"

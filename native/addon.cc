@@ -5,6 +5,7 @@
 #include "errors.h"
 #include "exit_watch.h"
 #include "spawn.h"
+#include "spawner.h"
 #include "user.h"
 #include "watchdog.h"
 
@@ -24,14 +25,15 @@ int Int(Napi::Object opts, const char* key, int fallback) {
   return v.IsNumber() ? v.As<Napi::Number>().Int32Value() : fallback;
 }
 
-// spawn(opts, onExit) -> { pid, fds: [stdin, stdout, stderr], child, clone3 }
-// The TypeScript layer (src/native.ts) validates every field; this trusts the shapes.
+// spawn(opts, onSpawned, onExit): queues the spawn on the spawner thread;
+// onSpawned(err, { pid, fds: [stdin, stdout, stderr], child, clone3 }) follows on this
+// thread. The TypeScript layer (src/native.ts) validates every field; this trusts shapes.
 Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object opts = info[0].As<Napi::Object>();
-  Napi::Function on_exit = info[1].As<Napi::Function>();
 
-  SpawnRequest req;
+  auto* job = new SpawnJob();
+  SpawnRequest& req = job->req;
   req.command = opts.Get("command").As<Napi::String>().Utf8Value();
   req.candidates = Strings(opts, "candidates");
   req.argv = Strings(opts, "argv");
@@ -51,26 +53,22 @@ Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
   req.cgroup_procs_fd = Int(opts, "cgroupProcsFd", -1);
   req.cgroup_dir_fd = Int(opts, "cgroupDirFd", -1);
   req.pipe_size = Int(opts, "pipeSize", 0);
+  job->on_spawned = Napi::Persistent(info[1].As<Napi::Function>());
+  job->on_exit = Napi::Persistent(info[2].As<Napi::Function>());
 
-  SpawnResult res;
-  SpawnFailure failure;
-  if (!Spawn(req, &res, &failure)) {
-    ThrowSystemError(env, failure.err, failure.syscall, failure.path);
-    return env.Undefined();
-  }
-
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("pid", Napi::Number::New(env, res.pid));
-  Napi::Array fds = Napi::Array::New(env, 3);
-  for (uint32_t i = 0; i < 3; i++) fds.Set(i, Napi::Number::New(env, res.fds[i]));
-  out.Set("fds", fds);
-  out.Set("clone3", Napi::Boolean::New(env, res.used_clone3));
-  out.Set("child", ChildHandle::New(env, res.pid, res.pidfd, on_exit));
-  return out;
+  auto* data = env.GetInstanceData<AddonData>();
+  if (data->spawner == nullptr) data->spawner = new Spawner(env);
+  data->spawner->Submit(job);
+  return env.Undefined();
 }
 
 void Cleanup(void* arg) {
   auto* data = static_cast<AddonData*>(arg);
+  if (data->spawner != nullptr) {
+    data->spawner->Stop();
+    delete data->spawner;
+    data->spawner = nullptr;
+  }
   // Detach may drop the last reference to a ChildHandle; iterate over a copy.
   auto live = data->live;
   data->live.clear();

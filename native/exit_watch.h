@@ -46,8 +46,11 @@ class ChildHandle : public Napi::ObjectWrap<ChildHandle> {
 };
 
 // Per-environment state: the constructor and the live children to detach on teardown.
+class Spawner;
+
 struct AddonData {
   Napi::FunctionReference child_ctor;
+  Spawner* spawner = nullptr;  // created by the first spawn
   std::unordered_set<ChildHandle*> live;
 };
 

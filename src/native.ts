@@ -50,6 +50,9 @@ export interface NativeSpawned {
   child: NativeChild
 }
 
+/** The spawn's outcome: the child, or an Error with Node's SystemError fields. */
+export type NativeSpawnCallback = (err: (Error & { code: string }) | null, spawned?: NativeSpawned) => void
+
 /** Called once, after the group was killed and the main process reaped. */
 export type NativeExitCallback = (code: number | null, signal: number | null, userUs: number, sysUs: number) => void
 
@@ -62,8 +65,11 @@ export interface NativeAccount {
 }
 
 export interface NativeBinding {
-  /** Throws an Error with Node's SystemError fields when the program cannot start. */
-  spawn(opts: NativeSpawnOptions, onExit: NativeExitCallback): NativeSpawned
+  /**
+   * Queues the spawn on the addon's spawner thread (the JS thread never waits for a
+   * clone or a cgroup join); `onSpawned` follows on the JS thread.
+   */
+  spawn(opts: NativeSpawnOptions, onSpawned: NativeSpawnCallback, onExit: NativeExitCallback): void
   /** By name or uid; null when no such account exists. */
   lookupUser(nameOrUid: string | number): NativeAccount | null
   /** Forks the watchdog (see src/watchdog.ts); `fd` is the non-blocking write end of its pipe. */

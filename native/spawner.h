@@ -1,0 +1,53 @@
+// Spawns on a dedicated long-lived thread, so that the JS thread never waits for a
+// clone: vfork suspends only the calling thread, and joining a cgroup v1 by writing
+// cgroup.procs can wait a whole RCU grace period (about 10 ms) when no cgroup write
+// happened recently. The thread lives as long as the environment, which matters:
+// PR_SET_PDEATHSIG fires when the parent *thread* exits.
+#pragma once
+
+#include <napi.h>
+#include <uv.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "spawn.h"
+
+namespace sandproc {
+
+struct SpawnJob {
+  SpawnRequest req;
+  SpawnResult result;
+  SpawnFailure failure;
+  bool ok = false;
+  Napi::FunctionReference on_spawned;  // JS thread only
+  Napi::FunctionReference on_exit;     // JS thread only
+};
+
+class Spawner {
+ public:
+  explicit Spawner(napi_env env);
+  // Takes ownership; the result comes back through the job's on_spawned on the JS thread.
+  void Submit(SpawnJob* job);
+  // Environment teardown: stops the thread and drops undelivered results.
+  void Stop();
+
+ private:
+  void Run();
+  static void OnDone(uv_async_t* handle);
+  void Deliver();
+
+  napi_env env_;
+  uv_async_t* async_ = nullptr;  // freed in its close callback
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<SpawnJob*> todo_;
+  std::deque<SpawnJob*> done_;
+  size_t in_flight_ = 0;  // JS thread only: jobs submitted and not yet delivered
+  bool stopping_ = false;
+};
+
+}  // namespace sandproc
