@@ -36,8 +36,13 @@ export interface ProcessOptions {
   timeoutMs: number | undefined
   /** How long to wait for the pipes after the main process exits (escaped descendants). */
   drainGraceMs: number
-  /** Spawns the child; throws a SystemError when it cannot start. */
-  launch: (onExit: NativeExitCallback) => Launched
+  /**
+   * Prepares and queues the spawn; `onSpawned` follows asynchronously with the child or
+   * the SystemError that kept it from starting. Throws when the preparation fails.
+   */
+  launch: (onSpawned: (err: CodedError | null, launched?: Launched) => void, onExit: NativeExitCallback) => void
+  /** Called once the child exists, before the start event (the supervisor's table). */
+  onSpawned?: (proc: SupervisedProcess) => void
 }
 
 interface Reaped {
@@ -119,21 +124,34 @@ export class SupervisedProcess extends EventEmitter implements AsyncIterable<Pro
     this.exited.catch(noop)
     this.once('_exit', resolveExit)
 
-    let launched: Launched
-    try {
-      launched = opts.launch(this.#onExit)
-    } catch (err) {
-      this.#error = err as CodedError
-      process.nextTick(() => {
-        rejectStart(this.#error!)
-        rejectExit(this.#error!)
-        for (const w of this.#waiters) w.push(this.#error!)
-        if (this.listenerCount('error') > 0) this.emit('error', this.#error)
-      })
-      return
+    this.#lineLimit = opts.lineLimit
+    this.#timeoutMs = opts.timeoutMs
+    this.#drainGraceMs = opts.drainGraceMs
+    this.#onSpawnedHook = opts.onSpawned
+    const fail = (err: CodedError): void => {
+      this.#error = err
+      rejectStart(err)
+      rejectExit(err)
+      for (const w of this.#waiters) w.push(err)
+      if (this.listenerCount('error') > 0) this.emit('error', err)
     }
+    const spawned = (err: CodedError | null, launched?: Launched): void => {
+      if (err !== null || launched === undefined) return fail(err ?? coded('spawn failed', 'EIO'))
+      const start = this.#attach(launched)
+      resolveStart(start)
+      this.#deliver('start', start)
+    }
+    try {
+      opts.launch(spawned, this.#onExit)
+    } catch (err) {
+      // Failures of the preparation (an unknown user, a cgroup write) are reported like
+      // spawn failures, and asynchronously too, so listeners attached after run() see them.
+      process.nextTick(fail, err as CodedError)
+    }
+  }
 
-    const { spawned, cgroup } = launched
+  /** The child exists: take over its pipes, pidfd and cgroup. Returns the start event. */
+  #attach({ spawned, cgroup }: Launched): StartEvent {
     this.pid = spawned.pid
     this.#child = spawned.child
     this.#cgroup = cgroup
@@ -149,23 +167,26 @@ export class SupervisedProcess extends EventEmitter implements AsyncIterable<Pro
     const streams: Array<[number, StreamName]> = [[stdoutFd, 'stdout'], [stderrFd, 'stderr']]
     for (const [fd, name] of streams) {
       if (fd < 0) continue
-      const pipe = new OutputPipe(fd, name, new LineSplitter(opts.lineLimit), this.#onLine, this.#onPipeEnd, this.#now)
+      const pipe = new OutputPipe(fd, name, new LineSplitter(this.#lineLimit), this.#onLine, this.#onPipeEnd, this.#now)
+      if (this.#pauses > 0) pipe.pause()
       this.#pipes.push(pipe)
     }
-    if (opts.timeoutMs !== undefined) {
+    if (this.#timeoutMs !== undefined) {
       this.#timer = setTimeout(() => {
         this.#timedOut = true
         this.killTree()
-      }, opts.timeoutMs)
+      }, this.#timeoutMs)
     }
-    this.#drainGraceMs = opts.drainGraceMs
-    const start: StartEvent = { handle: this.handle, pid: this.pid, started_at: this.#startedAt }
-    process.nextTick(() => {
-      resolveStart(start)
-      this.#deliver('start', start)
-    })
+    this.#onSpawnedHook?.(this)
+    // killTree() before the child existed (close(), a client gone): honour it now.
+    if (this.#killPending) this.killTree()
+    return { handle: this.handle, pid: this.pid, started_at: this.#startedAt }
   }
 
+  #lineLimit: number
+  #timeoutMs: number | undefined
+  #onSpawnedHook: ((proc: SupervisedProcess) => void) | undefined
+  #killPending = false
   #drainGraceMs = 0
   #sawData = false
 
@@ -189,6 +210,11 @@ export class SupervisedProcess extends EventEmitter implements AsyncIterable<Pro
     }
   }
 
+  /** True while the spawn is queued: neither started nor failed yet. */
+  get pending(): boolean {
+    return this.#child === null && this.#error === null
+  }
+
   /** True until the exit event was emitted (false for a process that failed to start). */
   get running(): boolean {
     return this.#exit === null && this.#error === null
@@ -205,6 +231,8 @@ export class SupervisedProcess extends EventEmitter implements AsyncIterable<Pro
 
   /** Writes to stdin; resolves once the bytes are in the pipe. Rejects with code STDIN_NOT_WRITABLE. */
   write(data: string | Uint8Array): Promise<void> {
+    // Written before the spawn completed: in order, once it has (a failed spawn rejects).
+    if (this.pending) return this.started.then(() => this.write(data))
     const stdin = this.#stdin
     if (stdin === null || !this.stdinWritable) {
       return Promise.reject(coded(`stdin of process ${this.pid} is not writable`, 'STDIN_NOT_WRITABLE'))
@@ -216,6 +244,10 @@ export class SupervisedProcess extends EventEmitter implements AsyncIterable<Pro
 
   /** Closes stdin (EOF for the child). Idempotent. */
   closeStdin(): void {
+    if (this.pending) {
+      this.started.then(() => this.closeStdin(), noop)
+      return
+    }
     if (this.#stdin !== null && !this.#stdin.writableEnded) this.#stdin.end()
   }
 
@@ -225,6 +257,11 @@ export class SupervisedProcess extends EventEmitter implements AsyncIterable<Pro
    */
   kill(signal: NodeJS.Signals | number = 'SIGKILL'): boolean {
     const sig = signalNumber(signal)
+    if (this.pending) {
+      // Delivered the moment the child exists.
+      this.started.then(() => this.kill(sig), noop)
+      return true
+    }
     if (this.#child === null || this.#reaped !== null) return false
     if (sig === os.signals.SIGKILL) this.#killedBySupervisor = true
     return this.#child.signal(sig)
@@ -232,7 +269,11 @@ export class SupervisedProcess extends EventEmitter implements AsyncIterable<Pro
 
   /** SIGKILL to the whole tree: the process group and everything in the process's cgroup. */
   killTree(): void {
-    if (this.#child === null || this.#exit !== null) return
+    if (this.#error !== null || this.#exit !== null) return
+    if (this.#child === null) {
+      this.#killPending = true
+      return
+    }
     if (this.#reaped === null) {
       this.#killedBySupervisor = true
       this.#child.killGroup(os.signals.SIGKILL)

@@ -96,12 +96,16 @@ export class Supervisor {
   /** Running and retained exited processes, oldest first. */
   readonly #table = new Set<SupervisedProcess>()
   readonly #running = new Set<SupervisedProcess>()
+  /** Queued on the spawner thread, not started yet. */
+  readonly #pending = new Set<SupervisedProcess>()
+  readonly #baseEnvp: string[]
 
   constructor(opts: SupervisorOptions = {}) {
     this.#binding = opts.binding ?? realBinding
     const env: Record<string, string> = {}
     for (const [k, v] of Object.entries(opts.env ?? process.env)) if (v !== undefined) env[k] = v
     this.#baseEnv = env
+    this.#baseEnvp = envp(env)
     this.#cwd = path.resolve(opts.cwd ?? process.cwd())
     this.#lineLimit = positiveInt(opts.lineLimit, 'lineLimit', 65536)
     // Room for one UTF-8 character; checked here, before any child exists.
@@ -163,8 +167,10 @@ export class Supervisor {
   }
 
   async #shutdown(): Promise<void> {
-    const procs = [...this.#running]
-    for (const p of procs) p.signalGroup('SIGTERM')
+    const procs = [...this.#running, ...this.#pending]
+    for (const p of this.#running) p.signalGroup('SIGTERM')
+    // Queued spawns get their SIGTERM the moment they exist.
+    for (const p of this.#pending) p.started.then(() => p.signalGroup('SIGTERM'), () => undefined)
     const timer = setTimeout(() => {
       for (const p of procs) p.killTree()
     }, this.#killGrace)
@@ -189,38 +195,42 @@ export class Supervisor {
       log: retain ? new OutputLog({ maxBytes: this.#retainBytes }) : null,
       timeoutMs: req.timeoutMs,
       drainGraceMs: this.#drainGrace,
-      launch: (onExit) => {
-        const env = { ...this.#baseEnv, ...req.env }
+      onSpawned: (p) => this.#track(p),
+      launch: (onSpawned, onExit) => {
+        const env = Object.keys(req.env).length === 0 ? this.#baseEnv : { ...this.#baseEnv, ...req.env }
         const creds = req.user === undefined ? undefined : resolveUser(req.user, this.#binding)
         const cgroup = this.#acquireCgroup(memoryLimit)
-        try {
-          const spawned = this.#binding.spawn(
-            {
-              command: req.command,
-              candidates: pathCandidates(req.command, env.PATH),
-              argv: [req.command, ...req.args],
-              envp: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-              // A relative working_dir is relative to the base working dir, not to ours.
-              cwd: req.workingDir === undefined ? this.#cwd : path.resolve(this.#cwd, req.workingDir),
-              ...creds,
-              stdio: [req.stdin === 'pipe' ? 1 : 0, req.stdout === 'capture' ? 1 : 0, req.stderr === 'capture' ? 1 : 0],
-              cgroupProcsFd: cgroup?.procsFd ?? -1,
-              cgroupDirFd: cgroup?.dirFd ?? -1,
-              pipeSize: this.#pipeSize,
-            },
-            onExit,
-          )
-          // The child has joined; holding these for its whole life would cost two fds a process.
-          cgroup?.closeJoinFds()
-          return { spawned, cgroup }
-        } catch (err) {
-          cgroup?.release().catch(() => undefined)
-          throw err
-        }
+        this.#binding.spawn(
+          {
+            command: req.command,
+            candidates: pathCandidates(req.command, env.PATH),
+            argv: [req.command, ...req.args],
+            envp: env === this.#baseEnv ? this.#baseEnvp : envp(env),
+            // A relative working_dir is relative to the base working dir, not to ours.
+            cwd: req.workingDir === undefined ? this.#cwd : path.resolve(this.#cwd, req.workingDir),
+            ...creds,
+            stdio: [req.stdin === 'pipe' ? 1 : 0, req.stdout === 'capture' ? 1 : 0, req.stderr === 'capture' ? 1 : 0],
+            cgroupProcsFd: cgroup?.procsFd ?? -1,
+            cgroupDirFd: cgroup?.dirFd ?? -1,
+            pipeSize: this.#pipeSize,
+          },
+          (err, spawned) => {
+            // The child has joined (or never will): holding these for its whole life
+            // would cost two fds a process.
+            cgroup?.closeJoinFds()
+            this.#pending.delete(proc)
+            if (err !== null || spawned === undefined) {
+              cgroup?.release().catch(() => undefined)
+              return onSpawned(err)
+            }
+            onSpawned(null, { spawned, cgroup })
+          },
+          onExit,
+        )
       },
     })
     this.#total++
-    if (proc.pid > 0) this.#track(proc)
+    if (proc.pending) this.#pending.add(proc)
     return proc
   }
 
@@ -255,6 +265,10 @@ export class Supervisor {
       excess--
     }
   }
+}
+
+function envp(env: Record<string, string>): string[] {
+  return Object.entries(env).map(([k, v]) => `${k}=${v}`)
 }
 
 function positiveInt(v: number | undefined, name: string, fallback: number): number {

@@ -10,10 +10,11 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { binding, type NativeSpawnOptions } from '../src/native.js'
+import type { NativeSpawnOptions } from '../src/native.js'
 import type { SupervisedProcess } from '../src/process.js'
 import { Supervisor } from '../src/supervisor.js'
 import { collect, ending, lineMatching } from './helpers/events.js'
+import { spawnDirect } from './helpers/spawn.js'
 import { openFds, parseStat, rmTemp, stat, statusMask, tempDir, untilDead } from './helpers/system.js'
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -182,21 +183,17 @@ describe('exit status', () => {
 
 describe('binding.spawn errors', () => {
   const base: NativeSpawnOptions = { command: 'true', candidates: ['/bin/true'], argv: ['true'], envp: [], stdio: [0, 1, 1] }
-  const noExit = (): void => {
-    throw new Error('no child was expected')
+  function spawnError(opts: NativeSpawnOptions): Promise<unknown> {
+    return spawnDirect(opts).then(
+      () => {
+        throw new Error('spawn was expected to fail')
+      },
+      (err: unknown) => err,
+    )
   }
 
-  function spawnError(opts: NativeSpawnOptions): unknown {
-    try {
-      binding.spawn(opts, noExit)
-    } catch (err) {
-      return err
-    }
-    throw new Error('spawn was expected to fail')
-  }
-
-  it('no candidate at all is ENOENT from execve, naming the command', () => {
-    expect(spawnError({ ...base, command: 'nothing', candidates: [] })).toMatchObject({
+  it('no candidate at all is ENOENT from execve, naming the command', async () => {
+    expect(await spawnError({ ...base, command: 'nothing', candidates: [] })).toMatchObject({
       code: 'ENOENT',
       errno: -2,
       syscall: 'execve',
@@ -204,47 +201,43 @@ describe('binding.spawn errors', () => {
     })
   })
 
-  it('a failing chdir names the directory', () => {
+  it('a failing chdir names the directory', async () => {
     const missing = path.join(dir, 'missing')
-    expect(spawnError({ ...base, cwd: missing })).toMatchObject({ code: 'ENOENT', errno: -2, syscall: 'chdir', path: missing })
+    expect(await spawnError({ ...base, cwd: missing })).toMatchObject({ code: 'ENOENT', errno: -2, syscall: 'chdir', path: missing })
   })
 
-  it('a failing setgroups is reported from that stage (too many groups: EINVAL)', () => {
+  it('a failing setgroups is reported from that stage (too many groups: EINVAL)', async () => {
     const groups = Array.from({ length: 70000 }, (_, i) => i + 1)
-    expect(spawnError({ ...base, uid: 65534, gid: 65534, groups })).toMatchObject({ code: 'EINVAL', errno: -22, syscall: 'setgroups' })
+    expect(await spawnError({ ...base, uid: 65534, gid: 65534, groups })).toMatchObject({ code: 'EINVAL', errno: -22, syscall: 'setgroups' })
   })
 
-  it('the first PATH candidate that execs wins; EACCES is kept only if none does', () => {
+  it('the first PATH candidate that execs wins; EACCES is kept only if none does', async () => {
     const locked = path.join(dir, 'locked')
     fs.writeFileSync(locked, '#!/bin/sh\n', { mode: 0o644 })
-    expect(spawnError({ ...base, candidates: [path.join(dir, 'nope'), locked, path.join(dir, 'nope2')] })).toMatchObject({
+    expect(await spawnError({ ...base, candidates: [path.join(dir, 'nope'), locked, path.join(dir, 'nope2')] })).toMatchObject({
       code: 'EACCES',
       syscall: 'execve',
       path: locked,
     })
   })
 
-  it('failures leave no fd and no child behind', () => {
+  it('failures leave no fd and no child behind', async () => {
     const before = openFds().length
     for (let i = 0; i < 200; i++) {
-      spawnError({ ...base, cwd: path.join(dir, 'missing') })
-      spawnError({ ...base, command: 'nothing', candidates: [path.join(dir, 'nope')] })
+      await spawnError({ ...base, cwd: path.join(dir, 'missing') })
+      await spawnError({ ...base, command: 'nothing', candidates: [path.join(dir, 'nope')] })
     }
     expect(openFds().length).toBe(before)
   })
 
   it('a direct spawn reports its exit through the callback and hands over the pipe ends', async () => {
-    const exit = new Promise<[number | null, number | null]>((resolve) => {
-      const spawned = binding.spawn({ ...base, command: 'sh', candidates: ['/bin/sh'], argv: ['sh', '-c', 'exit 9'], stdio: [1, 1, 0] }, (code, sig) =>
-        resolve([code, sig]),
-      )
-      expect(spawned.pid).toBeGreaterThan(0)
-      expect(spawned.fds[0]).toBeGreaterThan(2)
-      expect(spawned.fds[1]).toBeGreaterThan(2)
-      expect(spawned.fds[2]).toBe(-1)
-      fs.closeSync(spawned.fds[0])
-      fs.closeSync(spawned.fds[1])
-    })
-    expect(await exit).toEqual([9, null])
+    const { spawned, exit } = await spawnDirect({ ...base, command: 'sh', candidates: ['/bin/sh'], argv: ['sh', '-c', 'exit 9'], stdio: [1, 1, 0] })
+    expect(spawned.pid).toBeGreaterThan(0)
+    expect(spawned.fds[0]).toBeGreaterThan(2)
+    expect(spawned.fds[1]).toBeGreaterThan(2)
+    expect(spawned.fds[2]).toBe(-1)
+    fs.closeSync(spawned.fds[0])
+    fs.closeSync(spawned.fds[1])
+    expect((await exit).slice(0, 2)).toEqual([9, null])
   })
 })

@@ -22,8 +22,10 @@ it('loads from prebuilds/ without build/', () => {
   // A fresh node process imports the package's own native.ts and spawns through it.
   const script = `
     const { binding } = await import(${JSON.stringify(path.join(dir, 'src/native.ts'))})
-    const r = binding.spawn({ command: 'true', candidates: ['/bin/true'], argv: ['true'], envp: [], stdio: [0, 0, 0] },
-      (code) => { console.log(JSON.stringify({ pid: r.pid, code })) })`
+    let pid = 0
+    binding.spawn({ command: 'true', candidates: ['/bin/true'], argv: ['true'], envp: [], stdio: [0, 0, 0] },
+      (err, spawned) => { if (err) throw err; pid = spawned.pid },
+      (code) => { console.log(JSON.stringify({ pid, code })) })`
   const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: dir, encoding: 'utf8' })
   const res = JSON.parse(out.trim()) as { pid: number; code: number }
   expect(res.code).toBe(0)

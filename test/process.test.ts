@@ -110,6 +110,7 @@ describe('lines', () => {
     // The fds as the kernel sees them (spawn returns after execve, so these are sleep's).
     const c = sup.start({ command: 'sleep', args: ['100'], stdout_mode: 'discard', stderr_mode: 'capture' })
     const d = sup.start({ command: 'sleep', args: ['100'], stdout_mode: 'capture', stderr_mode: 'discard' })
+    await Promise.all([c.started, d.started])
     const fd = (p: SupervisedProcess, n: number): string => fs.readlinkSync(`/proc/${p.pid}/fd/${n}`)
     expect([fd(c, 1), fd(c, 2)]).toEqual(['/dev/null', expect.stringMatching(/^pipe:/)])
     expect([fd(d, 1), fd(d, 2)]).toEqual([expect.stringMatching(/^pipe:/), '/dev/null'])
@@ -262,6 +263,7 @@ describe('stdin', () => {
   it('writes to a pipe and closes it (cat echoes, then exits at EOF)', async () => {
     const proc = sup.start({ command: 'cat', stdin_mode: 'pipe' })
     const done = collect(proc)
+    await proc.started
     expect(proc.info().stdin_writable).toBe(true)
     await proc.write('hello\n')
     await lineMatching(proc, (l) => l === 'hello')

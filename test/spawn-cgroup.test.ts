@@ -8,8 +8,8 @@ import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 
 import { CgroupManager } from '../src/cgroup.js'
-import { binding } from '../src/native.js'
 import { Supervisor } from '../src/supervisor.js'
+import { spawnDirect } from './helpers/spawn.js'
 
 const sup = new Supervisor()
 afterAll(() => sup.close())
@@ -37,15 +37,18 @@ describe('cgroup placement', () => {
     try {
       const cg = mgr.acquire()!
       expect(cg).not.toBeNull()
-      let exited!: (code: number | null) => void
-      const code = new Promise<number | null>((resolve) => (exited = resolve))
-      const r = binding.spawn(
-        { command: 'true', candidates: ['/bin/true'], argv: ['true'], envp: [], stdio: [0, 0, 0], cgroupProcsFd: cg.procsFd, cgroupDirFd: cg.dirFd },
-        (c) => exited(c),
-      )
+      const { spawned, exit } = await spawnDirect({
+        command: 'true',
+        candidates: ['/bin/true'],
+        argv: ['true'],
+        envp: [],
+        stdio: [0, 0, 0],
+        cgroupProcsFd: cg.procsFd,
+        cgroupDirFd: cg.dirFd,
+      })
       cg.closeJoinFds()
-      expect(r.clone3).toBe(mgr.capabilities.cgroup === 'v2')
-      expect(await code).toBe(0)
+      expect(spawned.clone3).toBe(mgr.capabilities.cgroup === 'v2')
+      expect((await exit)[0]).toBe(0)
       expect(fs.existsSync(cg.path)).toBe(true)
       await cg.release()
       expect(fs.existsSync(cg.path)).toBe(false)
