@@ -16,6 +16,9 @@ import { Supervisor } from './supervisor.js'
  * @throws UsageError when asked to serve without a token on a non-loopback host.
  */
 export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<number> {
+  // Overwrites the argument area, so a `--token` no longer shows in /proc/<pid>/cmdline
+  // (readable by every local user, the processes we run included).
+  process.title = 'sandproc serve'
   let token = cfg.token
   if (token === undefined && cfg.allowNoAuth) {
     if (!isLoopback(cfg.host)) {
@@ -27,6 +30,9 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
     stderr.write(`sandproc: generated token (set SANDPROC_TOKEN to choose one): ${token}\n`)
   }
   const supervisor = new Supervisor({
+    // The processes get the server's environment minus its own settings: above all
+    // SANDPROC_TOKEN, which would hand every process the key to the whole API.
+    env: Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SANDPROC_'))),
     retainBytes: cfg.retainBytes,
     maxExited: cfg.maxExited,
     lineLimit: cfg.lineLimit,

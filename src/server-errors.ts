@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'SPAWN_FAILED'
   | 'TOO_MANY_PROCESSES'
   | 'INTERNAL_ERROR'
+  | 'HEADERS_TOO_LARGE'
+  | 'REQUEST_TIMEOUT'
 
 /** The JSON body of an error response. `errno` and `syscall` come with `SPAWN_FAILED` only. */
 export interface ErrorBody {
@@ -38,6 +40,8 @@ const STATUS: Record<ErrorCode, number> = {
   SPAWN_FAILED: 422,
   TOO_MANY_PROCESSES: 429,
   INTERNAL_ERROR: 500,
+  HEADERS_TOO_LARGE: 431,
+  REQUEST_TIMEOUT: 408,
 }
 
 /** An error that already knows its response. Route handlers throw it. */

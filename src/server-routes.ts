@@ -2,7 +2,6 @@
  * The JSON endpoints of spec §2: health, info, start, list, get, kill, signal, stdin and
  * the output snapshots.
  */
-import { constants } from 'node:os'
 import type { LogView } from './retain.js'
 import { readBody, readJsonObject, sendEmpty, sendJson, sendError } from './server-body.js'
 import { checkCapacity, processOf, type RouteContext } from './server-context.js'
@@ -54,7 +53,7 @@ export async function remove(ctx: RouteContext): Promise<void> {
   sendEmpty(ctx.res, 204)
 }
 
-/** `POST /processes/{pid}/signal` with `{"signal": 15}` (a name such as "SIGTERM" also works). */
+/** `POST /processes/{pid}/signal` with `{"signal": 15}`: a signal number, as the spec's wire format has it. */
 export async function signal(ctx: RouteContext): Promise<void> {
   const proc = processOf(ctx, ctx.params[0])
   const body = await readJsonObject(ctx.req, ctx.settings.maxJsonBytes)
@@ -104,7 +103,8 @@ export async function snapshot(ctx: RouteContext): Promise<void> {
 }
 
 /**
- * A signal number from a request: an integer 1..64, or a name (`"SIGTERM"`, `"TERM"`).
+ * A signal number from a request: an integer 1..64. Names ("TERM", "SIGTERM") are refused
+ * like any other non-number (issue 6 lists "TERM" among the bad signal values).
  *
  * @throws HttpError 400 `INVALID_REQUEST`.
  */
@@ -112,13 +112,7 @@ export function parseSignal(value: unknown): number {
   if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_SIGNAL) {
     return value
   }
-  if (typeof value === 'string') {
-    const name = value.toUpperCase().startsWith('SIG') ? value.toUpperCase() : `SIG${value.toUpperCase()}`
-    const signals: Readonly<Record<string, number | undefined>> = constants.signals
-    const number = signals[name]
-    if (number !== undefined) return number
-  }
-  throw new HttpError('INVALID_REQUEST', `signal must be a signal number from 1 to ${MAX_SIGNAL} or a signal name`)
+  throw new HttpError('INVALID_REQUEST', `signal must be a signal number from 1 to ${MAX_SIGNAL}`)
 }
 
 function stdinNotWritable(pid: string): HttpError {

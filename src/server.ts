@@ -2,7 +2,8 @@
  * The reference HTTP server: the process API of spec §2 on `node:http`.
  */
 import { readFileSync } from 'node:fs'
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
 import { bearerChecker, isLoopback } from './server-auth.js'
 import { DEFAULT_MAX_JSON_BYTES, DEFAULT_MAX_STDIN_BYTES, sendError } from './server-body.js'
 import type { Handler, ServerSettings } from './server-context.js'
@@ -127,6 +128,16 @@ export function createServer(options: ServerOptions): Server {
       server.emit('error', Object.assign(err, { code: 'ERR_NO_AUTH_NOT_LOOPBACK' }))
     })
   }
+  // Requests the HTTP parser refuses (oversized headers, a bad request line, a malformed
+  // Content-Length or chunk, a body cut short) never reach a route: answer them with the
+  // same JSON error body as everything else instead of Node's bodiless default.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy()
+      return
+    }
+    socket.end(clientErrorResponse(err))
+  })
   supervisors.set(server, supervisor)
   return server
 }
@@ -153,6 +164,24 @@ export async function shutdown(server: Server, forceAfterMs = 5000): Promise<voi
   } finally {
     clearTimeout(force)
   }
+}
+
+/** The raw bytes of the JSON error answer to a request the HTTP parser refused. */
+function clientErrorResponse(err: NodeJS.ErrnoException): string {
+  const [status, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'HEADERS_TOO_LARGE', 'Request line and headers exceed the size limit']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'REQUEST_TIMEOUT', 'Request not received in time']
+        : [400, 'INVALID_REQUEST', 'Malformed HTTP request']
+  const body = JSON.stringify({ error: message, code })
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
+    'Content-Type: application/json; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    'Connection: close\r\n\r\n' +
+    body
+  )
 }
 
 function re(path: string): RegExp {

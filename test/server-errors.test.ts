@@ -136,14 +136,14 @@ describe('request validation', () => {
     const t = await server()
     const res = await t.api('/processes', { method: 'POST', body: { command: 'sleep', args: ['60'] } })
     const { pid } = (await res.json()) as ProcessInfo
-    for (const signal of [0, 65, 1.5, 'SIGNOPE', null]) {
+    for (const signal of [0, 65, -1, 1.5, 'SIGNOPE', 'TERM', 'SIGKILL', null]) {
       await expectError(await t.api(`/processes/${pid}/signal`, { method: 'POST', body: { signal } }), 400, 'INVALID_REQUEST')
     }
     await expectError(await t.api(`/processes/${pid}/signal`, { method: 'POST', body: 'nope' }), 400, 'INVALID_REQUEST')
     const follow = await t.api(`/processes/${pid}/stdout/follow`, { headers: { 'last-event-id': 'x' } })
     await expectError(follow, 400, 'INVALID_REQUEST')
-    // A signal name works too.
-    expect((await t.api(`/processes/${pid}/signal`, { method: 'POST', body: { signal: 'SIGKILL' } })).status).toBe(200)
+    // A number works.
+    expect((await t.api(`/processes/${pid}/signal`, { method: 'POST', body: { signal: 9 } })).status).toBe(200)
   })
 
   it('is 400 STDIN_NOT_WRITABLE for a process started without a stdin pipe', async () => {
