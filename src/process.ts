@@ -316,12 +316,16 @@ export class SupervisedProcess extends EventEmitter implements AsyncIterable<Pro
     let wake: (() => void) | null = null
     let done = false
     // Iteration applies backpressure: far behind, the pipes pause until it catches up.
+    // Counted in events and in line characters: 4096 lines of 64 KiB would be 256 MiB.
     const HIGH = 4096
+    const HIGH_CHARS = 1024 * 1024
+    let queuedChars = 0
     let paused = false
     const waiter: Waiter = {
       push: (ev) => {
         queue.push(ev)
-        if (!paused && queue.length >= HIGH) {
+        if ('line' in ev) queuedChars += ev.line.length
+        if (!paused && (queue.length >= HIGH || queuedChars >= HIGH_CHARS)) {
           paused = true
           this.pause()
         }
@@ -344,7 +348,8 @@ export class SupervisedProcess extends EventEmitter implements AsyncIterable<Pro
         while (queue.length === 0 && !done) await new Promise<void>((r) => (wake = r))
         wake = null
         const ev = queue.shift()
-        if (paused && queue.length < HIGH / 2) {
+        if (ev !== undefined && 'line' in ev) queuedChars -= ev.line.length
+        if (paused && queue.length < HIGH / 2 && queuedChars < HIGH_CHARS / 2) {
           paused = false
           this.resume()
         }

@@ -18,7 +18,19 @@ export interface LogEntry {
 export interface OutputLogOptions {
   /** Bound per stream, in retained-line cost (see {@link OutputLog}). Default 8 MiB. */
   maxBytes?: number
+  /**
+   * What a line costs besides its text. Default 1 (the newline). A supervisor that must
+   * bound its memory passes {@link LINE_HEAP_OVERHEAD}: without it a stream of short
+   * lines holds ~50 times the bound (8 MiB of `yes` output: 4 million lines, 420 MiB).
+   */
+  lineOverhead?: number
 }
+
+/**
+ * Heap bytes a retained line takes besides its text: the event object with its
+ * timestamp, and its slots in the events and ids arrays (about 100 in Node 20).
+ */
+export const LINE_HEAP_OVERHEAD = 96
 
 const DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 /** Dead slots at the front of a chain are released in bulk, not one shift per line. */
@@ -47,12 +59,12 @@ class Chain {
     return this.oids[this.head + id - this.base]
   }
 
-  add(event: OutputEvent, oid: number, maxBytes: number): void {
+  add(event: OutputEvent, oid: number, maxBytes: number, overhead: number): void {
     this.events.push(event)
     this.oids.push(oid)
-    this.bytes += cost(event)
+    this.bytes += event.line.length + overhead
     while (this.bytes > maxBytes) {
-      this.bytes -= cost(this.events[this.head])
+      this.bytes -= this.events[this.head].line.length + overhead
       this.head++
       this.base++
     }
@@ -77,25 +89,19 @@ class Chain {
 }
 
 /**
- * A line costs its length in UTF-16 code units plus one for its newline: for ASCII output
- * that is exactly the bytes the process wrote (less any `\r`), it needs no extra pass over
- * the string, and the `+ 1` bounds the number of retained lines even when they are empty.
- */
-function cost(event: OutputEvent): number {
-  return event.line.length + 1
-}
-
-/**
- * The bounded output of one process. Each stream keeps at most `maxBytes` of line cost
- * (line length in UTF-16 code units + 1; non-ASCII text can thus keep up to 3x as many
- * UTF-8 bytes), dropping its oldest lines first; a line costing more than the bound on its
- * own is dropped at once. The `'output'` view is exactly the lines both streams retain,
- * in push order, with ids of its own.
+ * The bounded output of one process. Each stream keeps at most `maxBytes` of line cost:
+ * the line's length in UTF-16 code units (for ASCII output exactly the bytes the process
+ * wrote, less any `\r`, with no extra pass over the string; non-ASCII text can keep up to
+ * 3x as many UTF-8 bytes) plus `lineOverhead`, which also bounds the number of retained
+ * lines when they are empty. It drops its oldest lines first; a line costing more than
+ * the bound on its own is dropped at once. The `'output'` view is exactly the lines both
+ * streams retain, in push order, with ids of its own.
  *
  * Events are kept as pushed (not copied) and handed out as is: do not mutate them.
  */
 export class OutputLog {
   private readonly maxBytes: number
+  private readonly overhead: number
   private readonly chains: Record<StreamName, Chain> = { stdout: new Chain(), stderr: new Chain() }
   private outputs = 0
   private done = false
@@ -108,6 +114,11 @@ export class OutputLog {
       throw new TypeError(`maxBytes must be an integer >= 0, got ${String(max)}`)
     }
     this.maxBytes = max
+    const overhead = opts.lineOverhead ?? 1
+    if (!Number.isSafeInteger(overhead) || overhead < 1) {
+      throw new TypeError(`lineOverhead must be an integer >= 1, got ${String(overhead)}`)
+    }
+    this.overhead = overhead
   }
 
   /** True once {@link end} was called. */
@@ -118,7 +129,7 @@ export class OutputLog {
   /** Appends a line to its stream. Ignored after {@link end}: a process's output is final then. */
   push(ev: OutputEvent): void {
     if (this.done) return
-    this.chains[ev.stream].add(ev, this.outputs++, this.maxBytes)
+    this.chains[ev.stream].add(ev, this.outputs++, this.maxBytes, this.overhead)
     this.wake()
   }
 

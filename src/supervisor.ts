@@ -10,7 +10,7 @@ import { parseMemoryLimit } from './cgroup-limit.js'
 import { coded } from './errors.js'
 import { binding as realBinding, type NativeBinding } from './native.js'
 import { SupervisedProcess } from './process.js'
-import { OutputLog } from './retain.js'
+import { LINE_HEAP_OVERHEAD, OutputLog } from './retain.js'
 import type { ProcessInfo, RunRequest, StartRequest } from './types.js'
 import { resolveUser } from './user.js'
 import { normalize, type Normalized } from './validate.js'
@@ -192,7 +192,7 @@ export class Supervisor {
       command: req.command,
       args: req.args,
       lineLimit: this.#lineLimit,
-      log: retain ? new OutputLog({ maxBytes: this.#retainBytes }) : null,
+      log: retain ? new OutputLog({ maxBytes: this.#retainBytes, lineOverhead: LINE_HEAP_OVERHEAD }) : null,
       timeoutMs: req.timeoutMs,
       drainGraceMs: this.#drainGrace,
       onSpawned: (p) => this.#track(p),
