@@ -7,7 +7,7 @@ import { ReadableStream } from 'node:stream/web'
 import type { SupervisedProcess } from './process.js'
 import type { LogView } from './retain.js'
 import { ChunkQueue } from './server-queue.js'
-import { commentFrame, dataFrame, eventFrame } from './sse.js'
+import { commentFrame, dataFrame, eventFrame, outputFrame } from './sse.js'
 import type { ExitEvent, OutputEvent, StartEvent } from './types.js'
 
 /** Default quiet time before a `: keep-alive` comment (spec §3). */
@@ -67,7 +67,7 @@ export function runEventStream(
   })
   const batch = new FrameBatch(queue)
   const onStart = (ev: StartEvent): void => batch.add(dataFrame(ev))
-  const onOutput = (ev: OutputEvent): void => batch.add(dataFrame(ev))
+  const onOutput = (ev: OutputEvent): void => batch.add(outputFrame(ev))
   const onExit = (ev: ExitEvent): void => {
     exited = true
     detach()
@@ -166,6 +166,8 @@ function followData(event: OutputEvent, view: LogView): object {
  * holds at least a whole read, and `setImmediate` lets reads of the same poll phase
  * join it.
  */
+const BATCH_LIMIT = DEFAULT_HIGH_WATER_MARK
+
 class FrameBatch {
   #queue: ChunkQueue
   #text = ''
@@ -179,9 +181,18 @@ class FrameBatch {
   add(frame: string): void {
     if (this.#closed) return
     this.#text += frame
+    // A batch past the high water mark goes to the queue now, so that its pressure
+    // check pauses the pipes before libuv delivers the next read of this turn.
+    if (this.#text.length >= BATCH_LIMIT) {
+      this.#flush()
+      return
+    }
     if (!this.#scheduled) {
       this.#scheduled = true
-      setImmediate(() => this.#flush())
+      setImmediate(() => {
+        this.#scheduled = false
+        this.#flush()
+      })
     }
   }
 
@@ -193,8 +204,8 @@ class FrameBatch {
   }
 
   #flush(): void {
-    this.#scheduled = false
     const text = this.#text
+    if (text.length === 0 && !this.#closed) return
     this.#text = ''
     this.#queue.push(text)
     if (this.#closed) this.#queue.end()

@@ -17,6 +17,15 @@ export function dataFrame(payload: unknown): string {
 }
 
 /**
+ * The `data:` frame of an output event, byte for byte what {@link dataFrame} gives for
+ * `{line, timestamp, stream}`, without stringifying an object per line (this runs once
+ * per line a process prints; only the line itself needs escaping).
+ */
+export function outputFrame(ev: { line: string; timestamp: number; stream: string }): string {
+  return `data: {"line":${JSON.stringify(ev.line)},"timestamp":${ev.timestamp},"stream":"${ev.stream}"}\n\n`
+}
+
+/**
  * A named event with an optional id, as the follow endpoints send them:
  * `event: output\nid: 3\ndata: {...}\n\n`.
  *
