@@ -7,7 +7,10 @@
  * difference beyond the stated tolerance or any run that ended wrongly.
  *
  *   node --expose-gc --import tsx soak/soak.ts [--short] [--runs N] [--concurrency C]
- *        [--flood-bytes B] [--no-flood] [--json]
+ *        [--flood-bytes B] [--no-flood] [--json] [--kinds a,b] [--trace]
+ *
+ * --kinds: only the kinds whose names contain one of these words; --trace: a line on
+ * stderr as each run starts and ends (to find the run a crash happened in).
  *
  * --short: 1,000 runs and 100 MB floods (what `npm test` runs). Default: 10,000 runs and
  * 1 GB floods.
@@ -44,6 +47,8 @@ const { values: opts } = parseArgs({
     'flood-bytes': { type: 'string' },
     'no-flood': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    kinds: { type: 'string' },
+    trace: { type: 'boolean', default: false },
   },
 })
 const runs = Number(opts.runs ?? (opts.short ? 1000 : 10_000))
@@ -62,13 +67,19 @@ const initial = snapshot(0)
 // The exited-process table is full (at its bound) by the first checkpoint, so that both
 // checkpoints hold the same retained state.
 const sup = new Supervisor({ maxExited: 100 })
-const table = kinds({ flood, cgroup: sup.capabilities.cgroup !== null, root: process.getuid?.() === 0, noExec, badFormat })
+const only = opts.kinds?.split(',').map((k) => k.trim().toLowerCase())
+const table = kinds({ flood, cgroup: sup.capabilities.cgroup !== null, root: process.getuid?.() === 0, noExec, badFormat }).filter(
+  (k) => only === undefined || only.some((o) => k.name.toLowerCase().includes(o)),
+)
+if (table.length === 0) throw new Error(`no kind matches --kinds ${opts.kinds ?? ''}`)
 const wrong: Array<{ run: number; kind: string; got: Outcome; want: Outcome }> = []
 const perKind = new Map<string, number>()
 
 async function one(i: number): Promise<void> {
   const kind = table[i % table.length]
+  if (opts.trace) process.stderr.write(`start ${i} ${kind.name}\n`)
   const got = await kind.run(sup, i)
+  if (opts.trace) process.stderr.write(`end ${i} ${kind.name}\n`)
   const want = kind.expect(i)
   perKind.set(kind.name, (perKind.get(kind.name) ?? 0) + 1)
   if (!isDeepStrictEqual(got, want)) wrong.push({ run: i, kind: kind.name, got, want })
