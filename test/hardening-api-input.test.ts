@@ -174,8 +174,19 @@ function bodyCases(): Case[] {
       },
     )
   }
-  for (const [field, value] of [['stdin_mode', 'maybe'], ['stdout_mode', 1], ['stderr_mode', ''], ['stdin_mode', null === null ? ['pipe'] : 0]] as const) {
-    out.push({ name: `start: ${field}: ${JSON.stringify(value)}`, data: post('/processes', body({ command: 'true', [field]: value })), status: 400, code: 'INVALID_REQUEST' })
+  const modes: Array<[string, unknown]> = [
+    ['stdin_mode', 'maybe'],
+    ['stdout_mode', 1],
+    ['stderr_mode', ''],
+    ['stdin_mode', ['pipe']],
+  ]
+  for (const [field, value] of modes) {
+    out.push({
+      name: `start: ${field}: ${JSON.stringify(value)}`,
+      data: post('/processes', body({ command: 'true', [field]: value })),
+      status: 400,
+      code: 'INVALID_REQUEST',
+    })
   }
   return out
 }

@@ -21,8 +21,15 @@ interface Killed {
   cgroup: string | null
 }
 
-/** Runs a fixture under tsx; resolves with its exit code and its stdout parsed as JSON. */
-function fixture<T>(name: string, args: string[], onLine?: (line: string) => void): { pid: number; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; out: T | null }> } {
+interface FixtureEnd<T> {
+  code: number | null
+  signal: NodeJS.Signals | null
+  /** The first line of its stdout, parsed as JSON. */
+  out: T | null
+}
+
+/** Runs a fixture under tsx; `onLine` gets its first line of stdout as soon as it is complete. */
+function fixture<T>(name: string, args: string[], onLine?: (line: string) => void): { pid: number; done: Promise<FixtureEnd<T>> } {
   const child = spawnNode(process.execPath, ['--import', 'tsx', path.join(FIXTURES, name), ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -32,7 +39,7 @@ function fixture<T>(name: string, args: string[], onLine?: (line: string) => voi
     text += d
     if (onLine !== undefined && text.includes('\n')) onLine(text.slice(0, text.indexOf('\n')))
   })
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: T | null }>((resolve) =>
+  const done = new Promise<FixtureEnd<T>>((resolve) =>
     child.on('close', (code, signal) => resolve({ code, signal, out: text.trim() === '' ? null : (JSON.parse(text.split('\n')[0]) as T) })),
   )
   return { pid: child.pid ?? 0, done }
