@@ -15,7 +15,8 @@
  * --short: 1,000 runs and 100 MB floods (what `npm test` runs). Default: 10,000 runs and
  * 1 GB floods.
  */
-import { writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { isDeepStrictEqual, parseArgs } from 'node:util'
 
@@ -59,10 +60,12 @@ const log = (msg: string): void => {
 }
 
 const flood = compileC('flood')
-const noExec = path.join(path.dirname(flood), 'no-exec')
+const scratch = mkdtempSync(path.join(tmpdir(), 'sandproc-soak-'))
+const noExec = path.join(scratch, 'no-exec')
 writeFileSync(noExec, 'data\n', { mode: 0o644 })
-const badFormat = path.join(path.dirname(flood), 'bad-format')
+const badFormat = path.join(scratch, 'bad-format')
 writeFileSync(badFormat, 'not a program\n', { mode: 0o755 })
+process.on('exit', () => rmSync(scratch, { recursive: true, force: true }))
 const initial = snapshot(0)
 // The exited-process table is full (at its bound) by the first checkpoint, so that both
 // checkpoints hold the same retained state.

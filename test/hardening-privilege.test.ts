@@ -5,7 +5,7 @@
  * own /proc/self/status by a small C probe (test/fixtures/hardening/creds.c).
  */
 import { spawn as spawnNode } from 'node:child_process'
-import { closeSync, openSync, writeFileSync } from 'node:fs'
+import { closeSync, openSync, unlinkSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -179,6 +179,7 @@ describe('fd inheritance', () => {
       other.closeStdin()
       await other.exited
       for (const release of held) release()
+      unlinkSync(file)
     }
   })
 
@@ -197,6 +198,7 @@ describe('fd inheritance', () => {
     let text = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (text += d))
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+    unlinkSync(file)
     expect(code).toBe(0)
     const result = JSON.parse(text) as { inherited: number[]; probe: Probe }
     // Precondition: the supervisor really holds fds that are not close-on-exec.
