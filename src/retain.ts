@@ -75,6 +75,15 @@ class Chain {
     }
   }
 
+  /** Drops every retained line; they count as dropped, ids stay stable. */
+  clear(): void {
+    this.base = this.next
+    this.events = []
+    this.oids = []
+    this.head = 0
+    this.bytes = 0
+  }
+
   /** Smallest retained id whose `'output'` id is above `oid` (binary search). */
   firstAfterOid(oid: number): number {
     let lo = this.base
@@ -119,6 +128,21 @@ export class OutputLog {
       throw new TypeError(`lineOverhead must be an integer >= 1, got ${String(overhead)}`)
     }
     this.overhead = overhead
+  }
+
+  /** Retained cost of both streams together, in the unit of `maxBytes`. */
+  get bytes(): number {
+    return this.chains.stdout.bytes + this.chains.stderr.bytes
+  }
+
+  /**
+   * Drops every retained line, as the bound would have: snapshots then show them as
+   * dropped and followers skip them. A supervisor uses it to keep its total bounded.
+   */
+  release(): void {
+    this.chains.stdout.clear()
+    this.chains.stderr.clear()
+    this.wake()
   }
 
   /** True once {@link end} was called. */

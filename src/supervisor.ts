@@ -30,6 +30,12 @@ export interface SupervisorOptions {
   retainBytes?: number
   /** Exited processes kept for get/list (default 1024), oldest out first. */
   maxExited?: number
+  /**
+   * Retained output of all exited processes together, in the unit of `retainBytes`
+   * (default 256 MiB). Past it the oldest exited processes lose their output first
+   * (their snapshots then count it as dropped); they stay listed.
+   */
+  retainTotalBytes?: number
   /** close(): milliseconds between SIGTERM and SIGKILL (default 5000). */
   killGrace?: number
   /** After the main process exits, how long idle pipes are waited for (default 2000 ms). */
@@ -81,6 +87,7 @@ export class Supervisor {
   readonly #lineLimit: number
   readonly #retainBytes: number
   readonly #maxExited: number
+  readonly #retainTotalBytes: number
   readonly #killGrace: number
   readonly #drainGrace: number
   readonly #memoryLimit: number | undefined
@@ -112,6 +119,7 @@ export class Supervisor {
     if (this.#lineLimit < 4) throw Object.assign(new TypeError('lineLimit must be at least 4'), { code: 'INVALID_REQUEST' })
     this.#retainBytes = positiveInt(opts.retainBytes, 'retainBytes', 8 * 1024 * 1024)
     this.#maxExited = positiveInt(opts.maxExited, 'maxExited', 1024)
+    this.#retainTotalBytes = positiveInt(opts.retainTotalBytes, 'retainTotalBytes', 256 * 1024 * 1024)
     this.#killGrace = millis(opts.killGrace, 'killGrace', 5000)
     this.#drainGrace = millis(opts.drainGrace, 'drainGrace', 2000)
     this.#pipeSize = opts.pipeSize === undefined ? 0 : positiveInt(opts.pipeSize, 'pipeSize', 0)
@@ -263,6 +271,16 @@ export class Supervisor {
       this.#table.delete(p)
       if (this.#byPid.get(p.pid) === p) this.#byPid.delete(p.pid)
       excess--
+    }
+    // Each log is bounded, but up to maxExited of them are kept: bound their sum too,
+    // releasing the oldest exited processes' output first.
+    let retained = 0
+    for (const p of this.#table) if (!this.#running.has(p)) retained += p.log?.bytes ?? 0
+    for (const p of this.#table) {
+      if (retained <= this.#retainTotalBytes) break
+      if (this.#running.has(p) || p.log === null || p.log.bytes === 0) continue
+      retained -= p.log.bytes
+      p.log.release()
     }
   }
 }
