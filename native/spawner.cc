@@ -20,7 +20,11 @@ Spawner::Spawner(napi_env env) : env_(env) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  thread_ = std::thread([this] { Run(); });
+  // Two threads: while one is suspended in a vfork until its child execs (the exec's
+  // work runs on the other core), the next spawn can proceed. More gain nothing on the
+  // small machines this runs on and cost a stack each.
+  unsigned n = std::thread::hardware_concurrency() > 1 ? 2 : 1;
+  for (unsigned i = 0; i < n; i++) threads_.emplace_back([this] { Run(); });
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
@@ -99,8 +103,8 @@ void Spawner::Stop() {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
-  cv_.notify_one();
-  if (thread_.joinable()) thread_.join();
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
   // Jobs never delivered: their children die by the parent-death signal now that the
   // thread is gone; their pipe ends and pidfds are ours to close.
   for (auto* queue : {&todo_, &done_}) {

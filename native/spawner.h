@@ -1,4 +1,4 @@
-// Spawns on a dedicated long-lived thread, so that the JS thread never waits for a
+// Spawns on dedicated long-lived threads (two where there are two cores), so that the JS thread never waits for a
 // clone: vfork suspends only the calling thread, and joining a cgroup v1 by writing
 // cgroup.procs can wait a whole RCU grace period (about 10 ms) when no cgroup write
 // happened recently. The thread lives as long as the environment, which matters:
@@ -12,6 +12,7 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "spawn.h"
 
@@ -41,7 +42,7 @@ class Spawner {
 
   napi_env env_;
   uv_async_t* async_ = nullptr;  // freed in its close callback
-  std::thread thread_;
+  std::vector<std::thread> threads_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<SpawnJob*> todo_;
