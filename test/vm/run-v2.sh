@@ -22,4 +22,15 @@ fi
 [ $# -gt 0 ] || set -- test/cgroup.test.ts
 vm=${CGROUP2_VM:-$repo/../shared/tools/cgroup2-vm}
 [ -x "$vm" ] || vm=$(command -v cgroup2-vm) || { echo "run-v2: cgroup2-vm not found; set CGROUP2_VM" >&2; exit 2; }
-exec "$vm" "$repo" bash test/vm/guest.sh "$@"
+# The guest mounts a fresh tmpfs on /tmp and has its own /dev and /run: a repository
+# there (a CI clone, say) is invisible to it. Run from a copy it can see instead.
+case "$repo/" in
+  /tmp/*|/dev/*|/run/*)
+    copy=$(mktemp -d /var/tmp/sandproc-vm.XXXXXX)
+    trap 'rm -rf "$copy"' EXIT
+    cp -a "$repo/." "$copy/"
+    echo "run-v2: $repo is hidden from the guest; running from a copy in $copy" >&2
+    repo=$copy
+    ;;
+esac
+"$vm" "$repo" bash test/vm/guest.sh "$@"
