@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 
 import { createServer } from '../src/server.js'
 import type { Supervisor } from '../src/supervisor.js'
-import { heldBack, peakRssBytes, resetPeakRss, rssBytes } from '../test/fixtures/hardening/util.js'
+import { floodLine, heldBack, peakRssBytes, resetPeakRss, rssBytes } from '../test/fixtures/hardening/util.js'
 
 export interface FloodResult {
   bytes: number
@@ -26,10 +26,6 @@ export interface FloodResult {
 }
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
-
-function expectedLine(seq: number, len: number): string {
-  return String(seq).padStart(10, '0') + String.fromCharCode(97 + (seq % 26)).repeat(len - 11)
-}
 
 /** `bytes` of `len`-byte lines (100 by default) through async iteration. */
 export async function libraryFlood(sup: Supervisor, flood: string, bytes: number, stallEvery: number, len = 100): Promise<FloodResult> {
@@ -47,7 +43,7 @@ export async function libraryFlood(sup: Supervisor, flood: string, bytes: number
       if (!('pid' in ev)) exit = ev
       continue
     }
-    if (inOrder && ev.line !== expectedLine(lines, len)) inOrder = false
+    if (inOrder && ev.line !== floodLine(lines, len)) inOrder = false
     lines++
     since += len
     if (since >= stallEvery && lines * len < bytes - stallEvery) {

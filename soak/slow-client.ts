@@ -8,15 +8,13 @@
  */
 import http from 'node:http'
 
-import { heldBack } from '../test/fixtures/hardening/util.js'
+import { floodLine, heldBack } from '../test/fixtures/hardening/util.js'
 
 const [url, token, body, lenText, stallText] = process.argv.slice(2)
 const len = Number(lenText)
 const stallEvery = Number(stallText)
 
-function expectedLine(seq: number): string {
-  return String(seq).padStart(10, '0') + String.fromCharCode(97 + (seq % 26)).repeat(len - 11)
-}
+const expectedLine = (seq: number): string => floodLine(seq, len)
 
 const result = { status: 0, lines: 0, bad: null as string | null, exit: null as unknown, stalls: 0, frames: 0 }
 const req = http.request(url, {

@@ -7,8 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { Supervisor } from '../src/index.js'
-import type { ExitEvent, ProcessEvent } from '../src/types.js'
-import { compileC, heldBack, peakRssBytes, resetPeakRss, rssBytes } from './fixtures/hardening/util.js'
+import type { ExitEvent } from '../src/types.js'
+import { isExit } from './helpers/events.js'
+import { compileC, floodLine, heldBack, peakRssBytes, resetPeakRss, rssBytes } from './fixtures/hardening/util.js'
 
 const MiB = 1024 * 1024
 const HELD_BOUND = 32 * MiB
@@ -25,13 +26,7 @@ afterAll(async () => {
   await sup.close()
 })
 
-function isExit(ev: ProcessEvent): ev is ExitEvent {
-  return !('line' in ev) && !('pid' in ev)
-}
 
-function expectedLine(seq: number, len: number): string {
-  return String(seq).padStart(10, '0') + String.fromCharCode(97 + (seq % 26)).repeat(len - 11)
-}
 
 describe('iteration backpressure counts bytes', () => {
   it('a consumer that stops taking 64 KiB lines: the writer is held back before the supervisor holds 32 MiB', async () => {
@@ -50,7 +45,7 @@ describe('iteration backpressure counts bytes', () => {
       if (r.done === true) break
       if ('line' in r.value) {
         // Killed mid-write: the last line may be cut short, never altered.
-        expect(expectedLine(lines, 65537).startsWith(r.value.line)).toBe(true)
+        expect(floodLine(lines, 65537).startsWith(r.value.line)).toBe(true)
         lines++
       }
       if (isExit(r.value)) exit = r.value

@@ -9,8 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { Supervisor } from '../src/index.js'
 import type { SupervisedProcess } from '../src/process.js'
-import type { ExitEvent, ProcessEvent } from '../src/types.js'
-import { compileC, heldBack, peakRssBytes, resetPeakRss, rssBytes } from './fixtures/hardening/util.js'
+import type { ExitEvent } from '../src/types.js'
+import { isExit } from './helpers/events.js'
+import { compileC, floodLine, heldBack, peakRssBytes, resetPeakRss, rssBytes } from './fixtures/hardening/util.js'
 
 const MiB = 1024 * 1024
 /** The stated bound: supervisor RSS growth over its level before the flood. */
@@ -30,14 +31,7 @@ afterAll(async () => {
   await sup.close()
 })
 
-function isExit(ev: ProcessEvent): ev is ExitEvent {
-  return !('line' in ev) && !('pid' in ev)
-}
 
-/** The line `flood lines` writes for `seq`, without its '\n'. */
-function expectedLine(seq: number, len: number): string {
-  return String(seq).padStart(10, '0') + String.fromCharCode(97 + (seq % 26)).repeat(len - 11)
-}
 
 describe('flood: a fast writer and a consumer that stalls', () => {
   it(`${FLOOD_BYTES / 1e6} MB of 100-byte lines: writer held back at each stall, all lines in order, RSS bounded`, async () => {
@@ -54,7 +48,7 @@ describe('flood: a fast writer and a consumer that stalls', () => {
       if (isExit(ev)) exit = ev
       if (!('line' in ev)) continue
       // Every line exactly as written, in order (a full compare costs little at 100 bytes).
-      if (ev.line !== expectedLine(seq, 100)) expect(ev.line).toBe(expectedLine(seq, 100))
+      if (ev.line !== floodLine(seq, 100)) expect(ev.line).toBe(floodLine(seq, 100))
       seq++
       sinceStall += 100
       if (sinceStall >= STALL_EVERY && seq * 100 < FLOOD_BYTES - STALL_EVERY) {
@@ -112,7 +106,7 @@ describe('flood: many writers', () => {
     for (let i = 0; i < N; i++) {
       const proc = sup.run({ command: flood, args: ['lines', String(BYTES), String(LEN)] })
       proc.on('output', (ev) => {
-        if (ev.stream !== 'stdout' || ev.line !== expectedLine(seen[i], LEN)) bad.push(`${i}:${seen[i]}`)
+        if (ev.stream !== 'stdout' || ev.line !== floodLine(seen[i], LEN)) bad.push(`${i}:${seen[i]}`)
         seen[i]++
       })
       procs.push(proc)
