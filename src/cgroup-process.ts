@@ -100,8 +100,13 @@ export class CgroupHandle implements ProcessCgroup {
     this.hasKillFile = mode === 'v2'
   }
 
-  /** Opens an existing cgroup directory (created by the caller) and records its baseline. */
-  static openSync(dir: string, mode: 'v1' | 'v2'): CgroupHandle {
+  /**
+   * Opens an existing cgroup directory (created by the caller) and records its baseline.
+   * `fresh`: the caller made it and no process ever ran in it, so its counters are zero
+   * (a new memcg starts from zero, and a leaf has no descendants to count on v2); the
+   * spawn path then skips reading them.
+   */
+  static openSync(dir: string, mode: 'v1' | 'v2', fresh = false): CgroupHandle {
     const procs = fs.openSync(path.join(dir, 'cgroup.procs'), fs.constants.O_WRONLY)
     let dirFd = -1
     try {
@@ -110,7 +115,7 @@ export class CgroupHandle implements ProcessCgroup {
       fs.closeSync(procs)
       throw err
     }
-    return new CgroupHandle(dir, mode, procs, dirFd, readOomKills(dir, mode))
+    return new CgroupHandle(dir, mode, procs, dirFd, fresh ? 0 : readOomKills(dir, mode))
   }
 
   /** Creates `dir` and opens it; on failure nothing is left. Sync: the spawn path's fallback. */
@@ -121,7 +126,7 @@ export class CgroupHandle implements ProcessCgroup {
       throw wrapFsError(err, 'mkdir', dir)
     }
     try {
-      return CgroupHandle.openSync(dir, mode)
+      return CgroupHandle.openSync(dir, mode, true)
     } catch (err) {
       try {
         fs.rmdirSync(dir)

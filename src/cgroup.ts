@@ -163,7 +163,7 @@ export class CgroupManager {
     const dir = this.pool.shift()
     if (dir === undefined) return null
     try {
-      return CgroupHandle.openSync(dir, mode)
+      return CgroupHandle.openSync(dir, mode, true)
     } catch {
       fs.rm(dir, { recursive: false, force: true }, () => {})
       return null
