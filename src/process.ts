@@ -177,6 +177,7 @@ export class SupervisedProcess extends EventEmitter implements AsyncIterable<Pro
         this.killTree()
       }, this.#timeoutMs)
     }
+    if (!this.#refed) this.#applyRef()
     this.#onSpawnedHook?.(this)
     // killTree() before the child existed (close(), a client gone): honour it now.
     if (this.#killPending) this.killTree()
@@ -187,6 +188,7 @@ export class SupervisedProcess extends EventEmitter implements AsyncIterable<Pro
   #timeoutMs: number | undefined
   #onSpawnedHook: ((proc: SupervisedProcess) => void) | undefined
   #killPending = false
+  #refed = true
   #drainGraceMs = 0
   #sawData = false
 
@@ -302,13 +304,21 @@ export class SupervisedProcess extends EventEmitter implements AsyncIterable<Pro
 
   /** Keeps (ref) or stops keeping (unref) the event loop alive for this process. */
   ref(): void {
-    this.#child?.ref()
-    for (const p of this.#pipes) p.ref()
+    this.#refed = true
+    this.#applyRef()
   }
 
   unref(): void {
-    this.#child?.unref()
-    for (const p of this.#pipes) p.unref()
+    this.#refed = false
+    this.#applyRef()
+  }
+
+  // Also applied when the child comes into existence, so unref() may come first.
+  #applyRef(): void {
+    const how = this.#refed ? 'ref' : 'unref'
+    this.#child?.[how]()
+    for (const p of this.#pipes) p[how]()
+    this.#timer?.[how]()
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ProcessEvent> {

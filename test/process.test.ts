@@ -423,3 +423,23 @@ describe('late iteration', () => {
     expect(seen[0]).toBe(exit)
   })
 })
+
+describe('ref and unref', () => {
+  it('an unref()ed process (with a timeout) does not keep Node running; it dies with Node', async () => {
+    const src = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'src', 'index.ts')
+    const script = `
+      const { Supervisor } = await import(${JSON.stringify(src)})
+      const sup = new Supervisor({ cgroup: false })
+      const p = sup.run({ command: 'sleep', args: ['100'], timeout: 90 })
+      p.unref()
+      const { pid } = await p.started
+      console.log(pid)`
+    const { execFileSync } = await import('node:child_process')
+    // Returns only once the node process has exited by itself (the test would time out otherwise).
+    const pid = Number(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' }).trim())
+    expect(pid).toBeGreaterThan(0)
+    // The sleep got its parent-death signal.
+    await untilDead(pid)
+    expect(isDead(pid)).toBe(true)
+  })
+})
