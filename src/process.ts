@@ -8,10 +8,13 @@ import net from 'node:net'
 import { constants as os } from 'node:os'
 
 import { coded, type CodedError } from './errors.js'
+import { EventQueue } from './event-queue.js'
+import { exitEvent, type Reaped } from './exit.js'
 import { LineSplitter } from './lines.js'
 import type { NativeChild, NativeExitCallback, NativeSpawned } from './native.js'
 import type { OutputLog } from './retain.js'
 import { OutputPipe } from './pipe.js'
+import { signalNumber } from './signals.js'
 import type { ExitEvent, OutputEvent, ProcessEvent, ProcessInfo, StartEvent, StreamName } from './types.js'
 
 /** The part of a per-process cgroup the process object uses (src/cgroup.ts). */
@@ -45,30 +48,7 @@ export interface ProcessOptions {
   onSpawned?: (proc: SupervisedProcess) => void
 }
 
-interface Reaped {
-  code: number | null
-  signal: number | null
-  userUs: number
-  sysUs: number
-  wallMs: number
-  oomKills: number | null
-  peak: number | null
-}
-
-interface Waiter {
-  push(ev: ProcessEvent | Error): void
-}
-
 const noop = (): void => {}
-
-/** Signal name or number to a number; throws a TypeError naming `signal`. */
-export function signalNumber(sig: NodeJS.Signals | number): number {
-  const n = typeof sig === 'number' ? sig : (os.signals as Record<string, number | undefined>)[sig]
-  if (n === undefined || !Number.isInteger(n) || n < 1 || n > 64) {
-    throw Object.assign(new TypeError(`signal ${String(sig)} is not a valid signal`), { code: 'INVALID_REQUEST' })
-  }
-  return n
-}
 
 /**
  * A process started by a {@link Supervisor}. Emits `start` (asynchronously, after
@@ -106,7 +86,7 @@ export class SupervisedProcess extends EventEmitter implements AsyncIterable<Pro
   #reaped: Reaped | null = null
   #drainTimer: NodeJS.Timeout | null = null
   #lastTs = 0
-  #waiters = new Set<Waiter>()
+  #waiters = new Set<EventQueue>()
   #pauses = 0
 
   constructor(opts: ProcessOptions) {
@@ -322,60 +302,18 @@ export class SupervisedProcess extends EventEmitter implements AsyncIterable<Pro
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ProcessEvent> {
-    const queue: Array<ProcessEvent | Error> = []
-    let wake: (() => void) | null = null
-    let done = false
-    // Iteration applies backpressure: far behind, the pipes pause until it catches up.
-    // Counted in events and in line characters: 4096 lines of 64 KiB would be 256 MiB.
-    const HIGH = 4096
-    const HIGH_CHARS = 1024 * 1024
-    let queuedChars = 0
-    let paused = false
-    const waiter: Waiter = {
-      push: (ev) => {
-        queue.push(ev)
-        if ('line' in ev) queuedChars += ev.line.length
-        if (!paused && (queue.length >= HIGH || queuedChars >= HIGH_CHARS)) {
-          paused = true
-          this.pause()
-        }
-        wake?.()
-      },
-    }
+    const queue: EventQueue = new EventQueue({
+      pause: () => this.pause(),
+      resume: () => this.resume(),
+      isLast: (ev) => ev === this.#exit,
+      onFinish: () => this.#waiters.delete(queue),
+    })
     // Created after the exit: the sequence still ends with the exit event (the earlier
     // events are gone; `log` keeps the output of start()ed processes).
     if (this.#error !== null) queue.push(this.#error)
     else if (this.#exit !== null) queue.push(this.#exit)
-    else this.#waiters.add(waiter)
-    const finish = (): void => {
-      this.#waiters.delete(waiter)
-      if (paused) this.resume()
-      paused = false
-      done = true
-    }
-    return {
-      next: async (): Promise<IteratorResult<ProcessEvent>> => {
-        while (queue.length === 0 && !done) await new Promise<void>((r) => (wake = r))
-        wake = null
-        const ev = queue.shift()
-        if (ev !== undefined && 'line' in ev) queuedChars -= ev.line.length
-        if (paused && queue.length < HIGH / 2 && queuedChars < HIGH_CHARS / 2) {
-          paused = false
-          this.resume()
-        }
-        if (ev === undefined) return { value: undefined, done: true }
-        if (ev instanceof Error) {
-          finish()
-          throw ev
-        }
-        if (ev === this.#exit) finish()
-        return { value: ev, done: false }
-      },
-      return: async (): Promise<IteratorResult<ProcessEvent>> => {
-        finish()
-        return { value: undefined, done: true }
-      },
-    }
+    else this.#waiters.add(queue)
+    return queue
   }
 
   #deliver(name: 'start' | 'output' | 'exit', ev: ProcessEvent): void {
@@ -442,21 +380,7 @@ export class SupervisedProcess extends EventEmitter implements AsyncIterable<Pro
     const r = this.#reaped
     if (r === null || this.#exit !== null || this.#pipes.some((p) => !p.ended)) return
     if (this.#drainTimer !== null) clearTimeout(this.#drainTimer)
-    const ev: ExitEvent = {}
-    if (r.code !== null) ev.exit_code = r.code
-    else ev.signal = r.signal ?? os.signals.SIGKILL
-    const oomKills = r.oomKills
-    if (ev.signal === os.signals.SIGKILL && !this.#killedBySupervisor && oomKills !== null && oomKills > 0) {
-      ev.oom_killed = true
-    }
-    if (this.#timedOut) ev.timed_out = true
-    if (oomKills !== null) ev.oom_kills = oomKills
-    ev.usage = {
-      wall_ms: r.wallMs,
-      user_cpu_ms: r.userUs / 1000,
-      system_cpu_ms: r.sysUs / 1000,
-      memory_peak_bytes: r.peak,
-    }
+    const ev = exitEvent(r, { killedBySupervisor: this.#killedBySupervisor, timedOut: this.#timedOut })
     this.#exit = ev
     this.log?.end()
     this.#deliver('exit', ev)

@@ -1,0 +1,55 @@
+/**
+ * The exit event of a reaped process (spec §3, §4): how it ended, and the OOM decision.
+ * Pure: the process object gathers the facts, this states the rule.
+ */
+import { constants as os } from 'node:os'
+
+import type { ExitEvent } from './types.js'
+
+/** What is known once the main process has been reaped. */
+export interface Reaped {
+  /** Exit code, or null when a signal ended it. */
+  code: number | null
+  /** Terminating signal, or null when it exited. Both null: the status was lost. */
+  signal: number | null
+  userUs: number
+  sysUs: number
+  wallMs: number
+  /** Rise of the cgroup's OOM-kill counter; null without a usable counter. */
+  oomKills: number | null
+  /** Peak memory of the cgroup in bytes; null without one. */
+  peak: number | null
+}
+
+/** What sandproc itself did to the process. */
+export interface Interventions {
+  /** sandproc sent a SIGKILL (kill(), killTree(), a timeout, close()). */
+  killedBySupervisor: boolean
+  timedOut: boolean
+}
+
+/**
+ * Exactly one of `exit_code` or `signal` (Node's rule). `oom_killed: true` only when the
+ * main process died of SIGKILL, the OOM-kill counter of its own cgroup rose, and sandproc
+ * did not send a SIGKILL itself: an exit status of 137, a kill -9 from someone else, a
+ * timeout, or a descendant's OOM kill under a surviving main process is never one.
+ */
+export function exitEvent(r: Reaped, done: Interventions): ExitEvent {
+  const ev: ExitEvent = {}
+  if (r.code !== null) ev.exit_code = r.code
+  // A status someone else reaped is lost; SIGKILL is the one honest guess, never an OOM.
+  else ev.signal = r.signal ?? os.signals.SIGKILL
+  const lost = r.code === null && r.signal === null
+  if (ev.signal === os.signals.SIGKILL && !lost && !done.killedBySupervisor && r.oomKills !== null && r.oomKills > 0) {
+    ev.oom_killed = true
+  }
+  if (done.timedOut) ev.timed_out = true
+  if (r.oomKills !== null) ev.oom_kills = r.oomKills
+  ev.usage = {
+    wall_ms: r.wallMs,
+    user_cpu_ms: r.userUs / 1000,
+    system_cpu_ms: r.sysUs / 1000,
+    memory_peak_bytes: r.peak,
+  }
+  return ev
+}

@@ -1,0 +1,44 @@
+// The OOM decision rule as a table (spec §4). The same rule is exercised end to end on
+// real cgroups in oom.test.ts; this pins every combination, including those no kernel
+// produces on demand (a lost status, a counter that cannot be read).
+import { describe, expect, it } from 'vitest'
+
+import { exitEvent, type Reaped } from '../src/exit.js'
+
+const base: Reaped = { code: null, signal: 9, userUs: 1500, sysUs: 500, wallMs: 12.5, oomKills: 1, peak: 4096 }
+const none = { killedBySupervisor: false, timedOut: false }
+
+describe('exitEvent', () => {
+  it('SIGKILL + counter rose + not ours = oom_killed', () => {
+    expect(exitEvent(base, none)).toEqual({
+      signal: 9,
+      oom_killed: true,
+      oom_kills: 1,
+      usage: { wall_ms: 12.5, user_cpu_ms: 1.5, system_cpu_ms: 0.5, memory_peak_bytes: 4096 },
+    })
+  })
+
+  it.each([
+    ['sandproc sent the SIGKILL', base, { killedBySupervisor: true, timedOut: false }],
+    ['the timeout fired', base, { killedBySupervisor: true, timedOut: true }],
+    ['the counter did not rise', { ...base, oomKills: 0 }, none],
+    ['no counter to read', { ...base, oomKills: null }, none],
+    ['another signal', { ...base, signal: 15 }, none],
+    ['an exit code (137 included)', { ...base, code: 137, signal: null }, none],
+    ['the status was lost', { ...base, signal: null }, none],
+  ])('is never claimed when %s', (_why, r, done) => {
+    expect(exitEvent(r, done).oom_killed).toBeUndefined()
+  })
+
+  it('has exactly one of exit_code and signal', () => {
+    expect(exitEvent({ ...base, code: 0, signal: null, oomKills: 2 }, none)).toMatchObject({ exit_code: 0, oom_kills: 2 })
+    expect(exitEvent({ ...base, code: 0, signal: null }, none).signal).toBeUndefined()
+    expect(exitEvent({ ...base, signal: 15 }, none).exit_code).toBeUndefined()
+  })
+
+  it('reports timed_out, and omits oom_kills without a counter', () => {
+    const e = exitEvent({ ...base, oomKills: null, peak: null }, { killedBySupervisor: true, timedOut: true })
+    expect(e).toMatchObject({ signal: 9, timed_out: true, usage: { memory_peak_bytes: null } })
+    expect('oom_kills' in e).toBe(false)
+  })
+})
