@@ -3,10 +3,10 @@
  * clone (credentials, PATH candidates, environment, cgroup), spawns through the addon,
  * and keeps the table of running and recently exited processes.
  */
-import { CgroupManager, type CgroupCapabilities, type CgroupOptions } from './cgroup.js'
 import path from 'node:path'
 
-import { parseMemoryLimit } from './cgroup-limit.js'
+import { CgroupManager, type CgroupCapabilities } from './cgroup.js'
+
 import { coded } from './errors.js'
 import { binding as realBinding, type NativeBinding } from './native.js'
 import { SupervisedProcess } from './process.js'
@@ -14,57 +14,14 @@ import { LINE_HEAP_OVERHEAD, OutputLog } from './retain.js'
 import type { ProcessInfo, RunRequest, StartRequest } from './types.js'
 import { resolveUser } from './user.js'
 import { normalize, type Normalized } from './validate.js'
+import { envp, resolveOptions, type Settings, type SupervisorOptions } from './supervisor-options.js'
 import { Watchdog } from './watchdog.js'
+
+export type { SupervisorOptions }
 
 /** What the supervisor found about memory cgroups (see the README's OOM section). */
 export type Capabilities = CgroupCapabilities
 
-export interface SupervisorOptions {
-  /** Base environment of every child (default: this process's environment at construction). */
-  env?: Record<string, string | undefined>
-  /** Base working directory (default: process.cwd()). */
-  cwd?: string
-  /** Longest output line in bytes before it is split (default 64 KiB). */
-  lineLimit?: number
-  /** Retained output per stream of a `start`ed process, in bytes (default 8 MiB). */
-  retainBytes?: number
-  /** Exited processes kept for get/list (default 1024), oldest out first. */
-  maxExited?: number
-  /**
-   * Retained output of all exited processes together, in the unit of `retainBytes`
-   * (default 256 MiB). Past it the oldest exited processes lose their output first
-   * (their snapshots then count it as dropped); they stay listed.
-   */
-  retainTotalBytes?: number
-  /** close(): milliseconds between SIGTERM and SIGKILL (default 5000). */
-  killGrace?: number
-  /** After the main process exits, how long idle pipes are waited for (default 2000 ms). */
-  drainGrace?: number
-  /** Default memory limit of every process (bytes or "256M"); needs a memory cgroup. */
-  memoryLimit?: number | string
-  /** F_SETPIPE_SZ for stdout/stderr pipes in bytes; 0 keeps the kernel's 64 KiB. */
-  pipeSize?: number
-  /**
-   * Per-process memory cgroups: `false` turns them off (no OOM detection, no
-   * memory_limit); an object sets where they go (`parent`, default `<own memory
-   * cgroup>/sandproc`). Default: detected at construction.
-   */
-  cgroup?: false | CgroupOptions
-  /**
-   * cgroup v2 with a memory limit: when the OOM killer strikes, kill the whole cgroup
-   * together (`memory.oom.group=1`, default true). With it, a shell whose child hits the
-   * limit dies too and is reported `oom_killed`; without it the shell lives on and the
-   * kill shows only in `oom_kills`. v1 has no group kill.
-   */
-  oomGroup?: boolean
-  /**
-   * A watchdog process that kills what the supervisor's processes left behind if the
-   * supervisor itself is killed (default true).
-   */
-  watchdog?: boolean
-  /** The addon; replaceable for tests of pure logic. */
-  binding?: NativeBinding
-}
 
 // What execvp uses when PATH is unset (confstr(_CS_PATH) on glibc).
 const DEFAULT_PATH = '/bin:/usr/bin'
@@ -81,20 +38,10 @@ export function pathCandidates(command: string, pathVar: string | undefined): st
 export class Supervisor {
   /** Where the memory controller is and whether OOM kills can be reported. */
   readonly capabilities: Capabilities
+  readonly #s: Settings
   readonly #binding: NativeBinding
-  readonly #baseEnv: Record<string, string>
-  readonly #cwd: string
-  readonly #lineLimit: number
-  readonly #retainBytes: number
-  readonly #maxExited: number
-  readonly #retainTotalBytes: number
-  readonly #killGrace: number
-  readonly #drainGrace: number
-  readonly #memoryLimit: number | undefined
-  readonly #pipeSize: number
   readonly #cgroups: CgroupManager | null
   readonly #watchdog: Watchdog | null
-  readonly #oomGroup: boolean
   #handles = 0
   #total = 0
   #closed: Promise<void> | null = null
@@ -108,23 +55,9 @@ export class Supervisor {
   readonly #baseEnvp: string[]
 
   constructor(opts: SupervisorOptions = {}) {
+    this.#s = resolveOptions(opts)
     this.#binding = opts.binding ?? realBinding
-    const env: Record<string, string> = {}
-    for (const [k, v] of Object.entries(opts.env ?? process.env)) if (v !== undefined) env[k] = v
-    this.#baseEnv = env
-    this.#baseEnvp = envp(env)
-    this.#cwd = path.resolve(opts.cwd ?? process.cwd())
-    this.#lineLimit = positiveInt(opts.lineLimit, 'lineLimit', 65536)
-    // Room for one UTF-8 character; checked here, before any child exists.
-    if (this.#lineLimit < 4) throw Object.assign(new TypeError('lineLimit must be at least 4'), { code: 'INVALID_REQUEST' })
-    this.#retainBytes = positiveInt(opts.retainBytes, 'retainBytes', 8 * 1024 * 1024)
-    this.#maxExited = positiveInt(opts.maxExited, 'maxExited', 1024)
-    this.#retainTotalBytes = positiveInt(opts.retainTotalBytes, 'retainTotalBytes', 256 * 1024 * 1024)
-    this.#killGrace = millis(opts.killGrace, 'killGrace', 5000)
-    this.#drainGrace = millis(opts.drainGrace, 'drainGrace', 2000)
-    this.#pipeSize = opts.pipeSize === undefined ? 0 : positiveInt(opts.pipeSize, 'pipeSize', 0)
-    this.#memoryLimit = opts.memoryLimit === undefined ? undefined : parseMemoryLimit(opts.memoryLimit)
-    this.#oomGroup = opts.oomGroup ?? true
+    this.#baseEnvp = envp(this.#s.env)
     this.#cgroups = opts.cgroup === false ? null : CgroupManager.detect(opts.cgroup ?? {})
     this.capabilities = this.#cgroups?.capabilities ?? { cgroup: null, oomDetection: false, reason: 'cgroups turned off (cgroup: false)' }
     this.#watchdog = opts.watchdog === false ? null : Watchdog.start(this.#binding, this.#cgroups?.dir ?? null)
@@ -181,7 +114,7 @@ export class Supervisor {
     for (const p of this.#pending) p.started.then(() => p.signalGroup('SIGTERM'), () => undefined)
     const timer = setTimeout(() => {
       for (const p of procs) p.killTree()
-    }, this.#killGrace)
+    }, this.#s.killGrace)
     await Promise.all(procs.map((p) => p.exited.catch(() => undefined)))
     clearTimeout(timer)
     try {
@@ -194,18 +127,18 @@ export class Supervisor {
   #launch(req: Normalized, retain: boolean): SupervisedProcess {
     if (this.#closed !== null) throw coded('the supervisor is closed', 'ERR_SUPERVISOR_CLOSED')
     const handle = ++this.#handles
-    const memoryLimit = req.memoryLimit ?? this.#memoryLimit
+    const memoryLimit = req.memoryLimit ?? this.#s.memoryLimit
     const proc = new SupervisedProcess({
       handle,
       command: req.command,
       args: req.args,
-      lineLimit: this.#lineLimit,
-      log: retain ? new OutputLog({ maxBytes: this.#retainBytes, lineOverhead: LINE_HEAP_OVERHEAD }) : null,
+      lineLimit: this.#s.lineLimit,
+      log: retain ? new OutputLog({ maxBytes: this.#s.retainBytes, lineOverhead: LINE_HEAP_OVERHEAD }) : null,
       timeoutMs: req.timeoutMs,
-      drainGraceMs: this.#drainGrace,
+      drainGraceMs: this.#s.drainGrace,
       onSpawned: (p) => this.#track(p),
       launch: (onSpawned, onExit) => {
-        const env = Object.keys(req.env).length === 0 ? this.#baseEnv : { ...this.#baseEnv, ...req.env }
+        const env = Object.keys(req.env).length === 0 ? this.#s.env : { ...this.#s.env, ...req.env }
         const creds = req.user === undefined ? undefined : resolveUser(req.user, this.#binding)
         const cgroup = this.#acquireCgroup(memoryLimit)
         this.#binding.spawn(
@@ -213,14 +146,14 @@ export class Supervisor {
             command: req.command,
             candidates: pathCandidates(req.command, env.PATH),
             argv: [req.command, ...req.args],
-            envp: env === this.#baseEnv ? this.#baseEnvp : envp(env),
+            envp: env === this.#s.env ? this.#baseEnvp : envp(env),
             // A relative working_dir is relative to the base working dir, not to ours.
-            cwd: req.workingDir === undefined ? this.#cwd : path.resolve(this.#cwd, req.workingDir),
+            cwd: req.workingDir === undefined ? this.#s.cwd : path.resolve(this.#s.cwd, req.workingDir),
             ...creds,
             stdio: [req.stdin === 'pipe' ? 1 : 0, req.stdout === 'capture' ? 1 : 0, req.stderr === 'capture' ? 1 : 0],
             cgroupProcsFd: cgroup?.procsFd ?? -1,
             cgroupDirFd: cgroup?.dirFd ?? -1,
-            pipeSize: this.#pipeSize,
+            pipeSize: this.#s.pipeSize,
           },
           (err, spawned) => {
             // The child has joined (or never will): holding these for its whole life
@@ -243,7 +176,7 @@ export class Supervisor {
   }
 
   #acquireCgroup(memoryLimit: number | undefined): ReturnType<CgroupManager['acquire']> {
-    if (this.#cgroups !== null) return this.#cgroups.acquire({ memoryLimit, oomGroup: this.#oomGroup })
+    if (this.#cgroups !== null) return this.#cgroups.acquire({ memoryLimit, oomGroup: this.#s.oomGroup })
     if (memoryLimit === undefined) return null
     throw coded(`memory_limit needs a memory cgroup: ${this.capabilities.reason ?? ''}`, 'ENOTSUP', { syscall: 'cgroup' })
   }
@@ -264,7 +197,7 @@ export class Supervisor {
 
   // Exited processes beyond the bound leave the table oldest first; running ones stay.
   #trim(): void {
-    let excess = this.#table.size - this.#running.size - this.#maxExited
+    let excess = this.#table.size - this.#running.size - this.#s.maxExited
     for (const p of this.#table) {
       if (excess <= 0) break
       if (this.#running.has(p)) continue
@@ -277,27 +210,10 @@ export class Supervisor {
     let retained = 0
     for (const p of this.#table) if (!this.#running.has(p)) retained += p.log?.bytes ?? 0
     for (const p of this.#table) {
-      if (retained <= this.#retainTotalBytes) break
+      if (retained <= this.#s.retainTotalBytes) break
       if (this.#running.has(p) || p.log === null || p.log.bytes === 0) continue
       retained -= p.log.bytes
       p.log.release()
     }
   }
-}
-
-function envp(env: Record<string, string>): string[] {
-  return Object.entries(env).map(([k, v]) => `${k}=${v}`)
-}
-
-function positiveInt(v: number | undefined, name: string, fallback: number): number {
-  if (v === undefined) return fallback
-  if (!Number.isSafeInteger(v) || v < 0) throw Object.assign(new TypeError(`${name} must be a non-negative integer`), { code: 'INVALID_REQUEST' })
-  return v
-}
-
-// setTimeout turns anything above 2^31-1 ms into 1 ms: a huge grace would mean none.
-function millis(v: number | undefined, name: string, fallback: number): number {
-  const ms = positiveInt(v, name, fallback)
-  if (ms > 0x7fffffff) throw Object.assign(new TypeError(`${name} must be at most 2147483647 ms`), { code: 'INVALID_REQUEST' })
-  return ms
 }
