@@ -4,6 +4,7 @@
       "target_name": "sandproc",
       "sources": [
         "native/addon.cc",
+        "native/clone3.cc",
         "native/spawn.cc",
         "native/spawner.cc",
         "native/exit_watch.cc",

@@ -4,6 +4,8 @@
 // and execve the child makes raw syscalls only, on data prepared here beforehand.
 #include "spawn.h"
 
+#include "clone3.h"
+
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <sched.h>
@@ -14,15 +16,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdint>
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
-#endif
-#ifndef CLONE_INTO_CGROUP
-#define CLONE_INTO_CGROUP 0x200000000ULL
 #endif
 
 namespace sandproc {
@@ -146,39 +144,6 @@ int ChildMain(void* arg) {
   ChildFail(a, kExecve, err, at);
 }
 
-#if defined(__x86_64__)
-// The kernel's clone3 argument block (linux/sched.h, version 2 with `cgroup`).
-struct Clone3Args {
-  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
-      set_tid_size, cgroup;
-};
-
-// clone3 has no libc wrapper, and a child on a new stack cannot return into this C++
-// frame: it calls fn(arg) directly from the syscall site and exits with its result.
-long Clone3Run(Clone3Args* args, int (*fn)(void*), void* arg) {
-  long ret;
-  register void* r12 asm("r12") = reinterpret_cast<void*>(fn);
-  register void* r13 asm("r13") = arg;
-  asm volatile(
-      "syscall\n\t"
-      "testq %%rax, %%rax\n\t"
-      "jnz 1f\n\t"
-      "xorl %%ebp, %%ebp\n\t"
-      "movq %%r13, %%rdi\n\t"
-      "callq *%%r12\n\t"
-      "movl %%eax, %%edi\n\t"
-      "movl $231, %%eax\n\t"  // exit_group: the child's own thread group only
-      "syscall\n\t"
-      "hlt\n\t"
-      "1:\n\t"
-      : "=a"(ret)
-      : "0"(static_cast<long>(SYS_clone3)), "D"(args), "S"(sizeof(Clone3Args)), "r"(r12), "r"(r13)
-      : "rcx", "r11", "memory");
-  return ret;
-}
-// Container seccomp profiles often refuse clone3; after one refusal stop trying.
-std::atomic<bool> clone3_usable{true};
-#endif
 
 // Moves fd to a number >= 3 so that dup2 onto 0..2 in the child cannot clobber it.
 int AboveStdio(int fd) {
@@ -285,30 +250,13 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure) 
   int pidfd = -1;
   pid_t pid = -1;
   int clone_err = 0;
-#if defined(__x86_64__)
-  if (req.cgroup_dir_fd >= 0 && clone3_usable.load(std::memory_order_relaxed)) {
+  if (req.cgroup_dir_fd >= 0) {
     // Atomic placement: the child is born in its cgroup and never writes cgroup.procs.
-    Clone3Args ca{};
-    ca.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_INTO_CGROUP;
-    ca.pidfd = reinterpret_cast<uint64_t>(&pidfd);
-    ca.exit_signal = SIGCHLD;
-    ca.stack = reinterpret_cast<uint64_t>(stack);
-    ca.stack_size = kChildStackSize;
-    ca.cgroup = static_cast<uint64_t>(req.cgroup_dir_fd);
     args.cgroup_procs_fd = -1;
-    long r = Clone3Run(&ca, ChildMain, &args);
-    if (r >= 0) {
-      pid = static_cast<pid_t>(r);
-      result->used_clone3 = true;
-    } else {
-      clone_err = static_cast<int>(-r);
-      if (clone_err == ENOSYS || clone_err == EPERM || clone_err == E2BIG || clone_err == EINVAL) {
-        clone3_usable.store(false, std::memory_order_relaxed);
-      }
-      args.cgroup_procs_fd = req.cgroup_procs_fd;
-    }
+    pid = Clone3IntoCgroup(req.cgroup_dir_fd, stack, kChildStackSize, ChildMain, &args, &pidfd);
+    if (pid >= 0) result->used_clone3 = true;
+    else args.cgroup_procs_fd = req.cgroup_procs_fd;
   }
-#endif
   if (pid < 0) {
     // SIGCHLD as the exit signal keeps the child an ordinary one for waitid.
     pid = clone(ChildMain, stack_top, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &args, &pidfd);
