@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { cgroupError } from './cgroup-errors.js'
+import { cgroupError, hasCode } from './cgroup-errors.js'
 import { delay, pidList, writeIfPresentSync } from './cgroup-fs.js'
 
 /** How long killAll waits for the cgroup to empty before reporting survivors. */
@@ -51,7 +51,14 @@ export async function killUntilEmpty(dir: string, pass: () => void): Promise<voi
   for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
     // Sync: a small file the kernel generates, read in microseconds, where an async
     // readFile costs four thread-pool round trips on the exit event's critical path.
-    const left = pidList(fs.readFileSync(procs, 'utf8'))
+    let text: string
+    try {
+      text = fs.readFileSync(procs, 'utf8')
+    } catch (err) {
+      if (hasCode(err, 'ENOENT')) return // removed already: nothing is left in it
+      throw err
+    }
+    const left = pidList(text)
     if (left.length === 0) return
     if (Date.now() > deadline) throw cgroupError('EBUSY', `kill: ${left.length} processes survive in`, dir)
     pass()
