@@ -4,12 +4,13 @@
  * more than a few MiB, whatever the line length: counting queued events alone lets 4096
  * lines of 64 KiB (256 MiB) pile up per process.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 
 import { Supervisor } from '../src/index.js'
 import type { ExitEvent } from '../src/types.js'
 import { isExit } from './helpers/events.js'
 import { compileC, floodLine, heldBack, peakRssBytes, resetPeakRss, rssBytes } from './fixtures/hardening/util.js'
+import { useSupervisor } from './helpers/fixture.js'
 
 const MiB = 1024 * 1024
 const HELD_BOUND = 32 * MiB
@@ -19,12 +20,8 @@ let sup: Supervisor
 
 beforeAll(() => {
   flood = compileC('flood')
-  sup = new Supervisor()
 })
-
-afterAll(async () => {
-  await sup.close()
-})
+useSupervisor((s) => (sup = s))
 
 
 

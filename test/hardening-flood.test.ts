@@ -5,13 +5,14 @@
  * and the supervisor's RSS must stay bounded. Sizes here are the suite's; `npm run soak`
  * runs the 1 GB form (soak/soak.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 
 import { Supervisor } from '../src/index.js'
 import type { SupervisedProcess } from '../src/process.js'
 import type { ExitEvent } from '../src/types.js'
 import { isExit } from './helpers/events.js'
 import { compileC, floodLine, heldBack, peakRssBytes, resetPeakRss, rssBytes } from './fixtures/hardening/util.js'
+import { useSupervisor } from './helpers/fixture.js'
 
 const MiB = 1024 * 1024
 /** The stated bound: supervisor RSS growth over its level before the flood. */
@@ -24,12 +25,8 @@ let sup: Supervisor
 
 beforeAll(() => {
   flood = compileC('flood')
-  sup = new Supervisor()
 })
-
-afterAll(async () => {
-  await sup.close()
-})
+useSupervisor((s) => (sup = s))
 
 
 

@@ -7,12 +7,13 @@
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 
 import { Supervisor } from '../src/index.js'
 import { createServer } from '../src/server.js'
 import { serverFlood } from '../soak/flood.js'
 import { alive, compileC, peakRssBytes, resetPeakRss, rssBytes, until } from './fixtures/hardening/util.js'
+import { useSupervisor } from './helpers/fixture.js'
 
 const MiB = 1024 * 1024
 /** The stated bound: growth of the server's peak RSS during the flood. */
@@ -29,12 +30,8 @@ let sup: Supervisor
 
 beforeAll(() => {
   flood = compileC('flood')
-  sup = new Supervisor()
 })
-
-afterAll(async () => {
-  await sup.close()
-})
+useSupervisor((s) => (sup = s))
 
 describe('server flood', () => {
   it('200 MB of 100-byte lines to a client that stalls every 20 MB: all lines in order, RSS bounded', async () => {

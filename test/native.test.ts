@@ -8,14 +8,15 @@ import { spawn as spawnNode } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
 import type { NativeSpawnOptions } from '../src/native.js'
 import type { SupervisedProcess } from '../src/process.js'
 import { Supervisor } from '../src/supervisor.js'
 import { collect, ending, lineMatching } from './helpers/events.js'
 import { spawnDirect } from './helpers/spawn.js'
-import { openFds, parseStat, rmTemp, stat, statusMask, tempDir, untilDead } from './helpers/system.js'
+import { openFds, parseStat, stat, statusMask, untilDead } from './helpers/system.js'
+import { useSupervisor } from './helpers/fixture.js'
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 const HELPER = path.join(ROOT, 'test', 'helpers', 'child-supervisor.ts')
@@ -23,15 +24,7 @@ const HELPER = path.join(ROOT, 'test', 'helpers', 'child-supervisor.ts')
 let sup: Supervisor
 let dir: string
 
-beforeAll(() => {
-  sup = new Supervisor()
-  dir = tempDir()
-})
-
-afterAll(async () => {
-  await sup.close()
-  rmTemp(dir)
-})
+useSupervisor((s, d) => ((sup = s), (dir = d)))
 
 /** A `cat` reading a stdin pipe that has echoed one line: past start-up, in its read loop. */
 async function settledCat(): Promise<SupervisedProcess> {

@@ -1,25 +1,18 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
 import type { SupervisedProcess } from '../src/process.js'
 import { Supervisor } from '../src/supervisor.js'
 import type { OutputEvent, ProcessEvent, RunRequest } from '../src/types.js'
 import { collect, ending, isExit, isOutput, isStart, lineMatching } from './helpers/events.js'
-import { isDead, rmTemp, tempDir, untilDead } from './helpers/system.js'
+import { isDead, untilDead } from './helpers/system.js'
+import { useSupervisor } from './helpers/fixture.js'
 
 let sup: Supervisor
 let dir: string
 
-beforeAll(() => {
-  sup = new Supervisor()
-  dir = tempDir()
-})
-
-afterAll(async () => {
-  await sup.close()
-  rmTemp(dir)
-})
+useSupervisor((s, d) => ((sup = s), (dir = d)))
 
 const sh = (cmd: string, extra: Partial<RunRequest> = {}): SupervisedProcess => sup.run({ command: 'sh', args: ['-c', cmd], ...extra })
 
