@@ -8,26 +8,12 @@ import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 
+import type { FloodResult } from '../soak/flood.js'
+import type { Snapshot } from '../soak/measure.js'
 import { ROOT } from './fixtures/hardening/util.js'
 
-interface Snapshot {
-  runs: number
-  fds: number
-  children: number
-  zombies: number
-  cgroupDirs: number
-  rssBytes: number
-  heapUsedBytes: number
-}
-
-interface Flood {
-  lines: number
-  expectedLines: number
-  inOrder: boolean
-  stalls: number
-  exit: { exit_code?: number }
-  peakGrowthBytes: number
-}
+/** The soak's own types: the report is its JSON output. */
+type Flood = Omit<FloodResult, 'exit'> & { exit: { exit_code?: number } }
 
 interface Report {
   runs: number
