@@ -8,6 +8,7 @@
         "native/spawn.cc",
         "native/spawner.cc",
         "native/exit_watch.cc",
+        "native/pipe_reader.cc",
         "native/user.cc",
         "native/watchdog.cc"
       ],

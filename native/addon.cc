@@ -4,6 +4,7 @@
 
 #include "errors.h"
 #include "exit_watch.h"
+#include "pipe_reader.h"
 #include "spawn.h"
 #include "spawner.h"
 #include "user.h"
@@ -69,6 +70,9 @@ void Cleanup(void* arg) {
     delete data->spawner;
     data->spawner = nullptr;
   }
+  auto readers = data->readers;
+  data->readers.clear();
+  for (PipeReader* r : readers) r->Detach();
   // Detach may drop the last reference to a ChildHandle; iterate over a copy.
   auto live = data->live;
   data->live.clear();
@@ -85,6 +89,7 @@ static Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(data);
   napi_add_env_cleanup_hook(env, Cleanup, data);
   exports.Set("spawn", Napi::Function::New(env, SpawnJs, "spawn"));
+  exports.Set("PipeReader", PipeReader::Init(env));
   exports.Set("lookupUser", Napi::Function::New(env, LookupUser, "lookupUser"));
   exports.Set("startWatchdog", Napi::Function::New(env, StartWatchdog, "startWatchdog"));
   return exports;

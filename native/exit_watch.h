@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <unordered_set>
+#include <vector>
 
 namespace sandproc {
 
@@ -47,9 +48,12 @@ class ChildHandle : public Napi::ObjectWrap<ChildHandle> {
 
 // Per-environment state: the constructor and the live children to detach on teardown.
 class Spawner;
+class PipeReader;
 
 struct AddonData {
   Napi::FunctionReference child_ctor;
+  std::unordered_set<PipeReader*> readers;
+  std::vector<char> scratch;  // pipe reads land here before being copied into a Buffer
   Spawner* spawner = nullptr;  // created by the first spawn
   std::unordered_set<ChildHandle*> live;
 };

@@ -11,7 +11,7 @@ import { coded, type CodedError } from './errors.js'
 import { EventQueue } from './event-queue.js'
 import { exitEvent, type Reaped } from './exit.js'
 import { LineSplitter } from './lines.js'
-import type { NativeChild, NativeExitCallback, NativeSpawned } from './native.js'
+import type { NativeBinding, NativeChild, NativeExitCallback, NativeSpawned } from './native.js'
 import type { OutputLog } from './retain.js'
 import { OutputPipe } from './pipe.js'
 import { signalNumber } from './signals.js'
@@ -46,6 +46,8 @@ export interface ProcessOptions {
   launch: (onSpawned: (err: CodedError | null, launched?: Launched) => void, onExit: NativeExitCallback) => void
   /** Called once the child exists, before the start event (the supervisor's table). */
   onSpawned?: (proc: SupervisedProcess) => void
+  /** The addon, for the pipe readers. */
+  native: NativeBinding
 }
 
 const noop = (): void => {}
@@ -105,6 +107,7 @@ export class SupervisedProcess extends EventEmitter implements AsyncIterable<Pro
     this.once('_exit', resolveExit)
 
     this.#lineLimit = opts.lineLimit
+    this.#native = opts.native
     this.#timeoutMs = opts.timeoutMs
     this.#drainGraceMs = opts.drainGraceMs
     this.#onSpawnedHook = opts.onSpawned
@@ -147,7 +150,7 @@ export class SupervisedProcess extends EventEmitter implements AsyncIterable<Pro
     const streams: Array<[number, StreamName]> = [[stdoutFd, 'stdout'], [stderrFd, 'stderr']]
     for (const [fd, name] of streams) {
       if (fd < 0) continue
-      const pipe = new OutputPipe(fd, name, new LineSplitter(this.#lineLimit), this.#onLine, this.#onPipeEnd, this.#now)
+      const pipe = new OutputPipe(this.#native, fd, name, new LineSplitter(this.#lineLimit), this.#onLine, this.#onPipeEnd, this.#now)
       if (this.#pauses > 0) pipe.pause()
       this.#pipes.push(pipe)
     }
@@ -165,6 +168,7 @@ export class SupervisedProcess extends EventEmitter implements AsyncIterable<Pro
   }
 
   #lineLimit: number
+  #native: NativeBinding
   #timeoutMs: number | undefined
   #onSpawnedHook: ((proc: SupervisedProcess) => void) | undefined
   #killPending = false

@@ -137,6 +137,7 @@ export class Supervisor {
       timeoutMs: req.timeoutMs,
       drainGraceMs: this.#s.drainGrace,
       onSpawned: (p) => this.#track(p),
+      native: this.#binding,
       launch: (onSpawned, onExit) => {
         const env = Object.keys(req.env).length === 0 ? this.#s.env : { ...this.#s.env, ...req.env }
         const creds = req.user === undefined ? undefined : resolveUser(req.user, this.#binding)

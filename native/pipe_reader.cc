@@ -1,0 +1,158 @@
+#include "pipe_reader.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "exit_watch.h"
+
+namespace sandproc {
+namespace {
+
+constexpr size_t kReadSize = 64 * 1024;
+constexpr size_t kBatch = 4 * kReadSize;
+
+}  // namespace
+
+Napi::Function PipeReader::Init(Napi::Env env) {
+  return DefineClass(env, "PipeReader",
+                     {InstanceMethod<&PipeReader::Pause>("pause"), InstanceMethod<&PipeReader::Resume>("resume"),
+                      InstanceMethod<&PipeReader::Ref>("ref"), InstanceMethod<&PipeReader::Unref>("unref"),
+                      InstanceMethod<&PipeReader::Close>("close")});
+}
+
+PipeReader::PipeReader(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PipeReader>(info) {
+  Napi::Env env = info.Env();
+  fd_ = info[0].As<Napi::Number>().Int32Value();
+  on_data_ = Napi::Persistent(info[1].As<Napi::Function>());
+  on_end_ = Napi::Persistent(info[2].As<Napi::Function>());
+  self_ = Napi::Persistent(info.This().As<Napi::Object>());
+  context_ = new Napi::AsyncContext(env, "sandproc:pipe", info.This().As<Napi::Object>());
+  fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
+  env.GetInstanceData<AddonData>()->readers.insert(this);
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  poll_ = new uv_poll_t;
+  uv_poll_init(loop, poll_, fd_);
+  poll_->data = this;
+  uv_poll_start(poll_, UV_READABLE | UV_DISCONNECT, OnReadable);
+  polling_ = true;
+}
+
+PipeReader::~PipeReader() {
+  Finish(0, false);
+  delete context_;
+}
+
+void PipeReader::OnReadable(uv_poll_t* handle, int status, int events) {
+  auto* self = static_cast<PipeReader*>(handle->data);
+  if (self != nullptr) self->Read();
+}
+
+void PipeReader::Read() {
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  // Batch what is there now into one Buffer: fewer calls into JS per byte. Read into
+  // the environment's scratch and copy out exactly what came: a Buffer over a larger
+  // allocation would hide most of its memory from the garbage collector.
+  std::vector<char>& scratch = env.GetInstanceData<AddonData>()->scratch;
+  if (scratch.size() < kBatch) scratch.resize(kBatch);
+  char* data = scratch.data();
+  size_t len = 0;
+  int err = 0;
+  bool eof = false;
+  while (len < kBatch) {
+    ssize_t n = read(fd_, data + len, kBatch - len < kReadSize ? kBatch - len : kReadSize);
+    if (n > 0) {
+      len += static_cast<size_t>(n);
+      if (static_cast<size_t>(n) < kReadSize) break;  // drained for now
+      continue;
+    }
+    if (n == 0) eof = true;
+    else if (errno == EINTR) continue;
+    else if (errno != EAGAIN) err = errno;
+    break;
+  }
+  if (len > 0) Call(on_data_, Napi::Buffer<char>::Copy(env, data, len));
+  // onData may have closed us.
+  if (fd_ >= 0 && (eof || err != 0)) Finish(err, true);
+}
+
+void PipeReader::Call(Napi::FunctionReference& fn, napi_value arg) {
+  if (fn.IsEmpty()) return;
+  Napi::Env env = Env();
+  napi_value result;
+  napi_status status = napi_make_callback(env, *context_, Value(), fn.Value(), 1, &arg, &result);
+  if (status == napi_pending_exception) {
+    napi_value e;
+    if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_fatal_exception(env, e);
+  }
+}
+
+// Stops reading and closes the fd; notify: tell JS (EOF or a read error).
+void PipeReader::Finish(int err, bool notify) {
+  if (poll_ != nullptr) {
+    uv_poll_stop(poll_);
+    poll_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    poll_ = nullptr;
+  }
+  if (fd_ >= 0) {
+    close(fd_);
+    fd_ = -1;
+    Napi::Env env = Env();
+    if (notify) {
+      Napi::HandleScope scope(env);
+      Call(on_end_, Napi::Number::New(env, err));
+    }
+    env.GetInstanceData<AddonData>()->readers.erase(this);
+  }
+  on_data_.Reset();
+  on_end_.Reset();
+  self_.Reset();
+}
+
+void PipeReader::Detach() {
+  if (poll_ != nullptr) {
+    uv_poll_stop(poll_);
+    poll_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    poll_ = nullptr;
+  }
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+  on_data_.Reset();
+  on_end_.Reset();
+  self_.Reset();
+}
+
+Napi::Value PipeReader::Pause(const Napi::CallbackInfo& info) {
+  if (poll_ != nullptr && polling_) uv_poll_stop(poll_);
+  polling_ = false;
+  return info.Env().Undefined();
+}
+
+Napi::Value PipeReader::Resume(const Napi::CallbackInfo& info) {
+  if (poll_ != nullptr && !polling_) uv_poll_start(poll_, UV_READABLE | UV_DISCONNECT, OnReadable);
+  polling_ = true;
+  return info.Env().Undefined();
+}
+
+Napi::Value PipeReader::Ref(const Napi::CallbackInfo& info) {
+  if (poll_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+  return info.Env().Undefined();
+}
+
+Napi::Value PipeReader::Unref(const Napi::CallbackInfo& info) {
+  if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+  return info.Env().Undefined();
+}
+
+// close(): give up on the pipe (the drain grace ran out); no onEnd call.
+Napi::Value PipeReader::Close(const Napi::CallbackInfo& info) {
+  if (fd_ >= 0) Finish(0, false);
+  return info.Env().Undefined();
+}
+
+}  // namespace sandproc
