@@ -9,7 +9,6 @@
 #include <sys/types.h>
 
 #include <unordered_set>
-#include <vector>
 
 namespace sandproc {
 
@@ -53,7 +52,6 @@ class PipeReader;
 struct AddonData {
   Napi::FunctionReference child_ctor;
   std::unordered_set<PipeReader*> readers;
-  std::vector<char> scratch;  // pipe reads land here before being copied into a Buffer
   Spawner* spawner = nullptr;  // created by the first spawn
   std::unordered_set<ChildHandle*> live;
 };

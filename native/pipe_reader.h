@@ -1,6 +1,6 @@
-// Reads a child's output pipe on the environment's loop and hands JS one Buffer per
-// wake-up (up to 256 KiB, several reads batched), with none of a net.Socket's stream
-// machinery per pipe: two of those cost about 70 µs of every spawn.
+// Reads a child's output pipe on the environment's loop and hands JS each read as a
+// Uint8Array, with none of a net.Socket's stream machinery per pipe: two of those cost
+// about 70 µs of every spawn.
 #pragma once
 
 #include <napi.h>
@@ -11,7 +11,7 @@ namespace sandproc {
 class PipeReader : public Napi::ObjectWrap<PipeReader> {
  public:
   static Napi::Function Init(Napi::Env env);
-  // new PipeReader(fd, onData(chunk: Buffer), onEnd(errno: number)): takes the fd.
+  // new PipeReader(fd, onData(chunk: Uint8Array), onEnd(errno: number)): takes the fd.
   explicit PipeReader(const Napi::CallbackInfo& info);
   ~PipeReader() override;
   // Env teardown: stop reading, close the fd, call nothing.

@@ -64,7 +64,7 @@ export interface NativeAccount {
   groups: number[]
 }
 
-/** Reads one pipe on the loop: one Buffer per wake-up, then `onEnd(errno)` (0 at EOF). */
+/** Reads one pipe on the loop: a Uint8Array per read (up to 64 KiB), then `onEnd(errno)` (0 at EOF). */
 export interface NativePipeReader {
   pause(): void
   resume(): void
@@ -76,7 +76,7 @@ export interface NativePipeReader {
 
 export interface NativeBinding {
   /** Takes ownership of `fd` (a pipe's read end). */
-  PipeReader: new (fd: number, onData: (chunk: Buffer) => void, onEnd: (errno: number) => void) => NativePipeReader
+  PipeReader: new (fd: number, onData: (chunk: Uint8Array) => void, onEnd: (errno: number) => void) => NativePipeReader
   /**
    * Queues the spawn on the addon's spawner thread (the JS thread never waits for a
    * clone or a cgroup join); `onSpawned` follows on the JS thread.

@@ -1,7 +1,7 @@
 /**
  * Reads one output pipe of a child and turns it into lines. The native reader polls the
- * pipe on the main loop and hands over up to 256 KiB per wake-up; pausing it stops
- * reading, so that the child blocks on a full pipe (backpressure).
+ * pipe on the main loop and hands over each read (up to 64 KiB) as it happens; pausing
+ * it stops reading, so that the child blocks on a full pipe (backpressure).
  */
 import type { LineSplitter } from './lines.js'
 import type { NativeBinding, NativePipeReader } from './native.js'
