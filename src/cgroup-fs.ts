@@ -19,16 +19,6 @@ export function writeSync(path: string, value: string): void {
   }
 }
 
-/** Async twin of {@link writeSync}, for work off the spawn path. */
-export async function write(path: string, value: string): Promise<void> {
-  const fh = await fs.promises.open(path, WRITE)
-  try {
-    await fh.write(value)
-  } finally {
-    await fh.close()
-  }
-}
-
 /** Like {@link writeSync}, but a missing file (a feature this kernel lacks) is skipped. */
 export function writeIfPresentSync(path: string, value: string): boolean {
   try {
@@ -44,16 +34,6 @@ export function writeIfPresentSync(path: string, value: string): boolean {
 export function readOptionalSync(path: string): string | null {
   try {
     return fs.readFileSync(path, 'utf8')
-  } catch (err) {
-    if (hasCode(err, 'ENOENT')) return null
-    throw err
-  }
-}
-
-/** Async twin of {@link readOptionalSync}. */
-export async function readOptional(path: string): Promise<string | null> {
-  try {
-    return await fs.promises.readFile(path, 'utf8')
   } catch (err) {
     if (hasCode(err, 'ENOENT')) return null
     throw err

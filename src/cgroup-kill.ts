@@ -5,8 +5,8 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { cgroupError, hasCode } from './cgroup-errors.js'
-import { delay, pidList, writeIfPresentSync } from './cgroup-fs.js'
+import { cgroupError } from './cgroup-errors.js'
+import { delay, pidList, readOptionalSync, writeIfPresentSync } from './cgroup-fs.js'
 
 /** How long killAll waits for the cgroup to empty before reporting survivors. */
 const KILL_BOUND_MS = 10_000
@@ -51,13 +51,8 @@ export async function killUntilEmpty(dir: string, pass: () => void): Promise<voi
   for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
     // Sync: a small file the kernel generates, read in microseconds, where an async
     // readFile costs four thread-pool round trips on the exit event's critical path.
-    let text: string
-    try {
-      text = fs.readFileSync(procs, 'utf8')
-    } catch (err) {
-      if (hasCode(err, 'ENOENT')) return // removed already: nothing is left in it
-      throw err
-    }
+    const text = readOptionalSync(procs)
+    if (text === null) return // removed already: nothing is left in it
     const left = pidList(text)
     if (left.length === 0) return
     if (Date.now() > deadline) throw cgroupError('EBUSY', `kill: ${left.length} processes survive in`, dir)
