@@ -6,6 +6,7 @@ import path from 'node:path'
 
 import type { CgroupOptions } from './cgroup.js'
 import { parseMemoryLimit } from './cgroup-limit.js'
+import { invalid } from './errors.js'
 import type { NativeBinding } from './native.js'
 
 export interface SupervisorOptions {
@@ -75,7 +76,7 @@ export function resolveOptions(opts: SupervisorOptions): Settings {
   for (const [k, v] of Object.entries(opts.env ?? process.env)) if (v !== undefined) env[k] = v
   const lineLimit = nonNegative(opts.lineLimit, 'lineLimit', 65536)
   // Room for one UTF-8 character; checked here, before any child exists.
-  if (lineLimit < 4) throw invalidOption('lineLimit must be at least 4')
+  if (lineLimit < 4) throw invalid('lineLimit', 'must be at least 4')
   return {
     env,
     cwd: path.resolve(opts.cwd ?? process.cwd()),
@@ -96,19 +97,15 @@ export function envp(env: Record<string, string>): string[] {
   return Object.entries(env).map(([k, v]) => `${k}=${v}`)
 }
 
-function invalidOption(message: string): TypeError {
-  return Object.assign(new TypeError(message), { code: 'INVALID_REQUEST' })
-}
-
 function nonNegative(v: number | undefined, name: string, fallback: number): number {
   if (v === undefined) return fallback
-  if (!Number.isSafeInteger(v) || v < 0) throw invalidOption(`${name} must be a non-negative integer`)
+  if (!Number.isSafeInteger(v) || v < 0) throw invalid(name, 'must be a non-negative integer')
   return v
 }
 
 // setTimeout turns anything above 2^31-1 ms into 1 ms: a huge grace would mean none.
 function millis(v: number | undefined, name: string, fallback: number): number {
   const ms = nonNegative(v, name, fallback)
-  if (ms > 0x7fffffff) throw invalidOption(`${name} must be at most 2147483647 ms`)
+  if (ms > 0x7fffffff) throw invalid(name, 'must be at most 2147483647 ms')
   return ms
 }
