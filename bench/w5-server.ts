@@ -7,7 +7,7 @@
  */
 import type { Server } from 'node:http'
 import { Supervisor } from '../src/index.js'
-import { createServer } from '../src/server.js'
+import { createServer } from '../src/server/server.js'
 import { createNaiveServer } from './w5-naive.js'
 
 const [kind, token] = process.argv.slice(2)

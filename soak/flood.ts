@@ -10,8 +10,8 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import { createServer } from '../src/server.js'
-import type { Supervisor } from '../src/supervisor.js'
+import { createServer } from '../src/server/server.js'
+import type { Supervisor } from '../src/core/supervisor.js'
 import { floodLine, heldBack, peakRssBytes, resetPeakRss, rssBytes } from '../test/fixtures/hardening/util.js'
 
 export interface FloodResult {

@@ -5,7 +5,7 @@
  * that ends otherwise.
  */
 import type { Supervisor } from '../src/index.js'
-import type { SupervisedProcess } from '../src/process.js'
+import type { SupervisedProcess } from '../src/core/process.js'
 import type { ExitEvent } from '../src/types.js'
 
 /** How a run ended, reduced to what the soak checks. */

@@ -1,9 +1,9 @@
 /** Public exports of sandproc. */
-export { Supervisor, type Capabilities, type SupervisorOptions } from './supervisor.js'
-export { SupervisedProcess } from './process.js'
-export { OutputLog, type LogView } from './retain.js'
+export { Supervisor, type Capabilities, type SupervisorOptions } from './core/supervisor.js'
+export { SupervisedProcess } from './core/process.js'
+export { OutputLog, type LogView } from './core/retain.js'
 export type * from './types.js'
-export { createServer, shutdown, DEFAULT_MAX_PROCESSES, type ServerOptions } from './server.js'
+export { createServer, shutdown, DEFAULT_MAX_PROCESSES, type ServerOptions } from './server/server.js'
 export {
   runEventStream,
   followEventStream,
@@ -13,6 +13,6 @@ export {
   type EventStream,
   type StreamOptions,
   type FollowOptions,
-} from './server-streams.js'
-export { dataFrame, eventFrame, commentFrame, KEEP_ALIVE_FRAME, SSE_HEADERS } from './sse.js'
-export { HttpError, toErrorResponse, spawnErrorResponse, type ErrorBody, type ErrorCode, type ErrorResponse } from './server-errors.js'
+} from './server/streams.js'
+export { dataFrame, eventFrame, commentFrame, KEEP_ALIVE_FRAME, SSE_HEADERS } from './server/sse.js'
+export { HttpError, toErrorResponse, spawnErrorResponse, type ErrorBody, type ErrorCode, type ErrorResponse } from './server/errors.js'

@@ -84,7 +84,7 @@ export interface NativeBinding {
   spawn(opts: NativeSpawnOptions, onSpawned: NativeSpawnCallback, onExit: NativeExitCallback): void
   /** By name or uid; null when no such account exists. */
   lookupUser(nameOrUid: string | number): NativeAccount | null
-  /** Forks the watchdog (see src/watchdog.ts); `fd` is the non-blocking write end of its pipe. */
+  /** Forks the watchdog (see src/core/watchdog.ts); `fd` is the non-blocking write end of its pipe. */
   startWatchdog(cgroupDir: string, onExit: NativeExitCallback): { pid: number; fd: number; child: NativeChild }
 }
 

@@ -6,9 +6,9 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { CgroupUnavailable } from './cgroup-detect.js'
-import { hasCode } from './cgroup-errors.js'
-import { pidList, writeSync } from './cgroup-fs.js'
+import { CgroupUnavailable } from './detect.js'
+import { hasCode } from './errors.js'
+import { pidList, writeSync } from './fs.js'
 
 /** The leaf the supervisor moves into. */
 export const LEAF = 'supervisor'

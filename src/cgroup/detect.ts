@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { hasCode } from './cgroup-errors.js'
+import { hasCode } from './errors.js'
 
 /** What `statfs` says a path is. Tests pass their own classifier to lay out fixture trees. */
 export type FsKind = 'cgroup2' | 'cgroup' | 'tmpfs' | 'other' | 'missing'

@@ -5,7 +5,7 @@
  * tree's plain files equal to the last value written, as the kernel's would be).
  */
 import * as fs from 'node:fs'
-import { hasCode } from './cgroup-errors.js'
+import { hasCode } from './errors.js'
 
 const WRITE = fs.constants.O_WRONLY | fs.constants.O_TRUNC
 

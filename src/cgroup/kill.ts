@@ -5,8 +5,8 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { cgroupError } from './cgroup-errors.js'
-import { delay, pidList, readOptionalSync, writeIfPresentSync } from './cgroup-fs.js'
+import { cgroupError } from './errors.js'
+import { delay, pidList, readOptionalSync, writeIfPresentSync } from './fs.js'
 
 /** How long killAll waits for the cgroup to empty before reporting survivors. */
 const KILL_BOUND_MS = 10_000

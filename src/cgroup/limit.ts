@@ -3,7 +3,7 @@
  * binary unit. Every unit is binary (`"1G"`, `"1GB"` and `"1GiB"` all mean 2^30) because
  * that is what the kernel's own `memory.max` syntax and `docker --memory` mean by them.
  */
-import { invalid } from './errors.js'
+import { invalid } from '../errors.js'
 
 const UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }
 

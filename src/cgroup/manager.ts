@@ -6,15 +6,15 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { CgroupUnavailable, detectLayout, type LayoutOptions } from './cgroup-detect.js'
-import { cgroupError } from './cgroup-errors.js'
-import { parseMemoryLimit } from './cgroup-limit.js'
-import { CgroupHandle, type ProcessCgroup } from './cgroup-process.js'
-import { removeSupervisorDir, setupSupervisorDir, type Setup, type SetupOptions } from './cgroup-setup.js'
+import { CgroupUnavailable, detectLayout, type LayoutOptions } from './detect.js'
+import { cgroupError } from './errors.js'
+import { parseMemoryLimit } from './limit.js'
+import { CgroupHandle, type ProcessCgroup } from './process.js'
+import { removeSupervisorDir, setupSupervisorDir, type Setup, type SetupOptions } from './setup.js'
 
-export type { CgroupError } from './cgroup-errors.js'
-export type { FsKind } from './cgroup-detect.js'
-export type { CgroupCounters, ProcessCgroup } from './cgroup-process.js'
+export type { CgroupError } from './errors.js'
+export type { FsKind } from './detect.js'
+export type { CgroupCounters, ProcessCgroup } from './process.js'
 export { parseMemoryLimit }
 
 /** What the supervisor can do with cgroups here (`sup.capabilities`). */

@@ -5,9 +5,9 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { promisify } from 'node:util'
-import { hasCode, wrapFsError } from './cgroup-errors.js'
-import { delay, keyedValue, readOptionalSync, singleValue, writeIfPresentSync, writeSync } from './cgroup-fs.js'
-import { killPass, killUntilEmpty } from './cgroup-kill.js'
+import { hasCode, wrapFsError } from './errors.js'
+import { delay, keyedValue, readOptionalSync, singleValue, writeIfPresentSync, writeSync } from './fs.js'
+import { killPass, killUntilEmpty } from './kill.js'
 
 /** Counters of a process's cgroup, read after the process is reaped. */
 export interface CgroupCounters {

@@ -6,10 +6,10 @@
 import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { enableMemoryNoProcesses, enableMemoryWithDance, LEAF, mkdirOnce, rmdirQuiet } from './cgroup-dance.js'
-import { CgroupUnavailable, type Layout } from './cgroup-detect.js'
-import { hasCode } from './cgroup-errors.js'
-import { delay, keyedValue, readOptionalSync } from './cgroup-fs.js'
+import { enableMemoryNoProcesses, enableMemoryWithDance, LEAF, mkdirOnce, rmdirQuiet } from './dance.js'
+import { CgroupUnavailable, type Layout } from './detect.js'
+import { hasCode } from './errors.js'
+import { delay, keyedValue, readOptionalSync } from './fs.js'
 
 /** How to choose the parent. */
 export interface SetupOptions {

@@ -4,7 +4,7 @@
  * a flag wins over the variable.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import type { RunRequest } from './types.js'
+import type { RunRequest } from '../types.js'
 
 /** A mistake on the command line: the CLI prints the message and exits with 2. */
 export class UsageError extends Error {

@@ -3,10 +3,10 @@
  * The `sandproc` command: `sandproc serve` and `sandproc run`. Exit status 2 means a
  * mistake on the command line.
  */
-import { parseRunArgs, parseServeArgs, UsageError } from './cli-args.js'
-import { MAIN_USAGE, RUN_USAGE, SERVE_USAGE } from './cli-usage.js'
-import { runCommand } from './cli-run.js'
-import { serveCommand } from './cli-serve.js'
+import { parseRunArgs, parseServeArgs, UsageError } from './args.js'
+import { MAIN_USAGE, RUN_USAGE, SERVE_USAGE } from './usage.js'
+import { runCommand } from './run.js'
+import { serveCommand } from './serve.js'
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv

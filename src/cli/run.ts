@@ -3,10 +3,10 @@
  * events as JSON lines), its exit status as sandproc's own.
  */
 import type { Writable } from 'node:stream'
-import type { RunConfig } from './cli-args.js'
-import { errorCode, spawnErrorResponse } from './server-errors.js'
-import { Supervisor } from './supervisor.js'
-import type { ExitEvent, OutputEvent, StartEvent } from './types.js'
+import type { RunConfig } from './args.js'
+import { errorCode, spawnErrorResponse } from '../server/errors.js'
+import { Supervisor } from '../core/supervisor.js'
+import type { ExitEvent, OutputEvent, StartEvent } from '../types.js'
 
 /** Where `run` writes. */
 export interface RunIO {

@@ -4,10 +4,10 @@
 import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import type { Writable } from 'node:stream'
-import { UsageError, type ServeConfig } from './cli-args.js'
-import { isLoopback } from './server-auth.js'
-import { createServer, shutdown } from './server.js'
-import { Supervisor } from './supervisor.js'
+import { UsageError, type ServeConfig } from './args.js'
+import { isLoopback } from '../server/auth.js'
+import { createServer, shutdown } from '../server/server.js'
+import { Supervisor } from '../core/supervisor.js'
 
 /**
  * Starts the server and resolves with the exit status once a SIGTERM or SIGINT has shut

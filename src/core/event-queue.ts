@@ -3,7 +3,7 @@
  * by `for await`. It applies backpressure: when the consumer falls far behind, the
  * process's pipes pause until it catches up.
  */
-import type { ProcessEvent } from './types.js'
+import type { ProcessEvent } from '../types.js'
 
 // Counted in events and in line characters: 4096 lines of 64 KiB would be 256 MiB.
 const HIGH_EVENTS = 4096

@@ -4,7 +4,7 @@
  */
 import { constants as os } from 'node:os'
 
-import type { ExitEvent } from './types.js'
+import type { ExitEvent } from '../types.js'
 
 /** What is known once the main process has been reaped. */
 export interface Reaped {

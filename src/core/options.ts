@@ -4,10 +4,10 @@
  */
 import path from 'node:path'
 
-import type { CgroupOptions } from './cgroup.js'
-import { parseMemoryLimit } from './cgroup-limit.js'
-import { invalid } from './errors.js'
-import type { NativeBinding } from './native.js'
+import type { CgroupOptions } from '../cgroup/manager.js'
+import { parseMemoryLimit } from '../cgroup/limit.js'
+import { invalid } from '../errors.js'
+import type { NativeBinding } from '../native.js'
 
 export interface SupervisorOptions {
   /** Base environment of every child (default: this process's environment at construction). */

@@ -4,8 +4,8 @@
  * it stops reading, so that the child blocks on a full pipe (backpressure).
  */
 import type { LineSplitter } from './lines.js'
-import type { NativeBinding, NativePipeReader } from './native.js'
-import type { StreamName } from './types.js'
+import type { NativeBinding, NativePipeReader } from '../native.js'
+import type { StreamName } from '../types.js'
 
 export type LineSink = (line: string, stream: StreamName, timestamp: number) => void
 

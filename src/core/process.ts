@@ -7,17 +7,17 @@ import { EventEmitter } from 'node:events'
 import net from 'node:net'
 import { constants as os } from 'node:os'
 
-import { coded, type CodedError } from './errors.js'
+import { coded, type CodedError } from '../errors.js'
 import { EventQueue } from './event-queue.js'
 import { exitEvent, type Reaped } from './exit.js'
 import { LineSplitter } from './lines.js'
-import type { NativeBinding, NativeChild, NativeExitCallback, NativeSpawned } from './native.js'
+import type { NativeBinding, NativeChild, NativeExitCallback, NativeSpawned } from '../native.js'
 import type { OutputLog } from './retain.js'
 import { OutputPipe } from './pipe.js'
 import { signalNumber } from './signals.js'
-import type { ExitEvent, OutputEvent, ProcessEvent, ProcessInfo, StartEvent, StreamName } from './types.js'
+import type { ExitEvent, OutputEvent, ProcessEvent, ProcessInfo, StartEvent, StreamName } from '../types.js'
 
-/** The part of a per-process cgroup the process object uses (src/cgroup.ts). */
+/** The part of a per-process cgroup the process object uses (src/cgroup/manager.ts). */
 export interface ProcessCgroupHandle {
   killAll(): Promise<void>
   readCounters(): { oomKills: number | null; memoryPeak: number | null }

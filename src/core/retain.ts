@@ -2,7 +2,7 @@
  * Retained output of a `start()`ed process (spec §4 "Retention"): what the snapshot and
  * follow endpoints read. Bounded per stream; nothing here uses timers or polls.
  */
-import type { OutputEvent, StreamName } from './types.js'
+import type { OutputEvent, StreamName } from '../types.js'
 
 /** A stream's lines, or both streams in the order they were pushed (`'output'`). */
 export type LogView = StreamName | 'output'

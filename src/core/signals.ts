@@ -1,7 +1,7 @@
 /** Signal names and numbers as the library's API takes them. */
 import { constants as os } from 'node:os'
 
-import { invalid } from './errors.js'
+import { invalid } from '../errors.js'
 
 /** Signal name or number (1..64) to a number; throws a TypeError (code INVALID_REQUEST) naming `signal`. */
 export function signalNumber(sig: NodeJS.Signals | number): number {

@@ -5,16 +5,16 @@
  */
 import path from 'node:path'
 
-import { CgroupManager, type CgroupCapabilities } from './cgroup.js'
+import { CgroupManager, type CgroupCapabilities } from '../cgroup/manager.js'
 
-import { coded } from './errors.js'
-import { binding as realBinding, type NativeBinding } from './native.js'
+import { coded } from '../errors.js'
+import { binding as realBinding, type NativeBinding } from '../native.js'
 import { SupervisedProcess } from './process.js'
 import { LINE_HEAP_OVERHEAD, OutputLog } from './retain.js'
-import type { ProcessInfo, RunRequest, StartRequest } from './types.js'
+import type { ProcessInfo, RunRequest, StartRequest } from '../types.js'
 import { resolveUser } from './user.js'
 import { normalize, type Normalized } from './validate.js'
-import { envp, resolveOptions, type Settings, type SupervisorOptions } from './supervisor-options.js'
+import { envp, resolveOptions, type Settings, type SupervisorOptions } from './options.js'
 import { Watchdog } from './watchdog.js'
 
 export type { SupervisorOptions }

@@ -2,9 +2,9 @@
  * Turns a validated `user` field (spec §1) into the exact credentials of the child.
  * Supplementary groups are always explicit: the child never keeps the supervisor's.
  */
-import { coded } from './errors.js'
-import type { NativeBinding } from './native.js'
-import type { UserSpec } from './types.js'
+import { coded } from '../errors.js'
+import type { NativeBinding } from '../native.js'
+import type { UserSpec } from '../types.js'
 
 export interface Credentials {
   uid: number

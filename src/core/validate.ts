@@ -2,9 +2,9 @@
  * Request validation (spec §1). Every check throws a TypeError with code
  * INVALID_REQUEST whose message names the field; nothing here touches the system.
  */
-import { parseMemoryLimit } from './cgroup-limit.js'
-import { invalid } from './errors.js'
-import type { StartRequest, UserSpec } from './types.js'
+import { parseMemoryLimit } from '../cgroup/limit.js'
+import { invalid } from '../errors.js'
+import type { StartRequest, UserSpec } from '../types.js'
 
 /** A request after validation, in the shape the supervisor works with. */
 export interface Normalized {

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs'
 
-import type { NativeBinding, NativeChild } from './native.js'
+import type { NativeBinding, NativeChild } from '../native.js'
 
 export class Watchdog {
   readonly pid: number

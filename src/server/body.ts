@@ -2,7 +2,7 @@
  * Request bodies with hard size limits, and the JSON/empty responses of the API.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { HttpError, type ErrorResponse } from './server-errors.js'
+import { HttpError, type ErrorResponse } from './errors.js'
 
 /** Default limit of a JSON request body (spec §2). */
 export const DEFAULT_MAX_JSON_BYTES = 1024 * 1024

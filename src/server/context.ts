@@ -2,9 +2,9 @@
  * What every route handler gets, and the lookups several of them share.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { SupervisedProcess } from './process.js'
-import { HttpError } from './server-errors.js'
-import type { Supervisor } from './supervisor.js'
+import type { SupervisedProcess } from '../core/process.js'
+import { HttpError } from './errors.js'
+import type { Supervisor } from '../core/supervisor.js'
 
 /** The server's limits and settings after defaults are applied. */
 export interface ServerSettings {

@@ -2,7 +2,7 @@
  * A small path router: routes are tried in order, a path that matches no route is 404
  * `NOT_FOUND`, a known path with another method is 405 `METHOD_NOT_ALLOWED` with `Allow`.
  */
-import { HttpError } from './server-errors.js'
+import { HttpError } from './errors.js'
 
 /** One path and its handler per method. `pattern` captures the path parameters. */
 export interface Route<H> {

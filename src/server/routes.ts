@@ -2,11 +2,11 @@
  * The JSON endpoints of spec §2: health, info, start, list, get, kill, signal, stdin and
  * the output snapshots.
  */
-import type { LogView } from './retain.js'
-import { readBody, readJsonObject, sendEmpty, sendJson, sendError } from './server-body.js'
-import { checkCapacity, processOf, type RouteContext } from './server-context.js'
-import { errorCode, HttpError, spawnErrorResponse } from './server-errors.js'
-import type { StartRequest } from './types.js'
+import type { LogView } from '../core/retain.js'
+import { readBody, readJsonObject, sendEmpty, sendJson, sendError } from './body.js'
+import { checkCapacity, processOf, type RouteContext } from './context.js'
+import { errorCode, HttpError, spawnErrorResponse } from './errors.js'
+import type { StartRequest } from '../types.js'
 
 /** The highest signal number on Linux (SIGRTMAX). */
 const MAX_SIGNAL = 64

@@ -4,15 +4,15 @@
 import { readFileSync } from 'node:fs'
 import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { bearerChecker, isLoopback } from './server-auth.js'
-import { DEFAULT_MAX_JSON_BYTES, DEFAULT_MAX_STDIN_BYTES, sendError } from './server-body.js'
-import type { Handler, ServerSettings } from './server-context.js'
-import { errorCode, HttpError, toErrorResponse } from './server-errors.js'
-import { matchRoute, pathOf, type Route } from './server-router.js'
-import * as routes from './server-routes.js'
-import { follow, run } from './server-sse-routes.js'
-import { DEFAULT_HIGH_WATER_MARK, DEFAULT_KEEP_ALIVE_MS } from './server-streams.js'
-import type { Supervisor } from './supervisor.js'
+import { bearerChecker, isLoopback } from './auth.js'
+import { DEFAULT_MAX_JSON_BYTES, DEFAULT_MAX_STDIN_BYTES, sendError } from './body.js'
+import type { Handler, ServerSettings } from './context.js'
+import { errorCode, HttpError, toErrorResponse } from './errors.js'
+import { matchRoute, pathOf, type Route } from './router.js'
+import * as routes from './routes.js'
+import { follow, run } from './sse-routes.js'
+import { DEFAULT_HIGH_WATER_MARK, DEFAULT_KEEP_ALIVE_MS } from './streams.js'
+import type { Supervisor } from '../core/supervisor.js'
 
 /** Default limit of running processes; one more is refused with 429. */
 export const DEFAULT_MAX_PROCESSES = 256
@@ -198,7 +198,7 @@ function positive(name: string, value: number | undefined, fallback: number, zer
 
 function packageVersion(): string {
   try {
-    const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8')
+    const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
     const pkg: unknown = JSON.parse(text)
     const version: unknown = typeof pkg === 'object' && pkg !== null ? Reflect.get(pkg, 'version') : undefined
     return typeof version === 'string' ? version : '0.0.0'

@@ -2,13 +2,13 @@
  * The event-stream endpoints: `POST /processes/run` and the three follow endpoints.
  */
 import type { ServerResponse } from 'node:http'
-import type { LogView } from './retain.js'
-import { readJsonObject, sendError } from './server-body.js'
-import { checkCapacity, processOf, type RouteContext } from './server-context.js'
-import { HttpError, spawnErrorResponse } from './server-errors.js'
-import { followEventStream, runEventStream, type EventStream } from './server-streams.js'
+import type { LogView } from '../core/retain.js'
+import { readJsonObject, sendError } from './body.js'
+import { checkCapacity, processOf, type RouteContext } from './context.js'
+import { HttpError, spawnErrorResponse } from './errors.js'
+import { followEventStream, runEventStream, type EventStream } from './streams.js'
 import { SSE_HEADERS } from './sse.js'
-import type { RunRequest } from './types.js'
+import type { RunRequest } from '../types.js'
 
 /**
  * `POST /processes/run`. Nothing is sent until the program has started, so a program

@@ -9,14 +9,14 @@ import * as path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CgroupManager, parseMemoryLimit, type CgroupError, type ProcessCgroup } from '../src/cgroup.js'
-import { CgroupUnavailable, detectLayout, parseMountinfo, type FsKind } from '../src/cgroup-detect.js'
-import { CgroupHandle } from '../src/cgroup-process.js'
-import { listTree, makeTree, mountLine } from './fixtures/cgroupfs/tree.js'
+import { CgroupManager, parseMemoryLimit, type CgroupError, type ProcessCgroup } from '../../src/cgroup/manager.js'
+import { CgroupUnavailable, detectLayout, parseMountinfo, type FsKind } from '../../src/cgroup/detect.js'
+import { CgroupHandle } from '../../src/cgroup/process.js'
+import { listTree, makeTree, mountLine } from '../fixtures/cgroupfs/tree.js'
 
 const MiB = 2 ** 20
-const REPO = fileURLToPath(new URL('..', import.meta.url))
-const MODULE_URL = pathToFileURL(path.join(REPO, 'src/cgroup.ts')).href
+const REPO = fileURLToPath(new URL('../..', import.meta.url))
+const MODULE_URL = pathToFileURL(path.join(REPO, 'src/cgroup/manager.ts')).href
 /** The machine's mode by statfs alone, independently of the code under test. */
 const MODE = fs.statfsSync('/sys/fs/cgroup').type === 0x63677270 ? 'v2' : 'v1'
 /** Allocates and touches up to 1 GiB, then exits 3: a failed limit never sets off the host's OOM killer. */

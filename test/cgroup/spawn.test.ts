@@ -7,9 +7,9 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 
-import { CgroupManager } from '../src/cgroup.js'
-import { Supervisor } from '../src/supervisor.js'
-import { spawnDirect } from './helpers/spawn.js'
+import { CgroupManager } from '../../src/cgroup/manager.js'
+import { Supervisor } from '../../src/core/supervisor.js'
+import { spawnDirect } from '../helpers/spawn.js'
 
 const sup = new Supervisor()
 afterAll(() => sup.close())

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { parseRunArgs, parseServeArgs, UsageError } from '../src/cli-args.js'
+import { parseRunArgs, parseServeArgs, UsageError } from '../../src/cli/args.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 /** A running `sandproc` (through tsx) with its output collected as it comes. */
 interface Cli {
@@ -16,7 +16,7 @@ interface Cli {
 }
 
 function cli(args: string[], env: Record<string, string | undefined> = {}): Cli {
-  return watch(spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+  return watch(spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
     cwd: ROOT,
     env: { ...process.env, SANDPROC_TOKEN: undefined, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

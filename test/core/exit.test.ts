@@ -3,7 +3,7 @@
 // produces on demand (a lost status, a counter that cannot be read).
 import { describe, expect, it } from 'vitest'
 
-import { exitEvent, type Reaped } from '../src/exit.js'
+import { exitEvent, type Reaped } from '../../src/core/exit.js'
 
 const base: Reaped = { code: null, signal: 9, userUs: 1500, sysUs: 500, wallMs: 12.5, oomKills: 1, peak: 4096 }
 const none = { killedBySupervisor: false, timedOut: false }

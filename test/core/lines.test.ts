@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { LineSplitter } from '../src/lines.js'
+import { LineSplitter } from '../../src/core/lines.js'
 
 const KiB = 1024
 

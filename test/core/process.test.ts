@@ -2,12 +2,12 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 
-import type { SupervisedProcess } from '../src/process.js'
-import { Supervisor } from '../src/supervisor.js'
-import type { OutputEvent, ProcessEvent, RunRequest } from '../src/types.js'
-import { collect, ending, isExit, isOutput, isStart, lineMatching } from './helpers/events.js'
-import { isDead, untilDead } from './helpers/system.js'
-import { useSupervisor } from './helpers/fixture.js'
+import type { SupervisedProcess } from '../../src/core/process.js'
+import { Supervisor } from '../../src/core/supervisor.js'
+import type { OutputEvent, ProcessEvent, RunRequest } from '../../src/types.js'
+import { collect, ending, isExit, isOutput, isStart, lineMatching } from '../helpers/events.js'
+import { isDead, untilDead } from '../helpers/system.js'
+import { useSupervisor } from '../helpers/fixture.js'
 
 let sup: Supervisor
 let dir: string
@@ -419,7 +419,7 @@ describe('late iteration', () => {
 
 describe('ref and unref', () => {
   it('an unref()ed process (with a timeout) does not keep Node running; it dies with Node', async () => {
-    const src = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'src', 'index.ts')
+    const src = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'src', 'index.ts')
     const script = `
       const { Supervisor } = await import(${JSON.stringify(src)})
       const sup = new Supervisor({ cgroup: false })

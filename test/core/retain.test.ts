@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { OutputLog, type LogEntry, type LogView } from '../src/retain.js'
-import type { OutputEvent, StreamName } from '../src/types.js'
+import { OutputLog, type LogEntry, type LogView } from '../../src/core/retain.js'
+import type { OutputEvent, StreamName } from '../../src/types.js'
 
 let clock = 1_700_000_000_000
 function ev(line: string, stream: StreamName = 'stdout'): OutputEvent {

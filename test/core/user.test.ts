@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { binding, type NativeAccount, type NativeBinding } from '../src/native.js'
-import { Supervisor } from '../src/supervisor.js'
-import type { UserSpec } from '../src/types.js'
-import { resolveUser } from '../src/user.js'
-import { collect, ending, spawnError } from './helpers/events.js'
-import { account, accounts, unusedId, type Account } from './helpers/system.js'
+import { binding, type NativeAccount, type NativeBinding } from '../../src/native.js'
+import { Supervisor } from '../../src/core/supervisor.js'
+import type { UserSpec } from '../../src/types.js'
+import { resolveUser } from '../../src/core/user.js'
+import { collect, ending, spawnError } from '../helpers/events.js'
+import { account, accounts, unusedId, type Account } from '../helpers/system.js'
 
 /** Credentials as the child sees them: `id -u`, `id -g`, `id -G`, and /proc/self/status. */
 interface Seen {

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest'
 
-import { Supervisor } from '../src/supervisor.js'
-import type { StartRequest } from '../src/types.js'
-import { normalize } from '../src/validate.js'
+import { Supervisor } from '../../src/core/supervisor.js'
+import type { StartRequest } from '../../src/types.js'
+import { normalize } from '../../src/core/validate.js'
 
 /** The error `fn` throws (fails when it does not throw). */
 function thrown(fn: () => unknown): unknown {

@@ -10,10 +10,10 @@
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { Supervisor } from '../src/index.js'
-import type { SupervisedProcess } from '../src/process.js'
-import { createServer } from '../src/server.js'
-import { httpRequest, rawRequest, type RawOptions } from './fixtures/hardening/raw-http.js'
+import { Supervisor } from '../../src/index.js'
+import type { SupervisedProcess } from '../../src/core/process.js'
+import { createServer } from '../../src/server/server.js'
+import { httpRequest, rawRequest, type RawOptions } from '../fixtures/hardening/raw-http.js'
 
 const TOKEN = 'hardening-api-input-token'
 const API = '/api/v1'

@@ -10,11 +10,11 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { Supervisor } from '../src/index.js'
-import type { SupervisedProcess } from '../src/process.js'
-import { createServer } from '../src/server.js'
-import { httpRequest, rawRequest, type RawResponse } from './fixtures/hardening/raw-http.js'
-import { ROOT } from './fixtures/hardening/util.js'
+import { Supervisor } from '../../src/index.js'
+import type { SupervisedProcess } from '../../src/core/process.js'
+import { createServer } from '../../src/server/server.js'
+import { httpRequest, rawRequest, type RawResponse } from '../fixtures/hardening/raw-http.js'
+import { ROOT } from '../fixtures/hardening/util.js'
 
 const TOKEN = 'hardening-auth-token-9f2c1d7e5b'
 const API = '/api/v1'
@@ -181,7 +181,7 @@ for (const how of ['SANDPROC_TOKEN', '--token'] as const) {
     const SECRET = `cli-secret-token-4b8e0a6c-${how === '--token' ? 'flag' : 'env'}`
 
     beforeAll(async () => {
-      const args = [path.join(ROOT, 'src', 'cli.ts'), 'serve', '--port', '0', ...(how === '--token' ? ['--token', SECRET] : [])]
+      const args = [path.join(ROOT, 'src', 'cli', 'main.ts'), 'serve', '--port', '0', ...(how === '--token' ? ['--token', SECRET] : [])]
       cli = spawn(process.execPath, ['--import', 'tsx', ...args], {
         cwd: ROOT,
         env: how === '--token' ? process.env : { ...process.env, SANDPROC_TOKEN: SECRET },

@@ -6,11 +6,11 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest'
 
-import { Supervisor } from '../src/index.js'
-import type { ExitEvent } from '../src/types.js'
-import { isExit } from './helpers/events.js'
-import { compileC, floodLine, heldBack, peakRssBytes, resetPeakRss, rssBytes } from './fixtures/hardening/util.js'
-import { useSupervisor } from './helpers/fixture.js'
+import { Supervisor } from '../../src/index.js'
+import type { ExitEvent } from '../../src/types.js'
+import { isExit } from '../helpers/events.js'
+import { compileC, floodLine, heldBack, peakRssBytes, resetPeakRss, rssBytes } from '../fixtures/hardening/util.js'
+import { useSupervisor } from '../helpers/fixture.js'
 
 const MiB = 1024 * 1024
 const HELD_BOUND = 32 * MiB

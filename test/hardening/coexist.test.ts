@@ -1,15 +1,15 @@
 /**
  * Coexistence at the issue's scale (issue 6): 500 processes through Node's child_process
  * and 500 through sandproc, all started at once from one process, every exit delivered to
- * its own side with its own status. (test/coexist.test.ts covers the mechanisms at a
+ * its own side with its own status. (test/hardening/sigchld.test.ts covers the mechanisms at a
  * smaller scale.)
  */
 import { spawn as spawnNode } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { Supervisor } from '../src/index.js'
-import type { ExitEvent } from '../src/types.js'
-import { alive, children } from './fixtures/hardening/util.js'
+import { Supervisor } from '../../src/index.js'
+import type { ExitEvent } from '../../src/types.js'
+import { alive, children } from '../fixtures/hardening/util.js'
 
 let sup: Supervisor
 

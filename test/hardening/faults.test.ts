@@ -9,10 +9,10 @@ import { mkdirSync, readdirSync, rmdirSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { Supervisor } from '../src/index.js'
-import type { SupervisedProcess } from '../src/process.js'
-import type { ExitEvent } from '../src/types.js'
-import { alive, children, FIXTURES, ROOT, supervisorCgroupDirs, until } from './fixtures/hardening/util.js'
+import { Supervisor } from '../../src/index.js'
+import type { SupervisedProcess } from '../../src/core/process.js'
+import type { ExitEvent } from '../../src/types.js'
+import { alive, children, FIXTURES, ROOT, supervisorCgroupDirs, until } from '../fixtures/hardening/util.js'
 
 interface Killed {
   pid: number

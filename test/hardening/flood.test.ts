@@ -7,12 +7,12 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest'
 
-import { Supervisor } from '../src/index.js'
-import type { SupervisedProcess } from '../src/process.js'
-import type { ExitEvent } from '../src/types.js'
-import { isExit } from './helpers/events.js'
-import { compileC, floodLine, heldBack, peakRssBytes, resetPeakRss, rssBytes } from './fixtures/hardening/util.js'
-import { useSupervisor } from './helpers/fixture.js'
+import { Supervisor } from '../../src/index.js'
+import type { SupervisedProcess } from '../../src/core/process.js'
+import type { ExitEvent } from '../../src/types.js'
+import { isExit } from '../helpers/events.js'
+import { compileC, floodLine, heldBack, peakRssBytes, resetPeakRss, rssBytes } from '../fixtures/hardening/util.js'
+import { useSupervisor } from '../helpers/fixture.js'
 
 const MiB = 1024 * 1024
 /** The stated bound: supervisor RSS growth over its level before the flood. */

@@ -10,11 +10,11 @@ import path from 'node:path'
 import { setImmediate as tick } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import type { SupervisedProcess } from '../src/process.js'
-import { Supervisor } from '../src/supervisor.js'
-import type { ExitEvent } from '../src/types.js'
-import { ending } from './helpers/events.js'
-import { openFds, rmTemp, tempDir, untilNoChildren, zombieChildren } from './helpers/system.js'
+import type { SupervisedProcess } from '../../src/core/process.js'
+import { Supervisor } from '../../src/core/supervisor.js'
+import type { ExitEvent } from '../../src/types.js'
+import { ending } from '../helpers/events.js'
+import { openFds, rmTemp, tempDir, untilNoChildren, zombieChildren } from '../helpers/system.js'
 
 let dir: string
 

@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { Supervisor } from '../src/index.js'
-import type { UserSpec } from '../src/types.js'
-import { collect, compileC, FIXTURES, ROOT } from './fixtures/hardening/util.js'
+import { Supervisor } from '../../src/index.js'
+import type { UserSpec } from '../../src/types.js'
+import { collect, compileC, FIXTURES, ROOT } from '../fixtures/hardening/util.js'
 
 interface Probe {
   fds: Array<{ fd: number; target: string }>

@@ -8,7 +8,7 @@ import v8 from 'node:v8'
 import vm from 'node:vm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { OutputLog, Supervisor } from '../src/index.js'
+import { OutputLog, Supervisor } from '../../src/index.js'
 
 const MiB = 1024 * 1024
 const RETAIN = MiB

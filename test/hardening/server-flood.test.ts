@@ -9,11 +9,11 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { beforeAll, describe, expect, it } from 'vitest'
 
-import { Supervisor } from '../src/index.js'
-import { createServer } from '../src/server.js'
-import { serverFlood } from '../soak/flood.js'
-import { alive, compileC, peakRssBytes, resetPeakRss, rssBytes, until } from './fixtures/hardening/util.js'
-import { useSupervisor } from './helpers/fixture.js'
+import { Supervisor } from '../../src/index.js'
+import { createServer } from '../../src/server/server.js'
+import { serverFlood } from '../../soak/flood.js'
+import { alive, compileC, peakRssBytes, resetPeakRss, rssBytes, until } from '../fixtures/hardening/util.js'
+import { useSupervisor } from '../helpers/fixture.js'
 
 const MiB = 1024 * 1024
 /** The stated bound: growth of the server's peak RSS during the flood. */

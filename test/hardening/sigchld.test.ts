@@ -7,10 +7,10 @@
 import { spawn as spawnNode, spawnSync, type ChildProcess } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import type { SupervisedProcess } from '../src/process.js'
-import { Supervisor } from '../src/supervisor.js'
-import type { ExitEvent } from '../src/types.js'
-import { ending } from './helpers/events.js'
+import type { SupervisedProcess } from '../../src/core/process.js'
+import { Supervisor } from '../../src/core/supervisor.js'
+import type { ExitEvent } from '../../src/types.js'
+import { ending } from '../helpers/events.js'
 
 let sup: Supervisor
 

@@ -8,9 +8,9 @@ import { spawn } from 'node:child_process'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 
-import type { FloodResult } from '../soak/flood.js'
-import type { Snapshot } from '../soak/measure.js'
-import { ROOT } from './fixtures/hardening/util.js'
+import type { FloodResult } from '../../soak/flood.js'
+import type { Snapshot } from '../../soak/measure.js'
+import { ROOT } from '../fixtures/hardening/util.js'
 
 /** The soak's own types: the report is its JSON output. */
 type Flood = Omit<FloodResult, 'exit'> & { exit: { exit_code?: number } }

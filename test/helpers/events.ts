@@ -1,6 +1,6 @@
 /** Collecting a supervised process's events, and the shapes tests assert on. */
 import type { CodedError } from '../../src/errors.js'
-import type { SupervisedProcess } from '../../src/process.js'
+import type { SupervisedProcess } from '../../src/core/process.js'
 import type { ExitEvent, OutputEvent, ProcessEvent, StartEvent } from '../../src/types.js'
 
 export function isStart(ev: ProcessEvent): ev is StartEvent {

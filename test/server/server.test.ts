@@ -1,8 +1,8 @@
 import { request, type IncomingMessage } from 'node:http'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { SupervisedProcess } from '../src/process.js'
-import type { ProcessInfo } from '../src/types.js'
-import { dataOf, json, readSse, startServer, TOKEN, type TestServer } from './server-helpers.js'
+import type { SupervisedProcess } from '../../src/core/process.js'
+import type { ProcessInfo } from '../../src/types.js'
+import { dataOf, json, readSse, startServer, TOKEN, type TestServer } from '../helpers/server.js'
 
 let t: TestServer
 beforeEach(async () => {

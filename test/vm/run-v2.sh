@@ -5,7 +5,7 @@
 #
 # Usage: test/vm/run-v2.sh [REPO_DIR] [TEST_FILE...]
 #   REPO_DIR   the repository (a directory holding package.json); default: this script's
-#   TEST_FILE  vitest file filters, relative to REPO_DIR; default: test/cgroup.test.ts
+#   TEST_FILE  vitest file filters, relative to REPO_DIR; default: test/cgroup/manager.test.ts
 #
 # The VM sees this machine's filesystem read-only under a throwaway overlay, so REPO_DIR
 # must already hold node_modules (and build/ for tests that load the addon).
@@ -19,7 +19,7 @@ if [ $# -gt 0 ] && [ -f "$1/package.json" ]; then
 else
   repo=$(cd "$(dirname "$0")/../.." && pwd)
 fi
-[ $# -gt 0 ] || set -- test/cgroup.test.ts
+[ $# -gt 0 ] || set -- test/cgroup/manager.test.ts
 vm=${CGROUP2_VM:-$repo/../shared/tools/cgroup2-vm}
 [ -x "$vm" ] || vm=$(command -v cgroup2-vm) || { echo "run-v2: cgroup2-vm not found; set CGROUP2_VM" >&2; exit 2; }
 # The guest mounts a fresh tmpfs on /tmp and has its own /dev and /run: a repository
