@@ -1,0 +1,41 @@
+/**
+ * The contract between the supervisor, which prepares and spawns a child, and the
+ * {@link SupervisedProcess} that owns it afterwards.
+ */
+import type { CodedError } from '../errors.js'
+import type { NativeBinding, NativeExitCallback, NativeSpawned } from '../native.js'
+import type { OutputLog } from './retain.js'
+import type { SupervisedProcess } from './process.js'
+
+/** The part of a per-process cgroup the process object uses (src/cgroup/manager.ts). */
+export interface ProcessCgroupHandle {
+  killAll(): Promise<void>
+  readCounters(): { oomKills: number | null; memoryPeak: number | null }
+  release(): Promise<void>
+}
+
+/** What the supervisor's launch step hands over once the child exists. */
+export interface Launched {
+  spawned: NativeSpawned
+  cgroup: ProcessCgroupHandle | null
+}
+
+export interface ProcessOptions {
+  handle: number
+  command: string
+  args: string[]
+  lineLimit: number
+  log: OutputLog | null
+  timeoutMs: number | undefined
+  /** How long to wait for the pipes after the main process exits (escaped descendants). */
+  drainGraceMs: number
+  /**
+   * Prepares and queues the spawn; `onSpawned` follows asynchronously with the child or
+   * the SystemError that kept it from starting. Throws when the preparation fails.
+   */
+  launch: (onSpawned: (err: CodedError | null, launched?: Launched) => void, onExit: NativeExitCallback) => void
+  /** Called once the child exists, before the start event (the supervisor's table). */
+  onSpawned?: (proc: SupervisedProcess) => void
+  /** The addon, for the pipe readers. */
+  native: NativeBinding
+}

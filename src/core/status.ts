@@ -1,0 +1,8 @@
+/** ProcessInfo's `status` (spec §2) from the exit event. */
+import type { ExitEvent, ProcessInfo } from '../types.js'
+
+export function statusOf(exit: ExitEvent | null): ProcessInfo['status'] {
+  if (exit === null) return 'running'
+  if (exit.oom_killed === true) return 'oom_killed'
+  return exit.exit_code !== undefined ? 'exited' : 'signaled'
+}
