@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
 # The prebuilds the tarball ships (run by prepack): prebuilds/linux-x64/ and
-# prebuilds/linux-arm64/, N-API 8, stripped. The host's architecture is built in place
-# (prebuildify moves the addon out of build/Release/ into prebuilds/, where
-# node-gyp-build finds it just the same); the other one is cross-built with Debian's
-# cross compiler in a scratch copy, so build/ never holds a foreign binary.
+# prebuilds/linux-arm64/, N-API 8, stripped. The host's architecture is built with the
+# host compiler, the other one cross-built with Debian's cross compiler.
 # Binaries link the system libstdc++ and libgcc_s dynamically, and the addon's sources
 # avoid every glibc and libstdc++ symbol newer than Node 20's oldest distros have:
 # test/package/symbols.test.ts reads each prebuild's version needs and holds that line.
@@ -28,14 +26,20 @@ prefix=$(node -p 'require("path").resolve(process.execPath, "../..")')
 if [ -z "${npm_config_nodedir:-}" ] && [ -f "$prefix/include/node/node_api.h" ]; then
   export npm_config_nodedir=$prefix
 fi
-rm -rf prebuilds
-"$bin/prebuildify" --napi --strip --target "$target"
-
+# Each build runs in a scratch copy of the sources: prebuildify builds in ./build and
+# moves the result out, and the developer's build/ must keep the addon `npm ci` made.
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-cp -r package.json binding.gyp native "$scratch/"
-ln -s "$PWD/node_modules" "$scratch/node_modules"
+fresh() {
+  rm -rf "$scratch/src" && mkdir "$scratch/src"
+  cp -r package.json binding.gyp native "$scratch/src/"
+  ln -s "$PWD/node_modules" "$scratch/src/node_modules"
+  echo "$scratch/src"
+}
+
+rm -rf prebuilds
+"$bin/prebuildify" --napi --strip --target "$target" --out "$PWD" "$(fresh)"
 CC="$triplet-gcc" CXX="$triplet-g++" \
-  "$bin/prebuildify" --napi --strip --target "$target" --strip-bin "$triplet-strip" --arch "$other" --out "$PWD" "$scratch"
+  "$bin/prebuildify" --napi --strip --target "$target" --strip-bin "$triplet-strip" --arch "$other" --out "$PWD" "$(fresh)"
 
 ls -l prebuilds/*/
