@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/clone3.cc",
+        "native/compat.cc",
         "native/spawn.cc",
         "native/spawner.cc",
         "native/exit_watch.cc",

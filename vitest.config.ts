@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The installed-package suite packs the tarball first: `npm run test:package`.
+    exclude: [...configDefaults.exclude, 'test/package/**'],
     // Native addons and process-wide state (signals, cgroups, credentials) do not
     // belong in worker threads: every test file gets its own process.
     pool: 'forks',

@@ -8,12 +8,9 @@
 #include <cstring>
 #include <string>
 
-namespace sandproc {
+#include "errno_name.h"
 
-inline const char* ErrnoName(int err) {
-  const char* name = strerrorname_np(err);
-  return name != nullptr ? name : "EUNKNOWN";
-}
+namespace sandproc {
 
 inline Napi::Error SystemError(Napi::Env env, int err, const char* syscall,
                                const std::string& path = std::string()) {

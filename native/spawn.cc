@@ -245,7 +245,9 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure) 
   // the child would corrupt the parent. The child unblocks just before execve.
   sigset_t all, old;
   sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
+  // The raw syscall, not pthread_sigmask (GLIBC_2.32; prebuilds load on 2.28). It is
+  // per thread as well, and sigfillset already leaves out glibc's internal signals.
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, sizeof(uint64_t));
 
   int pidfd = -1;
   pid_t pid = -1;
@@ -268,7 +270,7 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure) 
     clone_err = pid < 0 ? errno : 0;
   }
 
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr, sizeof(uint64_t));
   CloseAll(child, 3);
   close(errpipe[1]);
   errpipe[1] = -1;

@@ -1,10 +1,22 @@
 #include "spawner.h"
 
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <cstdint>
 
 #include "errors.h"
 #include "exit_watch.h"
+
+// GCC 12 gave condition_variable::wait a second symbol version (GLIBCXX_3.4.30, when it
+// stopped being noexcept). Bind to the first (3.4.11), which every libstdc++ since GCC
+// 4.4 has, so a prebuild made with GCC 12 loads on GCC 8's runtime (RHEL 8). The two
+// differ only when the waiting thread is cancelled, and these threads never are.
+#if defined(_GLIBCXX_RELEASE) && _GLIBCXX_RELEASE >= 12
+__asm__(".symver _ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE,"
+        "_ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE@GLIBCXX_3.4.11");
+#endif
 
 namespace sandproc {
 
@@ -19,13 +31,14 @@ Spawner::Spawner(napi_env env) : env_(env) {
   // The thread never runs JS and takes no signals: they belong to the JS thread.
   sigset_t all, old;
   sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
+  // Raw syscall: pthread_sigmask is GLIBC_2.32 and the prebuilds load on 2.28.
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, sizeof(uint64_t));
   // Two threads: while one is suspended in a vfork until its child execs (the exec's
   // work runs on the other core), the next spawn can proceed. More gain nothing on the
   // small machines this runs on and cost a stack each.
   unsigned n = std::thread::hardware_concurrency() > 1 ? 2 : 1;
   for (unsigned i = 0; i < n; i++) threads_.emplace_back([this] { Run(); });
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr, sizeof(uint64_t));
 }
 
 void Spawner::Submit(SpawnJob* job) {
