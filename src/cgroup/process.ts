@@ -8,9 +8,10 @@ import { promisify } from 'node:util'
 import { hasCode, wrapFsError } from './errors.js'
 import { delay, keyedValue, readOptionalSync, singleValue, writeIfPresentSync, writeSync } from './fs.js'
 import { killPass, killUntilEmpty } from './kill.js'
+import type { AppliedLimits, JoinFds, LimitCounters } from './applied.js'
 
-/** Counters of a process's cgroup, read after the process is reaped. */
-export interface CgroupCounters {
+/** Counters of a process's cgroup, read after the process is reaped (pids and cpu: only with their limit). */
+export interface CgroupCounters extends LimitCounters {
   /**
    * Processes the OOM killer killed in the cgroup since it was created: the rise of
    * `oom_kill` (v2 corrected for group kills, see `readOomKills`); null when the kernel
@@ -31,6 +32,8 @@ export interface ProcessCgroup {
   readonly procsFd: number
   /** v2: the directory, `O_RDONLY|O_DIRECTORY|O_CLOEXEC`, for `clone3` `CLONE_INTO_CGROUP`; -1 on v1. */
   readonly dirFd: number
+  /** v1 hierarchies apart from memory that a limit needs (pids, cpu): joined after memory, in order. */
+  readonly joins: readonly JoinFds[]
   /** Closes the fds the child joined through; call once the spawn has returned. */
   closeJoinFds(): void
   /** One synchronous kill pass (v2 `cgroup.kill`, else SIGKILL to each listed pid), for timeouts. */
@@ -84,6 +87,8 @@ function readOomKills(dir: string, mode: 'v1' | 'v2'): number | null {
 /** The {@link ProcessCgroup} implementation; the manager creates and tracks these. */
 export class CgroupHandle implements ProcessCgroup {
   memoryLimit: number | null = null
+  /** The pids and cpu limits, when the request set any. */
+  limits: AppliedLimits | null = null
   /** Called once the directory is gone, so the manager stops tracking it. */
   onRemoved: () => void = () => {}
   private released: Promise<void> | null = null
@@ -162,8 +167,13 @@ export class CgroupHandle implements ProcessCgroup {
     this.memoryLimit = bytes
   }
 
+  get joins(): readonly JoinFds[] {
+    return this.limits?.joins ?? []
+  }
+
   /** The child has joined (or never will): the join fds are not needed any more. */
   closeJoinFds(): void {
+    this.limits?.closeJoinFds()
     if (!this.fdsOpen) return
     this.fdsOpen = false
     for (const fd of [this.procsFd, this.dirFd]) if (fd >= 0) fs.closeSync(fd)
@@ -185,11 +195,12 @@ export class CgroupHandle implements ProcessCgroup {
     } catch {
       // Unreadable: unknown.
     }
-    return { oomKills: now === null || this.baseline === null ? null : now - this.baseline, memoryPeak }
+    return { oomKills: now === null || this.baseline === null ? null : now - this.baseline, memoryPeak, ...this.limits?.counters() }
   }
 
   /** Sync removal of a cgroup no process ever joined (a failed limit write on the spawn path). */
   destroySync(): void {
+    this.limits?.destroySync()
     if (this.fdsOpen) {
       this.fdsOpen = false
       for (const fd of [this.procsFd, this.dirFd]) if (fd >= 0) fs.closeSync(fd)
@@ -207,6 +218,19 @@ export class CgroupHandle implements ProcessCgroup {
   }
 
   private async remove(): Promise<void> {
+    // The other hierarchies' cgroups empty with this one (every task of the tree is in each).
+    const extras = this.limits?.release() ?? Promise.resolve()
+    try {
+      await this.removeMemoryDir()
+    } finally {
+      await extras.catch((err: unknown) => {
+        this.released = null
+        throw err
+      })
+    }
+  }
+
+  private async removeMemoryDir(): Promise<void> {
     if (this.fdsOpen) {
       // Once only: a closed fd number may already belong to someone else.
       this.fdsOpen = false

@@ -59,8 +59,8 @@ export class Supervisor {
     this.#binding = opts.binding ?? realBinding
     this.#baseEnvp = envp(this.#s.env)
     this.#cgroups = opts.cgroup === false ? null : CgroupManager.detect(opts.cgroup ?? {})
-    this.capabilities = this.#cgroups?.capabilities ?? { cgroup: null, oomDetection: false, reason: 'cgroups turned off (cgroup: false)' }
-    this.#watchdog = opts.watchdog === false ? null : Watchdog.start(this.#binding, this.#cgroups?.dir ?? null)
+    this.capabilities = this.#cgroups?.capabilities ?? cgroupsOff()
+    this.#watchdog = opts.watchdog === false ? null : Watchdog.start(this.#binding, this.#cgroups?.dirs ?? [])
   }
 
   /** Runs a process with stdin closed and both streams captured (the `run` endpoint). */
@@ -127,7 +127,11 @@ export class Supervisor {
   #launch(req: Normalized, retain: boolean): SupervisedProcess {
     if (this.#closed !== null) throw coded('the supervisor is closed', 'ERR_SUPERVISOR_CLOSED')
     const handle = ++this.#handles
-    const memoryLimit = req.memoryLimit ?? this.#s.memoryLimit
+    const limits = {
+      memoryLimit: req.memoryLimit ?? this.#s.memoryLimit,
+      pidsLimit: req.pidsLimit ?? this.#s.pidsLimit,
+      cpuLimit: req.cpuLimit ?? this.#s.cpuLimit,
+    }
     const proc = new SupervisedProcess({
       handle,
       command: req.command,
@@ -141,7 +145,7 @@ export class Supervisor {
       launch: (onSpawned, onExit) => {
         const env = Object.keys(req.env).length === 0 ? this.#s.env : { ...this.#s.env, ...req.env }
         const creds = req.user === undefined ? undefined : resolveUser(req.user, this.#binding)
-        const cgroup = this.#acquireCgroup(memoryLimit)
+        const cgroup = this.#acquireCgroup(limits)
         this.#binding.spawn(
           {
             command: req.command,
@@ -176,10 +180,11 @@ export class Supervisor {
     return proc
   }
 
-  #acquireCgroup(memoryLimit: number | undefined): ReturnType<CgroupManager['acquire']> {
-    if (this.#cgroups !== null) return this.#cgroups.acquire({ memoryLimit, oomGroup: this.#s.oomGroup })
-    if (memoryLimit === undefined) return null
-    throw coded(`memory_limit needs a memory cgroup: ${this.capabilities.reason ?? ''}`, 'ENOTSUP', { syscall: 'cgroup' })
+  #acquireCgroup(limits: { memoryLimit?: number; pidsLimit?: number; cpuLimit?: number }): ReturnType<CgroupManager['acquire']> {
+    if (this.#cgroups !== null) return this.#cgroups.acquire({ ...limits, oomGroup: this.#s.oomGroup })
+    const field = limits.memoryLimit !== undefined ? 'memory_limit' : limits.pidsLimit !== undefined ? 'pids_limit' : limits.cpuLimit !== undefined ? 'cpu_limit' : null
+    if (field === null) return null
+    throw coded(`${field} needs a cgroup: ${this.capabilities.reason ?? ''}`, 'ENOTSUP', { syscall: 'cgroup' })
   }
 
   #track(proc: SupervisedProcess): void {
@@ -217,4 +222,10 @@ export class Supervisor {
       p.log.release()
     }
   }
+}
+
+function cgroupsOff(): Capabilities {
+  const reason = 'cgroups turned off (cgroup: false)'
+  const off = { usable: false, reason }
+  return { cgroup: null, oomDetection: false, reason, controllers: { memory: off, pids: off, cpu: off } }
 }

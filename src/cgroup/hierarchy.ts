@@ -1,0 +1,179 @@
+/**
+ * A v1 hierarchy apart from the memory one (this machine mounts `pids` and `cpu` on
+ * their own): its per-supervisor directory `<own>/sandproc/s<pid>-<hex>/`, named as the
+ * memory one, and one cgroup per process that asks for its controller, made on demand
+ * so that a process without such a limit never touches the hierarchy.
+ */
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { promisify } from 'node:util'
+import { mkdirOnce, rmdirQuiet } from './dance.js'
+import { CgroupUnavailable } from './detect.js'
+import { hasCode, wrapFsError } from './errors.js'
+import { delay } from './fs.js'
+import { killPass, killUntilEmpty } from './kill.js'
+
+/** The limit controllers beside memory. */
+export type Controller = 'pids' | 'cpu'
+
+/** A file every cgroup of the controller has (the hierarchy's root lacks some, so checked below it). */
+export const PROBE_FILE: Record<Controller, string> = { pids: 'pids.max', cpu: 'cpu.cfs_quota_us' }
+
+const RMDIR_BOUND_MS = 5_000
+const closeAsync = promisify(fs.close)
+
+/** Removes `dir`, retrying while just-killed tasks keep it busy; ENOENT is done. */
+export async function rmdirRetry(dir: string, boundMs = RMDIR_BOUND_MS): Promise<void> {
+  const deadline = Date.now() + boundMs
+  for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+    try {
+      await fs.promises.rmdir(dir)
+      return
+    } catch (err) {
+      if (hasCode(err, 'ENOENT')) return
+      if (!hasCode(err, 'EBUSY') || Date.now() > deadline) throw wrapFsError(err, 'rmdir', dir)
+    }
+    await delay(wait)
+  }
+}
+
+/** One process's cgroup in a {@link V1Hierarchy}: the fds the child joins it through. */
+export class ExtraCgroup {
+  private fdsOpen = true
+  private released: Promise<void> | null = null
+
+  private constructor(
+    readonly path: string,
+    /** `tasks`, `O_WRONLY|O_CLOEXEC`: the child writes `"0"` to move only itself (no global lock). */
+    readonly tasksFd: number,
+    /** `cgroup.procs`, `O_WRONLY|O_CLOEXEC`: the fallback join. */
+    readonly procsFd: number,
+  ) {}
+
+  /** Creates `dir` and opens its join files; on failure nothing is left. */
+  static createSync(dir: string): ExtraCgroup {
+    try {
+      fs.mkdirSync(dir)
+    } catch (err) {
+      throw wrapFsError(err, 'mkdir', dir)
+    }
+    let tasks = -1
+    try {
+      tasks = fs.openSync(path.join(dir, 'tasks'), fs.constants.O_WRONLY)
+      return new ExtraCgroup(dir, tasks, fs.openSync(path.join(dir, 'cgroup.procs'), fs.constants.O_WRONLY))
+    } catch (err) {
+      if (tasks >= 0) fs.closeSync(tasks)
+      rmdirQuiet(dir)
+      throw wrapFsError(err, 'open', dir)
+    }
+  }
+
+  closeJoinFds(): void {
+    if (!this.fdsOpen) return
+    this.fdsOpen = false
+    fs.closeSync(this.tasksFd)
+    fs.closeSync(this.procsFd)
+  }
+
+  /** Sync removal of a cgroup no process joined (a failed limit write on the spawn path). */
+  destroySync(): void {
+    this.closeJoinFds()
+    rmdirQuiet(this.path)
+  }
+
+  /** Closes the fds (once) and removes the directory; the caller killed what ran in it. */
+  release(): Promise<void> {
+    this.released ??= (async () => {
+      if (this.fdsOpen) {
+        this.fdsOpen = false
+        await Promise.all([closeAsync(this.tasksFd), closeAsync(this.procsFd)]).catch(() => {})
+      }
+      await rmdirRetry(this.path)
+    })().catch((err: unknown) => {
+      // Let a later release() (the hierarchy's close) try again.
+      this.released = null
+      throw err
+    })
+    return this.released
+  }
+}
+
+/** Where a v1 hierarchy is and this process's cgroup in it. */
+export interface V1Site {
+  mountPoint: string
+  /** This process's own cgroup in the hierarchy. */
+  ownDir: string
+  /** The limit controllers it carries (`cpu` and `pids` may share one). */
+  controllers: Controller[]
+}
+
+/** The per-supervisor directory of one v1 hierarchy. */
+export class V1Hierarchy {
+  private closing: Promise<void> | null = null
+
+  private constructor(
+    readonly controllers: Controller[],
+    readonly dir: string,
+    private readonly parent: string,
+    private readonly parentIsDefault: boolean,
+  ) {}
+
+  /**
+   * Makes `<parent>/<name>` (parent default `<own>/sandproc`, created if absent) and
+   * checks it carries the controllers' files.
+   * @throws CgroupUnavailable saying why; leaves nothing behind.
+   */
+  static setup(site: V1Site, name: string, parentOverride?: string): V1Hierarchy {
+    const isDefault = parentOverride === undefined
+    const parent = isDefault ? path.join(site.ownDir, 'sandproc') : path.resolve(parentOverride)
+    const dir = path.join(parent, name)
+    const label = site.controllers.join(',')
+    if (!fs.existsSync(isDefault ? site.ownDir : parent)) throw new CgroupUnavailable(`${isDefault ? site.ownDir : parent} does not exist`)
+    let createdParent = false
+    try {
+      createdParent = isDefault && mkdirOnce(parent)
+      fs.mkdirSync(dir)
+    } catch (err) {
+      if (createdParent) rmdirQuiet(parent)
+      throw new CgroupUnavailable(`cannot create ${dir} in the ${label} hierarchy: ${(err as Error).message}`)
+    }
+    const missing = site.controllers.map((c) => PROBE_FILE[c]).find((f) => !fs.existsSync(path.join(dir, f)))
+    if (missing !== undefined) {
+      rmdirQuiet(dir)
+      if (isDefault) rmdirQuiet(parent)
+      throw new CgroupUnavailable(`${dir} has no ${missing}: not a ${label} cgroup`)
+    }
+    return new V1Hierarchy(site.controllers, dir, parent, isDefault)
+  }
+
+  /** A cgroup for one process, named as its memory cgroup. Sync: on the spawn path. */
+  create(name: string): ExtraCgroup {
+    return ExtraCgroup.createSync(path.join(this.dir, name))
+  }
+
+  /**
+   * Kills what is left in any cgroup of the directory (none should be: processes leave
+   * with their memory cgroup's), removes them, the directory, and an empty default parent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.teardown()
+    return this.closing
+  }
+
+  private async teardown(): Promise<void> {
+    const entries = await fs.promises.readdir(this.dir, { withFileTypes: true }).catch(() => [])
+    const results = await Promise.allSettled(
+      entries
+        .filter((e) => e.isDirectory())
+        .map(async (e) => {
+          const dir = path.join(this.dir, e.name)
+          await killUntilEmpty(dir, () => killPass(dir, false)).catch(() => {})
+          await rmdirRetry(dir)
+        }),
+    )
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
+    await rmdirRetry(this.dir)
+    if (this.parentIsDefault) await fs.promises.rmdir(this.parent).catch(() => {})
+  }
+}
