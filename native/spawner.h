@@ -1,7 +1,7 @@
 // Spawns on dedicated long-lived threads (two where there are two cores), so that the JS thread never waits for a
-// clone: vfork suspends only the calling thread, and joining a cgroup v1 by writing
-// cgroup.procs can wait a whole RCU grace period (about 10 ms) when no cgroup write
-// happened recently. The thread lives as long as the environment, which matters:
+// clone: vfork suspends only the calling thread, and a cgroup join that takes the
+// global threadgroup lock (v1 cgroup.procs, the fallback of tasks) can wait a whole RCU
+// grace period (about 10 ms) when no cgroup write happened recently. The thread lives as long as the environment, which matters:
 // PR_SET_PDEATHSIG fires when the parent *thread* exits.
 #pragma once
 

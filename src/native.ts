@@ -23,12 +23,28 @@ export interface NativeSpawnOptions {
   groups?: number[]
   /** 0: /dev/null, 1: a pipe; for stdin, stdout, stderr. */
   stdio: [0 | 1, 0 | 1, 0 | 1]
-  /** cgroup.procs of the process's cgroup, opened for writing; the child joins through it. */
-  cgroupProcsFd?: number
-  /** v2 cgroup directory fd for clone3(CLONE_INTO_CGROUP). */
+  /**
+   * The cgroups the child joins before execve, in order (at most 4: one per v1
+   * hierarchy). With `cgroupDirFd`, the first is the cgroup clone3 places it in.
+   */
+  cgroupJoins?: NativeCgroupJoin[]
+  /** v2 cgroup directory fd for clone3(CLONE_INTO_CGROUP): the cgroup of `cgroupJoins[0]`. */
   cgroupDirFd?: number
   /** F_SETPIPE_SZ for stdout and stderr; 0 keeps the kernel default. */
   pipeSize?: number
+}
+
+/**
+ * One cgroup to join: the child writes `"0"` to `fd`, and to `fallbackFd` only if that
+ * fails. v1: `tasks` (moves the calling thread: no global lock), then `cgroup.procs`;
+ * v2: `cgroup.procs` alone. Both opened for writing before the spawn; a join that fails
+ * is a spawn error with `syscall: 'cgroup'` and `path`.
+ */
+export interface NativeCgroupJoin {
+  fd: number
+  fallbackFd?: number
+  /** The cgroup's directory, for the error's `path`. */
+  path?: string
 }
 
 /** The native side of one running child. */

@@ -4,6 +4,7 @@
  * hierarchies (v1), which the child joins before exec. Only what the request asks for is
  * made, so a process without these limits costs nothing more.
  */
+import type { NativeCgroupJoin } from '../native.js'
 import type { Controllers } from './controllers.js'
 import { cgroupError } from './errors.js'
 import { readThrottledMs, writeCpuLimit } from './cpu.js'
@@ -18,11 +19,6 @@ export interface LimitRequest {
   cpuLimit?: number
 }
 
-/** The fds the child joins one v1 hierarchy's cgroup through: `tasks`, `cgroup.procs` as the fallback. */
-export interface JoinFds {
-  tasksFd: number
-  procsFd: number
-}
 
 /** What the limits did, read after the reap; a field is absent when its limit was not set. */
 export interface LimitCounters {
@@ -77,8 +73,9 @@ export class AppliedLimits {
     return applied
   }
 
-  get joins(): JoinFds[] {
-    return this.extras.map((e) => ({ tasksFd: e.tasksFd, procsFd: e.procsFd }))
+  /** How the child joins each extra cgroup: `tasks`, then `cgroup.procs` as the fallback. */
+  get joins(): NativeCgroupJoin[] {
+    return this.extras.map((e) => ({ fd: e.tasksFd, fallbackFd: e.procsFd, path: e.path }))
   }
 
   closeJoinFds(): void {

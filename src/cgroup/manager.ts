@@ -19,7 +19,7 @@ import { removeSupervisorDir, setupSupervisorDir, type Setup, type SetupOptions 
 export type { CgroupError } from './errors.js'
 export type { FsKind } from './detect.js'
 export type { CgroupCounters, ProcessCgroup } from './process.js'
-export type { JoinFds, LimitRequest } from './applied.js'
+export type { LimitRequest } from './applied.js'
 export type { Controller, ControllerState } from './controllers.js'
 export { parseMemoryLimit }
 export { parsePidsLimit } from './pids.js'

@@ -156,13 +156,14 @@ export class Supervisor {
             cwd: req.workingDir === undefined ? this.#s.cwd : path.resolve(this.#s.cwd, req.workingDir),
             ...creds,
             stdio: [req.stdin === 'pipe' ? 1 : 0, req.stdout === 'capture' ? 1 : 0, req.stderr === 'capture' ? 1 : 0],
-            cgroupProcsFd: cgroup?.procsFd ?? -1,
+            // Memory first (clone3 may place the child there), then only the hierarchies a limit needs.
+            cgroupJoins: cgroup === null ? [] : [cgroup.join, ...cgroup.extraJoins],
             cgroupDirFd: cgroup?.dirFd ?? -1,
             pipeSize: this.#s.pipeSize,
           },
           (err, spawned) => {
             // The child has joined (or never will): holding these for its whole life
-            // would cost two fds a process.
+            // would cost two or three fds a process.
             cgroup?.closeJoinFds()
             this.#pending.delete(proc)
             if (err !== null || spawned === undefined) {

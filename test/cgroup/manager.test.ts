@@ -101,13 +101,14 @@ describe(`real cgroups on this machine (${MODE})`, () => {
     const cg = mgr.acquire({ memoryLimit: 64 * MiB })!
     expect(cg.memoryLimit).toBe(64 * MiB)
     expect(fs.fstatSync(cg.procsFd).ino).toBe(fs.statSync(path.join(cg.path, 'cgroup.procs')).ino)
-    for (const fd of MODE === 'v2' ? [cg.procsFd, cg.dirFd] : [cg.procsFd]) expect(cloexec(fd)).toBe(true)
+    for (const fd of MODE === 'v2' ? [cg.procsFd, cg.dirFd] : [cg.procsFd, cg.tasksFd]) expect(cloexec(fd)).toBe(true)
     if (MODE === 'v2') {
       expect([readIn(cg, 'memory.max'), readIn(cg, 'memory.swap.max'), readIn(cg, 'memory.oom.group')]).toEqual([String(64 * MiB), '0', '1'])
       expect(fs.fstatSync(cg.dirFd).ino).toBe(fs.statSync(cg.path).ino)
     } else {
       expect([readIn(cg, 'memory.limit_in_bytes'), readIn(cg, 'memory.memsw.limit_in_bytes')]).toEqual([String(64 * MiB), String(64 * MiB)])
       expect(cg.dirFd).toBe(-1)
+      expect(fs.fstatSync(cg.tasksFd).ino).toBe(fs.statSync(path.join(cg.path, 'tasks')).ino)
     }
     expect(cg.readCounters()).toEqual({ oomKills: 0, memoryPeak: 0 })
     await cg.release()
@@ -487,6 +488,9 @@ describe('a process cgroup on fixture trees', () => {
     const cg = CgroupHandle.openSync(dir, 'v1')
     expect(cg.readCounters()).toEqual({ oomKills: null, memoryPeak: 1234 })
     expect(cg.dirFd).toBe(-1)
+    // Without a tasks file the join is cgroup.procs alone.
+    expect(cg.tasksFd).toBe(-1)
+    expect(cg.join).toEqual({ fd: cg.procsFd, path: dir })
   })
 
   it('a limit skips the files a kernel lacks (no swap, no oom.group)', () => {
