@@ -68,5 +68,6 @@ export function readThrottledMs(dir: string, mode: 'v1' | 'v2'): number | null {
   }
   if (text === null) return null
   const v = keyedValue(text, mode === 'v2' ? 'throttled_usec' : 'throttled_time')
-  return v === null ? null : v / (mode === 'v2' ? 1e3 : 1e6)
+  // To the µs, as wall_ms is given.
+  return v === null ? null : mode === 'v2' ? v / 1e3 : Math.round(v / 1e3) / 1e3
 }
