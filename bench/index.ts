@@ -19,8 +19,9 @@ import { w2Memory } from './w2-memory.js'
 import { w3Burst } from './w3-burst.js'
 import { w4Output } from './w4-output.js'
 import { w5Http } from './w5-http.js'
+import { w6Limits } from './w6-limits.js'
 
-const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5'] as const
+const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6'] as const
 type Workload = (typeof WORKLOADS)[number]
 
 const { values } = parseArgs({
@@ -77,6 +78,12 @@ try {
     measures.push(...r.measures)
     notes.push(...r.notes)
   })
+  // The spawn cost of each limit (issue 15); needs the pids and cpu controllers.
+  if (sandproc.cgroup !== 'none') {
+    await step('w6', async () => {
+      notes.push(...(await w6Limits({ quick })).notes)
+    })
+  }
 } finally {
   await sandproc.close()
   await sandprocNoCg?.close()

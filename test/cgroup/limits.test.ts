@@ -1,6 +1,6 @@
 /**
- * The limit fields around the kernel: validation of pids_limit / cpu_limit (library and
- * HTTP: 400 INVALID_REQUEST), supervisor defaults, capabilities, and ENOTSUP with
+ * The limit fields around the kernel: validation of pids_limit / cpu_limit (library:
+ * INVALID_REQUEST; HTTP in test/server/limits.test.ts), supervisor defaults, capabilities, and ENOTSUP with
  * syscall 'cgroup' for a controller the machine cannot use (turned off for real, or
  * missing in fixture trees of both cgroup versions).
  */
@@ -13,7 +13,6 @@ import type { Layout } from '../../src/cgroup/detect.js'
 import { CgroupManager, type CgroupError, type FsKind } from '../../src/cgroup/manager.js'
 import { Supervisor } from '../../src/core/supervisor.js'
 import { collect, spawnError } from '../helpers/events.js'
-import { startServer } from '../helpers/server.js'
 import { listTree, makeTree, mountLine } from '../fixtures/cgroupfs/tree.js'
 
 const BAD_PIDS: unknown[] = [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '64', true, {}, 2 ** 22 + 1]
@@ -51,24 +50,6 @@ describe('validation', () => {
     expect(() => new Supervisor({ pidsLimit: 0, cgroup: false, watchdog: false })).toThrow(/pidsLimit/)
     expect(() => new Supervisor({ cpuLimit: Number.NaN, cgroup: false, watchdog: false })).toThrow(/cpuLimit/)
   })
-
-  it('over HTTP: 400 INVALID_REQUEST for run and start', async () => {
-    const srv = await startServer({}, { cgroup: false, watchdog: false })
-    try {
-      for (const [path_, body] of [
-        ['/processes/run', { command: 'true', pids_limit: 0 }],
-        ['/processes/run', { command: 'true', cpu_limit: 'half' }],
-        ['/processes', { command: 'true', pids_limit: -3 }],
-        ['/processes', { command: 'true', cpu_limit: -1 }],
-      ] as const) {
-        const res = await srv.api(path_, { method: 'POST', body })
-        expect(res.status).toBe(400)
-        expect(await res.json()).toMatchObject({ code: 'INVALID_REQUEST', error: expect.stringMatching(/pids_limit|cpu_limit/) })
-      }
-    } finally {
-      await srv.close()
-    }
-  })
 })
 
 describe('defaults and ENOTSUP on this machine', () => {
@@ -87,7 +68,6 @@ describe('defaults and ENOTSUP on this machine', () => {
 
   it('a controller turned off: capabilities say why, its limit fails with ENOTSUP, others still run', async () => {
     const sup = new Supervisor({ cgroup: { hierarchies: { pids: false, cpu: false } } })
-    const srv = await startServer({ supervisor: sup })
     try {
       expect(sup.capabilities.controllers.pids).toEqual({ usable: false, reason: expect.stringContaining('pids') })
       expect(sup.capabilities.controllers.cpu).toEqual({ usable: false, reason: expect.stringContaining('cpu') })
@@ -95,13 +75,10 @@ describe('defaults and ENOTSUP on this machine', () => {
         const err = await spawnError(sup.run({ command: 'true', [field]: 4 }))
         expect(err).toMatchObject({ code: 'ENOTSUP', errno: -95, syscall: 'cgroup' })
         expect(err.message).toContain(field)
-        const res = await srv.api('/processes/run', { method: 'POST', body: { command: 'true', [field]: 4 } })
-        expect(res.status).toBe(422)
-        expect(await res.json()).toMatchObject({ code: 'SPAWN_FAILED', errno: 'ENOTSUP', syscall: 'cgroup' })
       }
       expect((await collect(sup.run({ command: 'true', memory_limit: '64M' }))).exit.exit_code).toBe(0)
     } finally {
-      await srv.close()
+      await sup.close()
     }
   })
 
