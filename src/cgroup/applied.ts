@@ -50,10 +50,9 @@ export class AppliedLimits {
       const hierarchy = controllers.hierarchies.get(c)
       if (hierarchy === undefined) throw cgroupError('ENOTSUP', `${c}_limit: no ${c} hierarchy`)
       // pids and cpu co-mounted: one cgroup serves both.
-      const name = memoryDir.slice(memoryDir.lastIndexOf('/') + 1)
-      const existing = applied.extras.find((e) => e.path === `${hierarchy.dir}/${name}`)
+      const existing = applied.extras.find((e) => e.path.startsWith(`${hierarchy.dir}/`))
       if (existing !== undefined) return existing.path
-      const extra = hierarchy.create(name)
+      const extra = hierarchy.create()
       applied.extras.push(extra)
       return extra.path
     }

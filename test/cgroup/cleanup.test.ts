@@ -61,8 +61,9 @@ describe('cleanup in every hierarchy', () => {
     expect(ends.filter((e) => e === 'ENOENT')).toHaveLength(Math.ceil((500 - 4) / KINDS.length))
     expect(ends.filter((e) => e === 'timeout').length).toBeGreaterThan(70)
     // Removal follows the exit event: wait for it. The memory directory keeps its pool.
-    // The memory (v2: the only) directory keeps its pool of up to 4 prepared cgroups.
-    const settled = ([d, kids]: [string, string[]]): boolean => (isLimitHierarchy(d) ? kids.length === 0 : kids.length <= 4)
+    // Each directory keeps only its pool: up to 4 prepared cgroups that never held a process.
+    const settled = ([d, kids]: [string, string[]]): boolean =>
+      kids.length <= 4 && kids.every((k) => fs.readFileSync(path.join(d, k, 'cgroup.procs'), 'utf8') === '')
     await until(() => Object.entries(processCgroups()).every(settled))
     const left = Object.entries(processCgroups())
     expect(left.filter(([d]) => isLimitHierarchy(d))).toHaveLength(V1 ? 2 : 0)
