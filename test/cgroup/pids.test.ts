@@ -39,7 +39,8 @@ function pidsCgroupOf(pid: number): string {
   return `/sys/fs/cgroup${lines.find((l) => l.startsWith('0::'))!.slice(3)}`
 }
 
-describe('pids_limit', () => {
+// A generous bound for the slow v2 VM (a start-up there can take seconds), not a measurement.
+describe('pids_limit', { timeout: 300_000 }, () => {
   it('the pids controller is usable here', () => {
     expect(sup.capabilities.controllers.pids).toEqual({ usable: true })
   })
