@@ -11,6 +11,7 @@
  * adds its figures to the notes.
  */
 import { parseArgs } from 'node:util'
+import { CgroupManager, type AcquireOptions } from '../src/cgroup/manager.js'
 import { Supervisor } from '../src/index.js'
 import type { RunRequest } from '../src/types.js'
 import { interleave, summarize } from './lib/stats.js'
@@ -30,6 +31,43 @@ export interface LimitCosts {
   /** Median and p90 ms per kind. */
   backToBack: Record<Kind, { median: number; p90: number; n: number }>
   idle50ms: Record<Kind, { median: number; p90: number; n: number }>
+  /** The cgroup step alone on the JS thread (acquire and closing the join fds), µs. */
+  acquireUs: Record<Exclude<Kind, 'limits_off'>, { median: number; p90: number; n: number }>
+}
+
+const ACQUIRE: Record<Exclude<Kind, 'limits_off'>, AcquireOptions> = {
+  none: {},
+  pids: { pidsLimit: 64 },
+  cpu: { cpuLimit: 1 },
+  pids_cpu: { pidsLimit: 64, cpuLimit: 1 },
+  memory: { memoryLimit: 256 << 20 },
+}
+
+/** acquire() as the spawn path calls it, pools warm, releases awaited outside the timing. */
+async function acquireCost(rounds: number): Promise<LimitCosts['acquireUs']> {
+  const mgr = CgroupManager.detect()
+  try {
+    const samples = Object.fromEntries(Object.keys(ACQUIRE).map((k) => [k, [] as number[]])) as Record<keyof typeof ACQUIRE, number[]>
+    for (let r = 0; r < rounds + 5; r++) {
+      for (const [k, opts] of Object.entries(ACQUIRE) as [keyof typeof ACQUIRE, AcquireOptions][]) {
+        await mgr.prepared()
+        const t = performance.now()
+        const cg = mgr.acquire(opts)
+        cg?.closeJoinFds()
+        const us = (performance.now() - t) * 1000
+        if (r >= 5) samples[k].push(us)
+        await cg?.release()
+      }
+    }
+    const out = {} as LimitCosts['acquireUs']
+    for (const k of Object.keys(ACQUIRE) as (keyof typeof ACQUIRE)[]) {
+      const s = summarize(samples[k])
+      out[k] = { median: Math.round(s.median), p90: Math.round(s.p90), n: s.n }
+    }
+    return out
+  } finally {
+    await mgr.close()
+  }
 }
 
 export async function w6Limits(opts: { quick: boolean }): Promise<{ costs: LimitCosts; notes: string[] }> {
@@ -60,11 +98,14 @@ export async function w6Limits(opts: { quick: boolean }): Promise<{ costs: Limit
       }
       return out
     }
-    const costs: LimitCosts = { cgroup: sup.capabilities.cgroup, backToBack: table(back), idle50ms: table(idle) }
+    const acquireUs = await acquireCost(opts.quick ? 50 : 300)
+    const costs: LimitCosts = { cgroup: sup.capabilities.cgroup, backToBack: table(back), idle50ms: table(idle), acquireUs }
     const line = (label: string, t: LimitCosts['backToBack']): string =>
       `W6 /bin/true start→exit ${label}, median (p90) ms: ` +
       (Object.keys(t) as Kind[]).map((k) => `${k} ${t[k].median} (${t[k].p90})`).join(', ')
-    return { costs, notes: [line(`back to back, cgroup ${costs.cgroup}`, costs.backToBack), line('after 50 ms idle', costs.idle50ms)] }
+    const acq = `W6 the cgroup step on the JS thread (acquire + close join fds), median (p90) µs: ` +
+      (Object.keys(acquireUs) as (keyof typeof acquireUs)[]).map((k) => `${k} ${acquireUs[k].median} (${acquireUs[k].p90})`).join(', ')
+    return { costs, notes: [line(`back to back, cgroup ${costs.cgroup}`, costs.backToBack), line('after 50 ms idle', costs.idle50ms), acq] }
   } finally {
     await Promise.all([sup.close(), off.close()])
   }
