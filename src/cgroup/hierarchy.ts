@@ -8,11 +8,9 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { promisify } from 'node:util'
 import { mkdirOnce, rmdirQuiet } from './dance.js'
 import { CgroupUnavailable } from './detect.js'
-import { hasCode, wrapFsError } from './errors.js'
-import { delay } from './fs.js'
+import { ExtraCgroup, rmdirRetry } from './extra.js'
 import { killPass, killUntilEmpty } from './kill.js'
 
 /** The limit controllers beside memory. */
@@ -21,88 +19,8 @@ export type Controller = 'pids' | 'cpu'
 /** A file every cgroup of the controller has (the hierarchy's root lacks some, so checked below it). */
 export const PROBE_FILE: Record<Controller, string> = { pids: 'pids.max', cpu: 'cpu.cfs_quota_us' }
 
-const RMDIR_BOUND_MS = 5_000
 /** Cgroups kept ready per hierarchy once it is in use, as for memory. */
 const POOL_SIZE = 4
-const closeAsync = promisify(fs.close)
-
-/** Removes `dir`, retrying while just-killed tasks keep it busy; ENOENT is done. */
-export async function rmdirRetry(dir: string, boundMs = RMDIR_BOUND_MS): Promise<void> {
-  const deadline = Date.now() + boundMs
-  for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
-    try {
-      await fs.promises.rmdir(dir)
-      return
-    } catch (err) {
-      if (hasCode(err, 'ENOENT')) return
-      if (!hasCode(err, 'EBUSY') || Date.now() > deadline) throw wrapFsError(err, 'rmdir', dir)
-    }
-    await delay(wait)
-  }
-}
-
-/** One process's cgroup in a {@link V1Hierarchy}: the fds the child joins it through. */
-export class ExtraCgroup {
-  private fdsOpen = true
-  private released: Promise<void> | null = null
-
-  private constructor(
-    readonly path: string,
-    /** `tasks`, `O_WRONLY|O_CLOEXEC`: the child writes `"0"` to move only itself (no global lock). */
-    readonly tasksFd: number,
-    /** `cgroup.procs`, `O_WRONLY|O_CLOEXEC`: the fallback join. */
-    readonly procsFd: number,
-  ) {}
-
-  /** Creates `dir` (unless `exists`, a pooled one) and opens its join files; on failure nothing is left. */
-  static createSync(dir: string, exists = false): ExtraCgroup {
-    if (!exists) {
-      try {
-        fs.mkdirSync(dir)
-      } catch (err) {
-        throw wrapFsError(err, 'mkdir', dir)
-      }
-    }
-    let tasks = -1
-    try {
-      tasks = fs.openSync(path.join(dir, 'tasks'), fs.constants.O_WRONLY)
-      return new ExtraCgroup(dir, tasks, fs.openSync(path.join(dir, 'cgroup.procs'), fs.constants.O_WRONLY))
-    } catch (err) {
-      if (tasks >= 0) fs.closeSync(tasks)
-      rmdirQuiet(dir)
-      throw wrapFsError(err, 'open', dir)
-    }
-  }
-
-  closeJoinFds(): void {
-    if (!this.fdsOpen) return
-    this.fdsOpen = false
-    fs.closeSync(this.tasksFd)
-    fs.closeSync(this.procsFd)
-  }
-
-  /** Sync removal of a cgroup no process joined (a failed limit write on the spawn path). */
-  destroySync(): void {
-    this.closeJoinFds()
-    rmdirQuiet(this.path)
-  }
-
-  /** Closes the fds (once) and removes the directory; the caller killed what ran in it. */
-  release(): Promise<void> {
-    this.released ??= (async () => {
-      if (this.fdsOpen) {
-        this.fdsOpen = false
-        await Promise.all([closeAsync(this.tasksFd), closeAsync(this.procsFd)]).catch(() => {})
-      }
-      await rmdirRetry(this.path)
-    })().catch((err: unknown) => {
-      // Let a later release() (the hierarchy's close) try again.
-      this.released = null
-      throw err
-    })
-    return this.released
-  }
-}
 
 /** Where a v1 hierarchy is and this process's cgroup in it. */
 export interface V1Site {
