@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { BENCH_DIR, buildArtifacts } from './lib/build.js'
+import { BunPeer } from './lib/bun.js'
 import { machineFacts } from './lib/machine.js'
 import { childProcessRunner, execaRunner } from './lib/peers.js'
 import { machineLines, markdownReport } from './lib/report.js'
@@ -55,10 +56,12 @@ const sandproc = await sandprocRunner()
 const sandprocNoCg = sandproc.cgroup === 'none' ? null : await sandprocRunner({ cgroup: false })
 const peers = { child_process: childProcessRunner, execa: execaRunner }
 const w1Runners: RunnerSet = { sandproc, ...(sandprocNoCg ? { sandproc_nocg: sandprocNoCg } : {}), ...peers }
+const bun = BunPeer.start(log)
+if (bun !== null) log(`Bun ${bun.version}`)
 
 try {
   await step('w1', async () => {
-    measures.push(...(await w1Sequential({ quick, artifacts, runners: w1Runners })))
+    measures.push(...(await w1Sequential({ quick, artifacts, runners: w1Runners, bun })))
   })
   await step('w2', async () => {
     const r = await w2Memory({ quick })
@@ -80,6 +83,7 @@ try {
 } finally {
   await sandproc.close()
   await sandprocNoCg?.close()
+  await bun?.close()
 }
 
 const args = process.argv.slice(2)
@@ -88,6 +92,7 @@ const results: BenchResults = {
   quick,
   machine,
   sandproc: { cgroup: sandproc.cgroup },
+  bun: bun?.version ?? null,
   measures,
   // With --only, the targets of workloads that did not run are left out, not shown n/a.
   targets: evaluateTargets(measures).filter((t) => selected(t.workload.toLowerCase() as Workload)),

@@ -4,9 +4,9 @@ import type { Summary } from './stats.js'
 
 /**
  * `c_floor` is the C posix_spawn loop, `c_floor_pipes` the same with captured stdout and
- * stderr; in workload 5 `child_process` is the naive server.
+ * stderr; in workload 5 `child_process` is the naive server; `bun` is `Bun.spawn` in Bun.
  */
-export type ContenderName = 'sandproc' | 'sandproc_nocg' | 'child_process' | 'execa' | 'c_floor' | 'c_floor_pipes'
+export type ContenderName = 'sandproc' | 'sandproc_nocg' | 'bun' | 'child_process' | 'execa' | 'c_floor' | 'c_floor_pipes'
 
 export interface Measure {
   /** Stable key, e.g. `w1.true`, used by targets. */
@@ -36,6 +36,8 @@ export interface BenchResults {
   quick: boolean
   machine: MachineFacts
   sandproc: { cgroup: string }
+  /** `bun --version` of the Bun contender; null when it was left out. */
+  bun: string | null
   measures: Measure[]
   targets: TargetResult[]
   notes: string[]
