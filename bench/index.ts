@@ -1,6 +1,6 @@
 /**
  * sandproc's side-by-side benchmark: `tsx bench/index.ts [--quick] [--only w1,w2,...]`.
- * Runs the workloads of issue 5, then writes bench/results.json and bench/results.svg
+ * Runs the workloads of issues 5 and 12, then writes bench/results.json and bench/results.svg
  * and prints the markdown tables (measures, then targets with pass/miss).
  */
 import { writeFileSync } from 'node:fs'
@@ -20,8 +20,10 @@ import { w2Memory } from './w2-memory.js'
 import { w3Burst } from './w3-burst.js'
 import { w4Output } from './w4-output.js'
 import { w5Http } from './w5-http.js'
+import { w6Many } from './w6-many.js'
+import { w7ServerLoad } from './w7-server-load.js'
 
-const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5'] as const
+const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7'] as const
 type Workload = (typeof WORKLOADS)[number]
 
 const { values } = parseArgs({
@@ -77,6 +79,16 @@ try {
   })
   await step('w5', async () => {
     const r = await w5Http({ quick })
+    measures.push(...r.measures)
+    notes.push(...r.notes)
+  })
+  await step('w6', async () => {
+    const r = await w6Many({ quick })
+    measures.push(...r.measures)
+    notes.push(...r.notes)
+  })
+  await step('w7', async () => {
+    const r = await w7ServerLoad({ quick })
     measures.push(...r.measures)
     notes.push(...r.notes)
   })

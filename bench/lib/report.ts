@@ -54,8 +54,8 @@ export function targetsTable(results: BenchResults): string {
   const rows = results.targets.map((t) => [
     t.workload,
     t.text,
-    t.measured === null ? 'n/a' : t.unit === 'MiB' ? `${num(t.measured)} MiB` : ratio(t.measured),
-    `${t.op} ${t.threshold}${t.unit === 'MiB' ? ' MiB' : '×'}`,
+    t.measured === null ? 'n/a' : t.unit === '×' ? ratio(t.measured) : `${num(t.measured)}${t.unit === 'count' ? '' : ` ${t.unit}`}`,
+    `${t.op} ${t.threshold}${t.unit === '×' ? '×' : t.unit === 'count' ? '' : ` ${t.unit}`}`,
     t.pass === null ? 'n/a' : t.pass ? 'pass' : '**miss**',
   ])
   return table(['workload', 'target', 'measured', 'needed', ''], rows)

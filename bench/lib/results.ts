@@ -14,7 +14,7 @@ export interface Measure {
   workload: string
   label: string
   /** Unit of the samples; every measure here is a time or a count, lower is better. */
-  unit: 'ms' | 'fds' | 'MiB'
+  unit: 'ms' | 'fds' | 'MiB' | 'KiB' | 'count'
   /** When set, the samples are times of one operation that moved this many lines and bytes. */
   work?: { lines: number; bytes: number }
   results: Partial<Record<ContenderName, Summary>>
@@ -25,8 +25,8 @@ export interface TargetResult {
   text: string
   /** The measured ratio (or MiB), null when a contender is missing. */
   measured: number | null
-  unit: '×' | 'MiB'
-  op: '>=' | '<='
+  unit: '×' | 'MiB' | 'ms' | 'count'
+  op: '>=' | '<=' | '<' | '>'
   threshold: number
   pass: boolean | null
 }
