@@ -38,7 +38,7 @@ export async function w6Many(opts: W6Options): Promise<{ measures: Measure[]; no
         name,
         await runScript<BurstReport>('w3-child.ts', [name, String(n), String(seconds)], {
           nofile: n * 4 + 1024,
-          timeoutMs: (seconds + 180) * 1000,
+          timeoutMs: (seconds + 60 + n / 20 + 120) * 1000,
         }),
       )
     } catch (err) {
