@@ -6,7 +6,7 @@
  *
  * usage: w3-child.ts sandproc|sandproc_nocg|child_process|execa N [S]
  */
-import { execFileSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { childProcessRunner, execaRunner } from './lib/peers.js'
@@ -118,8 +118,10 @@ async function pick(name: string | undefined): Promise<Runner> {
 
 /** This process's per-supervisor cgroup directories (`s<pid>-<random>`), anywhere under /sys/fs/cgroup. */
 function ownCgroupDirs(): number {
-  const out = execFileSync('find', ['/sys/fs/cgroup', '-maxdepth', '8', '-type', 'd', '-name', `s${process.pid}-*`], { encoding: 'utf8' })
-  return out.split('\n').filter(Boolean).length
+  // Other supervisors (the bench's own) remove cgroups while find walks the tree, which
+  // makes it exit non-zero: its output is still the answer for our own directories.
+  const r = spawnSync('find', ['/sys/fs/cgroup', '-maxdepth', '8', '-type', 'd', '-name', `s${process.pid}-*`], { encoding: 'utf8' })
+  return r.stdout.split('\n').filter(Boolean).length
 }
 
 const [name, nArg, sArg] = process.argv.slice(2)
