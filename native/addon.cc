@@ -63,6 +63,7 @@ Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
   }
   req.cgroup_dir_fd = Int(opts, "cgroupDirFd", -1);
   req.pipe_size = Int(opts, "pipeSize", 0);
+  job->inline_ok = opts.Get("inline").IsBoolean() && opts.Get("inline").As<Napi::Boolean>().Value();
   job->on_spawned = Napi::Persistent(info[1].As<Napi::Function>());
   job->on_exit = Napi::Persistent(info[2].As<Napi::Function>());
 

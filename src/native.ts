@@ -32,6 +32,11 @@ export interface NativeSpawnOptions {
   cgroupDirFd?: number
   /** F_SETPIPE_SZ for stdout and stderr; 0 keeps the kernel default. */
   pipeSize?: number
+  /**
+   * The cgroup joins take no global kernel lock (see src/cgroup/join.ts): a spawn with
+   * nothing else in flight may then run on the JS thread instead of a spawner thread.
+   */
+  inline?: boolean
 }
 
 /**

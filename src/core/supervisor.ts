@@ -3,8 +3,10 @@
  * clone (credentials, PATH candidates, environment, cgroup), spawns through the addon,
  * and keeps the table of running and recently exited processes.
  */
+import os from 'node:os'
 import path from 'node:path'
 
+import { lockFreeJoin } from '../cgroup/join.js'
 import { CgroupManager, type CgroupCapabilities } from '../cgroup/manager.js'
 
 import { coded } from '../errors.js'
@@ -50,9 +52,15 @@ export class Supervisor {
   /** Running and retained exited processes, oldest first. */
   readonly #table = new Set<SupervisedProcess>()
   readonly #running = new Set<SupervisedProcess>()
+  /** Exited processes still in the table, oldest first, with the log bytes counted for each. */
+  readonly #exited = new Map<SupervisedProcess, number>()
+  /** Sum of #exited's values: checked on every exit, so kept rather than recounted. */
+  #retained = 0
   /** Queued on the spawner thread, not started yet. */
   readonly #pending = new Set<SupervisedProcess>()
   readonly #baseEnvp: string[]
+  /** Lone spawns may run on the JS thread: no cgroup join here can wait on a global lock. */
+  readonly #inline: boolean
 
   constructor(opts: SupervisorOptions = {}) {
     this.#s = resolveOptions(opts)
@@ -60,6 +68,7 @@ export class Supervisor {
     this.#baseEnvp = envp(this.#s.env)
     this.#cgroups = opts.cgroup === false ? null : CgroupManager.detect(opts.cgroup ?? {})
     this.capabilities = this.#cgroups?.capabilities ?? cgroupsOff()
+    this.#inline = lockFreeJoin(this.capabilities.cgroup, os.release())
     this.#watchdog = opts.watchdog === false ? null : Watchdog.start(this.#binding, this.#cgroups?.dirs ?? [])
   }
 
@@ -160,6 +169,7 @@ export class Supervisor {
             cgroupJoins: cgroup === null ? [] : [cgroup.join, ...cgroup.extraJoins],
             cgroupDirFd: cgroup?.dirFd ?? -1,
             pipeSize: this.#s.pipeSize,
+            inline: this.#inline,
           },
           (err, spawned) => {
             // The child has joined (or never will): holding these for its whole life
@@ -197,31 +207,39 @@ export class Supervisor {
       .then(() => {
         this.#watchdog?.forget(proc.pid)
         this.#running.delete(proc)
+        // Its output is complete once it has exited, so its log no longer grows.
+        const bytes = proc.log?.bytes ?? 0
+        this.#exited.set(proc, bytes)
+        this.#retained += bytes
         this.#trim()
       })
       .catch(() => undefined)
   }
 
   // Exited processes beyond the bound leave the table oldest first; running ones stay.
+  // Per exit this costs O(1) plus what it removes: it runs once per process.
   #trim(): void {
-    let excess = this.#table.size - this.#running.size - this.#s.maxExited
-    for (const p of this.#table) {
-      if (excess <= 0) break
-      if (this.#running.has(p)) continue
-      this.#table.delete(p)
-      if (this.#byPid.get(p.pid) === p) this.#byPid.delete(p.pid)
-      excess--
+    for (const [p, bytes] of this.#exited) {
+      if (this.#exited.size <= this.#s.maxExited) break
+      this.#forget(p, bytes)
     }
     // Each log is bounded, but up to maxExited of them are kept: bound their sum too,
     // releasing the oldest exited processes' output first.
-    let retained = 0
-    for (const p of this.#table) if (!this.#running.has(p)) retained += p.log?.bytes ?? 0
-    for (const p of this.#table) {
-      if (retained <= this.#s.retainTotalBytes) break
-      if (this.#running.has(p) || p.log === null || p.log.bytes === 0) continue
-      retained -= p.log.bytes
-      p.log.release()
+    if (this.#retained <= this.#s.retainTotalBytes) return
+    for (const [p, bytes] of this.#exited) {
+      if (this.#retained <= this.#s.retainTotalBytes) break
+      if (bytes === 0) continue
+      this.#retained -= bytes
+      this.#exited.set(p, 0)
+      p.log?.release()
     }
+  }
+
+  #forget(p: SupervisedProcess, bytes: number): void {
+    this.#exited.delete(p)
+    this.#retained -= bytes
+    this.#table.delete(p)
+    if (this.#byPid.get(p.pid) === p) this.#byPid.delete(p.pid)
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * Workload 6 (issue 15): what each limit costs a spawn. `/bin/true` start→exit on one
+ * The `limits` workload (issue 15): what each limit costs a spawn. `/bin/true` start→exit on one
  * default supervisor without a limit, with `pids_limit`, with `cpu_limit`, with both,
  * and with `memory_limit` for comparison, plus a supervisor whose pids and cpu
  * controllers are turned off (the cost before these limits existed), interleaved, back
@@ -7,8 +7,8 @@
  * hierarchy (mkdir, a limit write, two opens, the child's `tasks` join, rmdir after the
  * exit); on v2 only a limit write into the process's own cgroup.
  *
- * Standalone: `tsx bench/w6-limits.ts [--quick]` prints one JSON line; `npm run bench`
- * adds its figures to the notes.
+ * Standalone: `tsx bench/limits.ts [--quick]` prints one JSON line; `npm run bench`
+ * (or `npm run bench -- --only limits`) adds its figures to the notes.
  */
 import { parseArgs } from 'node:util'
 import { CgroupManager, type AcquireOptions } from '../src/cgroup/manager.js'
@@ -70,12 +70,12 @@ async function acquireCost(rounds: number): Promise<LimitCosts['acquireUs']> {
   }
 }
 
-export async function w6Limits(opts: { quick: boolean }): Promise<{ costs: LimitCosts; notes: string[] }> {
+export async function limitsCost(opts: { quick: boolean }): Promise<{ costs: LimitCosts; notes: string[] }> {
   const sup = new Supervisor()
   const off = new Supervisor({ cgroup: { hierarchies: { pids: false, cpu: false } } })
   try {
     for (const c of ['pids', 'cpu'] as const) {
-      if (!sup.capabilities.controllers[c].usable) throw new Error(`bench w6: ${c} unusable: ${sup.capabilities.controllers[c].reason}`)
+      if (!sup.capabilities.controllers[c].usable) throw new Error(`bench limits: ${c} unusable: ${sup.capabilities.controllers[c].reason}`)
     }
     const contenders = (Object.keys(KINDS) as Kind[]).map((name) => {
       const extra = KINDS[name]
@@ -101,9 +101,9 @@ export async function w6Limits(opts: { quick: boolean }): Promise<{ costs: Limit
     const acquireUs = await acquireCost(opts.quick ? 50 : 300)
     const costs: LimitCosts = { cgroup: sup.capabilities.cgroup, backToBack: table(back), idle50ms: table(idle), acquireUs }
     const line = (label: string, t: LimitCosts['backToBack']): string =>
-      `W6 /bin/true start→exit ${label}, median (p90) ms: ` +
+      `Limits: /bin/true start→exit ${label}, median (p90) ms: ` +
       (Object.keys(t) as Kind[]).map((k) => `${k} ${t[k].median} (${t[k].p90})`).join(', ')
-    const acq = `W6 the cgroup step on the JS thread (acquire + close join fds), median (p90) µs: ` +
+    const acq = `Limits: the cgroup step on the JS thread (acquire + close join fds), median (p90) µs: ` +
       (Object.keys(acquireUs) as (keyof typeof acquireUs)[]).map((k) => `${k} ${acquireUs[k].median} (${acquireUs[k].p90})`).join(', ')
     return { costs, notes: [line(`back to back, cgroup ${costs.cgroup}`, costs.backToBack), line('after 50 ms idle', costs.idle50ms), acq] }
   } finally {
@@ -113,6 +113,6 @@ export async function w6Limits(opts: { quick: boolean }): Promise<{ costs: Limit
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } })
-  const { costs } = await w6Limits({ quick: values.quick === true })
+  const { costs } = await limitsCost({ quick: values.quick === true })
   process.stdout.write(JSON.stringify(costs) + '\n')
 }
