@@ -36,7 +36,8 @@ describe('cpu_limit', () => {
     // less. The tolerance allows one unthrottled first period and rusage granularity.
     const got = share(exit)
     console.info(`busy loop under cpu_limit 0.25: cpu/wall ${got.toFixed(3)}, throttled ${exit.usage!.cpu_throttled_ms} ms of ${exit.usage!.wall_ms} ms`)
-    expect(got).toBeLessThan(0.35)
+    // (Unlimited, four threads would take both cores: a share of up to 2.)
+    expect(got).toBeLessThan(0.4)
     expect(got).toBeGreaterThan(0.05)
     expect(exit.usage!.cpu_throttled_ms).toBeGreaterThan(0)
   })

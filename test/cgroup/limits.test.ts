@@ -25,7 +25,7 @@ describe('validation', () => {
   it.each([
     ...BAD_PIDS.map((v) => ['pids_limit', v] as const),
     ...BAD_CPU.map((v) => ['cpu_limit', v] as const),
-  ])('%s %j is INVALID_REQUEST naming the field', (field, value) => {
+  ])('%s %s is INVALID_REQUEST naming the field', (field, value) => {
     for (const kind of ['run', 'start'] as const) {
       let err: (TypeError & { code?: string }) | null = null
       try {
