@@ -1,12 +1,13 @@
 /**
  * sandproc's side-by-side benchmark: `tsx bench/index.ts [--quick] [--only w1,w2,...]`.
- * Runs the workloads of issue 5, then writes bench/results.json and bench/results.svg
+ * Runs the workloads of issues 5 and 12, then writes bench/results.json and bench/results.svg
  * and prints the markdown tables (measures, then targets with pass/miss).
  */
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { BENCH_DIR, buildArtifacts } from './lib/build.js'
+import { BunPeer } from './lib/bun.js'
 import { machineFacts } from './lib/machine.js'
 import { childProcessRunner, execaRunner } from './lib/peers.js'
 import { machineLines, markdownReport } from './lib/report.js'
@@ -19,8 +20,11 @@ import { w2Memory } from './w2-memory.js'
 import { w3Burst } from './w3-burst.js'
 import { w4Output } from './w4-output.js'
 import { w5Http } from './w5-http.js'
+import { w6Many } from './w6-many.js'
+import { w7ServerLoad } from './w7-server-load.js'
+import { limitsCost } from './limits.js'
 
-const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5'] as const
+const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7', 'limits'] as const
 type Workload = (typeof WORKLOADS)[number]
 
 const { values } = parseArgs({
@@ -55,10 +59,12 @@ const sandproc = await sandprocRunner()
 const sandprocNoCg = sandproc.cgroup === 'none' ? null : await sandprocRunner({ cgroup: false })
 const peers = { child_process: childProcessRunner, execa: execaRunner }
 const w1Runners: RunnerSet = { sandproc, ...(sandprocNoCg ? { sandproc_nocg: sandprocNoCg } : {}), ...peers }
+const bun = BunPeer.start(log)
+if (bun !== null) log(`Bun ${bun.version}`)
 
 try {
   await step('w1', async () => {
-    measures.push(...(await w1Sequential({ quick, artifacts, runners: w1Runners })))
+    measures.push(...(await w1Sequential({ quick, artifacts, runners: w1Runners, bun })))
   })
   await step('w2', async () => {
     const r = await w2Memory({ quick })
@@ -77,9 +83,26 @@ try {
     measures.push(...r.measures)
     notes.push(...r.notes)
   })
+  await step('w6', async () => {
+    const r = await w6Many({ quick })
+    measures.push(...r.measures)
+    notes.push(...r.notes)
+  })
+  await step('w7', async () => {
+    const r = await w7ServerLoad({ quick })
+    measures.push(...r.measures)
+    notes.push(...r.notes)
+  })
+  // The spawn cost of each limit (issue 15); needs the pids and cpu controllers.
+  if (sandproc.cgroup !== 'none') {
+    await step('limits', async () => {
+      notes.push(...(await limitsCost({ quick })).notes)
+    })
+  }
 } finally {
   await sandproc.close()
   await sandprocNoCg?.close()
+  await bun?.close()
 }
 
 const args = process.argv.slice(2)
@@ -88,6 +111,7 @@ const results: BenchResults = {
   quick,
   machine,
   sandproc: { cgroup: sandproc.cgroup },
+  bun: bun?.version ?? null,
   measures,
   // With --only, the targets of workloads that did not run are left out, not shown n/a.
   targets: evaluateTargets(measures).filter((t) => selected(t.workload.toLowerCase() as Workload)),

@@ -9,20 +9,26 @@
  * figures alone would hide it.
  */
 import { type Artifacts, runFloor } from './lib/build.js'
+import type { BunPeer } from './lib/bun.js'
 import type { ContenderName, Measure } from './lib/results.js'
 import type { Runner } from './lib/runner.js'
 import { type Contender, interleave, summarize } from './lib/stats.js'
 
-export type RunnerSet = Partial<Record<Exclude<ContenderName, 'c_floor' | 'c_floor_pipes'>, Runner>>
+export type RunnerSet = Partial<Record<Exclude<ContenderName, 'c_floor' | 'c_floor_pipes' | 'bun'>, Runner>>
 
 export interface W1Options {
   quick: boolean
   artifacts: Artifacts
   runners: RunnerSet
+  /** Bun.spawn in its own process, interleaved like the others; null leaves it out. */
+  bun: BunPeer | null
 }
 
-function contenders(runners: RunnerSet, program: string): Contender<string>[] {
-  return Object.entries(runners).map(([name, r]) => ({ name, op: () => r.run(program, []) }))
+function contenders(opts: W1Options, program: string): Contender<string>[] {
+  const list: Contender<string>[] = Object.entries(opts.runners).map(([name, r]) => ({ name, op: () => r.run(program, []) }))
+  const bun = opts.bun
+  if (bun !== null) list.push({ name: 'bun', op: async () => void (await bun.run(program)), timed: () => bun.run(program) })
+  return list
 }
 
 export async function w1Sequential(opts: W1Options): Promise<Measure[]> {
@@ -38,7 +44,7 @@ export async function w1Sequential(opts: W1Options): Promise<Measure[]> {
 
   for (let b = 0; b < blocks; b++) {
     for (const p of programs) {
-      const got = await interleave(contenders(opts.runners, p.path), {
+      const got = await interleave(contenders(opts, p.path), {
         warmup: b === 0 ? 20 : 0,
         rounds: roundsPerBlock,
         budgetMs: opts.quick ? 2_000 : 8_000,
@@ -51,7 +57,7 @@ export async function w1Sequential(opts: W1Options): Promise<Measure[]> {
     }
   }
 
-  const idle = await interleave(contenders(opts.runners, '/bin/true'), {
+  const idle = await interleave(contenders(opts, '/bin/true'), {
     warmup: 2,
     rounds: opts.quick ? 12 : 40,
     budgetMs: opts.quick ? 3_000 : 10_000,

@@ -1,10 +1,12 @@
 /**
- * Workload 3, inside a fresh Node process: one burst of N concurrent `sleep 1` with one
- * contender. A process per burst keeps fd counts and event-loop figures clean and lets
- * the parent kill everything if a burst hangs. Prints one JSON line (BurstReport).
+ * Workloads 3 and 6, inside a fresh Node process: one burst of N concurrent `sleep S`
+ * with one contender. A process per burst keeps fd counts and event-loop figures clean
+ * and lets the parent kill everything if a burst hangs. Prints one JSON line
+ * (BurstReport).
  *
- * usage: w3-child.ts sandproc|sandproc_nocg|child_process|execa N
+ * usage: w3-child.ts sandproc|sandproc_nocg|child_process|execa N [S]
  */
+import { spawnSync } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { childProcessRunner, execaRunner } from './lib/peers.js'
@@ -23,11 +25,17 @@ export interface BurstReport {
   lastExitLagMs: number
   maxLoopDelayMs: number
   fdsPerProcess: number
+  /** Resident memory of this process when all had started, less before, per process. */
+  rssPerProcessKiB: number
+  /** sandproc: from the last exit event to close() done (every cgroup removed). */
+  closeMs?: number
+  /** sandproc: this process's cgroup directories still there after close() (must be 0). */
+  cgroupsLeft?: number
 }
 
 const countFds = (): number => readdirSync('/proc/self/fd').length
 
-async function burst(runner: Runner, n: number): Promise<BurstReport> {
+async function burst(runner: Runner, n: number, seconds: number): Promise<BurstReport> {
   const sleep = which('sleep')
   const kills: (() => void)[] = []
   const exited = new Set<number>()
@@ -35,16 +43,20 @@ async function burst(runner: Runner, n: number): Promise<BurstReport> {
   let lastStart = 0
   let lastExit = 0
   let fdsAtAllStarted = 0
+  let rssAtAllStarted = 0
   let fail: (err: Error) => void = () => {}
   let finish: () => void = () => {}
   const done = new Promise<void>((resolve, reject) => {
     finish = resolve
     fail = reject
   })
-  const timer = setTimeout(() => fail(new Error(`burst of ${n} did not finish in 60 s`)), 60_000)
+  // Generous: a loaded 2-core machine starts 10,000 in minutes, not seconds.
+  const limitS = seconds + 60 + Math.ceil(n / 20)
+  const timer = setTimeout(() => fail(new Error(`burst of ${n} did not finish in ${limitS} s`)), limitS * 1000)
 
   const eld = monitorEventLoopDelay({ resolution: 1 })
   const baselineFds = countFds()
+  const baselineRss = process.memoryUsage.rss()
   // Enabled before the launching loop, so the loop's own blocking counts as delay. The
   // histogram records nothing until its timer has fired once, hence the short wait.
   eld.enable()
@@ -53,11 +65,12 @@ async function burst(runner: Runner, n: number): Promise<BurstReport> {
   try {
     for (let i = 0; i < n; i++) {
       kills.push(
-        runner.launch(sleep, ['1'], {
+        runner.launch(sleep, [String(seconds)], {
           onStart: () => {
             if (++started === n) {
               lastStart = performance.now()
               fdsAtAllStarted = countFds()
+              rssAtAllStarted = process.memoryUsage.rss()
             }
           },
           onExit: () => {
@@ -81,9 +94,10 @@ async function burst(runner: Runner, n: number): Promise<BurstReport> {
     return {
       spawnAllMs: lastStart - t0,
       loopMs: loopEnd - t0,
-      lastExitLagMs: lastExit - (Math.max(loopEnd, lastStart) + 1000),
+      lastExitLagMs: lastExit - (Math.max(loopEnd, lastStart) + seconds * 1000),
       maxLoopDelayMs: eld.max / 1e6,
       fdsPerProcess: (Math.max(fdsAtLoopEnd, fdsAtAllStarted) - baselineFds) / n,
+      rssPerProcessKiB: (rssAtAllStarted - baselineRss) / 1024 / n,
     }
   } finally {
     clearTimeout(timer)
@@ -102,12 +116,32 @@ async function pick(name: string | undefined): Promise<Runner> {
   throw new TypeError(`w3-child: unknown contender ${name}`)
 }
 
-const [name, nArg] = process.argv.slice(2)
-const n = Number(nArg)
-if (!Number.isInteger(n) || n <= 0) throw new TypeError(`w3-child: bad count ${nArg}`)
-const runner = await pick(name)
-try {
-  process.stdout.write(JSON.stringify(await burst(runner, n)) + '\n')
-} finally {
-  await runner.close()
+/** This process's per-supervisor cgroup directories (`s<pid>-<random>`), anywhere under /sys/fs/cgroup. */
+function ownCgroupDirs(): number {
+  // Other supervisors (the bench's own) remove cgroups while find walks the tree, which
+  // makes it exit non-zero: its output is still the answer for our own directories.
+  const r = spawnSync('find', ['/sys/fs/cgroup', '-maxdepth', '8', '-type', 'd', '-name', `s${process.pid}-*`], { encoding: 'utf8' })
+  return r.stdout.split('\n').filter(Boolean).length
 }
+
+const [name, nArg, sArg] = process.argv.slice(2)
+const n = Number(nArg)
+const seconds = Number(sArg ?? 1)
+if (!Number.isInteger(n) || n <= 0) throw new TypeError(`w3-child: bad count ${nArg}`)
+if (!(seconds > 0)) throw new TypeError(`w3-child: bad sleep ${sArg}`)
+const runner = await pick(name)
+let report: BurstReport
+const lastExitAt = { t: 0 }
+try {
+  report = await burst(runner, n, seconds)
+} finally {
+  const t = performance.now()
+  await runner.close()
+  lastExitAt.t = performance.now() - t
+}
+if (name?.startsWith('sandproc')) {
+  // close() removes every cgroup; how long that takes after the last exit is part of W6.
+  report.closeMs = lastExitAt.t
+  report.cgroupsLeft = ownCgroupDirs()
+}
+process.stdout.write(JSON.stringify(report) + '\n')

@@ -51,9 +51,19 @@ Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < 3; i++) {
     req.stdio[i] = stdio.Get(i).As<Napi::Number>().Int32Value() == 1 ? Stdio::kPipe : Stdio::kNull;
   }
-  req.cgroup_procs_fd = Int(opts, "cgroupProcsFd", -1);
+  if (opts.Get("cgroupJoins").IsArray()) {
+    Napi::Array joins = opts.Get("cgroupJoins").As<Napi::Array>();
+    for (uint32_t i = 0; i < joins.Length() && i < kMaxCgroupJoins; i++) {
+      Napi::Object j = joins.Get(i).As<Napi::Object>();
+      CgroupJoin& join = req.cgroup_joins[req.ncgroup_joins++];
+      join.fd = Int(j, "fd", -1);
+      join.fallback_fd = Int(j, "fallbackFd", -1);
+      if (j.Get("path").IsString()) join.path = j.Get("path").As<Napi::String>().Utf8Value();
+    }
+  }
   req.cgroup_dir_fd = Int(opts, "cgroupDirFd", -1);
   req.pipe_size = Int(opts, "pipeSize", 0);
+  job->inline_ok = opts.Get("inline").IsBoolean() && opts.Get("inline").As<Napi::Boolean>().Value();
   job->on_spawned = Napi::Persistent(info[1].As<Napi::Function>());
   job->on_exit = Napi::Persistent(info[2].As<Napi::Function>());
 

@@ -75,4 +75,12 @@ pid_t Clone3IntoCgroup(int cgroup_fd, void* stack, size_t stack_size, int (*fn)(
 #endif
 }
 
+bool Clone3Usable() {
+#if defined(__x86_64__)
+  return clone3_usable.load(std::memory_order_relaxed);
+#else
+  return false;
+#endif
+}
+
 }  // namespace sandproc

@@ -14,4 +14,7 @@ namespace sandproc {
 // that refuse it: after one refusal it is not tried again); then use clone() instead.
 pid_t Clone3IntoCgroup(int cgroup_fd, void* stack, size_t stack_size, int (*fn)(void*), void* arg, int* pidfd);
 
+// False once clone3 was refused (or always, off x86_64): a v2 join then writes cgroup.procs.
+bool Clone3Usable();
+
 }  // namespace sandproc

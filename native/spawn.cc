@@ -34,7 +34,12 @@ const char* const kStageSyscall[] = {"cgroup", "setsid", "dup2", "chdir", "setgr
 struct ChildError {
   int32_t stage;
   int32_t err;
-  int32_t candidate;  // index into the candidate list for execve failures
+  int32_t index;  // kExecve: into the candidate list; kCgroup: into the joins
+};
+
+struct JoinFds {
+  int fd;
+  int fallback_fd;
 };
 
 struct ChildArgs {
@@ -46,7 +51,9 @@ struct ChildArgs {
   const char* cwd;
   int stdio[3];  // fds to become 0, 1, 2; all >= 3 so dup2 never clobbers a source
   int err_fd;
-  int cgroup_procs_fd;
+  JoinFds joins[kMaxCgroupJoins];
+  int first_join;  // 1 when clone3 already placed the child in joins[0]'s cgroup
+  int njoins;
   bool set_credentials;
   uid_t uid;
   gid_t gid;
@@ -57,8 +64,8 @@ struct ChildArgs {
 
 constexpr size_t kChildStackSize = 64 * 1024;
 
-[[noreturn]] void ChildFail(const ChildArgs* a, Stage stage, int err, int candidate = -1) {
-  ChildError e{stage, err, candidate};
+[[noreturn]] void ChildFail(const ChildArgs* a, Stage stage, int err, int index = -1) {
+  ChildError e{stage, err, index};
   // Nothing to do if this write fails: the parent then sees EOF and, since the child
   // exits with 127 before exec, still learns from the reaped status that it failed.
   ssize_t n = write(a->err_fd, &e, sizeof e);
@@ -69,9 +76,23 @@ constexpr size_t kChildStackSize = 64 * 1024;
 int ChildMain(void* arg) {
   const ChildArgs* a = static_cast<const ChildArgs*>(arg);
 
-  // Join the cgroup first so that everything the child does, including its memory, is
-  // charged there (clone3 with CLONE_INTO_CGROUP already did this atomically).
-  if (a->cgroup_procs_fd >= 0 && write(a->cgroup_procs_fd, "0", 1) != 1) ChildFail(a, kCgroup, errno);
+  // Join the cgroups first so that everything the child does, including its memory, is
+  // charged there (clone3 with CLONE_INTO_CGROUP already did this atomically for the
+  // first). We are a one-thread process, so moving this thread (v1 `tasks`) moves the
+  // process; the fallback moves the whole thread group.
+  for (int i = a->first_join; i < a->njoins; i++) {
+    const JoinFds& j = a->joins[i];
+    int err = EBADF;
+    if (j.fd >= 0) {
+      if (write(j.fd, "0", 1) == 1) continue;
+      err = errno;
+    }
+    if (j.fallback_fd >= 0) {
+      if (write(j.fallback_fd, "0", 1) == 1) continue;
+      err = errno;
+    }
+    ChildFail(a, kCgroup, err, i);
+  }
 
   // Handlers of the parent make no sense in the new image, and ignored dispositions
   // survive exec: Node ignores SIGPIPE, which would break every `cmd | head` in the child.
@@ -224,7 +245,9 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure) 
   args.cwd = req.cwd.empty() ? nullptr : req.cwd.c_str();
   for (int i = 0; i < 3; i++) args.stdio[i] = child[i] >= 0 ? child[i] : DevNull();
   args.err_fd = errpipe[1];
-  args.cgroup_procs_fd = req.cgroup_procs_fd;
+  args.njoins = req.ncgroup_joins < kMaxCgroupJoins ? req.ncgroup_joins : kMaxCgroupJoins;
+  for (int i = 0; i < args.njoins; i++) args.joins[i] = {req.cgroup_joins[i].fd, req.cgroup_joins[i].fallback_fd};
+  args.first_join = 0;
   args.set_credentials = req.set_credentials;
   args.uid = req.uid;
   args.gid = req.gid;
@@ -254,10 +277,10 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure) 
   int clone_err = 0;
   if (req.cgroup_dir_fd >= 0) {
     // Atomic placement: the child is born in its cgroup and never writes cgroup.procs.
-    args.cgroup_procs_fd = -1;
+    args.first_join = 1;
     pid = Clone3IntoCgroup(req.cgroup_dir_fd, stack, kChildStackSize, ChildMain, &args, &pidfd);
     if (pid >= 0) result->used_clone3 = true;
-    else args.cgroup_procs_fd = req.cgroup_procs_fd;
+    else args.first_join = 0;
   }
   if (pid < 0) {
     // SIGCHLD as the exit signal keeps the child an ordinary one for waitid.
@@ -301,9 +324,11 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure) 
     cleanup();
     std::string path;
     if (ce.stage == kExecve) {
-      path = ce.candidate >= 0 && ce.err != ENOENT ? req.candidates[ce.candidate] : req.command;
+      path = ce.index >= 0 && ce.err != ENOENT ? req.candidates[ce.index] : req.command;
     } else if (ce.stage == kChdir) {
       path = req.cwd;
+    } else if (ce.stage == kCgroup && ce.index >= 0 && ce.index < args.njoins) {
+      path = req.cgroup_joins[ce.index].path;
     }
     int stage = ce.stage >= 0 && ce.stage <= kExecve ? ce.stage : kExecve;
     return fail(ce.err, kStageSyscall[stage], path);

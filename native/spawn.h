@@ -10,6 +10,18 @@ namespace sandproc {
 
 enum class Stdio { kNull, kPipe };
 
+// One cgroup the child joins before exec: it writes "0" to `fd` and, only if that
+// fails, to `fallback_fd`. v1: `tasks` (moves the calling thread, which skips the
+// global threadgroup lock) then `cgroup.procs`; v2: `cgroup.procs` alone.
+struct CgroupJoin {
+  int fd = -1;
+  int fallback_fd = -1;
+  std::string path;  // the cgroup's directory, for error messages
+};
+
+// One per v1 hierarchy a process is placed in (memory, pids, cpu), and one spare.
+constexpr int kMaxCgroupJoins = 4;
+
 // Everything the child needs, resolved in the parent before the clone: the child may
 // only make raw syscalls on this data (it shares our memory and must not allocate).
 struct SpawnRequest {
@@ -23,8 +35,11 @@ struct SpawnRequest {
   gid_t gid = 0;
   std::vector<gid_t> groups;
   Stdio stdio[3] = {Stdio::kNull, Stdio::kPipe, Stdio::kPipe};
-  int cgroup_procs_fd = -1;  // the child writes "0" here to join its cgroup
-  int cgroup_dir_fd = -1;    // v2: clone3(CLONE_INTO_CGROUP) target, when the kernel allows
+  CgroupJoin cgroup_joins[kMaxCgroupJoins];  // joined in order, the first ncgroup_joins
+  int ncgroup_joins = 0;
+  // v2: clone3(CLONE_INTO_CGROUP) target, when the kernel allows. It is the cgroup of
+  // cgroup_joins[0], which the child then skips: it was born there.
+  int cgroup_dir_fd = -1;
   int pipe_size = 0;         // F_SETPIPE_SZ for stdout/stderr; 0 keeps the default
 };
 

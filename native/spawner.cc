@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "clone3.h"
 #include "errors.h"
 #include "exit_watch.h"
 
@@ -28,6 +29,11 @@ Spawner::Spawner(napi_env env) : env_(env) {
   async_->data = this;
   // Only pending spawns may keep the loop alive.
   uv_unref(reinterpret_cast<uv_handle_t*>(async_));
+}
+
+// Started by the first spawn that cannot run inline: a supervisor that only ever spawns
+// one at a time never needs them.
+void Spawner::StartThreads() {
   // The thread never runs JS and takes no signals: they belong to the JS thread.
   sigset_t all, old;
   sigfillset(&all);
@@ -42,7 +48,22 @@ Spawner::Spawner(napi_env env) : env_(env) {
 }
 
 void Spawner::Submit(SpawnJob* job) {
-  if (in_flight_++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(async_));
+  bool alone = in_flight_++ == 0;
+  if (alone) uv_ref(reinterpret_cast<uv_handle_t*>(async_));
+  // A lone spawn whose join cannot wait on the kernel's global cgroup lock costs the JS
+  // thread only the vfork until exec (about what handing it over costs), and it saves
+  // two thread wake-ups, each of which can cost a whole time slice on a loaded machine.
+  // Bursts still go to the threads, which run beside the JS thread.
+  if (alone && job->inline_ok && !(job->req.cgroup_dir_fd >= 0 && !Clone3Usable())) {
+    job->ok = Spawn(job->req, &job->result, &job->failure);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_.push_back(job);
+    }
+    uv_async_send(async_);
+    return;
+  }
+  if (threads_.empty()) StartThreads();
   {
     std::lock_guard<std::mutex> lock(mu_);
     todo_.push_back(job);

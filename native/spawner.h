@@ -1,7 +1,7 @@
 // Spawns on dedicated long-lived threads (two where there are two cores), so that the JS thread never waits for a
-// clone: vfork suspends only the calling thread, and joining a cgroup v1 by writing
-// cgroup.procs can wait a whole RCU grace period (about 10 ms) when no cgroup write
-// happened recently. The thread lives as long as the environment, which matters:
+// clone: vfork suspends only the calling thread, and a cgroup join that takes the
+// global threadgroup lock (v1 cgroup.procs, the fallback of tasks) can wait a whole RCU
+// grace period (about 10 ms) when no cgroup write happened recently. The thread lives as long as the environment, which matters:
 // PR_SET_PDEATHSIG fires when the parent *thread* exits.
 #pragma once
 
@@ -20,6 +20,10 @@ namespace sandproc {
 
 struct SpawnJob {
   SpawnRequest req;
+  // The caller's judgement that the child's cgroup join takes no global lock (no
+  // cgroup, v1 `tasks` on a kernel that skips the lock, v2 clone3): then, with nothing
+  // else in flight, the spawn runs right here on the JS thread (see Submit).
+  bool inline_ok = false;
   SpawnResult result;
   SpawnFailure failure;
   bool ok = false;
@@ -30,13 +34,15 @@ struct SpawnJob {
 class Spawner {
  public:
   explicit Spawner(napi_env env);
-  // Takes ownership; the result comes back through the job's on_spawned on the JS thread.
+  // Takes ownership; the result comes back through the job's on_spawned on the JS thread,
+  // always from a later loop turn, never from inside Submit.
   void Submit(SpawnJob* job);
   // Environment teardown: stops the thread and drops undelivered results.
   void Stop();
 
  private:
   void Run();
+  void StartThreads();
   static void OnDone(uv_async_t* handle);
   void Deliver();
 

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 #include <string>
+#include <vector>
 
 #include "errors.h"
 #include "exit_watch.h"
@@ -107,7 +108,9 @@ int SweepCgroups(const char* dir, bool remove) {
   return killed;
 }
 
-[[noreturn]] void WatchdogMain(int rfd, const char* cgroup_dir) {
+// dirs: the per-supervisor directories, memory's first (killing there kills every task
+// of every tree), then those of the other v1 hierarchies (pids, cpu), emptied with it.
+[[noreturn]] void WatchdogMain(int rfd, const std::vector<std::string>& dirs) {
   // Its own session: a Ctrl-C or SIGTERM aimed at the supervisor's group must not take
   // the watchdog with it before it has done its job.
   setsid();
@@ -131,16 +134,21 @@ int SweepCgroups(const char* dir, bool remove) {
   }
 
   for (int i = 0; i < ngroups; i++) kill(-groups[i], SIGKILL);
-  if (cgroup_dir[0] != '\0') {
+  if (!dirs.empty()) {
     // Killed processes leave their cgroup only once the kernel has torn them down:
-    // sweep until a pass finds nobody (bounded: about two seconds).
+    // sweep until a pass finds nobody (bounded: about two seconds). Reading the
+    // strings allocates nothing: this is our own copy of the memory, made by the fork.
     struct timespec pause = {0, 20 * 1000 * 1000};
     for (int round = 0; round < 100; round++) {
-      if (SweepCgroups(cgroup_dir, true) == 0) break;
+      int killed = 0;
+      for (const std::string& d : dirs) killed += SweepCgroups(d.c_str(), true);
+      if (killed == 0) break;
       nanosleep(&pause, nullptr);
     }
-    SweepCgroups(cgroup_dir, true);
-    rmdir(cgroup_dir);
+    for (const std::string& d : dirs) {
+      SweepCgroups(d.c_str(), true);
+      rmdir(d.c_str());
+    }
   }
   _exit(0);
 }
@@ -149,19 +157,26 @@ int SweepCgroups(const char* dir, bool remove) {
 
 Napi::Value StartWatchdog(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string dir = info[0].As<Napi::String>().Utf8Value();
+  // One directory (a string, "" for none) or several (an array, memory's first).
+  std::vector<std::string> dirs;
+  if (info[0].IsArray()) {
+    Napi::Array arr = info[0].As<Napi::Array>();
+    for (uint32_t i = 0; i < arr.Length(); i++) dirs.push_back(arr.Get(i).As<Napi::String>().Utf8Value());
+  } else {
+    std::string dir = info[0].As<Napi::String>().Utf8Value();
+    if (!dir.empty()) dirs.push_back(dir);
+  }
   Napi::Function on_exit = info[1].As<Napi::Function>();
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) {
     ThrowSystemError(env, errno, "pipe2");
     return env.Undefined();
   }
-  const char* dir_c = dir.c_str();  // the child reads its own copy of this memory
   int pidfd = -1;
   // A plain fork (no CLONE_VM): the watchdog must keep running after we are gone, so
   // it cannot share our memory. One fork per supervisor, at construction.
   long pid = syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, nullptr, &pidfd, nullptr, nullptr);
-  if (pid == 0) WatchdogMain(p[0], dir_c);
+  if (pid == 0) WatchdogMain(p[0], dirs);  // the child reads its own copy of `dirs`
   int err = errno;
   close(p[0]);
   if (pid < 0) {

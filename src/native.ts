@@ -23,12 +23,33 @@ export interface NativeSpawnOptions {
   groups?: number[]
   /** 0: /dev/null, 1: a pipe; for stdin, stdout, stderr. */
   stdio: [0 | 1, 0 | 1, 0 | 1]
-  /** cgroup.procs of the process's cgroup, opened for writing; the child joins through it. */
-  cgroupProcsFd?: number
-  /** v2 cgroup directory fd for clone3(CLONE_INTO_CGROUP). */
+  /**
+   * The cgroups the child joins before execve, in order (at most 4: one per v1
+   * hierarchy). With `cgroupDirFd`, the first is the cgroup clone3 places it in.
+   */
+  cgroupJoins?: NativeCgroupJoin[]
+  /** v2 cgroup directory fd for clone3(CLONE_INTO_CGROUP): the cgroup of `cgroupJoins[0]`. */
   cgroupDirFd?: number
   /** F_SETPIPE_SZ for stdout and stderr; 0 keeps the kernel default. */
   pipeSize?: number
+  /**
+   * The cgroup joins take no global kernel lock (see src/cgroup/join.ts): a spawn with
+   * nothing else in flight may then run on the JS thread instead of a spawner thread.
+   */
+  inline?: boolean
+}
+
+/**
+ * One cgroup to join: the child writes `"0"` to `fd`, and to `fallbackFd` only if that
+ * fails. v1: `tasks` (moves the calling thread: no global lock), then `cgroup.procs`;
+ * v2: `cgroup.procs` alone. Both opened for writing before the spawn; a join that fails
+ * is a spawn error with `syscall: 'cgroup'` and `path`.
+ */
+export interface NativeCgroupJoin {
+  fd: number
+  fallbackFd?: number
+  /** The cgroup's directory, for the error's `path`. */
+  path?: string
 }
 
 /** The native side of one running child. */
@@ -85,7 +106,7 @@ export interface NativeBinding {
   /** By name or uid; null when no such account exists. */
   lookupUser(nameOrUid: string | number): NativeAccount | null
   /** Forks the watchdog (see src/core/watchdog.ts); `fd` is the non-blocking write end of its pipe. */
-  startWatchdog(cgroupDir: string, onExit: NativeExitCallback): { pid: number; fd: number; child: NativeChild }
+  startWatchdog(cgroupDirs: string | string[], onExit: NativeExitCallback): { pid: number; fd: number; child: NativeChild }
 }
 
 const require = createRequire(import.meta.url)

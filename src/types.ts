@@ -23,6 +23,10 @@ export interface RunRequest {
   timeout?: number
   /** sandproc extension: hard memory limit of the process's own cgroup (bytes or "256M"). */
   memory_limit?: number | string
+  /** sandproc extension: most tasks (processes and threads) of the whole tree at once, `pids.max` of its cgroup (integer >= 1). */
+  pids_limit?: number
+  /** sandproc extension: CPUs the tree may use, a CFS quota over a 100 ms period (`0.5`, `2`). */
+  cpu_limit?: number
 }
 
 /** `start` adds stdio modes (spec §1). */
@@ -59,6 +63,10 @@ export interface Usage {
   system_cpu_ms: number
   /** Peak memory of the process's cgroup; null without a usable memory cgroup. */
   memory_peak_bytes: number | null
+  /** With a pids limit: most tasks (processes and threads) at once (`pids.peak`); null when the kernel lacks it. */
+  pids_peak?: number | null
+  /** With a CPU limit: time the tree spent throttled by its quota (`cpu.stat`); null when unreadable. */
+  cpu_throttled_ms?: number | null
 }
 
 /**
@@ -73,6 +81,8 @@ export interface ExitEvent {
   timed_out?: true
   /** sandproc: rise of the cgroup's OOM-kill counter during the process's life (any process of its tree). Absent when OOM detection is off. */
   oom_kills?: number
+  /** sandproc: with a pids limit, forks and clones the limit refused (`pids.events` `max`; they failed with EAGAIN). */
+  pids_limit_hits?: number
   /** sandproc: resource figures. */
   usage?: Usage
 }
@@ -94,4 +104,6 @@ export interface ProcessInfo {
   args: string[]
   started_at: number
   ended_at: number | null
+  /** sandproc: once exited, with a pids limit: forks the limit refused (as in the exit event). */
+  pids_limit_hits?: number
 }

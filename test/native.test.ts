@@ -10,7 +10,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
-import type { NativeSpawnOptions } from '../src/native.js'
+import { binding, type NativeSpawnOptions } from '../src/native.js'
 import type { SupervisedProcess } from '../src/core/process.js'
 import { Supervisor } from '../src/core/supervisor.js'
 import { collect, ending, lineMatching } from './helpers/events.js'
@@ -232,5 +232,38 @@ describe('binding.spawn errors', () => {
     fs.closeSync(spawned.fds[0])
     fs.closeSync(spawned.fds[1])
     expect((await exit).slice(0, 2)).toEqual([9, null])
+  })
+})
+
+describe('where the clone runs', () => {
+  const base: NativeSpawnOptions = { command: 'true', candidates: ['/bin/true'], argv: ['true'], envp: [], stdio: [0, 1, 1] }
+
+  it('inline or on a thread, onSpawned comes from a later turn, never from inside spawn()', async () => {
+    for (const inline of [true, false]) {
+      let returned = false
+      const got = new Promise<boolean>((resolve, reject) => {
+        binding.spawn(
+          { ...base, command: 'true', candidates: ['/bin/true'], argv: ['true'], inline },
+          (err, spawned) => {
+            if (err !== null || spawned === undefined) return reject(err)
+            fs.closeSync(spawned.fds[1])
+            fs.closeSync(spawned.fds[2])
+            resolve(returned)
+          },
+          () => {},
+        )
+        returned = true
+      })
+      expect(await got).toBe(true)
+    }
+  })
+
+  it('a burst of inline-allowed spawns all start and exit (the first inline, the rest on the threads)', async () => {
+    const exits = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        spawnDirect({ ...base, command: 'sh', candidates: ['/bin/sh'], argv: ['sh', '-c', 'exit 4'], stdio: [0, 0, 0], inline: true }).then((d) => d.exit),
+      ),
+    )
+    for (const e of await Promise.all(exits)) expect(e.slice(0, 2)).toEqual([4, null])
   })
 })

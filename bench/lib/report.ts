@@ -5,6 +5,7 @@ import type { Summary } from './stats.js'
 const COLUMNS: { name: ContenderName; title: string }[] = [
   { name: 'sandproc', title: 'sandproc' },
   { name: 'sandproc_nocg', title: 'sandproc, no cgroup' },
+  { name: 'bun', title: 'Bun.spawn' },
   { name: 'child_process', title: 'child_process' },
   { name: 'execa', title: 'execa' },
   { name: 'c_floor', title: 'C floor' },
@@ -35,12 +36,14 @@ function ratio(x: number | null): string {
 export function measuresTable(measures: readonly Measure[]): string {
   // Only the contenders this run measured (the no-cgroup variant exists only with cgroups).
   const columns = COLUMNS.filter((c) => measures.some((m) => m.results[c.name] !== undefined))
-  const head = ['workload', 'measure', 'unit', ...columns.map((c) => c.title), 'child_process ÷ sandproc', 'execa ÷ sandproc']
+  const withBun = measures.some((m) => m.results.bun !== undefined)
+  const head = ['workload', 'measure', 'unit', ...columns.map((c) => c.title), ...(withBun ? ['Bun ÷ sandproc'] : []), 'child_process ÷ sandproc', 'execa ÷ sandproc']
   const rows = measures.map((m) => [
     m.workload,
     m.label,
     m.work === undefined ? `${m.unit}, median (p90)` : 'lines/s at median (p90) time',
     ...columns.map((c) => cell(m, c.name, m.results[c.name])),
+    ...(withBun ? [ratio(advantage(m, 'bun'))] : []),
     ratio(advantage(m, 'child_process')),
     ratio(advantage(m, 'execa')),
   ])
@@ -51,8 +54,8 @@ export function targetsTable(results: BenchResults): string {
   const rows = results.targets.map((t) => [
     t.workload,
     t.text,
-    t.measured === null ? 'n/a' : t.unit === 'MiB' ? `${num(t.measured)} MiB` : ratio(t.measured),
-    `${t.op} ${t.threshold}${t.unit === 'MiB' ? ' MiB' : '×'}`,
+    t.measured === null ? 'n/a' : t.unit === '×' ? ratio(t.measured) : `${num(t.measured)}${t.unit === 'count' ? '' : ` ${t.unit}`}`,
+    `${t.op} ${t.threshold}${t.unit === '×' ? '×' : t.unit === 'count' ? '' : ` ${t.unit}`}`,
     t.pass === null ? 'n/a' : t.pass ? 'pass' : '**miss**',
   ])
   return table(['workload', 'target', 'measured', 'needed', ''], rows)
@@ -62,7 +65,7 @@ export function targetsTable(results: BenchResults): string {
 export function machineLines(results: BenchResults): [string, string] {
   const m = results.machine
   return [
-    `Linux ${m.kernel} ${m.arch}, ${m.cpus} CPUs (${m.cpuModel}), ${m.memTotalGiB} GiB, Node ${m.node}`,
+    `Linux ${m.kernel} ${m.arch}, ${m.cpus} CPUs (${m.cpuModel}), ${m.memTotalGiB} GiB, Node ${m.node}${results.bun === null ? '' : `, Bun ${results.bun}`}`,
     `cgroups ${m.cgroupMode} (sandproc: ${results.sandproc.cgroup}), load ${m.loadAvgAtStart} at start, ` +
       `${results.quick ? 'quick' : 'full'} run, ${m.date}`,
   ]

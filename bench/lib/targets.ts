@@ -1,4 +1,4 @@
-/** The targets of issue 5, each turned into one ratio read off the measures. */
+/** The targets of issues 5 and 12, each turned into one ratio read off the measures. */
 import { type ContenderName, type Measure, type TargetResult, advantage } from './results.js'
 
 /** Bound on the sandproc server's RSS growth while it streams ~120 MB of SSE (W5). */
@@ -18,11 +18,12 @@ function target(
   workload: string,
   text: string,
   measured: number | null,
-  op: '>=' | '<=',
+  op: TargetResult['op'],
   threshold: number,
   unit: TargetResult['unit'] = '×',
 ): TargetResult {
-  const pass = measured === null ? null : op === '>=' ? measured >= threshold : measured <= threshold
+  const pass =
+    measured === null ? null : op === '>=' ? measured >= threshold : op === '<=' ? measured <= threshold : op === '<' ? measured < threshold : measured > threshold
   return { workload, text, measured, unit, op, threshold, pass }
 }
 
@@ -33,7 +34,9 @@ export function evaluateTargets(measures: readonly Measure[]): TargetResult[] {
     return m === undefined ? null : advantage(m, who)
   }
   return [
-    target('W1', 'child_process ÷ sandproc, /bin/true', adv('w1.true', 'child_process'), '>=', 2),
+    target('W1', 'Bun.spawn ÷ sandproc, /bin/true back to back', adv('w1.true', 'bun'), '>=', 1),
+    target('W1', 'Bun.spawn ÷ sandproc, /bin/true after 50 ms idle', adv('w1.idle', 'bun'), '>=', 1),
+    target('W1', 'child_process ÷ sandproc, /bin/true', adv('w1.true', 'child_process'), '>=', 3),
     target('W1', 'child_process ÷ sandproc, static no-op', adv('w1.noop', 'child_process'), '>=', 4),
     target('W1', 'sandproc ÷ C floor, /bin/true', quotient(median(get('w1.true'), 'sandproc'), median(get('w1.true'), 'c_floor')), '<=', 1.5),
     target('W1', 'sandproc ÷ C floor, static no-op', quotient(median(get('w1.noop'), 'sandproc'), median(get('w1.noop'), 'c_floor')), '<=', 1.5),
@@ -48,6 +51,11 @@ export function evaluateTargets(measures: readonly Measure[]): TargetResult[] {
     target('W4', 'sandproc ÷ child_process+readline lines/s, 200 MB cat', adv('w4.cat', 'child_process'), '>=', 1.5),
     target('W5', 'sandproc server ÷ naive server lines/s', adv('w5.lines', 'child_process'), '>=', 3),
     target('W5', 'sandproc server RSS growth while streaming', median(get('w5.rss'), 'sandproc'), '<=', W5_RSS_BOUND_MIB, 'MiB'),
+    target('W6', 'sandproc time to start all of W6 (10,000; --quick: 2,000), cgroups on', median(get('w6.spawn'), 'sandproc'), '<', 3000, 'ms'),
+    target('W6', 'sandproc cgroup directories left after close()', median(get('w6.left'), 'sandproc'), '<=', 0, 'count'),
+    target('W7', 'sandproc server ÷ naive server completed runs/s', adv('w7.run', 'child_process'), '>=', 3),
+    target('W7', 'naive server ÷ sandproc server p99 latency', adv('w7.p99', 'child_process'), '>', 1),
+    target('W7', 'sandproc server failed requests', median(get('w7.errors'), 'sandproc'), '<=', 0, 'count'),
   ]
 }
 

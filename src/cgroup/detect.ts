@@ -51,7 +51,8 @@ export function statfsKind(p: string): FsKind {
   }
 }
 
-interface Mount {
+/** One line of `/proc/self/mountinfo`, the fields sandproc reads. */
+export interface Mount {
   root: string
   point: string
   fstype: string
@@ -98,7 +99,7 @@ export function ownCgroupPath(text: string, mode: 'v1' | 'v2'): string | null {
  * A cgroup path is relative to its hierarchy's root; a mount may show only a subtree of
  * it (containers bind-mount their own cgroup), so strip the mount's root first.
  */
-function dirUnder(mount: Mount, cgPath: string): string {
+export function dirUnder(mount: Mount, cgPath: string): string {
   const r = mount.root === '/' ? '' : mount.root
   if (cgPath !== r && !cgPath.startsWith(`${r}/`)) {
     throw new CgroupUnavailable(`own cgroup ${cgPath} is outside the mount at ${mount.point} (root ${mount.root})`)

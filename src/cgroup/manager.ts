@@ -6,16 +6,24 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
+import { AppliedLimits, type LimitRequest } from './applied.js'
+import { detectControllers, LIMIT_CONTROLLERS, type Controller, type ControllerOptions, type Controllers, type ControllerState } from './controllers.js'
 import { CgroupUnavailable, detectLayout, type LayoutOptions } from './detect.js'
 import { cgroupError } from './errors.js'
+import { parseCpuLimit } from './cpu.js'
 import { parseMemoryLimit } from './limit.js'
+import { parsePidsLimit } from './pids.js'
 import { CgroupHandle, type ProcessCgroup } from './process.js'
 import { removeSupervisorDir, setupSupervisorDir, type Setup, type SetupOptions } from './setup.js'
 
 export type { CgroupError } from './errors.js'
 export type { FsKind } from './detect.js'
 export type { CgroupCounters, ProcessCgroup } from './process.js'
+export type { LimitRequest } from './applied.js'
+export type { Controller, ControllerState } from './controllers.js'
 export { parseMemoryLimit }
+export { parsePidsLimit } from './pids.js'
+export { parseCpuLimit } from './cpu.js'
 
 /** What the supervisor can do with cgroups here (`sup.capabilities`). */
 export interface CgroupCapabilities {
@@ -24,16 +32,18 @@ export interface CgroupCapabilities {
   oomDetection: boolean
   /** Why cgroups or OOM detection are off. */
   reason?: string
+  /** Which limits can be applied here, and why not (`memory_limit`, `pids_limit`, `cpu_limit`). */
+  controllers: Record<'memory' | Controller, ControllerState>
 }
 
 /** Options of {@link CgroupManager.detect}; every input defaults to the live system. */
-export interface CgroupOptions extends LayoutOptions, SetupOptions {
+export interface CgroupOptions extends LayoutOptions, SetupOptions, ControllerOptions {
   /** Cgroups kept ready for the next spawns. Default 4; 0 creates each on demand. */
   poolSize?: number
 }
 
 /** Options of {@link CgroupManager.acquire}. */
-export interface AcquireOptions {
+export interface AcquireOptions extends LimitRequest {
   /** Hard memory limit in bytes (see {@link parseMemoryLimit} for strings). */
   memoryLimit?: number
   /**
@@ -57,9 +67,11 @@ export class CgroupManager {
   private filling: Promise<void> | null = null
   private count = 0
   private closing: Promise<void> | null = null
+  private readonly controllers: Controllers | null
 
-  private constructor(setup: Setup | null, capabilities: CgroupCapabilities, poolSize: number) {
+  private constructor(setup: Setup | null, capabilities: CgroupCapabilities, poolSize: number, controllers: Controllers | null = null) {
     this.setup = setup
+    this.controllers = controllers
     this.capabilities = capabilities
     this.dir = setup?.dir ?? null
     this.poolSize = poolSize
@@ -74,13 +86,19 @@ export class CgroupManager {
   static detect(opts: CgroupOptions = {}): CgroupManager {
     const poolSize = opts.poolSize ?? 4
     try {
-      const setup = setupSupervisorDir(detectLayout(opts), opts)
-      const caps: CgroupCapabilities = { cgroup: setup.mode, oomDetection: setup.oomReason === undefined }
+      const layout = detectLayout(opts)
+      const setup = setupSupervisorDir(layout, opts)
+      const controllers = detectControllers(layout, setup, opts)
+      const caps: CgroupCapabilities = {
+        cgroup: setup.mode,
+        oomDetection: setup.oomReason === undefined,
+        controllers: { memory: { usable: true }, ...controllers.states },
+      }
       if (setup.oomReason !== undefined) caps.reason = setup.oomReason
-      return new CgroupManager(setup, caps, poolSize)
+      return new CgroupManager(setup, caps, poolSize, controllers)
     } catch (err) {
       const reason = err instanceof CgroupUnavailable ? err.message : String((err as Error | null)?.message ?? err)
-      return new CgroupManager(null, { cgroup: null, oomDetection: false, reason }, poolSize)
+      return new CgroupManager(null, { cgroup: null, oomDetection: false, reason, controllers: noControllers(reason) }, poolSize)
     }
   }
 
@@ -92,20 +110,32 @@ export class CgroupManager {
    */
   acquire(opts: AcquireOptions = {}): ProcessCgroup | null {
     const limit = opts.memoryLimit === undefined ? undefined : parseMemoryLimit(opts.memoryLimit)
+    const limits: LimitRequest = {}
+    if (opts.pidsLimit !== undefined) limits.pidsLimit = parsePidsLimit(opts.pidsLimit)
+    if (opts.cpuLimit !== undefined) limits.cpuLimit = parseCpuLimit(opts.cpuLimit)
     if (this.closing !== null) throw cgroupError('ESHUTDOWN', 'manager is closed')
     if (this.setup === null) {
-      if (limit === undefined) return null
-      throw cgroupError('ENOTSUP', `memory_limit needs a memory cgroup, which is unavailable: ${this.capabilities.reason}`)
+      if (limit === undefined && Object.keys(limits).length === 0) return null
+      const field = limit !== undefined ? 'memory_limit' : Object.keys(limits)[0] === 'pidsLimit' ? 'pids_limit' : 'cpu_limit'
+      throw cgroupError('ENOTSUP', `${field} needs a memory cgroup, which is unavailable: ${this.capabilities.reason}`)
+    }
+    // Refused before a cgroup is taken from the pool.
+    for (const c of LIMIT_CONTROLLERS) {
+      const state = this.capabilities.controllers[c]
+      if (limits[`${c}Limit`] !== undefined && !state.usable) {
+        throw cgroupError('ENOTSUP', `${c}_limit needs the ${c} controller, which is unavailable: ${state.reason ?? ''}`)
+      }
     }
     const cg = this.fromPool(this.setup.mode) ?? CgroupHandle.createSync(this.nextDir(), this.setup.mode)
     this.refill()
-    if (limit !== undefined) {
-      try {
-        cg.setLimitSync(limit, opts.oomGroup ?? true)
-      } catch (err) {
-        cg.destroySync()
-        throw err
+    try {
+      if (limit !== undefined) cg.setLimitSync(limit, opts.oomGroup ?? true)
+      if (this.controllers !== null && Object.keys(limits).length > 0) {
+        cg.limits = AppliedLimits.applySync(cg.path, this.setup.mode, this.controllers, limits)
       }
+    } catch (err) {
+      cg.destroySync()
+      throw err
     }
     this.held.add(cg)
     cg.onRemoved = () => this.held.delete(cg)
@@ -134,6 +164,9 @@ export class CgroupManager {
       ...this.pool.splice(0).map((dir) => fs.promises.rmdir(dir).catch(() => {})),
     ])
     results.push(...(await this.sweep(this.setup)))
+    // Then the other hierarchies, whose cgroups emptied with the memory ones.
+    const hierarchies = new Set(this.controllers?.hierarchies.values() ?? [])
+    results.push(...(await Promise.allSettled([...hierarchies].map((h) => h.close()))))
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
     if (failed !== undefined) throw failed.reason
     await removeSupervisorDir(this.setup)
@@ -151,6 +184,15 @@ export class CgroupManager {
           await cg.release()
         }),
     )
+  }
+
+  /**
+   * Every per-supervisor directory, memory first, then the other v1 hierarchies':
+   * what the watchdog sweeps if the supervisor dies.
+   */
+  get dirs(): string[] {
+    if (this.dir === null) return []
+    return [this.dir, ...new Set([...(this.controllers?.hierarchies.values() ?? [])].map((h) => h.dir))]
   }
 
   /** Resolves once the pool is filled (or filling stopped on an error); for tests and warm-up. */
@@ -190,4 +232,9 @@ export class CgroupManager {
         this.filling = null
       })
   }
+}
+
+function noControllers(reason: string): CgroupCapabilities['controllers'] {
+  const off: ControllerState = { usable: false, reason }
+  return { memory: off, pids: off, cpu: off }
 }

@@ -8,9 +8,11 @@ import { promisify } from 'node:util'
 import { hasCode, wrapFsError } from './errors.js'
 import { delay, keyedValue, readOptionalSync, singleValue, writeIfPresentSync, writeSync } from './fs.js'
 import { killPass, killUntilEmpty } from './kill.js'
+import type { AppliedLimits, LimitCounters } from './applied.js'
+import type { NativeCgroupJoin } from '../native.js'
 
-/** Counters of a process's cgroup, read after the process is reaped. */
-export interface CgroupCounters {
+/** Counters of a process's cgroup, read after the process is reaped (pids and cpu: only with their limit). */
+export interface CgroupCounters extends LimitCounters {
   /**
    * Processes the OOM killer killed in the cgroup since it was created: the rise of
    * `oom_kill` (v2 corrected for group kills, see `readOomKills`); null when the kernel
@@ -27,10 +29,16 @@ export interface ProcessCgroup {
   readonly mode: 'v1' | 'v2'
   /** The limit written at acquire, bytes; null for none. */
   readonly memoryLimit: number | null
-  /** `cgroup.procs`, `O_WRONLY|O_CLOEXEC`: the child writes `"0"` to it before `execve`. */
+  /** `cgroup.procs`, `O_WRONLY|O_CLOEXEC`: v2's join, v1's fallback join. */
   readonly procsFd: number
+  /** v1: `tasks`, `O_WRONLY|O_CLOEXEC`, the join that skips the global lock; -1 on v2 (or without the file). */
+  readonly tasksFd: number
+  /** How the child joins: v1 `tasks` then `cgroup.procs`, v2 `cgroup.procs` (after clone3 fails). */
+  readonly join: NativeCgroupJoin
   /** v2: the directory, `O_RDONLY|O_DIRECTORY|O_CLOEXEC`, for `clone3` `CLONE_INTO_CGROUP`; -1 on v1. */
   readonly dirFd: number
+  /** v1 hierarchies apart from memory that a limit needs (pids, cpu): joined after {@link join}, in order. */
+  readonly extraJoins: readonly NativeCgroupJoin[]
   /** Closes the fds the child joined through; call once the spawn has returned. */
   closeJoinFds(): void
   /** One synchronous kill pass (v2 `cgroup.kill`, else SIGKILL to each listed pid), for timeouts. */
@@ -81,23 +89,39 @@ function readOomKills(dir: string, mode: 'v1' | 'v2'): number | null {
   }
 }
 
+/** Opened for writing; -1 when the file does not exist (the join then has only its fallback). */
+function openIfPresent(file: string): number {
+  try {
+    return fs.openSync(file, fs.constants.O_WRONLY)
+  } catch (err) {
+    if (hasCode(err, 'ENOENT')) return -1
+    throw err
+  }
+}
+
 /** The {@link ProcessCgroup} implementation; the manager creates and tracks these. */
 export class CgroupHandle implements ProcessCgroup {
   memoryLimit: number | null = null
+  /** The pids and cpu limits, when the request set any. */
+  limits: AppliedLimits | null = null
   /** Called once the directory is gone, so the manager stops tracking it. */
   onRemoved: () => void = () => {}
   private released: Promise<void> | null = null
   private fdsOpen = true
   private hasKillFile: boolean
 
+  readonly join: NativeCgroupJoin
+
   private constructor(
     readonly path: string,
     readonly mode: 'v1' | 'v2',
     readonly procsFd: number,
+    readonly tasksFd: number,
     readonly dirFd: number,
     private readonly baseline: number | null,
   ) {
     this.hasKillFile = mode === 'v2'
+    this.join = tasksFd >= 0 ? { fd: tasksFd, fallbackFd: procsFd, path } : { fd: procsFd, path }
   }
 
   /**
@@ -109,13 +133,15 @@ export class CgroupHandle implements ProcessCgroup {
   static openSync(dir: string, mode: 'v1' | 'v2', fresh = false): CgroupHandle {
     const procs = fs.openSync(path.join(dir, 'cgroup.procs'), fs.constants.O_WRONLY)
     let dirFd = -1
+    let tasks = -1
     try {
       if (mode === 'v2') dirFd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY)
+      else tasks = openIfPresent(path.join(dir, 'tasks'))
     } catch (err) {
       fs.closeSync(procs)
       throw err
     }
-    return new CgroupHandle(dir, mode, procs, dirFd, fresh ? 0 : readOomKills(dir, mode))
+    return new CgroupHandle(dir, mode, procs, tasks, dirFd, fresh ? 0 : readOomKills(dir, mode))
   }
 
   /** Creates `dir` and opens it; on failure nothing is left. Sync: the spawn path's fallback. */
@@ -162,11 +188,16 @@ export class CgroupHandle implements ProcessCgroup {
     this.memoryLimit = bytes
   }
 
+  get extraJoins(): readonly NativeCgroupJoin[] {
+    return this.limits?.joins ?? []
+  }
+
   /** The child has joined (or never will): the join fds are not needed any more. */
   closeJoinFds(): void {
+    this.limits?.closeJoinFds()
     if (!this.fdsOpen) return
     this.fdsOpen = false
-    for (const fd of [this.procsFd, this.dirFd]) if (fd >= 0) fs.closeSync(fd)
+    for (const fd of [this.procsFd, this.tasksFd, this.dirFd]) if (fd >= 0) fs.closeSync(fd)
   }
 
   kill(): void {
@@ -185,14 +216,15 @@ export class CgroupHandle implements ProcessCgroup {
     } catch {
       // Unreadable: unknown.
     }
-    return { oomKills: now === null || this.baseline === null ? null : now - this.baseline, memoryPeak }
+    return { oomKills: now === null || this.baseline === null ? null : now - this.baseline, memoryPeak, ...this.limits?.counters() }
   }
 
   /** Sync removal of a cgroup no process ever joined (a failed limit write on the spawn path). */
   destroySync(): void {
+    this.limits?.destroySync()
     if (this.fdsOpen) {
       this.fdsOpen = false
-      for (const fd of [this.procsFd, this.dirFd]) if (fd >= 0) fs.closeSync(fd)
+      for (const fd of [this.procsFd, this.tasksFd, this.dirFd]) if (fd >= 0) fs.closeSync(fd)
     }
     try {
       fs.rmdirSync(this.path)
@@ -207,10 +239,23 @@ export class CgroupHandle implements ProcessCgroup {
   }
 
   private async remove(): Promise<void> {
+    // The other hierarchies' cgroups empty with this one (every task of the tree is in each).
+    const extras = this.limits?.release() ?? Promise.resolve()
+    try {
+      await this.removeMemoryDir()
+    } finally {
+      await extras.catch((err: unknown) => {
+        this.released = null
+        throw err
+      })
+    }
+  }
+
+  private async removeMemoryDir(): Promise<void> {
     if (this.fdsOpen) {
       // Once only: a closed fd number may already belong to someone else.
       this.fdsOpen = false
-      for (const fd of [this.procsFd, this.dirFd]) if (fd >= 0) await closeAsync(fd).catch(() => {})
+      for (const fd of [this.procsFd, this.tasksFd, this.dirFd]) if (fd >= 0) await closeAsync(fd).catch(() => {})
     }
     const deadline = Date.now() + RMDIR_BOUND_MS
     // Just-killed tasks can keep a cgroup busy for a moment after cgroup.procs is empty.

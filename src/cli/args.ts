@@ -27,6 +27,8 @@ export interface ServeConfig {
   maxExited?: number
   lineLimit?: number
   memoryLimit?: number | string
+  pidsLimit?: number
+  cpuLimit?: number
   killGraceMs?: number
   keepAliveMs?: number
 }
@@ -51,6 +53,8 @@ const SERVE_OPTIONS = {
   'max-exited': { type: 'string' },
   'line-limit': { type: 'string' },
   'memory-limit': { type: 'string' },
+  'pids-limit': { type: 'string' },
+  'cpu-limit': { type: 'string' },
   'kill-grace': { type: 'string' },
   'keep-alive': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -62,6 +66,8 @@ const RUN_OPTIONS = {
   env: { type: 'string', multiple: true },
   timeout: { type: 'string' },
   'memory-limit': { type: 'string' },
+  'pids-limit': { type: 'string' },
+  'cpu-limit': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options']
@@ -92,6 +98,8 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Par
     maxExited: optional(pick('max-exited', 'MAX_EXITED'), (t) => integer('--max-exited', t, 0)),
     lineLimit: optional(pick('line-limit', 'LINE_LIMIT'), (t) => size('--line-limit', t)),
     memoryLimit: optional(memoryLimit, memoryLimitValue),
+    pidsLimit: optional(pick('pids-limit', 'PIDS_LIMIT'), (t) => integer('--pids-limit', t, 1)),
+    cpuLimit: optional(pick('cpu-limit', 'CPU_LIMIT'), (t) => cpus('--cpu-limit', t)),
     killGraceMs: optional(pick('kill-grace', 'KILL_GRACE'), (t) => seconds('--kill-grace', t, true) * 1000),
     keepAliveMs: optional(pick('keep-alive', 'KEEP_ALIVE'), (t) => seconds('--keep-alive', t, true) * 1000),
   }
@@ -113,6 +121,8 @@ export function parseRunArgs(argv: string[]): Parsed<RunConfig> {
   if (values.env !== undefined) request.env = Object.fromEntries(values.env.map(envPair))
   if (values.timeout !== undefined) request.timeout = seconds('--timeout', values.timeout, false)
   if (values['memory-limit'] !== undefined) request.memory_limit = memoryLimitValue(values['memory-limit'])
+  if (values['pids-limit'] !== undefined) request.pids_limit = integer('--pids-limit', values['pids-limit'], 1)
+  if (values['cpu-limit'] !== undefined) request.cpu_limit = cpus('--cpu-limit', values['cpu-limit'])
   return { help: false, request, json: values.json === true }
 }
 
@@ -165,6 +175,13 @@ export function size(flag: string, text: string): number {
   if (!(value >= 1) || !Number.isSafeInteger(value)) {
     throw new UsageError(`${flag} expects a size such as 65536 or 16M, got "${text}"`)
   }
+  return value
+}
+
+/** A number of CPUs such as 0.5 or 2; the supervisor checks its range. */
+function cpus(flag: string, text: string): number {
+  const value = /^[0-9]*\.?[0-9]+$/.test(text) ? Number(text) : Number.NaN
+  if (!(value > 0)) throw new UsageError(`${flag} expects a number of CPUs such as 0.5 or 2, got "${text}"`)
   return value
 }
 

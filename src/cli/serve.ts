@@ -37,6 +37,8 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
     maxExited: cfg.maxExited,
     lineLimit: cfg.lineLimit,
     memoryLimit: cfg.memoryLimit,
+    pidsLimit: cfg.pidsLimit,
+    cpuLimit: cfg.cpuLimit,
     killGrace: cfg.killGraceMs,
   })
   const server = createServer({

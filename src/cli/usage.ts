@@ -23,6 +23,8 @@ Options (each also settable by the environment variable shown):
   --max-exited N        exited processes kept listed (SANDPROC_MAX_EXITED, default 1024)
   --line-limit SIZE     longest line before it is split (SANDPROC_LINE_LIMIT, default 64K)
   --memory-limit SIZE   default memory limit per process (SANDPROC_MEMORY_LIMIT)
+  --pids-limit N        default limit of tasks (processes and threads) per process tree (SANDPROC_PIDS_LIMIT)
+  --cpu-limit CPUS      default CPU quota per process tree, e.g. 0.5 (SANDPROC_CPU_LIMIT)
   --kill-grace SECONDS  SIGTERM to SIGKILL on shutdown (SANDPROC_KILL_GRACE, default 5)
   --keep-alive SECONDS  idle time before an SSE keep-alive comment (SANDPROC_KEEP_ALIVE, default 15)
   -h, --help            show this help
@@ -41,6 +43,8 @@ Options:
   --env KEY=VALUE       add to the environment (repeatable)
   --timeout SECONDS     SIGKILL the process tree after this long
   --memory-limit SIZE   hard memory limit of the process's cgroup (bytes, or 256M)
+  --pids-limit N        most tasks (processes and threads) of the process tree at once
+  --cpu-limit CPUS      CPU quota of the process tree, e.g. 0.5 or 2
   --json                print the events as JSON lines (start, output..., exit with usage)
   -h, --help            show this help
 `

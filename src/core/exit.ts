@@ -19,6 +19,10 @@ export interface Reaped {
   oomKills: number | null
   /** Peak memory of the cgroup in bytes; null without one. */
   peak: number | null
+  /** With a pids limit: peak tasks and refused forks (each null when unreadable). */
+  pids?: { peak: number | null; limitHits: number | null }
+  /** With a CPU limit: throttled time, ms (null when unreadable). */
+  cpuThrottledMs?: number | null
 }
 
 /** What sandproc itself did to the process. */
@@ -51,5 +55,11 @@ export function exitEvent(r: Reaped, done: Interventions): ExitEvent {
     system_cpu_ms: r.sysUs / 1000,
     memory_peak_bytes: r.peak,
   }
+  // Present only when the limit was set, so a caller can tell "hit its pid limit" apart.
+  if (r.pids !== undefined) {
+    if (r.pids.limitHits !== null) ev.pids_limit_hits = r.pids.limitHits
+    ev.usage.pids_peak = r.pids.peak
+  }
+  if (r.cpuThrottledMs !== undefined) ev.usage.cpu_throttled_ms = r.cpuThrottledMs
   return ev
 }

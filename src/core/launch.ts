@@ -2,6 +2,7 @@
  * The contract between the supervisor, which prepares and spawns a child, and the
  * {@link SupervisedProcess} that owns it afterwards.
  */
+import type { CgroupCounters } from '../cgroup/process.js'
 import type { CodedError } from '../errors.js'
 import type { NativeBinding, NativeExitCallback, NativeSpawned } from '../native.js'
 import type { OutputLog } from './retain.js'
@@ -10,7 +11,7 @@ import type { SupervisedProcess } from './process.js'
 /** The part of a per-process cgroup the process object uses (src/cgroup/manager.ts). */
 export interface ProcessCgroupHandle {
   killAll(): Promise<void>
-  readCounters(): { oomKills: number | null; memoryPeak: number | null }
+  readCounters(): CgroupCounters
   release(): Promise<void>
 }
 

@@ -5,7 +5,9 @@
 import path from 'node:path'
 
 import type { CgroupOptions } from '../cgroup/manager.js'
+import { parseCpuLimit } from '../cgroup/cpu.js'
 import { parseMemoryLimit } from '../cgroup/limit.js'
+import { parsePidsLimit } from '../cgroup/pids.js'
 import { invalid } from '../errors.js'
 import type { NativeBinding } from '../native.js'
 
@@ -32,6 +34,10 @@ export interface SupervisorOptions {
   drainGrace?: number
   /** Default memory limit of every process (bytes or "256M"); needs a memory cgroup. */
   memoryLimit?: number | string
+  /** Default `pids_limit` of every process (tasks of its tree, integer >= 1); needs the pids controller. */
+  pidsLimit?: number
+  /** Default `cpu_limit` of every process (CPUs, e.g. 0.5); needs the cpu controller. */
+  cpuLimit?: number
   /** F_SETPIPE_SZ for stdout/stderr pipes in bytes; 0 keeps the kernel's 64 KiB. */
   pipeSize?: number
   /**
@@ -67,6 +73,8 @@ export interface Settings {
   killGrace: number
   drainGrace: number
   memoryLimit: number | undefined
+  pidsLimit: number | undefined
+  cpuLimit: number | undefined
   pipeSize: number
   oomGroup: boolean
 }
@@ -87,6 +95,8 @@ export function resolveOptions(opts: SupervisorOptions): Settings {
     killGrace: millis(opts.killGrace, 'killGrace', 5000),
     drainGrace: millis(opts.drainGrace, 'drainGrace', 2000),
     memoryLimit: opts.memoryLimit === undefined ? undefined : parseMemoryLimit(opts.memoryLimit),
+    pidsLimit: opts.pidsLimit === undefined ? undefined : parsePidsLimit(opts.pidsLimit, 'pidsLimit'),
+    cpuLimit: opts.cpuLimit === undefined ? undefined : parseCpuLimit(opts.cpuLimit, 'cpuLimit'),
     pipeSize: nonNegative(opts.pipeSize, 'pipeSize', 0),
     oomGroup: opts.oomGroup ?? true,
   }

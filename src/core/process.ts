@@ -5,6 +5,7 @@
  */
 import { constants as os } from 'node:os'
 
+import type { CgroupCounters } from '../cgroup/process.js'
 import { coded, type CodedError } from '../errors.js'
 import type { NativeChild, NativeExitCallback } from '../native.js'
 import type { ExitEvent, OutputEvent, ProcessInfo, StartEvent } from '../types.js'
@@ -128,6 +129,7 @@ export class SupervisedProcess extends ProcessEmitter {
       args: this.args,
       started_at: this.#startedAt,
       ended_at: this.#endedAt,
+      ...(e?.pids_limit_hits === undefined ? {} : { pids_limit_hits: e.pids_limit_hits }),
     }
   }
 
@@ -246,14 +248,24 @@ export class SupervisedProcess extends ProcessEmitter {
     if (this.#timer !== null) clearTimeout(this.#timer)
     // Counters right after the reap: the kernel raises oom_kill before it sends SIGKILL,
     // so an OOM kill of the main process is always visible here.
-    let counters: { oomKills: number | null; memoryPeak: number | null } = { oomKills: null, memoryPeak: null }
+    let counters: CgroupCounters = { oomKills: null, memoryPeak: null }
     try {
       if (this.#cgroup !== null) counters = this.#cgroup.readCounters()
     } catch {
       // A counter we cannot read is a counter we do not claim anything from.
     }
     const wallMs = Math.round((performance.now() - this.#startedMono) * 1000) / 1000
-    this.#reaped = { code, signal, userUs, sysUs, wallMs, oomKills: counters.oomKills, peak: counters.memoryPeak }
+    this.#reaped = {
+      code,
+      signal,
+      userUs,
+      sysUs,
+      wallMs,
+      oomKills: counters.oomKills,
+      peak: counters.memoryPeak,
+      pids: counters.pids,
+      cpuThrottledMs: counters.cpuThrottledMs,
+    }
     this.#endedAt = Date.now()
     this.#stdin?.destroy()
     // Descendants that left the process group are still in the cgroup.

@@ -3,8 +3,10 @@
  * clone (credentials, PATH candidates, environment, cgroup), spawns through the addon,
  * and keeps the table of running and recently exited processes.
  */
+import os from 'node:os'
 import path from 'node:path'
 
+import { lockFreeJoin } from '../cgroup/join.js'
 import { CgroupManager, type CgroupCapabilities } from '../cgroup/manager.js'
 
 import { coded } from '../errors.js'
@@ -50,17 +52,24 @@ export class Supervisor {
   /** Running and retained exited processes, oldest first. */
   readonly #table = new Set<SupervisedProcess>()
   readonly #running = new Set<SupervisedProcess>()
+  /** Exited processes still in the table, oldest first, with the log bytes counted for each. */
+  readonly #exited = new Map<SupervisedProcess, number>()
+  /** Sum of #exited's values: checked on every exit, so kept rather than recounted. */
+  #retained = 0
   /** Queued on the spawner thread, not started yet. */
   readonly #pending = new Set<SupervisedProcess>()
   readonly #baseEnvp: string[]
+  /** Lone spawns may run on the JS thread: no cgroup join here can wait on a global lock. */
+  readonly #inline: boolean
 
   constructor(opts: SupervisorOptions = {}) {
     this.#s = resolveOptions(opts)
     this.#binding = opts.binding ?? realBinding
     this.#baseEnvp = envp(this.#s.env)
     this.#cgroups = opts.cgroup === false ? null : CgroupManager.detect(opts.cgroup ?? {})
-    this.capabilities = this.#cgroups?.capabilities ?? { cgroup: null, oomDetection: false, reason: 'cgroups turned off (cgroup: false)' }
-    this.#watchdog = opts.watchdog === false ? null : Watchdog.start(this.#binding, this.#cgroups?.dir ?? null)
+    this.capabilities = this.#cgroups?.capabilities ?? cgroupsOff()
+    this.#inline = lockFreeJoin(this.capabilities.cgroup, os.release())
+    this.#watchdog = opts.watchdog === false ? null : Watchdog.start(this.#binding, this.#cgroups?.dirs ?? [])
   }
 
   /** Runs a process with stdin closed and both streams captured (the `run` endpoint). */
@@ -127,7 +136,11 @@ export class Supervisor {
   #launch(req: Normalized, retain: boolean): SupervisedProcess {
     if (this.#closed !== null) throw coded('the supervisor is closed', 'ERR_SUPERVISOR_CLOSED')
     const handle = ++this.#handles
-    const memoryLimit = req.memoryLimit ?? this.#s.memoryLimit
+    const limits = {
+      memoryLimit: req.memoryLimit ?? this.#s.memoryLimit,
+      pidsLimit: req.pidsLimit ?? this.#s.pidsLimit,
+      cpuLimit: req.cpuLimit ?? this.#s.cpuLimit,
+    }
     const proc = new SupervisedProcess({
       handle,
       command: req.command,
@@ -141,7 +154,7 @@ export class Supervisor {
       launch: (onSpawned, onExit) => {
         const env = Object.keys(req.env).length === 0 ? this.#s.env : { ...this.#s.env, ...req.env }
         const creds = req.user === undefined ? undefined : resolveUser(req.user, this.#binding)
-        const cgroup = this.#acquireCgroup(memoryLimit)
+        const cgroup = this.#acquireCgroup(limits)
         this.#binding.spawn(
           {
             command: req.command,
@@ -152,13 +165,15 @@ export class Supervisor {
             cwd: req.workingDir === undefined ? this.#s.cwd : path.resolve(this.#s.cwd, req.workingDir),
             ...creds,
             stdio: [req.stdin === 'pipe' ? 1 : 0, req.stdout === 'capture' ? 1 : 0, req.stderr === 'capture' ? 1 : 0],
-            cgroupProcsFd: cgroup?.procsFd ?? -1,
+            // Memory first (clone3 may place the child there), then only the hierarchies a limit needs.
+            cgroupJoins: cgroup === null ? [] : [cgroup.join, ...cgroup.extraJoins],
             cgroupDirFd: cgroup?.dirFd ?? -1,
             pipeSize: this.#s.pipeSize,
+            inline: this.#inline,
           },
           (err, spawned) => {
             // The child has joined (or never will): holding these for its whole life
-            // would cost two fds a process.
+            // would cost two or three fds a process.
             cgroup?.closeJoinFds()
             this.#pending.delete(proc)
             if (err !== null || spawned === undefined) {
@@ -176,10 +191,11 @@ export class Supervisor {
     return proc
   }
 
-  #acquireCgroup(memoryLimit: number | undefined): ReturnType<CgroupManager['acquire']> {
-    if (this.#cgroups !== null) return this.#cgroups.acquire({ memoryLimit, oomGroup: this.#s.oomGroup })
-    if (memoryLimit === undefined) return null
-    throw coded(`memory_limit needs a memory cgroup: ${this.capabilities.reason ?? ''}`, 'ENOTSUP', { syscall: 'cgroup' })
+  #acquireCgroup(limits: { memoryLimit?: number; pidsLimit?: number; cpuLimit?: number }): ReturnType<CgroupManager['acquire']> {
+    if (this.#cgroups !== null) return this.#cgroups.acquire({ ...limits, oomGroup: this.#s.oomGroup })
+    const field = limits.memoryLimit !== undefined ? 'memory_limit' : limits.pidsLimit !== undefined ? 'pids_limit' : limits.cpuLimit !== undefined ? 'cpu_limit' : null
+    if (field === null) return null
+    throw coded(`${field} needs a cgroup: ${this.capabilities.reason ?? ''}`, 'ENOTSUP', { syscall: 'cgroup' })
   }
 
   #track(proc: SupervisedProcess): void {
@@ -191,30 +207,44 @@ export class Supervisor {
       .then(() => {
         this.#watchdog?.forget(proc.pid)
         this.#running.delete(proc)
+        // Its output is complete once it has exited, so its log no longer grows.
+        const bytes = proc.log?.bytes ?? 0
+        this.#exited.set(proc, bytes)
+        this.#retained += bytes
         this.#trim()
       })
       .catch(() => undefined)
   }
 
   // Exited processes beyond the bound leave the table oldest first; running ones stay.
+  // Per exit this costs O(1) plus what it removes: it runs once per process.
   #trim(): void {
-    let excess = this.#table.size - this.#running.size - this.#s.maxExited
-    for (const p of this.#table) {
-      if (excess <= 0) break
-      if (this.#running.has(p)) continue
-      this.#table.delete(p)
-      if (this.#byPid.get(p.pid) === p) this.#byPid.delete(p.pid)
-      excess--
+    for (const [p, bytes] of this.#exited) {
+      if (this.#exited.size <= this.#s.maxExited) break
+      this.#forget(p, bytes)
     }
     // Each log is bounded, but up to maxExited of them are kept: bound their sum too,
     // releasing the oldest exited processes' output first.
-    let retained = 0
-    for (const p of this.#table) if (!this.#running.has(p)) retained += p.log?.bytes ?? 0
-    for (const p of this.#table) {
-      if (retained <= this.#s.retainTotalBytes) break
-      if (this.#running.has(p) || p.log === null || p.log.bytes === 0) continue
-      retained -= p.log.bytes
-      p.log.release()
+    if (this.#retained <= this.#s.retainTotalBytes) return
+    for (const [p, bytes] of this.#exited) {
+      if (this.#retained <= this.#s.retainTotalBytes) break
+      if (bytes === 0) continue
+      this.#retained -= bytes
+      this.#exited.set(p, 0)
+      p.log?.release()
     }
   }
+
+  #forget(p: SupervisedProcess, bytes: number): void {
+    this.#exited.delete(p)
+    this.#retained -= bytes
+    this.#table.delete(p)
+    if (this.#byPid.get(p.pid) === p) this.#byPid.delete(p.pid)
+  }
+}
+
+function cgroupsOff(): Capabilities {
+  const reason = 'cgroups turned off (cgroup: false)'
+  const off = { usable: false, reason }
+  return { cgroup: null, oomDetection: false, reason, controllers: { memory: off, pids: off, cpu: off } }
 }

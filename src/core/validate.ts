@@ -2,7 +2,9 @@
  * Request validation (spec §1). Every check throws a TypeError with code
  * INVALID_REQUEST whose message names the field; nothing here touches the system.
  */
+import { parseCpuLimit } from '../cgroup/cpu.js'
 import { parseMemoryLimit } from '../cgroup/limit.js'
+import { parsePidsLimit } from '../cgroup/pids.js'
 import { invalid } from '../errors.js'
 import type { StartRequest, UserSpec } from '../types.js'
 
@@ -15,6 +17,8 @@ export interface Normalized {
   user: UserSpec | undefined
   timeoutMs: number | undefined
   memoryLimit: number | undefined
+  pidsLimit: number | undefined
+  cpuLimit: number | undefined
   stdin: 'closed' | 'pipe'
   stdout: 'capture' | 'discard'
   stderr: 'capture' | 'discard'
@@ -123,6 +127,8 @@ export function normalize(req: unknown, kind: 'run' | 'start'): Normalized {
     user: user(r.user),
     timeoutMs,
     memoryLimit,
+    pidsLimit: r.pids_limit === undefined || r.pids_limit === null ? undefined : parsePidsLimit(r.pids_limit),
+    cpuLimit: r.cpu_limit === undefined || r.cpu_limit === null ? undefined : parseCpuLimit(r.cpu_limit),
     stdin: start ? oneOf(r.stdin_mode, 'stdin_mode', ['closed', 'pipe'] as const, 'closed') : 'closed',
     stdout: start ? oneOf(r.stdout_mode, 'stdout_mode', ['capture', 'discard'] as const, 'capture') : 'capture',
     stderr: start ? oneOf(r.stderr_mode, 'stderr_mode', ['capture', 'discard'] as const, 'capture') : 'capture',

@@ -25,14 +25,15 @@ export class Watchdog {
   }
 
   /** Starts one; null if that fails (the supervisor then runs without it). */
-  static start(native: NativeBinding, cgroupDir: string | null): Watchdog | null {
+  /** `cgroupDirs`: the per-supervisor cgroup directories, memory's first; empty without cgroups. */
+  static start(native: NativeBinding, cgroupDirs: string[]): Watchdog | null {
     try {
       let reaped!: () => void
       const exited = new Promise<void>((resolve) => (reaped = resolve))
-      const { pid, fd, child } = native.startWatchdog(cgroupDir ?? '', () => reaped())
+      const { pid, fd, child } = native.startWatchdog(cgroupDirs, () => reaped())
       // It must never keep the event loop alive by itself.
       child.unref()
-      return new Watchdog(pid, fd, cgroupDir === null, child, exited)
+      return new Watchdog(pid, fd, cgroupDirs.length === 0, child, exited)
     } catch {
       return null
     }

@@ -90,7 +90,7 @@ describe(`real cgroups on this machine (${MODE})`, () => {
   })
 
   it('detects the memory hierarchy and makes its own directory under <own>/sandproc', () => {
-    expect(mgr.capabilities).toEqual({ cgroup: MODE, oomDetection: true })
+    expect(mgr.capabilities).toEqual({ cgroup: MODE, oomDetection: true, controllers: expect.objectContaining({ memory: { usable: true } }) })
     const dir = mgr.dir!
     expect(path.basename(dir)).toMatch(/^s\d+-[0-9a-f]{8}$/)
     expect(path.basename(path.dirname(dir))).toBe('sandproc')
@@ -101,13 +101,14 @@ describe(`real cgroups on this machine (${MODE})`, () => {
     const cg = mgr.acquire({ memoryLimit: 64 * MiB })!
     expect(cg.memoryLimit).toBe(64 * MiB)
     expect(fs.fstatSync(cg.procsFd).ino).toBe(fs.statSync(path.join(cg.path, 'cgroup.procs')).ino)
-    for (const fd of MODE === 'v2' ? [cg.procsFd, cg.dirFd] : [cg.procsFd]) expect(cloexec(fd)).toBe(true)
+    for (const fd of MODE === 'v2' ? [cg.procsFd, cg.dirFd] : [cg.procsFd, cg.tasksFd]) expect(cloexec(fd)).toBe(true)
     if (MODE === 'v2') {
       expect([readIn(cg, 'memory.max'), readIn(cg, 'memory.swap.max'), readIn(cg, 'memory.oom.group')]).toEqual([String(64 * MiB), '0', '1'])
       expect(fs.fstatSync(cg.dirFd).ino).toBe(fs.statSync(cg.path).ino)
     } else {
       expect([readIn(cg, 'memory.limit_in_bytes'), readIn(cg, 'memory.memsw.limit_in_bytes')]).toEqual([String(64 * MiB), String(64 * MiB)])
       expect(cg.dirFd).toBe(-1)
+      expect(fs.fstatSync(cg.tasksFd).ino).toBe(fs.statSync(path.join(cg.path, 'tasks')).ino)
     }
     expect(cg.readCounters()).toEqual({ oomKills: 0, memoryPeak: 0 })
     await cg.release()
@@ -215,7 +216,7 @@ describe(`real cgroups on this machine (${MODE})`, () => {
     )
     const out = JSON.parse(await stdoutOf(child))
     expect(out).toEqual({
-      caps: { cgroup: null, oomDetection: false, reason: expect.stringContaining('EACCES') },
+      caps: { cgroup: null, oomDetection: false, reason: expect.stringContaining('EACCES'), controllers: expect.anything() },
       plain: null,
       err: { code: 'ENOTSUP', syscall: 'cgroup', errno: -95 },
     })
@@ -278,7 +279,7 @@ describe.skipIf(MODE !== 'v2')('cgroup v2 "no internal processes" dance (real, i
   it('moves the supervisor and its children into <own>/supervisor, then enables memory', async () => {
     const { own, out } = await dance(false)
     expect(out).toEqual({
-      caps: { cgroup: 'v2', oomDetection: true },
+      caps: { cgroup: 'v2', oomDetection: true, controllers: expect.anything() },
       self: `0::/${path.basename(own)}/supervisor`,
       child: `0::/${path.basename(own)}/supervisor`,
       dir: expect.stringMatching(new RegExp(`^${own}/sandproc/s\\d+-[0-9a-f]{8}$`)),
@@ -290,7 +291,7 @@ describe.skipIf(MODE !== 'v2')('cgroup v2 "no internal processes" dance (real, i
   it('reports why when processes not its own share its cgroup, and moves back', async () => {
     const { own, out } = await dance(true)
     expect(out).toEqual({
-      caps: { cgroup: null, oomDetection: false, reason: expect.stringContaining(own) },
+      caps: { cgroup: null, oomDetection: false, reason: expect.stringContaining(own), controllers: expect.anything() },
       self: `0::/${path.basename(own)}`,
       child: `0::/${path.basename(own)}`,
       dir: null,
@@ -401,7 +402,7 @@ describe('capabilities and errors on fixture trees', () => {
     const root = tree({ 'cgroup.controllers': 'cpu memory', 'svc/cgroup.controllers': 'cpu pids', 'svc/cgroup.subtree_control': '', 'svc/cgroup.procs': '1\n' })
     const before = listTree(root)
     const m = CgroupManager.detect(v2(root))
-    expect(m.capabilities).toEqual({ cgroup: null, oomDetection: false, reason: expect.stringContaining(`${root}/svc`) })
+    expect(m.capabilities).toEqual({ cgroup: null, oomDetection: false, reason: expect.stringContaining(`${root}/svc`), controllers: expect.anything() })
     expect(m.acquire()).toBeNull()
     await m.close()
     expect(listTree(root)).toEqual(before)
@@ -410,7 +411,7 @@ describe('capabilities and errors on fixture trees', () => {
   it('v1 hierarchy without memory files (kernel without CONFIG_MEMCG_V1): null, with a reason', async () => {
     const root = tree({ 'memory/svc/cgroup.procs': '1\n' })
     const m = CgroupManager.detect(v1(root))
-    expect(m.capabilities).toEqual({ cgroup: null, oomDetection: false, reason: expect.any(String) })
+    expect(m.capabilities).toEqual({ cgroup: null, oomDetection: false, reason: expect.any(String), controllers: expect.anything() })
     await m.close()
   })
 
@@ -440,7 +441,7 @@ describe('capabilities and errors on fixture trees', () => {
     })
     const before = listTree(root)
     const m = CgroupManager.detect(v1(root))
-    expect(m.capabilities).toEqual({ cgroup: 'v1', oomDetection: false, reason: expect.stringContaining('memory.oom_control') })
+    expect(m.capabilities).toEqual({ cgroup: 'v1', oomDetection: false, reason: expect.stringContaining('memory.oom_control'), controllers: expect.anything() })
     expect(path.dirname(m.dir!)).toBe(`${root}/memory/svc/sandproc`)
     await m.close()
     expect(listTree(root)).toEqual(before)
@@ -487,6 +488,9 @@ describe('a process cgroup on fixture trees', () => {
     const cg = CgroupHandle.openSync(dir, 'v1')
     expect(cg.readCounters()).toEqual({ oomKills: null, memoryPeak: 1234 })
     expect(cg.dirFd).toBe(-1)
+    // Without a tasks file the join is cgroup.procs alone.
+    expect(cg.tasksFd).toBe(-1)
+    expect(cg.join).toEqual({ fd: cg.procsFd, path: dir })
   })
 
   it('a limit skips the files a kernel lacks (no swap, no oom.group)', () => {
