@@ -47,6 +47,8 @@ export function validName(v: unknown): string {
   if (/\p{Cc}/u.test(v)) throw invalid('name', 'must not contain NUL or control characters')
   // All digits is a pid in every /processes/{pid_or_name} path.
   if (/^[0-9]+$/.test(v)) throw invalid('name', 'must not be all digits')
+  // GET and DELETE /processes/run are the run endpoint's path (405), not a name's.
+  if (v === 'run') throw invalid('name', 'must not be "run" (the path of POST /processes/run)')
   return v
 }
 

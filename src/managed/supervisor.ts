@@ -14,6 +14,8 @@ import { isManagedRequest, managedSpec } from './fields.js'
 import { ManagedProcess, type RunHost } from './process.js'
 import { ManagedRegistry } from './registry.js'
 
+export type { SupervisorOptions }
+
 /**
  * Starts processes, keeps managed ones running, and keeps the table. See README.
  */
