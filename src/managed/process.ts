@@ -12,11 +12,11 @@ import { coded, type CodedError } from '../errors.js'
 import type { SupervisedProcess } from '../core/process.js'
 import type { OutputLog } from '../core/retain.js'
 import type { Normalized } from '../core/validate.js'
-import type { ExitEvent, HealthStatus, LastExit, ManagedInfo, ManagedStatus, OutputEvent, ProcessInfo, StartEvent } from '../types.js'
-import { backoffDelay, resetsBackoff } from './backoff.js'
+import type { ExitEvent, LastExit, ManagedInfo, ManagedStatus, OutputEvent, ProcessInfo, StartEvent } from '../types.js'
 import type { EndReason, ManagedEvents } from './events.js'
 import type { ManagedSpec } from './fields.js'
-import { HealthChecker, type ProbeReport } from './health.js'
+import { nextStep } from './policy.js'
+import { RunHealth } from './run-health.js'
 import { endGracefully, OpQueue, settled } from './runs.js'
 
 /** What a managed process needs from its supervisor. */
@@ -65,15 +65,13 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
   #shown: SupervisedProcess | null = null
   #epoch = 0
   #timer: NodeJS.Timeout | null = null
-  #checker: HealthChecker | null = null
+  readonly #health: RunHealth
   #startedMono = 0
   /** k of the backoff rule: consecutive automatic restarts. */
   #consecutive = 0
   /** Automatic restarts since the last start or manual restart (max_restarts). */
   #automatic = 0
   #restartCount = 0
-  #health: HealthStatus
-  #failures = 0
   #lastExit: LastExit | null = null
   #lastError: string | null = null
   #nextRestartAt: number | null = null
@@ -88,7 +86,12 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
     this.log = opts.log
     this.name = opts.spec.name
     this.id = opts.spec.name ?? randomUUID()
-    this.#health = opts.spec.healthCheck === null ? 'disabled' : 'starting'
+    this.#health = new RunHealth(opts.spec.healthCheck, {
+      onChange: (c) => this.emit('health', c),
+      onProbe: (ev) => this.emit('probe', ev),
+      // An unhealthy run is ended as a tree; its exit counts as a failure.
+      onUnhealthy: () => void this.#end(this.#run, 'unhealthy', () => endGracefully(this.#run, this.#host.killGrace)),
+    })
     this.started = new Promise((res, rej) => ((this.#firstStarted = res), (this.#firstFailed = rej)))
     this.started.catch(noop)
     this.#run = this.#spawn()
@@ -123,8 +126,8 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
       restart_count: this.#restartCount,
       restart: { ...this.#spec.restart },
       health_check: hc === null ? null : { ...hc },
-      health_status: this.#health,
-      consecutive_health_failures: this.#failures,
+      health_status: this.#health.status,
+      consecutive_health_failures: this.#health.failures,
       last_exit: this.#lastExit === null ? null : { ...this.#lastExit },
       last_error: this.#lastError,
       next_restart_at: this.#nextRestartAt,
@@ -182,7 +185,7 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
     this.#cancelTimer()
     if (this.#live()) {
       this.#ending.set(this.#run, 'close')
-      this.#stopChecker()
+      this.#health.stop()
     } else if (this.#status === 'backing_off') {
       this.#toStopped()
     }
@@ -194,7 +197,7 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
 
   async #end(run: SupervisedProcess, reason: EndReason, how: () => Promise<void>): Promise<void> {
     this.#ending.set(run, reason)
-    this.#stopChecker()
+    this.#health.stop()
     await how()
   }
 
@@ -223,12 +226,8 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
     this.#shown = run
     this.#lastError = null
     this.#startedMono = performance.now()
-    this.#failures = 0
     const ending = this.#ending.has(run)
-    if (this.#spec.healthCheck !== null) {
-      this.#setHealth('starting')
-      if (!ending) this.#checker = new HealthChecker(this.#spec.healthCheck, (r) => this.#onProbe(run, r))
-    }
+    this.#health.runStarted(!ending)
     // A run that DELETE, restart or close is already ending never shows as running.
     if (!ending) this.#setStatus('running')
     this.emit('start', ev, run)
@@ -249,7 +248,7 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
   }
 
   #onExit(run: SupervisedProcess, ev: ExitEvent): void {
-    if (run === this.#run) this.#stopChecker()
+    if (run === this.#run) this.#health.stop()
     const ranMs = performance.now() - this.#startedMono
     this.#lastExit = { exit_code: ev.exit_code ?? null, signal: ev.signal ?? null, oom_killed: ev.oom_killed === true, ended_at: run.info().ended_at ?? Date.now() }
     const endedBy = this.#ending.get(run) ?? null
@@ -263,18 +262,13 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
 
   /** The run ended by itself (or was unhealthy, or could not start): the policy decides. */
   #afterEnd(failure: boolean, ranMs: number): void {
-    const r = this.#spec.restart
-    if (resetsBackoff(ranMs, r)) this.#consecutive = 0
-    if (!(r.policy === 'always' || (r.policy === 'on_failure' && failure))) {
-      if (failure) this.#lastError = `restart policy "${r.policy}" does not restart a failed run`
+    const step = nextStep(failure, ranMs, { consecutive: this.#consecutive, automatic: this.#automatic }, this.#spec.restart)
+    if (step.action === 'stop') {
+      if (step.error !== null) this.#lastError = step.error
       return this.#toStopped()
     }
-    if (r.max_restarts !== null && this.#automatic >= r.max_restarts) {
-      this.#lastError = `max_restarts (${r.max_restarts}) reached`
-      return this.#toStopped()
-    }
-    const attempt = ++this.#consecutive
-    const delay = backoffDelay(attempt, r)
+    const { attempt, delayMs: delay } = step
+    this.#consecutive = attempt
     const at = Date.now()
     this.#nextRestartAt = at + delay
     this.#setStatus('backing_off')
@@ -291,22 +285,6 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
     this.emit('scheduled', { attempt, delay_ms: delay, next_restart_at: this.#nextRestartAt, at })
   }
 
-  #onProbe(run: SupervisedProcess, r: ProbeReport): void {
-    if (run !== this.#run || this.#ending.has(run)) return
-    this.#failures = r.failures
-    this.emit('probe', { ...r.result, consecutive_health_failures: r.failures, at: Date.now() })
-    if (r.verdict === 'healthy') this.#setHealth('healthy')
-    if (r.verdict !== 'unhealthy') return
-    this.#setHealth('unhealthy')
-    // An unhealthy run is ended as a tree; its exit counts as a failure.
-    void this.#end(run, 'unhealthy', () => endGracefully(run, this.#host.killGrace))
-  }
-
-  #stopChecker(): void {
-    void this.#checker?.stop()
-    this.#checker = null
-  }
-
   #cancelTimer(): void {
     if (this.#timer !== null) clearTimeout(this.#timer)
     this.#timer = null
@@ -315,7 +293,7 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
 
   #toStopped(): void {
     this.#cancelTimer()
-    this.#stopChecker()
+    this.#health.stop()
     this.#setStatus('stopped')
     // Follows end once the process is stopped and its last run's output is drained.
     this.log.end()
@@ -326,12 +304,5 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
     if (previous === status) return
     this.#status = status
     this.emit('status', { status, previous, at: Date.now() })
-  }
-
-  #setHealth(health: HealthStatus): void {
-    const previous = this.#health
-    if (previous === health) return
-    this.#health = health
-    this.emit('health', { health_status: health, previous, consecutive_health_failures: this.#failures, at: Date.now() })
   }
 }
