@@ -235,7 +235,8 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
   }
 
   #onSpawnError(run: SupervisedProcess, err: CodedError): void {
-    this.#lastError = `${err.code}: ${err.message}`
+    // The addon's messages name the errno code already ("execve ENOENT: ...").
+    this.#lastError = `spawn failed: ${err.message.includes(err.code) ? err.message : `${err.code}: ${err.message}`}`
     if (this.#shown === null) {
       // The first run: the start request fails and nothing is kept.
       this.#toStopped()
@@ -244,7 +245,7 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
     }
     this.emit('spawn-error', err, run)
     if (this.#ending.has(run)) return
-    this.#afterEnd(true, 0)
+    this.#afterEnd(true, 0, this.#lastError)
   }
 
   #onExit(run: SupervisedProcess, ev: ExitEvent): void {
@@ -261,10 +262,11 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
   }
 
   /** The run ended by itself (or was unhealthy, or could not start): the policy decides. */
-  #afterEnd(failure: boolean, ranMs: number): void {
+  #afterEnd(failure: boolean, ranMs: number, spawnError: string | null = null): void {
     const step = nextStep(failure, ranMs, { consecutive: this.#consecutive, automatic: this.#automatic }, this.#spec.restart)
     if (step.action === 'stop') {
-      if (step.error !== null) this.#lastError = step.error
+      // The spawn failure stays visible behind the reason no restart followed.
+      if (step.error !== null) this.#lastError = spawnError === null ? step.error : `${step.error}; the last run could not start: ${spawnError}`
       return this.#toStopped()
     }
     const { attempt, delayMs: delay } = step
