@@ -250,7 +250,8 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
 
   #onExit(run: SupervisedProcess, ev: ExitEvent): void {
     if (run === this.#run) this.#health.stop()
-    const ranMs = performance.now() - this.#startedMono
+    // How long the run lasted: spawn to reap, without the drain and cgroup sweep after it.
+    const ranMs = ev.usage?.wall_ms ?? performance.now() - this.#startedMono
     this.#lastExit = { exit_code: ev.exit_code ?? null, signal: ev.signal ?? null, oom_killed: ev.oom_killed === true, ended_at: run.info().ended_at ?? Date.now() }
     const endedBy = this.#ending.get(run) ?? null
     const failure = endedBy === 'unhealthy' || (endedBy === null && (ev.exit_code !== 0 || ev.signal !== undefined))

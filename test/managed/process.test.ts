@@ -69,11 +69,12 @@ describe('restart policies', () => {
 
 describe('backoff', () => {
   it('a crash loop doubles its delay up to the cap, measured from the events', async () => {
-    const m = start('exit 1', { ...fast, max_restarts: 6 })
+    // A cap well above how long `exit 1` lasts, even on a slow machine: no run resets k.
+    const m = start('exit 1', { initial_backoff_ms: 40, max_backoff_ms: 640, max_restarts: 6 })
     const events = record(m)
     await untilStatus(m, 'stopped')
     const scheduled = events.filter((e) => e.name === 'scheduled').map((e) => e.args[0] as { delay_ms: number; at: number; next_restart_at: number })
-    expect(scheduled.map((s) => s.delay_ms)).toEqual([20, 40, 80, 160, 160, 160])
+    expect(scheduled.map((s) => s.delay_ms)).toEqual([40, 80, 160, 320, 640, 640])
     for (const s of scheduled) expect(s.next_restart_at - s.at).toBe(s.delay_ms)
     // Each later run is launched no earlier than its delay after the scheduling (1 ms of clock granularity).
     const launches = events.filter((e) => e.name === 'status' && (e.args[0] as { status: string; previous: string }).previous === 'backing_off')
@@ -98,13 +99,13 @@ describe('backoff', () => {
   })
 
   it('a manual restart resets the delay and max_restarts', async () => {
-    const m = start('exit 1', { ...fast, max_restarts: 2 })
+    const m = start('exit 1', { initial_backoff_ms: 40, max_backoff_ms: 640, max_restarts: 2 })
     await untilStatus(m, 'stopped')
     const events = record(m)
     await m.restart()
     await untilStatus(m, 'stopped')
     const delays = events.filter((e) => e.name === 'scheduled').map((e) => (e.args[0] as { delay_ms: number }).delay_ms)
-    expect(delays).toEqual([20, 40])
+    expect(delays).toEqual([40, 80])
     // 2 automatic + 1 manual + 2 automatic: restart_count never resets.
     expect(m.managedInfo().restart_count).toBe(5)
   })
