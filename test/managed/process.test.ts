@@ -317,4 +317,21 @@ describe('close()', () => {
     for (const ev of starts) expect(ev.filter((e) => e.name === 'start')).toEqual([])
     expect(() => own.start({ command: 'true', name: 'late' })).toThrow(expect.objectContaining({ code: 'ERR_SUPERVISOR_CLOSED' }))
   })
+
+  it('racing a pending restart 30 times: nothing starts after close() began', async () => {
+    for (let i = 0; i < 30; i++) {
+      const own = new Supervisor({ cgroup: false, watchdog: false })
+      const m = own.start({ command: 'false', name: 'x', restart: { policy: 'always', initial_backoff_ms: 5 } })
+      const [s] = await next(m, 'scheduled')
+      // Just before, at, and just after next_restart_at.
+      await new Promise<void>((resolve) => setTimeout(resolve, s.delay_ms + (i % 3) - 1))
+      const closing = own.close()
+      const total = own.total
+      await closing
+      await afterTimersDue(s.delay_ms)
+      expect(own.total).toBe(total)
+      expect(m.status).toBe('stopped')
+      expect(m.current.running).toBe(false)
+    }
+  })
 })
