@@ -15,6 +15,8 @@ import type { Normalized } from '../core/validate.js'
 import type { ExitEvent, LastExit, ManagedInfo, ManagedStatus, OutputEvent, ProcessInfo, StartEvent } from '../types.js'
 import type { EndReason, ManagedEvents } from './events.js'
 import type { ManagedSpec } from './fields.js'
+import { lastExitOf, managedInfo } from './info.js'
+import { PendingRestart } from './pending-restart.js'
 import { nextStep } from './policy.js'
 import { RunHealth } from './run-health.js'
 import { endGracefully, OpQueue, settled } from './runs.js'
@@ -64,7 +66,7 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
   /** The latest run that started: the one ProcessInfo shows. */
   #shown: SupervisedProcess | null = null
   #epoch = 0
-  #timer: NodeJS.Timeout | null = null
+  readonly #pending = new PendingRestart()
   readonly #health: RunHealth
   #startedMono = 0
   /** k of the backoff rule: consecutive automatic restarts. */
@@ -74,7 +76,6 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
   #restartCount = 0
   #lastExit: LastExit | null = null
   #lastError: string | null = null
-  #nextRestartAt: number | null = null
   #firstStarted!: (ev: StartEvent) => void
   #firstFailed!: (err: CodedError) => void
 
@@ -118,20 +119,17 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
 
   /** The `managed` object of spec §5, every field present. */
   managedInfo(): ManagedInfo {
-    const hc = this.#spec.healthCheck
-    return {
+    return managedInfo({
       id: this.id,
-      name: this.name,
+      spec: this.#spec,
       status: this.#status,
-      restart_count: this.#restartCount,
-      restart: { ...this.#spec.restart },
-      health_check: hc === null ? null : { ...hc },
-      health_status: this.#health.status,
-      consecutive_health_failures: this.#health.failures,
-      last_exit: this.#lastExit === null ? null : { ...this.#lastExit },
-      last_error: this.#lastError,
-      next_restart_at: this.#nextRestartAt,
-    }
+      restartCount: this.#restartCount,
+      health: this.#health.status,
+      failures: this.#health.failures,
+      lastExit: this.#lastExit,
+      lastError: this.#lastError,
+      nextRestartAt: this.#pending.nextRestartAt,
+    })
   }
 
   /**
@@ -145,7 +143,7 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
     return this.#ops.run(async () => {
       this.#refuseIfClosing()
       this.#epoch++
-      this.#cancelTimer()
+      this.#pending.cancel()
       if (this.#live()) await this.#end(this.#run, 'restart', () => endGracefully(this.#run, this.#host.killGrace))
       if (this.#host.closing) {
         this.#toStopped()
@@ -167,7 +165,7 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
   stop(): Promise<void> {
     return this.#ops.run(async () => {
       this.#epoch++
-      this.#cancelTimer()
+      this.#pending.cancel()
       const run = this.#run
       if (this.#live()) {
         await this.#end(run, 'delete', () => {
@@ -182,7 +180,7 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
   /** The supervisor is closing: cancel every timer and probe; the core ends the run. */
   shutdown(): void {
     this.#epoch++
-    this.#cancelTimer()
+    this.#pending.cancel()
     if (this.#live()) {
       this.#ending.set(this.#run, 'close')
       this.#health.stop()
@@ -252,7 +250,7 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
     if (run === this.#run) this.#health.stop()
     // How long the run lasted: spawn to reap, without the drain and cgroup sweep after it.
     const ranMs = ev.usage?.wall_ms ?? performance.now() - this.#startedMono
-    this.#lastExit = { exit_code: ev.exit_code ?? null, signal: ev.signal ?? null, oom_killed: ev.oom_killed === true, ended_at: run.info().ended_at ?? Date.now() }
+    this.#lastExit = lastExitOf(ev, run.info().ended_at ?? Date.now())
     const endedBy = this.#ending.get(run) ?? null
     const failure = endedBy === 'unhealthy' || (endedBy === null && (ev.exit_code !== 0 || ev.signal !== undefined))
     this.emit('exit', ev, run, { failure, ended_by: endedBy })
@@ -270,32 +268,23 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
       if (step.error !== null) this.#lastError = spawnError === null ? step.error : `${step.error}; the last run could not start: ${spawnError}`
       return this.#toStopped()
     }
-    const { attempt, delayMs: delay } = step
+    const { attempt, delayMs } = step
     this.#consecutive = attempt
-    const at = Date.now()
-    this.#nextRestartAt = at + delay
-    this.#setStatus('backing_off')
     const epoch = this.#epoch
-    this.#timer = setTimeout(() => {
-      this.#timer = null
+    const at = Date.now()
+    const due = this.#pending.schedule(delayMs, at, () => {
       // DELETE, restart or close since then: this restart is not theirs to make.
       if (epoch !== this.#epoch || this.#status !== 'backing_off' || this.#host.closing) return
-      this.#nextRestartAt = null
       this.#automatic++
       this.#restartCount++
       this.#spawn()
-    }, delay)
-    this.emit('scheduled', { attempt, delay_ms: delay, next_restart_at: this.#nextRestartAt, at })
-  }
-
-  #cancelTimer(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer)
-    this.#timer = null
-    this.#nextRestartAt = null
+    })
+    this.#setStatus('backing_off')
+    this.emit('scheduled', { attempt, delay_ms: delayMs, next_restart_at: due, at })
   }
 
   #toStopped(): void {
-    this.#cancelTimer()
+    this.#pending.cancel()
     this.#health.stop()
     this.#setStatus('stopped')
     // Follows end once the process is stopped and its last run's output is drained.
