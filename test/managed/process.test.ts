@@ -248,9 +248,12 @@ describe('restart in each state', () => {
 
   it('starting: ends the queued run and starts another', async () => {
     const m = start('exit 1', { ...fast, policy: 'always' })
-    await m.started
+    const first = await m.started
     await untilStatus(m, 'starting')
     const queued = m.current
+    // While a later run is queued, ProcessInfo still shows the previous run and its pid.
+    expect(queued.pending).toBe(true)
+    expect(m.info()).toMatchObject({ pid: first.pid, status: 'exited', managed: { status: 'starting' } })
     const info = await m.restart()
     expect(queued.running).toBe(false)
     expect(info.pid).not.toBe(queued.pid)
