@@ -12,7 +12,8 @@ import { matchRoute, pathOf, type Route } from './router.js'
 import * as routes from './routes.js'
 import { follow, run } from './sse-routes.js'
 import { DEFAULT_HIGH_WATER_MARK, DEFAULT_KEEP_ALIVE_MS } from './streams.js'
-import type { Supervisor } from '../core/supervisor.js'
+import type { Supervisor } from '../managed/supervisor.js'
+import { restart } from './managed-routes.js'
 
 /** Default limit of running processes; one more is refused with 429. */
 export const DEFAULT_MAX_PROCESSES = 256
@@ -50,6 +51,7 @@ const ROUTES: readonly Route<Handler>[] = [
   { pattern: re(`${P}/processes/run`), methods: { POST: run } },
   { pattern: re(`${P}/processes/${PID}`), methods: { GET: routes.get, DELETE: routes.remove } },
   { pattern: re(`${P}/processes/${PID}/signal`), methods: { POST: routes.signal } },
+  { pattern: re(`${P}/processes/${PID}/restart`), methods: { POST: restart } },
   { pattern: re(`${P}/processes/${PID}/stdin`), methods: { POST: routes.writeStdin } },
   { pattern: re(`${P}/processes/${PID}/stdin/close`), methods: { POST: routes.closeStdin } },
   { pattern: re(`${P}/processes/${PID}/(stdout|stderr|output)`), methods: { GET: routes.snapshot } },
