@@ -149,6 +149,14 @@ describe('frames and the end', () => {
     expect(c4.frames.map((f) => [...f])).toEqual([[3, 0, 0, 0, 4]])
   })
 
+  it('a session that ended before any client: the next one gets the held output, 0x03 and the close at once', async () => {
+    const s = await sh('echo early; exit 2')
+    while (((await (await ts.api(`/pty/${s.session_id}`)).json()) as { is_alive: boolean }).is_alive) await new Promise((r) => setImmediate(r))
+    const c = await PtyClient.attach(ts, s)
+    expect(await c.closed).toEqual({ code: 1000, reason: 'exit:2' })
+    expect(c.frames.map((f) => [...f])).toEqual([[0, ...Buffer.from('early\r\n')], [3, 0, 0, 0, 2]])
+  })
+
   it('past 1 MiB held the terminal is no longer read: the program blocks, then loses nothing', async () => {
     const s = await sh('head -c 3000000 /dev/zero | tr "\\0" a; echo; echo END')
     const ch = channelOf(s.session_id)
