@@ -59,9 +59,16 @@ const contenders = [
   { name: 'sandproc' as const, op: async () => void (await sandproc('/bin/true', [])) },
   ...(nodePty === null ? [] : [{ name: 'node_pty' as const, op: async () => void (await nodepty('/bin/true', [])) }]),
 ]
+// sandproc alone as well (half before, half after the interleaved rounds): after each of
+// node-pty's forks every page of this 2 GiB parent is write-protected, and whatever runs
+// next pays the faults (see w2-child.ts); alone shows sandproc's own cost.
+const aloneHalf = async (): Promise<number[]> =>
+  (await interleave([contenders[0]], { warmup: 3, rounds: quick ? 20 : 75, budgetMs: quick ? 500 : 2_000, minRounds: 8 })).sandproc
+const alone = await aloneHalf()
 const spawn = await interleave(contenders, { warmup: 5, rounds: quick ? 40 : 150, budgetMs: quick ? 1_500 : 10_000, minRounds: 10 })
+alone.push(...(await aloneHalf()))
 
-const out: Record<string, unknown> = { gib, nodePtyError, spawn }
+const out: Record<string, unknown> = { gib, nodePtyError, spawn, alone }
 if (part === 'all') {
   const seq = await interleave(
     [

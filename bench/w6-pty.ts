@@ -14,6 +14,7 @@ interface W6Report {
   gib: number
   nodePtyError: string | null
   spawn: Record<string, number[]>
+  alone: number[]
   seq?: Record<string, number[]>
   tail?: Record<string, number[]>
 }
@@ -37,6 +38,7 @@ export async function w6Pty(opts: { quick: boolean }): Promise<{ measures: Measu
     const r = await runScript<W6Report>('w6-child.ts', [String(gib), opts.quick ? '1' : '0', gib === 0 ? 'all' : 'spawn', file], { timeoutMs: 600_000 })
     if (r.nodePtyError !== null) notes.push(`W6: node-pty could not be loaded, measured sandproc alone: ${r.nodePtyError}`)
     measures.push({ id: `w6.spawn${gib}`, workload: 'W6 PTY', label: `spawn→exit of /bin/true on a pty, parent holds ${gib} GiB`, unit: 'ms', results: results(r.spawn) })
+    measures.push({ id: `w6.spawn${gib}.alone`, workload: 'W6 PTY', label: `sandproc alone (no node-pty forks), parent holds ${gib} GiB`, unit: 'ms', results: results({ sandproc: r.alone }) })
     if (r.seq !== undefined) {
       measures.push({ id: 'w6.seq', workload: 'W6 PTY', label: '`seq 1 2000000` through the terminal', unit: 'ms', work: { lines: SEQ_LINES, bytes: SEQ_BYTES }, results: results(r.seq) })
     }
