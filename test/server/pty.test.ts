@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { ptySessionsOf } from '../../src/server/pty-socket.js'
+import { shutdown } from '../../src/server/server.js'
 import { dataFrame, READY_FRAME, resizeFrame } from '../../src/server/pty-frames.js'
 import { createPty, PtyClient, type Created } from '../helpers/pty.js'
 import { startServer, TOKEN, type TestServer } from '../helpers/server.js'
@@ -172,6 +173,15 @@ describe('frames and the end', () => {
     await c.closed
     expect(c.data().length).toBe(3_000_000 + 2 + 5)
     expect(c.text().endsWith('\r\nEND\r\n')).toBe(true)
+  })
+
+  it('shutdown ends a session whose held output nobody reads (it must not wait for a reader)', async () => {
+    const other = await startServer({}, { killGrace: 100, drainGrace: 100 })
+    const s = await createPty(other, { command: 'sh', args: ['-c', "trap '' TERM HUP; head -c 3000000 /dev/zero | tr '\\0' a; sleep 1000"] })
+    const ch = ptySessionsOf(other.server)?.get(s.session_id)?.channel
+    await until(() => ch?.paused === true)
+    await shutdown(other.server)
+    expect(isDead(s.pid)).toBe(true)
   })
 
   it('a stalled client keeps the server bounded while yes runs', async () => {
