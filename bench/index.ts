@@ -22,9 +22,10 @@ import { w4Output } from './w4-output.js'
 import { w5Http } from './w5-http.js'
 import { w6Many } from './w6-many.js'
 import { w7ServerLoad } from './w7-server-load.js'
+import { w8Pty } from './w8-pty.js'
 import { limitsCost } from './limits.js'
 
-const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7', 'limits'] as const
+const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7', 'w8', 'limits'] as const
 type Workload = (typeof WORKLOADS)[number]
 
 const { values } = parseArgs({
@@ -90,6 +91,11 @@ try {
   })
   await step('w7', async () => {
     const r = await w7ServerLoad({ quick })
+    measures.push(...r.measures)
+    notes.push(...r.notes)
+  })
+  await step('w8', async () => {
+    const r = await w8Pty({ quick })
     measures.push(...r.measures)
     notes.push(...r.notes)
   })

@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -26,9 +27,9 @@
 namespace sandproc {
 namespace {
 
-enum Stage : int32_t { kCgroup, kSetsid, kDup2, kChdir, kSetgroups, kSetgid, kSetuid, kPrctl, kExecve };
+enum Stage : int32_t { kCgroup, kSetsid, kDup2, kChdir, kSetgroups, kSetgid, kSetuid, kPrctl, kExecve, kSetctty };
 const char* const kStageSyscall[] = {"cgroup", "setsid", "dup2", "chdir", "setgroups",
-                                     "setgid", "setuid", "prctl", "execve"};
+                                     "setgid", "setuid", "prctl", "execve", "ioctl"};
 
 // What a failed child writes to the error pipe; EOF instead means execve succeeded.
 struct ChildError {
@@ -50,6 +51,7 @@ struct ChildArgs {
   bool search;  // candidates come from a PATH search (the command has no '/')
   const char* cwd;
   int stdio[3];  // fds to become 0, 1, 2; all >= 3 so dup2 never clobbers a source
+  int tty_fd;    // a pty slave to make the controlling terminal, or -1
   int err_fd;
   JoinFds joins[kMaxCgroupJoins];
   int first_join;  // 1 when clone3 already placed the child in joins[0]'s cgroup
@@ -106,6 +108,10 @@ int ChildMain(void* arg) {
 
   // Own session and process group: the whole tree can be signalled as -pid.
   if (setsid() < 0) ChildFail(a, kSetsid, errno);
+
+  // A terminal session: the new session leader (no controlling terminal yet) takes the
+  // slave as its own, or no SIGINT from ^C and no SIGWINCH would ever reach it.
+  if (a->tty_fd >= 0 && ioctl(a->tty_fd, TIOCSCTTY, 0) < 0) ChildFail(a, kSetctty, errno);
 
   for (int fd = 0; fd < 3; fd++) {
     if (dup2(a->stdio[fd], fd) < 0) ChildFail(a, kDup2, errno);
@@ -243,7 +249,8 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure) 
   args.ncandidates = static_cast<int>(candidates.size());
   args.search = req.command.find('/') == std::string::npos;
   args.cwd = req.cwd.empty() ? nullptr : req.cwd.c_str();
-  for (int i = 0; i < 3; i++) args.stdio[i] = child[i] >= 0 ? child[i] : DevNull();
+  for (int i = 0; i < 3; i++) args.stdio[i] = req.tty_fd >= 0 ? req.tty_fd : child[i] >= 0 ? child[i] : DevNull();
+  args.tty_fd = req.tty_fd;
   args.err_fd = errpipe[1];
   args.njoins = req.ncgroup_joins < kMaxCgroupJoins ? req.ncgroup_joins : kMaxCgroupJoins;
   for (int i = 0; i < args.njoins; i++) args.joins[i] = {req.cgroup_joins[i].fd, req.cgroup_joins[i].fallback_fd};
@@ -330,7 +337,7 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure) 
     } else if (ce.stage == kCgroup && ce.index >= 0 && ce.index < args.njoins) {
       path = req.cgroup_joins[ce.index].path;
     }
-    int stage = ce.stage >= 0 && ce.stage <= kExecve ? ce.stage : kExecve;
+    int stage = ce.stage >= 0 && ce.stage <= kSetctty ? ce.stage : kExecve;
     return fail(ce.err, kStageSyscall[stage], path);
   }
 

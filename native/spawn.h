@@ -41,6 +41,9 @@ struct SpawnRequest {
   // cgroup_joins[0], which the child then skips: it was born there.
   int cgroup_dir_fd = -1;
   int pipe_size = 0;         // F_SETPIPE_SZ for stdout/stderr; 0 keeps the default
+  // A pty slave (>= 3, opened by the caller, which also closes it): the child's
+  // controlling terminal and its fds 0-2; `stdio` is then ignored.
+  int tty_fd = -1;
 };
 
 struct SpawnResult {

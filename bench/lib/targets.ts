@@ -56,6 +56,12 @@ export function evaluateTargets(measures: readonly Measure[]): TargetResult[] {
     target('W7', 'sandproc server ÷ naive server completed runs/s', adv('w7.run', 'child_process'), '>=', 3),
     target('W7', 'naive server ÷ sandproc server p99 latency', adv('w7.p99', 'child_process'), '>', 1),
     target('W7', 'sandproc server failed requests', median(get('w7.errors'), 'sandproc'), '<=', 0, 'count'),
+    target('W8', 'node-pty ÷ sandproc (alone), PTY spawn→exit at 2 GiB', quotient(median(get('w8.spawn2'), 'node_pty'), median(get('w8.spawn2.alone'), 'sandproc')), '>=', 10),
+    target('W8', 'sandproc PTY spawn at 2 GiB ÷ at 0 GiB (sandproc alone)', quotient(median(get('w8.spawn2.alone'), 'sandproc'), median(get('w8.spawn0.alone'), 'sandproc')), '<=', 1.3),
+    // Interleaved, each of node-pty's forks of the 2 GiB parent lands on the next spawn.
+    target('W8', 'node-pty ÷ sandproc, interleaved, at 2 GiB', adv('w8.spawn2', 'node_pty'), '>=', 10),
+    target('W8', 'sandproc ÷ node-pty bytes/s, seq through the terminal', adv('w8.seq', 'node_pty'), '>=', 1),
+    target('W8', 'sandproc bytes missing at exit (1,000 runs, max)', get('w8.tail')?.results.sandproc?.max ?? null, '<=', 0, 'bytes'),
   ]
 }
 

@@ -31,6 +31,7 @@ export interface ServeConfig {
   cpuLimit?: number
   killGraceMs?: number
   keepAliveMs?: number
+  maxPtySessions?: number
 }
 
 /** Settings of `sandproc run`. */
@@ -57,6 +58,7 @@ const SERVE_OPTIONS = {
   'cpu-limit': { type: 'string' },
   'kill-grace': { type: 'string' },
   'keep-alive': { type: 'string' },
+  'max-pty-sessions': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options']
 
@@ -102,6 +104,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Par
     cpuLimit: optional(pick('cpu-limit', 'CPU_LIMIT'), (t) => cpus('--cpu-limit', t)),
     killGraceMs: optional(pick('kill-grace', 'KILL_GRACE'), (t) => seconds('--kill-grace', t, true) * 1000),
     keepAliveMs: optional(pick('keep-alive', 'KEEP_ALIVE'), (t) => seconds('--keep-alive', t, true) * 1000),
+    maxPtySessions: optional(pick('max-pty-sessions', 'MAX_PTY_SESSIONS'), (t) => integer('--max-pty-sessions', t, 1)),
   }
 }
 

@@ -9,8 +9,9 @@ import path from 'node:path'
 import { lockFreeJoin } from '../cgroup/join.js'
 import { CgroupManager, type CgroupCapabilities } from '../cgroup/manager.js'
 
-import { coded } from '../errors.js'
-import { binding as realBinding, type NativeBinding } from '../native.js'
+import { coded, type CodedError } from '../errors.js'
+import { binding as realBinding, type NativeBinding, type NativeExitCallback, type NativeSpawnOptions } from '../native.js'
+import type { ChildLaunch, ChildOwner, Launched } from './launch.js'
 import { SupervisedProcess } from './process.js'
 import { LINE_HEAP_OVERHEAD, OutputLog } from './retain.js'
 import type { ProcessInfo, RunRequest, StartRequest } from '../types.js'
@@ -20,6 +21,8 @@ import { envp, resolveOptions, type Settings, type SupervisorOptions } from './o
 import { Watchdog } from './watchdog.js'
 
 export type { SupervisorOptions }
+export type { ChildLaunch, ChildOwner }
+
 
 /** What the supervisor found about memory cgroups (see the README's OOM section). */
 export type Capabilities = CgroupCapabilities
@@ -61,6 +64,8 @@ export class Supervisor {
   readonly #baseEnvp: string[]
   /** Lone spawns may run on the JS thread: no cgroup join here can wait on a global lock. */
   readonly #inline: boolean
+  /** Running children of the layers above (launchChild). */
+  readonly #others = new Set<ChildOwner>()
 
   constructor(opts: SupervisorOptions = {}) {
     this.#s = resolveOptions(opts)
@@ -131,8 +136,9 @@ export class Supervisor {
   }
 
   async #shutdown(): Promise<void> {
-    const procs = [...this.#running, ...this.#pending]
+    const procs: ChildOwner[] = [...this.#running, ...this.#pending, ...this.#others]
     for (const p of this.#running) p.signalGroup('SIGTERM')
+    for (const p of this.#others) p.signalGroup('SIGTERM')
     // Queued spawns get their SIGTERM the moment they exist.
     for (const p of this.#pending) p.started.then(() => p.signalGroup('SIGTERM'), () => undefined)
     const timer = setTimeout(() => {
@@ -150,11 +156,6 @@ export class Supervisor {
   #launch(req: Normalized, retain: boolean): SupervisedProcess {
     if (this.#closed !== null) throw coded('the supervisor is closed', 'ERR_SUPERVISOR_CLOSED')
     const handle = ++this.#handles
-    const limits = {
-      memoryLimit: req.memoryLimit ?? this.#s.memoryLimit,
-      pidsLimit: req.pidsLimit ?? this.#s.pidsLimit,
-      cpuLimit: req.cpuLimit ?? this.#s.cpuLimit,
-    }
     const proc = new SupervisedProcess({
       handle,
       command: req.command,
@@ -166,43 +167,110 @@ export class Supervisor {
       onSpawned: (p) => this.#track(p),
       native: this.#binding,
       launch: (onSpawned, onExit) => {
-        const env = Object.keys(req.env).length === 0 ? this.#s.env : { ...this.#s.env, ...req.env }
-        const creds = req.user === undefined ? undefined : resolveUser(req.user, this.#binding)
-        const cgroup = this.#acquireCgroup(limits)
-        this.#binding.spawn(
-          {
-            command: req.command,
-            candidates: pathCandidates(req.command, env.PATH),
-            argv: [req.command, ...req.args],
-            envp: env === this.#s.env ? this.#baseEnvp : envp(env),
-            // A relative working_dir is relative to the base working dir, not to ours.
-            cwd: req.workingDir === undefined ? this.#s.cwd : path.resolve(this.#s.cwd, req.workingDir),
-            ...creds,
-            stdio: [req.stdin === 'pipe' ? 1 : 0, req.stdout === 'capture' ? 1 : 0, req.stderr === 'capture' ? 1 : 0],
-            // Memory first (clone3 may place the child there), then only the hierarchies a limit needs.
-            cgroupJoins: cgroup === null ? [] : [cgroup.join, ...cgroup.extraJoins],
-            cgroupDirFd: cgroup?.dirFd ?? -1,
-            pipeSize: this.#s.pipeSize,
-            inline: this.#inline,
-          },
-          (err, spawned) => {
-            // The child has joined (or never will): holding these for its whole life
-            // would cost two or three fds a process.
-            cgroup?.closeJoinFds()
-            this.#pending.delete(proc)
-            if (err !== null || spawned === undefined) {
-              cgroup?.release().catch(() => undefined)
-              return onSpawned(err)
-            }
-            onSpawned(null, { spawned, cgroup })
-          },
-          onExit,
-        )
+        const stdio: NativeSpawnOptions['stdio'] = [req.stdin === 'pipe' ? 1 : 0, req.stdout === 'capture' ? 1 : 0, req.stderr === 'capture' ? 1 : 0]
+        this.#spawn(req, () => ({ stdio }), onSpawned, onExit, () => this.#pending.delete(proc))
       },
     })
     this.#total++
     if (proc.pending) this.#pending.add(proc)
     return proc
+  }
+
+  /**
+   * For the layers above the core (src/pty/): starts a child exactly as `run` and `start`
+   * do (environment, PATH, credentials, cgroup and memory limit, spawner thread), with
+   * extra native fields such as a terminal. `owner` is the caller's object for the
+   * child: `close()` signals it and waits for `owner.exited`. Throws when the
+   * preparation fails (an unknown user, a cgroup write, `extra` itself).
+   */
+  launchChild(owner: ChildOwner, launch: ChildLaunch): void {
+    if (this.#closed !== null) throw coded('the supervisor is closed', 'ERR_SUPERVISOR_CLOSED')
+    const { req, onSpawned } = launch
+    this.#spawn(
+      req,
+      launch.extra,
+      (err, launched) => {
+        if (err === null && launched !== undefined) this.#adopt(owner, launched.spawned.pid)
+        onSpawned(err, launched)
+      },
+      launch.onExit,
+      () => undefined,
+    )
+    this.#total++
+  }
+
+  /** The addon this supervisor spawns through (layers above use its terminal and reader parts). */
+  get native(): NativeBinding {
+    return this.#binding
+  }
+
+  /** How long idle output is waited for after a main process exits, ms (`drainGrace`). */
+  get drainGraceMs(): number {
+    return this.#s.drainGrace
+  }
+
+  // The shared preparation: everything the child needs, resolved before the clone.
+  #spawn(
+    req: Normalized,
+    extra: ChildLaunch['extra'],
+    onSpawned: (err: CodedError | null, launched?: Launched) => void,
+    onExit: NativeExitCallback,
+    onQueued: () => void,
+  ): void {
+    const limits = {
+      memoryLimit: req.memoryLimit ?? this.#s.memoryLimit,
+      pidsLimit: req.pidsLimit ?? this.#s.pidsLimit,
+      cpuLimit: req.cpuLimit ?? this.#s.cpuLimit,
+    }
+    const env = Object.keys(req.env).length === 0 ? this.#s.env : { ...this.#s.env, ...req.env }
+    const creds = req.user === undefined ? undefined : resolveUser(req.user, this.#binding)
+    // Before the cgroup: what extra opens, its caller closes if the launch throws.
+    const fields = extra?.(creds) ?? {}
+    const cgroup = this.#acquireCgroup(limits)
+    this.#binding.spawn(
+      {
+        command: req.command,
+        candidates: pathCandidates(req.command, env.PATH),
+        argv: [req.command, ...req.args],
+        envp: env === this.#s.env ? this.#baseEnvp : envp(env),
+        // A relative working_dir is relative to the base working dir, not to ours.
+        cwd: req.workingDir === undefined ? this.#s.cwd : path.resolve(this.#s.cwd, req.workingDir),
+        ...creds,
+        stdio: [0, 0, 0],
+        ...fields,
+        // Memory first (clone3 may place the child there), then only the hierarchies a limit needs.
+        cgroupJoins: cgroup === null ? [] : [cgroup.join, ...cgroup.extraJoins],
+        cgroupDirFd: cgroup?.dirFd ?? -1,
+        pipeSize: this.#s.pipeSize,
+        inline: this.#inline,
+      },
+      (err, spawned) => {
+        // The child has joined (or never will): holding these for its whole life
+        // would cost two or three fds a process.
+        cgroup?.closeJoinFds()
+        onQueued()
+        if (err !== null || spawned === undefined) {
+          cgroup?.release().catch(() => undefined)
+          return onSpawned(err)
+        }
+        onSpawned(null, { spawned, cgroup })
+      },
+      onExit,
+    )
+  }
+
+  // A child of a layer above: shutdown and the watchdog cover it like our own.
+  #adopt(owner: ChildOwner, pid: number): void {
+    // Spawned while close() was already under way: it did not see this one.
+    if (this.#closed !== null) owner.killTree()
+    this.#watchdog?.watch(pid)
+    this.#others.add(owner)
+    owner.exited
+      .catch(() => undefined)
+      .then(() => {
+        this.#watchdog?.forget(pid)
+        this.#others.delete(owner)
+      })
   }
 
   #acquireCgroup(limits: { memoryLimit?: number; pidsLimit?: number; cpuLimit?: number }): ReturnType<CgroupManager['acquire']> {

@@ -14,6 +14,10 @@ import { follow, run } from './sse-routes.js'
 import { DEFAULT_HIGH_WATER_MARK, DEFAULT_KEEP_ALIVE_MS } from './streams.js'
 import type { Supervisor } from '../managed/supervisor.js'
 import { restart } from './managed-routes.js'
+import { DEFAULT_PTY_HOLD_BYTES } from './pty-channel.js'
+import { ptyRoutes } from './pty-routes.js'
+import { DEFAULT_MAX_PTY_SESSIONS, PtyRegistry } from './pty-sessions.js'
+import { DEFAULT_PTY_PING_MS, ptySessionsOf, servePtySockets } from './pty-socket.js'
 
 /** Default limit of running processes; one more is refused with 429. */
 export const DEFAULT_MAX_PROCESSES = 256
@@ -38,6 +42,12 @@ export interface ServerOptions {
   highWaterMark?: number
   /** `version` of `GET /info`. Default: this package's version. */
   version?: string
+  /** Live PTY sessions at which `POST /pty` answers 429. Default 64. */
+  maxPtySessions?: number
+  /** PTY output held per session while no client is attached and ready, bytes. Default 1 MiB. */
+  ptyHoldBytes?: number
+  /** Interval of the PTY WebSocket's pings, ms. Default 30000. */
+  ptyPingMs?: number
   /** Called with every internal error (those answered with 500). Default: `console.error`. */
   onError?: (err: unknown) => void
 }
@@ -88,6 +98,14 @@ export function createServer(options: ServerOptions): Server {
     onError: options.onError ?? ((err) => console.error('sandproc: internal error:', err)),
   }
 
+  const pty = new PtyRegistry({
+    maxSessions: positive('maxPtySessions', options.maxPtySessions, DEFAULT_MAX_PTY_SESSIONS),
+    holdBytes: positive('ptyHoldBytes', options.ptyHoldBytes, DEFAULT_PTY_HOLD_BYTES),
+    pingIntervalMs: positive('ptyPingMs', options.ptyPingMs, DEFAULT_PTY_PING_MS),
+    highWaterMark: settings.highWaterMark,
+  })
+  const routeTable = [...ROUTES, ...ptyRoutes(P, pty)]
+
   const server = createHttpServer((req, res) => {
     dispatch(req, res).catch((err: unknown) => respondError(res, err))
   })
@@ -108,7 +126,7 @@ export function createServer(options: ServerOptions): Server {
         'WWW-Authenticate': 'Bearer',
       })
     }
-    const { handler, params } = matchRoute(ROUTES, req.method ?? 'GET', pathOf(req.url))
+    const { handler, params } = matchRoute(routeTable, req.method ?? 'GET', pathOf(req.url))
     await handler({ req, res, sup: supervisor, settings, params })
   }
 
@@ -140,6 +158,7 @@ export function createServer(options: ServerOptions): Server {
     }
     socket.end(clientErrorResponse(err))
   })
+  servePtySockets(server, P, pty)
   supervisors.set(server, supervisor)
   return server
 }
@@ -159,7 +178,11 @@ export async function shutdown(server: Server, forceAfterMs = 5000): Promise<voi
     else server.close(() => resolve())
   })
   server.closeIdleConnections()
+  // PTY output held for a client that will never come must not keep a session alive.
+  ptySessionsOf(server)?.releaseAll()
   await supervisor.close()
+  // Upgraded sockets are no longer the HTTP server's to close.
+  ptySessionsOf(server)?.closeSockets()
   const force = setTimeout(() => server.closeAllConnections(), forceAfterMs)
   try {
     await closed
