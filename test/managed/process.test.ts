@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 
 import type { ManagedProcess } from '../../src/managed/process.js'
 import { Supervisor } from '../../src/managed/supervisor.js'
-import type { ManagedStartRequest, RestartSpec } from '../../src/types.js'
+import type { ExitEvent, ManagedStartRequest, RestartSpec } from '../../src/types.js'
 import { useSupervisor } from '../helpers/fixture.js'
 import { afterTimersDue, next, record, untilStatus } from '../helpers/managed.js'
 import { isDead, script } from '../helpers/system.js'
@@ -74,7 +74,16 @@ describe('backoff', () => {
     const events = record(m)
     await untilStatus(m, 'stopped')
     const scheduled = events.filter((e) => e.name === 'scheduled').map((e) => e.args[0] as { delay_ms: number; at: number; next_restart_at: number })
-    expect(scheduled.map((s) => s.delay_ms)).toEqual([40, 80, 160, 320, 640, 640])
+    // The k-th delay is min(40 × 2^(k−1), 640), k reset by a run of at least 640 ms (spawn
+    // to reap): on a machine slow enough for `exit 1` to take that long, the reset is right.
+    const ran = events.filter((e) => e.name === 'exit').map((e) => (e.args[0] as ExitEvent).usage?.wall_ms ?? 0)
+    let k = 0
+    const expected = ran.slice(0, 6).map((ms) => {
+      k = ms >= 640 ? 1 : k + 1
+      return Math.min(40 * 2 ** (k - 1), 640)
+    })
+    expect(scheduled.map((s) => s.delay_ms)).toEqual(expected)
+    if (ran.every((ms) => ms < 640)) expect(expected).toEqual([40, 80, 160, 320, 640, 640])
     for (const s of scheduled) expect(s.next_restart_at - s.at).toBe(s.delay_ms)
     // Each later run is launched no earlier than its delay after the scheduling (1 ms of clock granularity).
     const launches = events.filter((e) => e.name === 'status' && (e.args[0] as { status: string; previous: string }).previous === 'backing_off')
