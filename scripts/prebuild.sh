@@ -28,18 +28,22 @@ if [ -z "${npm_config_nodedir:-}" ] && [ -f "$prefix/include/node/node_api.h" ];
 fi
 # Each build runs in a scratch copy of the sources: prebuildify builds in ./build and
 # moves the result out, and the developer's build/ must keep the addon `npm ci` made.
+# The two run side by side (each compile is single-threaded).
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-fresh() {
-  rm -rf "$scratch/src" && mkdir "$scratch/src"
-  cp -r package.json binding.gyp native "$scratch/src/"
-  ln -s "$PWD/node_modules" "$scratch/src/node_modules"
-  echo "$scratch/src"
-}
+for a in "$host" "$other"; do
+  mkdir "$scratch/$a"
+  cp -r package.json binding.gyp native "$scratch/$a/"
+  ln -s "$PWD/node_modules" "$scratch/$a/node_modules"
+done
 
 rm -rf prebuilds
-"$bin/prebuildify" --napi --strip --target "$target" --out "$PWD" "$(fresh)"
+"$bin/prebuildify" --napi --strip --target "$target" --out "$PWD" "$scratch/$host" &
+native=$!
 CC="$triplet-gcc" CXX="$triplet-g++" \
-  "$bin/prebuildify" --napi --strip --target "$target" --strip-bin "$triplet-strip" --arch "$other" --out "$PWD" "$(fresh)"
+  "$bin/prebuildify" --napi --strip --target "$target" --strip-bin "$triplet-strip" --arch "$other" --out "$PWD" "$scratch/$other" &
+cross=$!
+wait $native
+wait $cross
 
 ls -l prebuilds/*/
