@@ -339,6 +339,8 @@ describe('close()', () => {
     const politeExit = collect(polite)
     const stubbornExit = collect(stubborn)
     await lineMatching(stubborn, (l) => l === 'ready')
+    // Two spawner threads: the first start may still be queued when the second prints.
+    await polite.started
     expect(s.running).toBe(2)
 
     await s.close()
