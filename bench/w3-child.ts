@@ -4,10 +4,12 @@
  * and lets the parent kill everything if a burst hangs. Prints one JSON line
  * (BurstReport).
  *
- * usage: w3-child.ts sandproc|sandproc_nocg|child_process|execa N [S]
+ * usage: w3-child.ts sandproc|sandproc_nocg|child_process|execa N [S [tolerate]]
+ *   tolerate: a launch that fails (EMFILE past the fd limit, EAGAIN past the pid limit)
+ *   is counted by its code instead of ending the burst (W6 runs into the fd limit).
  */
 import { spawnSync } from 'node:child_process'
-import { readdirSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { childProcessRunner, execaRunner } from './lib/peers.js'
 import { type Runner, which } from './lib/runner.js'
@@ -31,15 +33,34 @@ export interface BurstReport {
   closeMs?: number
   /** sandproc: this process's cgroup directories still there after close() (must be 0). */
   cgroupsLeft?: number
+  /** How many of the N started; the others failed (tolerate mode only). */
+  started: number
+  /** Failed launches by error code (tolerate mode only). */
+  failures: Record<string, number>
+  /** Soft/hard RLIMIT_NOFILE this burst ran with. */
+  nofile: string
 }
 
-const countFds = (): number => readdirSync('/proc/self/fd').length
+const softNofile = Number(/^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? Infinity)
 
-async function burst(runner: Runner, n: number, seconds: number): Promise<BurstReport> {
+/** Open fds; at the limit, reading /proc/self/fd itself fails (EMFILE): then all of them. */
+function countFds(): number {
+  try {
+    return readdirSync('/proc/self/fd').length
+  } catch (err) {
+    if ((err as { code?: string }).code === 'EMFILE') return softNofile
+    throw err
+  }
+}
+
+async function burst(runner: Runner, n: number, seconds: number, tolerate: boolean): Promise<BurstReport> {
   const sleep = which('sleep')
   const kills: (() => void)[] = []
   const exited = new Set<number>()
   let started = 0
+  let failed = 0
+  const failedSet = new Set<number>()
+  const failures: Record<string, number> = {}
   let lastStart = 0
   let lastExit = 0
   let fdsAtAllStarted = 0
@@ -63,26 +84,47 @@ async function burst(runner: Runner, n: number, seconds: number): Promise<BurstR
   await new Promise((resolve) => setTimeout(resolve, 20))
   const t0 = performance.now()
   try {
+    const allStarted = (): void => {
+      if (started + failed !== n) return
+      lastStart = performance.now()
+      fdsAtAllStarted = countFds()
+      rssAtAllStarted = process.memoryUsage.rss()
+    }
+    const ended = (i: number): void => {
+      if (exited.has(i)) return
+      exited.add(i)
+      if (exited.size === n) {
+        lastExit = performance.now()
+        finish()
+      }
+    }
+    const failedLaunch = (i: number, err: Error): void => {
+      if (!tolerate) return fail(err)
+      // child_process may also emit 'close' for a launch that failed: count it once.
+      if (failedSet.has(i)) return
+      failedSet.add(i)
+      const code = (err as Error & { code?: string }).code ?? 'unknown'
+      failures[code] = (failures[code] ?? 0) + 1
+      failed++
+      allStarted()
+      ended(i)
+    }
     for (let i = 0; i < n; i++) {
-      kills.push(
-        runner.launch(sleep, [String(seconds)], {
-          onStart: () => {
-            if (++started === n) {
-              lastStart = performance.now()
-              fdsAtAllStarted = countFds()
-              rssAtAllStarted = process.memoryUsage.rss()
-            }
-          },
-          onExit: () => {
-            exited.add(i)
-            if (exited.size === n) {
-              lastExit = performance.now()
-              finish()
-            }
-          },
-          onError: (err) => fail(err),
-        }),
-      )
+      try {
+        kills.push(
+          runner.launch(sleep, [String(seconds)], {
+            onStart: () => {
+              started++
+              allStarted()
+            },
+            onExit: () => ended(i),
+            onError: (err) => failedLaunch(i, err),
+          }),
+        )
+      } catch (err) {
+        kills.push(() => {})
+        failedLaunch(i, err as Error)
+      }
     }
     const loopEnd = performance.now()
     // No exit can have been handled yet (the loop held the event loop), so every
@@ -96,8 +138,11 @@ async function burst(runner: Runner, n: number, seconds: number): Promise<BurstR
       loopMs: loopEnd - t0,
       lastExitLagMs: lastExit - (Math.max(loopEnd, lastStart) + seconds * 1000),
       maxLoopDelayMs: eld.max / 1e6,
-      fdsPerProcess: (Math.max(fdsAtLoopEnd, fdsAtAllStarted) - baselineFds) / n,
-      rssPerProcessKiB: (rssAtAllStarted - baselineRss) / 1024 / n,
+      fdsPerProcess: (Math.max(fdsAtLoopEnd, fdsAtAllStarted) - baselineFds) / Math.max(1, started),
+      rssPerProcessKiB: (rssAtAllStarted - baselineRss) / 1024 / Math.max(1, started),
+      started,
+      failures,
+      nofile: readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'))?.split(/\s{2,}/).slice(1, 3).join('/') ?? '?',
     }
   } finally {
     clearTimeout(timer)
@@ -124,7 +169,7 @@ function ownCgroupDirs(): number {
   return r.stdout.split('\n').filter(Boolean).length
 }
 
-const [name, nArg, sArg] = process.argv.slice(2)
+const [name, nArg, sArg, mode] = process.argv.slice(2)
 const n = Number(nArg)
 const seconds = Number(sArg ?? 1)
 if (!Number.isInteger(n) || n <= 0) throw new TypeError(`w3-child: bad count ${nArg}`)
@@ -133,7 +178,7 @@ const runner = await pick(name)
 let report: BurstReport
 const lastExitAt = { t: 0 }
 try {
-  report = await burst(runner, n, seconds)
+  report = await burst(runner, n, seconds, mode === 'tolerate')
 } finally {
   const t = performance.now()
   await runner.close()

@@ -42,11 +42,13 @@ export const childProcessRunner: Runner = {
 
   launch(command, args, hooks: LaunchHooks) {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    child.stdout.resume()
-    child.stderr.resume()
+    // Listeners first: past the fd limit the spawn fails with no pipes (stdout is null)
+    // and its 'error' event must find a listener.
     child.once('spawn', hooks.onStart)
-    child.once('error', hooks.onError)
+    child.on('error', hooks.onError)
     child.once('close', hooks.onExit)
+    child.stdout?.resume()
+    child.stderr?.resume()
     return () => void child.kill('SIGKILL')
   },
 
