@@ -94,4 +94,10 @@ export interface ProcessInfo {
   args: string[]
   started_at: number
   ended_at: number | null
+  /** sandproc: the credentials the process runs with; null until it has started. */
+  user: { uid: number; gid: number } | null
+  /** sandproc: the `run` timeout fired and sandproc killed the tree. */
+  timed_out: boolean
+  /** sandproc: resource figures once the process has exited, else null. */
+  usage: Usage | null
 }

@@ -51,6 +51,7 @@ export class SupervisedProcess extends ProcessEmitter {
   #timedOut = false
   #timer: NodeJS.Timeout | null = null
   #reaped: Reaped | null = null
+  #user: { uid: number; gid: number } | null = null
 
   constructor(opts: ProcessOptions) {
     super()
@@ -86,8 +87,9 @@ export class SupervisedProcess extends ProcessEmitter {
   }
 
   /** The child exists: take over its pipes, pidfd and cgroup. Returns the start event. */
-  #attach({ spawned, cgroup }: Launched): StartEvent {
+  #attach({ spawned, cgroup, user }: Launched): StartEvent {
     this.pid = spawned.pid
+    this.#user = user
     this.#child = spawned.child
     this.#cgroup = cgroup
     this.#startedAt = Date.now()
@@ -128,6 +130,9 @@ export class SupervisedProcess extends ProcessEmitter {
       args: this.args,
       started_at: this.#startedAt,
       ended_at: this.#endedAt,
+      user: this.#user,
+      timed_out: e?.timed_out === true,
+      usage: e?.usage ?? null,
     }
   }
 

@@ -165,7 +165,7 @@ export class Supervisor {
               cgroup?.release().catch(() => undefined)
               return onSpawned(err)
             }
-            onSpawned(null, { spawned, cgroup })
+            onSpawned(null, { spawned, cgroup, user: creds === undefined ? ownUser() : { uid: creds.uid, gid: creds.gid } })
           },
           onExit,
         )
@@ -217,4 +217,8 @@ export class Supervisor {
       p.log.release()
     }
   }
+}
+
+function ownUser(): { uid: number; gid: number } {
+  return { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }
 }
