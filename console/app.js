@@ -115,21 +115,31 @@ function showView(name) {
   if (name === 'terminal') openTerminal()
 }
 
-async function openTerminal() {
-  // xterm.js is loaded only when the terminal is first wanted.
+// xterm.js is loaded only when the terminal is first wanted.
+async function loadTerminal() {
   if (terminal === null) {
-    const { TerminalView } = await import('./terminal.js')
-    terminal = new TerminalView({
+    terminal = import('./terminal.js').then(({ TerminalView }) => new TerminalView({
       form: $('pty-form'),
       container: $('term'),
       status: $('term-status'),
       size: $('term-size'),
       reconnect: $('pty-reconnect'),
       kill: $('pty-kill'),
-    })
+    }))
   }
-  terminal.shown()
+  return terminal
 }
+
+async function openTerminal() {
+  ;(await loadTerminal()).shown()
+}
+
+// Handled here, not by the lazily loaded module: a submit before it has loaded must not
+// fall through to the browser's own form submission.
+$('pty-form').addEventListener('submit', async (e) => {
+  e.preventDefault()
+  await (await loadTerminal()).open()
+})
 
 for (const b of document.querySelectorAll('#views button')) b.addEventListener('click', () => showView(b.dataset.view))
 

@@ -29,10 +29,6 @@ export class TerminalView {
     this.fit = null
     this.session = null
     this.socket = null
-    form.addEventListener('submit', (e) => {
-      e.preventDefault()
-      this.open().catch((err) => this.#setStatus(`Cannot open: ${err.message}`, 'error'))
-    })
     reconnect.addEventListener('click', () => this.#connect())
     kill.addEventListener('click', () => this.#terminate())
   }
@@ -62,7 +58,16 @@ export class TerminalView {
     this.#showSize()
   }
 
+  /** Opens a session for the form's command; failures show in the status line. */
   async open() {
+    try {
+      await this.#open()
+    } catch (err) {
+      this.#setStatus(`Cannot open: ${err.message}`, 'error')
+    }
+  }
+
+  async #open() {
     this.#ensureTerminal()
     this.fit.fit()
     const data = new FormData(this.form)

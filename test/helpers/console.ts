@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const CHROMIUM = '/usr/bin/chromium'
@@ -93,4 +93,87 @@ export async function screenshot(page: Page, name: string): Promise<void> {
     mkdirSync(DOCS_DIR, { recursive: true })
     writeFileSync(`${DOCS_DIR}${name}.png`, png)
   }
+}
+
+/** One browser and one server for a test file, a fresh browser context per page. */
+export interface Harness {
+  server: ConsoleServer
+  browser: Browser
+  /** A page on the console, logged in through `#token=` unless `fragment` says otherwise. */
+  openPage(fragment?: string, viewport?: { width: number; height: number }): Promise<{ page: Page; errors: string[] }>
+  /** The API with the token (or `token: null` for none), from the test's side. */
+  api(path: string, init?: { method?: string; body?: unknown; token?: string | null }): Promise<Response>
+  closePages(): Promise<void>
+  close(): Promise<void>
+}
+
+export async function harness(serveArgs: string[] = []): Promise<Harness> {
+  const [server, browser] = await Promise.all([startServe(serveArgs), launchChromium()])
+  const contexts: BrowserContext[] = []
+  return {
+    server,
+    browser,
+    openPage: async (fragment = `#token=${CONSOLE_TOKEN}`, viewport = { width: 1280, height: 800 }) => {
+      const context = await browser.newContext({ viewport })
+      contexts.push(context)
+      const page = await context.newPage()
+      // Wait on page state only: no wall-clock limit of playwright's own.
+      page.setDefaultTimeout(0)
+      const errors = collectErrors(page)
+      await page.goto(`${server.url}/${fragment}`)
+      return { page, errors }
+    },
+    api: (path, init = {}) => {
+      const headers: Record<string, string> = {}
+      const token = init.token === undefined ? CONSOLE_TOKEN : init.token
+      if (token !== null) headers.authorization = `Bearer ${token}`
+      if (init.body !== undefined) headers['content-type'] = 'application/json'
+      return fetch(`${server.url}/api/v1${path}`, {
+        method: init.method ?? 'GET',
+        headers,
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      })
+    },
+    closePages: async () => {
+      await Promise.all(contexts.splice(0).map((c) => c.close()))
+    },
+    close: async () => {
+      await browser.close()
+      await server.close()
+    },
+  }
+}
+
+/**
+ * Fills the start form and submits it; resolves with the pid the page reports, or
+ * throws with the error the page showed.
+ */
+export async function startFromForm(page: Page, fields: Record<string, string>): Promise<number> {
+  const panel = page.locator('#start-panel')
+  if ((await panel.getAttribute('open')) === null) await panel.locator('summary').click()
+  for (const [name, value] of Object.entries(fields)) {
+    const field = page.locator(`#start-form [name="${name}"]`)
+    if ((await field.evaluate((el) => el.tagName)) === 'SELECT') await field.selectOption(value)
+    else await field.fill(value)
+  }
+  const result = page.locator('#start-result')
+  await result.evaluate((el) => {
+    el.textContent = ''
+  })
+  await page.getByRole('button', { name: 'Start', exact: true }).click()
+  await result.filter({ hasText: /./ }).waitFor()
+  const text = (await result.textContent()) ?? ''
+  const match = /^Started pid ([0-9]+)$/.exec(text)
+  if (match === null) throw new Error(`the form did not start the process: ${text}`)
+  return Number(match[1])
+}
+
+/** The table row of a pid. */
+export function row(page: Page, pid: number): Locator {
+  return page.locator(`#proc-rows tr[data-pid="${pid}"]`)
+}
+
+/** The CSP violations among the page's errors. */
+export function cspErrors(errors: string[]): string[] {
+  return errors.filter((e) => /Content Security Policy/i.test(e))
 }

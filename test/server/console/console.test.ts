@@ -8,76 +8,32 @@ import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { collectErrors, CONSOLE_TOKEN, launchChromium, screenshot, startServe, type ConsoleServer } from '../../helpers/console.js'
+import { CONSOLE_TOKEN, cspErrors, harness, row, screenshot, startFromForm, type Harness } from '../../helpers/console.js'
 
-let server: ConsoleServer
-let browser: Browser
-let context: BrowserContext | null = null
+let h: Harness
 const cleanup: string[] = []
 
 beforeAll(async () => {
-  ;[server, browser] = await Promise.all([startServe(), launchChromium()])
+  h = await harness()
 })
 
 afterEach(async () => {
-  await context?.close()
-  context = null
+  await h.closePages()
   for (const file of cleanup.splice(0)) rmSync(file, { force: true })
 })
 
 afterAll(async () => {
-  await browser?.close()
-  await server?.close()
+  await h?.close()
 })
 
-async function openPage(fragment = `#token=${CONSOLE_TOKEN}`, viewport = { width: 1280, height: 800 }): Promise<{ page: Page; errors: string[] }> {
-  context = await browser.newContext({ viewport })
-  const page = await context.newPage()
-  // Wait on page state only: no wall-clock limit of playwright's own.
-  page.setDefaultTimeout(0)
-  const errors = collectErrors(page)
-  await page.goto(`${server.url}/${fragment}`)
-  return { page, errors }
-}
-
-async function api(path: string, init: { method?: string; body?: unknown; token?: string | null } = {}): Promise<Response> {
-  const headers: Record<string, string> = {}
-  const token = init.token === undefined ? CONSOLE_TOKEN : init.token
-  if (token !== null) headers.authorization = `Bearer ${token}`
-  if (init.body !== undefined) headers['content-type'] = 'application/json'
-  return fetch(`${server.url}/api/v1${path}`, {
-    method: init.method ?? 'GET',
-    headers,
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  })
-}
+const openPage = (...args: Parameters<Harness['openPage']>) => h.openPage(...args)
+const api = (...args: Parameters<Harness['api']>) => h.api(...args)
 
 async function startViaApi(body: Record<string, unknown>): Promise<number> {
   const res = await api('/processes', { method: 'POST', body })
   expect(res.status).toBe(201)
   return ((await res.json()) as { pid: number }).pid
 }
-
-async function startFromForm(page: Page, fields: Record<string, string>): Promise<number> {
-  const panel = page.locator('#start-panel')
-  if ((await panel.getAttribute('open')) === null) await panel.locator('summary').click()
-  for (const [name, value] of Object.entries(fields)) {
-    const field = page.locator(`#start-form [name="${name}"]`)
-    if ((await field.evaluate((el) => el.tagName)) === 'SELECT') await field.selectOption(value)
-    else await field.fill(value)
-  }
-  await page.getByRole('button', { name: 'Start', exact: true }).click()
-  const result = page.locator('#start-result')
-  await result.filter({ hasText: /Started pid [0-9]+|[A-Za-z]/ }).waitFor()
-  const text = (await result.textContent()) ?? ''
-  const match = /^Started pid ([0-9]+)$/.exec(text)
-  if (match === null) throw new Error(`the form did not start the process: ${text}`)
-  return Number(match[1])
-}
-
-const row = (page: Page, pid: number) => page.locator(`#proc-rows tr[data-pid="${pid}"]`)
-const cspErrors = (errors: string[]) => errors.filter((e) => /Content Security Policy/i.test(e))
 
 describe('the console', () => {
   it('shows no data without the right token, and the table with it', async () => {
@@ -104,7 +60,7 @@ describe('the console', () => {
     // The fragment form: read, kept in sessionStorage, and taken out of the address bar.
     const second = await openPage()
     await row(second.page, pid).waitFor()
-    expect(second.page.url()).toBe(`${server.url}/`)
+    expect(second.page.url()).toBe(`${h.server.url}/`)
     expect(await second.page.evaluate(() => sessionStorage.getItem('sandproc.token'))).toBe(CONSOLE_TOKEN)
     expect(cspErrors([...errors, ...second.errors])).toEqual([])
     await api(`/processes/${pid}`, { method: 'DELETE' })

@@ -1,0 +1,87 @@
+/**
+ * The console's terminal (spec §6) in headless Chromium: xterm.js on a PTY session over
+ * the session's WebSocket. Typed input echoes, `stty size` follows a viewport resize,
+ * a dropped socket reconnects to the same shell, and `exit 3` shows the exit. Needs the
+ * PTY API (issue 11).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { cspErrors, harness, screenshot, type Harness } from '../../helpers/console.js'
+
+let h: Harness
+
+beforeAll(async () => {
+  h = await harness()
+})
+
+afterEach(async () => {
+  await h.closePages()
+})
+
+afterAll(async () => {
+  await h?.close()
+})
+
+/** Waits until the terminal status leaves `states`, then returns the new state. */
+async function stateAfter(page: Page, states: string[]): Promise<string> {
+  await page.waitForFunction((from) => !from.includes(document.getElementById('term-status')?.dataset.state ?? ''), states)
+  return (await page.locator('#term-status').getAttribute('data-state')) ?? ''
+}
+
+/** A row of the terminal's screen whose whole text matches. */
+function screenLine(page: Page, text: RegExp) {
+  return page.locator('#term .xterm-rows > div').filter({ hasText: text })
+}
+
+async function size(page: Page): Promise<{ cols: number; rows: number }> {
+  const el = page.locator('#term-size')
+  return { cols: Number(await el.getAttribute('data-cols')), rows: Number(await el.getAttribute('data-rows')) }
+}
+
+describe('the console terminal', () => {
+  it('echoes typed input, follows a resize, reconnects, and shows exit 3', async () => {
+    const { page, errors } = await h.openPage()
+    await page.getByRole('button', { name: 'Terminal' }).click()
+    await page.locator('#pty-form [name="command"]').fill('sh')
+    await page.getByRole('button', { name: 'Open terminal' }).click()
+    const state = await stateAfter(page, ['idle', 'connecting'])
+    expect(state, (await page.locator('#term-status').textContent()) ?? '').toBe('connected')
+
+    await page.locator('#term .xterm').click()
+    await page.keyboard.type('echo typed-$((6*7))\n')
+    await screenLine(page, /^\s*typed-42\s*$/).waitFor()
+
+    const before = await size(page)
+    expect(before.cols).toBeGreaterThan(20)
+    await page.keyboard.type('stty size\n')
+    await screenLine(page, new RegExp(`^\\s*${before.rows} ${before.cols}\\s*$`)).waitFor()
+    await screenshot(page, 'terminal')
+
+    await page.setViewportSize({ width: 800, height: 560 })
+    await page.waitForFunction((cols) => Number(document.getElementById('term-size')?.dataset.cols) !== cols, before.cols)
+    const after = await size(page)
+    expect(after.cols).toBeLessThan(before.cols)
+    await page.keyboard.type('clear; stty size\n')
+    await screenLine(page, new RegExp(`^\\s*${after.rows} ${after.cols}\\s*$`)).waitFor()
+
+    // A dropped socket: the page reconnects and takes the same session over.
+    const sessions = (await (await h.api('/pty')).json()) as { sessions: Array<{ session_id: string; pid: number; is_alive: boolean }> }
+    const live = sessions.sessions.filter((s) => s.is_alive)
+    expect(live).toHaveLength(1)
+    await page.context().setOffline(true)
+    await stateAfter(page, ['connected'])
+    await page.context().setOffline(false)
+    expect(await stateAfter(page, ['retrying', 'connecting'])).toBe('connected')
+    await page.locator('#term .xterm').click()
+    await page.keyboard.type('echo again-$$\n')
+    await screenLine(page, new RegExp(`^\\s*again-${live[0].pid}\\s*$`)).waitFor()
+
+    await page.keyboard.type('exit 3\n')
+    await page.locator('#term-status[data-state="exited"]', { hasText: 'exited with code 3' }).waitFor()
+    expect(await page.locator('#term-status').getAttribute('data-exit-code')).toBe('3')
+    const ended = (await (await h.api(`/pty/${live[0].session_id}`)).json()) as Record<string, unknown>
+    expect(ended).toMatchObject({ is_alive: false, exit_code: 3 })
+    await screenshot(page, 'terminal-exit')
+    expect(cspErrors(errors)).toEqual([])
+  })
+})
