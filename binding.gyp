@@ -9,6 +9,7 @@
         "native/spawner.cc",
         "native/exit_watch.cc",
         "native/pipe_reader.cc",
+        "native/pty.cc",
         "native/user.cc",
         "native/watchdog.cc"
       ],

@@ -5,6 +5,7 @@
 #include "errors.h"
 #include "exit_watch.h"
 #include "pipe_reader.h"
+#include "pty.h"
 #include "spawn.h"
 #include "spawner.h"
 #include "user.h"
@@ -54,6 +55,7 @@ Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
   req.cgroup_procs_fd = Int(opts, "cgroupProcsFd", -1);
   req.cgroup_dir_fd = Int(opts, "cgroupDirFd", -1);
   req.pipe_size = Int(opts, "pipeSize", 0);
+  req.tty_fd = Int(opts, "ttyFd", -1);
   job->on_spawned = Napi::Persistent(info[1].As<Napi::Function>());
   job->on_exit = Napi::Persistent(info[2].As<Napi::Function>());
 
@@ -90,6 +92,9 @@ static Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   napi_add_env_cleanup_hook(env, Cleanup, data);
   exports.Set("spawn", Napi::Function::New(env, SpawnJs, "spawn"));
   exports.Set("PipeReader", PipeReader::Init(env));
+  exports.Set("openPty", Napi::Function::New(env, OpenPty, "openPty"));
+  exports.Set("resizePty", Napi::Function::New(env, ResizePty, "resizePty"));
+  exports.Set("PtyWriter", PtyWriter::Init(env));
   exports.Set("lookupUser", Napi::Function::New(env, LookupUser, "lookupUser"));
   exports.Set("startWatchdog", Napi::Function::New(env, StartWatchdog, "startWatchdog"));
   return exports;

@@ -26,6 +26,7 @@ PipeReader::PipeReader(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PipeRe
   fd_ = info[0].As<Napi::Number>().Int32Value();
   on_data_ = Napi::Persistent(info[1].As<Napi::Function>());
   on_end_ = Napi::Persistent(info[2].As<Napi::Function>());
+  terminal_ = info.Length() > 3 && info[3].ToBoolean().Value();
   self_ = Napi::Persistent(info.This().As<Napi::Object>());
   context_ = new Napi::AsyncContext(env, "sandproc:pipe", info.This().As<Napi::Object>());
   fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
@@ -57,6 +58,10 @@ void PipeReader::Read() {
   // JS splits a chunk. Batching several reads into one bigger Buffer measured slower.
   // Each read lands in a fresh ArrayBuffer that V8 allocates and accounts for; JS gets a
   // view of exactly the bytes read.
+  if (terminal_) {
+    if (ReadTerminal(env) && fd_ >= 0) Finish(0, true);
+    return;
+  }
   int err = 0;
   bool eof = false;
   for (int i = 0; i < 32 && fd_ >= 0 && polling_; i++) {
@@ -80,6 +85,28 @@ void PipeReader::Read() {
   }
   // onData may have closed us.
   if (fd_ >= 0 && (eof || err != 0)) Finish(err, true);
+}
+
+// A pty master hands out at most a few KiB per read (the line discipline's buffer), so
+// a short read says nothing about what is left: read until EAGAIN, and copy each read
+// into a Buffer of its own size (a 64 KiB ArrayBuffer per 4 KiB read would multiply the
+// memory of held output by 16). EIO is the end: every slave fd is closed and everything
+// written before has been read. Returns true at the end.
+bool PipeReader::ReadTerminal(Napi::Env env) {
+  thread_local char scratch[kReadSize];
+  for (int i = 0; i < 32 && fd_ >= 0 && polling_; i++) {
+    ssize_t n;
+    do {
+      n = read(fd_, scratch, kReadSize);
+    } while (n < 0 && errno == EINTR);
+    if (n == 0 || (n < 0 && errno == EIO)) return true;
+    if (n < 0) return errno != EAGAIN;
+    napi_value buf;
+    void* copy = nullptr;
+    if (napi_create_buffer_copy(env, static_cast<size_t>(n), scratch, &copy, &buf) != napi_ok) return false;
+    Call(on_data_, buf);
+  }
+  return false;
 }
 
 void PipeReader::Call(Napi::FunctionReference& fn, napi_value arg) {

@@ -11,7 +11,8 @@ namespace sandproc {
 class PipeReader : public Napi::ObjectWrap<PipeReader> {
  public:
   static Napi::Function Init(Napi::Env env);
-  // new PipeReader(fd, onData(chunk: Uint8Array), onEnd(errno: number)): takes the fd.
+  // new PipeReader(fd, onData(chunk: Uint8Array), onEnd(errno: number), terminal?): takes
+  // the fd. terminal: the fd is a pty master (EIO is its EOF, reads are short).
   explicit PipeReader(const Napi::CallbackInfo& info);
   ~PipeReader() override;
   // Env teardown: stop reading, close the fd, call nothing.
@@ -26,12 +27,14 @@ class PipeReader : public Napi::ObjectWrap<PipeReader> {
 
   static void OnReadable(uv_poll_t* handle, int status, int events);
   void Read();
+  bool ReadTerminal(Napi::Env env);
   void Finish(int err, bool notify);
   void Call(Napi::FunctionReference& fn, napi_value arg);
 
   int fd_ = -1;
   uv_poll_t* poll_ = nullptr;  // freed in its close callback
   bool polling_ = false;
+  bool terminal_ = false;
   Napi::FunctionReference on_data_;
   Napi::FunctionReference on_end_;
   Napi::ObjectReference self_;  // alive until EOF or close

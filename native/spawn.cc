@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -26,9 +27,9 @@
 namespace sandproc {
 namespace {
 
-enum Stage : int32_t { kCgroup, kSetsid, kDup2, kChdir, kSetgroups, kSetgid, kSetuid, kPrctl, kExecve };
+enum Stage : int32_t { kCgroup, kSetsid, kDup2, kChdir, kSetgroups, kSetgid, kSetuid, kPrctl, kExecve, kSetctty };
 const char* const kStageSyscall[] = {"cgroup", "setsid", "dup2", "chdir", "setgroups",
-                                     "setgid", "setuid", "prctl", "execve"};
+                                     "setgid", "setuid", "prctl", "execve", "ioctl"};
 
 // What a failed child writes to the error pipe; EOF instead means execve succeeded.
 struct ChildError {
@@ -45,6 +46,7 @@ struct ChildArgs {
   bool search;  // candidates come from a PATH search (the command has no '/')
   const char* cwd;
   int stdio[3];  // fds to become 0, 1, 2; all >= 3 so dup2 never clobbers a source
+  int tty_fd;    // a pty slave to make the controlling terminal, or -1
   int err_fd;
   int cgroup_procs_fd;
   bool set_credentials;
@@ -85,6 +87,10 @@ int ChildMain(void* arg) {
 
   // Own session and process group: the whole tree can be signalled as -pid.
   if (setsid() < 0) ChildFail(a, kSetsid, errno);
+
+  // A terminal session: the new session leader (no controlling terminal yet) takes the
+  // slave as its own, or no SIGINT from ^C and no SIGWINCH would ever reach it.
+  if (a->tty_fd >= 0 && ioctl(a->tty_fd, TIOCSCTTY, 0) < 0) ChildFail(a, kSetctty, errno);
 
   for (int fd = 0; fd < 3; fd++) {
     if (dup2(a->stdio[fd], fd) < 0) ChildFail(a, kDup2, errno);
@@ -222,7 +228,8 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure) 
   args.ncandidates = static_cast<int>(candidates.size());
   args.search = req.command.find('/') == std::string::npos;
   args.cwd = req.cwd.empty() ? nullptr : req.cwd.c_str();
-  for (int i = 0; i < 3; i++) args.stdio[i] = child[i] >= 0 ? child[i] : DevNull();
+  for (int i = 0; i < 3; i++) args.stdio[i] = req.tty_fd >= 0 ? req.tty_fd : child[i] >= 0 ? child[i] : DevNull();
+  args.tty_fd = req.tty_fd;
   args.err_fd = errpipe[1];
   args.cgroup_procs_fd = req.cgroup_procs_fd;
   args.set_credentials = req.set_credentials;
@@ -303,7 +310,7 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure) 
     } else if (ce.stage == kChdir) {
       path = req.cwd;
     }
-    int stage = ce.stage >= 0 && ce.stage <= kExecve ? ce.stage : kExecve;
+    int stage = ce.stage >= 0 && ce.stage <= kSetctty ? ce.stage : kExecve;
     return fail(ce.err, kStageSyscall[stage], path);
   }
 

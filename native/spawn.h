@@ -26,6 +26,9 @@ struct SpawnRequest {
   int cgroup_procs_fd = -1;  // the child writes "0" here to join its cgroup
   int cgroup_dir_fd = -1;    // v2: clone3(CLONE_INTO_CGROUP) target, when the kernel allows
   int pipe_size = 0;         // F_SETPIPE_SZ for stdout/stderr; 0 keeps the default
+  // A pty slave (>= 3, opened by the caller, which also closes it): the child's
+  // controlling terminal and its fds 0-2; `stdio` is then ignored.
+  int tty_fd = -1;
 };
 
 struct SpawnResult {

@@ -29,6 +29,11 @@ export interface NativeSpawnOptions {
   cgroupDirFd?: number
   /** F_SETPIPE_SZ for stdout and stderr; 0 keeps the kernel default. */
   pipeSize?: number
+  /**
+   * A pty slave from `openPty`: the child's controlling terminal and its fds 0-2
+   * (`stdio` is then ignored). The caller closes it once the spawn has returned.
+   */
+  ttyFd?: number
 }
 
 /** The native side of one running child. */
@@ -74,9 +79,41 @@ export interface NativePipeReader {
   close(): void
 }
 
+/** A pseudo-terminal pair from `openPty`, both fds close-on-exec. */
+export interface NativePty {
+  master: number
+  slave: number
+  /** `/dev/pts/N`. */
+  path: string
+}
+
+/** Writes to a pty master without blocking: what the terminal cannot take now is queued. */
+export interface NativePtyWriter {
+  /** Returns the bytes still queued; 0 once the terminal is gone (input is dropped). */
+  write(chunk: Uint8Array): number
+  close(): void
+}
+
 export interface NativeBinding {
-  /** Takes ownership of `fd` (a pipe's read end). */
-  PipeReader: new (fd: number, onData: (chunk: Uint8Array) => void, onEnd: (errno: number) => void) => NativePipeReader
+  /**
+   * Takes ownership of `fd` (a pipe's read end, or with `terminal` a pty master, whose
+   * EIO is its EOF).
+   */
+  PipeReader: new (
+    fd: number,
+    onData: (chunk: Uint8Array) => void,
+    onEnd: (errno: number) => void,
+    terminal?: boolean,
+  ) => NativePipeReader
+  /**
+   * Opens a pty pair set up for a session: window size, IUTF8, the slave owned by `uid`
+   * and the `tty` group with mode 0620. Throws a SystemError.
+   */
+  openPty(opts: { rows: number; cols: number; uid: number; gid: number }): NativePty
+  /** TIOCSWINSZ on the master; the kernel sends SIGWINCH to the foreground group. */
+  resizePty(master: number, rows: number, cols: number): void
+  /** Writes to its own dup of `master`. */
+  PtyWriter: new (master: number) => NativePtyWriter
   /**
    * Queues the spawn on the addon's spawner thread (the JS thread never waits for a
    * clone or a cgroup join); `onSpawned` follows on the JS thread.

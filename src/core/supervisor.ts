@@ -7,17 +7,38 @@ import path from 'node:path'
 
 import { CgroupManager, type CgroupCapabilities } from '../cgroup/manager.js'
 
-import { coded } from '../errors.js'
-import { binding as realBinding, type NativeBinding } from '../native.js'
+import { coded, type CodedError } from '../errors.js'
+import { binding as realBinding, type NativeBinding, type NativeExitCallback, type NativeSpawnOptions } from '../native.js'
+import type { Launched } from './launch.js'
 import { SupervisedProcess } from './process.js'
 import { LINE_HEAP_OVERHEAD, OutputLog } from './retain.js'
 import type { ProcessInfo, RunRequest, StartRequest } from '../types.js'
-import { resolveUser } from './user.js'
+import { resolveUser, type Credentials } from './user.js'
 import { normalize, type Normalized } from './validate.js'
 import { envp, resolveOptions, type Settings, type SupervisorOptions } from './options.js'
 import { Watchdog } from './watchdog.js'
 
 export type { SupervisorOptions }
+
+/** A child started through {@link Supervisor.launchChild}, as `close()` sees it. */
+export interface ChildOwner {
+  readonly exited: Promise<unknown>
+  /** Signals the child's process group; false once it is reaped. */
+  signalGroup(signal: NodeJS.Signals | number): boolean
+  /** SIGKILL to the whole tree. */
+  killTree(): void
+}
+
+/** What {@link Supervisor.launchChild} starts. */
+export interface ChildLaunch {
+  /** A validated request (see validate.ts); `timeout` and the stdio modes are the caller's. */
+  req: Normalized
+  /** Native spawn fields on top of the request's, given the resolved credentials (a terminal). */
+  extra?: (creds: Credentials | undefined) => Partial<NativeSpawnOptions>
+  /** The child, or the SystemError that kept it from starting. */
+  onSpawned: (err: CodedError | null, launched?: Launched) => void
+  onExit: NativeExitCallback
+}
 
 /** What the supervisor found about memory cgroups (see the README's OOM section). */
 export type Capabilities = CgroupCapabilities
@@ -53,6 +74,8 @@ export class Supervisor {
   /** Queued on the spawner thread, not started yet. */
   readonly #pending = new Set<SupervisedProcess>()
   readonly #baseEnvp: string[]
+  /** Running children of the layers above (launchChild). */
+  readonly #others = new Set<ChildOwner>()
 
   constructor(opts: SupervisorOptions = {}) {
     this.#s = resolveOptions(opts)
@@ -108,8 +131,9 @@ export class Supervisor {
   }
 
   async #shutdown(): Promise<void> {
-    const procs = [...this.#running, ...this.#pending]
+    const procs: ChildOwner[] = [...this.#running, ...this.#pending, ...this.#others]
     for (const p of this.#running) p.signalGroup('SIGTERM')
+    for (const p of this.#others) p.signalGroup('SIGTERM')
     // Queued spawns get their SIGTERM the moment they exist.
     for (const p of this.#pending) p.started.then(() => p.signalGroup('SIGTERM'), () => undefined)
     const timer = setTimeout(() => {
@@ -127,7 +151,6 @@ export class Supervisor {
   #launch(req: Normalized, retain: boolean): SupervisedProcess {
     if (this.#closed !== null) throw coded('the supervisor is closed', 'ERR_SUPERVISOR_CLOSED')
     const handle = ++this.#handles
-    const memoryLimit = req.memoryLimit ?? this.#s.memoryLimit
     const proc = new SupervisedProcess({
       handle,
       command: req.command,
@@ -139,41 +162,104 @@ export class Supervisor {
       onSpawned: (p) => this.#track(p),
       native: this.#binding,
       launch: (onSpawned, onExit) => {
-        const env = Object.keys(req.env).length === 0 ? this.#s.env : { ...this.#s.env, ...req.env }
-        const creds = req.user === undefined ? undefined : resolveUser(req.user, this.#binding)
-        const cgroup = this.#acquireCgroup(memoryLimit)
-        this.#binding.spawn(
-          {
-            command: req.command,
-            candidates: pathCandidates(req.command, env.PATH),
-            argv: [req.command, ...req.args],
-            envp: env === this.#s.env ? this.#baseEnvp : envp(env),
-            // A relative working_dir is relative to the base working dir, not to ours.
-            cwd: req.workingDir === undefined ? this.#s.cwd : path.resolve(this.#s.cwd, req.workingDir),
-            ...creds,
-            stdio: [req.stdin === 'pipe' ? 1 : 0, req.stdout === 'capture' ? 1 : 0, req.stderr === 'capture' ? 1 : 0],
-            cgroupProcsFd: cgroup?.procsFd ?? -1,
-            cgroupDirFd: cgroup?.dirFd ?? -1,
-            pipeSize: this.#s.pipeSize,
-          },
-          (err, spawned) => {
-            // The child has joined (or never will): holding these for its whole life
-            // would cost two fds a process.
-            cgroup?.closeJoinFds()
-            this.#pending.delete(proc)
-            if (err !== null || spawned === undefined) {
-              cgroup?.release().catch(() => undefined)
-              return onSpawned(err)
-            }
-            onSpawned(null, { spawned, cgroup, user: creds === undefined ? ownUser() : { uid: creds.uid, gid: creds.gid } })
-          },
-          onExit,
-        )
+        const stdio: NativeSpawnOptions['stdio'] = [req.stdin === 'pipe' ? 1 : 0, req.stdout === 'capture' ? 1 : 0, req.stderr === 'capture' ? 1 : 0]
+        this.#spawn(req, () => ({ stdio }), onSpawned, onExit, () => this.#pending.delete(proc))
       },
     })
     this.#total++
     if (proc.pending) this.#pending.add(proc)
     return proc
+  }
+
+  /**
+   * For the layers above the core (src/pty/): starts a child exactly as `run` and `start`
+   * do (environment, PATH, credentials, cgroup and memory limit, spawner thread), with
+   * extra native fields such as a terminal. `owner` is the caller's object for the
+   * child: `close()` signals it and waits for `owner.exited`. Throws when the
+   * preparation fails (an unknown user, a cgroup write, `extra` itself).
+   */
+  launchChild(owner: ChildOwner, launch: ChildLaunch): void {
+    if (this.#closed !== null) throw coded('the supervisor is closed', 'ERR_SUPERVISOR_CLOSED')
+    const { req, onSpawned } = launch
+    this.#spawn(
+      req,
+      launch.extra,
+      (err, launched) => {
+        if (err === null && launched !== undefined) this.#adopt(owner, launched.spawned.pid)
+        onSpawned(err, launched)
+      },
+      launch.onExit,
+      () => undefined,
+    )
+    this.#total++
+  }
+
+  /** The addon this supervisor spawns through (layers above use its terminal and reader parts). */
+  get native(): NativeBinding {
+    return this.#binding
+  }
+
+  /** How long idle output is waited for after a main process exits, ms (`drainGrace`). */
+  get drainGraceMs(): number {
+    return this.#s.drainGrace
+  }
+
+  // The shared preparation: everything the child needs, resolved before the clone.
+  #spawn(
+    req: Normalized,
+    extra: ChildLaunch['extra'],
+    onSpawned: (err: CodedError | null, launched?: Launched) => void,
+    onExit: NativeExitCallback,
+    onQueued: () => void,
+  ): void {
+    const memoryLimit = req.memoryLimit ?? this.#s.memoryLimit
+    const env = Object.keys(req.env).length === 0 ? this.#s.env : { ...this.#s.env, ...req.env }
+    const creds = req.user === undefined ? undefined : resolveUser(req.user, this.#binding)
+    // Before the cgroup: what extra opens, its caller closes if the launch throws.
+    const fields = extra?.(creds) ?? {}
+    const cgroup = this.#acquireCgroup(memoryLimit)
+    this.#binding.spawn(
+      {
+        command: req.command,
+        candidates: pathCandidates(req.command, env.PATH),
+        argv: [req.command, ...req.args],
+        envp: env === this.#s.env ? this.#baseEnvp : envp(env),
+        // A relative working_dir is relative to the base working dir, not to ours.
+        cwd: req.workingDir === undefined ? this.#s.cwd : path.resolve(this.#s.cwd, req.workingDir),
+        ...creds,
+        stdio: [0, 0, 0],
+        ...fields,
+        cgroupProcsFd: cgroup?.procsFd ?? -1,
+        cgroupDirFd: cgroup?.dirFd ?? -1,
+        pipeSize: this.#s.pipeSize,
+      },
+      (err, spawned) => {
+        // The child has joined (or never will): holding these for its whole life
+        // would cost two fds a process.
+        cgroup?.closeJoinFds()
+        onQueued()
+        if (err !== null || spawned === undefined) {
+          cgroup?.release().catch(() => undefined)
+          return onSpawned(err)
+        }
+        onSpawned(null, { spawned, cgroup, user: creds === undefined ? ownUser() : { uid: creds.uid, gid: creds.gid } })
+      },
+      onExit,
+    )
+  }
+
+  // A child of a layer above: shutdown and the watchdog cover it like our own.
+  #adopt(owner: ChildOwner, pid: number): void {
+    // Spawned while close() was already under way: it did not see this one.
+    if (this.#closed !== null) owner.killTree()
+    this.#watchdog?.watch(pid)
+    this.#others.add(owner)
+    owner.exited
+      .catch(() => undefined)
+      .then(() => {
+        this.#watchdog?.forget(pid)
+        this.#others.delete(owner)
+      })
   }
 
   #acquireCgroup(memoryLimit: number | undefined): ReturnType<CgroupManager['acquire']> {

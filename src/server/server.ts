@@ -13,6 +13,10 @@ import { matchRoute, pathOf, type Route } from './router.js'
 import * as routes from './routes.js'
 import { follow, run } from './sse-routes.js'
 import { DEFAULT_HIGH_WATER_MARK, DEFAULT_KEEP_ALIVE_MS } from './streams.js'
+import { DEFAULT_PTY_HOLD_BYTES } from './pty-channel.js'
+import { ptyRoutes } from './pty-routes.js'
+import { DEFAULT_MAX_PTY_SESSIONS, PtyRegistry } from './pty-sessions.js'
+import { DEFAULT_PTY_PING_MS, ptySessionsOf, servePtySockets } from './pty-socket.js'
 import type { Supervisor } from '../core/supervisor.js'
 
 /** Default limit of running processes; one more is refused with 429. */
@@ -38,6 +42,12 @@ export interface ServerOptions {
   highWaterMark?: number
   /** `version` of `GET /info`. Default: this package's version. */
   version?: string
+  /** Live PTY sessions at which `POST /pty` answers 429. Default 64. */
+  maxPtySessions?: number
+  /** PTY output held per session while no client is attached and ready, bytes. Default 1 MiB. */
+  ptyHoldBytes?: number
+  /** Interval of the PTY WebSocket's pings, ms. Default 30000. */
+  ptyPingMs?: number
   /** Called with every internal error (those answered with 500). Default: `console.error`. */
   onError?: (err: unknown) => void
   /** Serve the browser console at `/` (no token needed for its static files). Default true. */
@@ -89,6 +99,14 @@ export function createServer(options: ServerOptions): Server {
     onError: options.onError ?? ((err) => console.error('sandproc: internal error:', err)),
   }
 
+  const pty = new PtyRegistry({
+    maxSessions: positive('maxPtySessions', options.maxPtySessions, DEFAULT_MAX_PTY_SESSIONS),
+    holdBytes: positive('ptyHoldBytes', options.ptyHoldBytes, DEFAULT_PTY_HOLD_BYTES),
+    pingIntervalMs: positive('ptyPingMs', options.ptyPingMs, DEFAULT_PTY_PING_MS),
+    highWaterMark: settings.highWaterMark,
+  })
+  const routeTable = [...ROUTES, ...ptyRoutes(P, pty)]
+
   const serveConsole = options.console === false ? null : consoleHandler()
   const server = createHttpServer((req, res) => {
     dispatch(req, res).catch((err: unknown) => respondError(res, err))
@@ -113,7 +131,7 @@ export function createServer(options: ServerOptions): Server {
         'WWW-Authenticate': 'Bearer',
       })
     }
-    const { handler, params } = matchRoute(ROUTES, req.method ?? 'GET', pathOf(req.url))
+    const { handler, params } = matchRoute(routeTable, req.method ?? 'GET', pathOf(req.url))
     await handler({ req, res, sup: supervisor, settings, params })
   }
 
@@ -145,6 +163,7 @@ export function createServer(options: ServerOptions): Server {
     }
     socket.end(clientErrorResponse(err))
   })
+  servePtySockets(server, P, pty)
   supervisors.set(server, supervisor)
   return server
 }
@@ -165,6 +184,8 @@ export async function shutdown(server: Server, forceAfterMs = 5000): Promise<voi
   })
   server.closeIdleConnections()
   await supervisor.close()
+  // Upgraded sockets are no longer the HTTP server's to close.
+  ptySessionsOf(server)?.closeSockets()
   const force = setTimeout(() => server.closeAllConnections(), forceAfterMs)
   try {
     await closed

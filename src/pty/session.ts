@@ -1,0 +1,233 @@
+/**
+ * One program on a pseudo-terminal, started on the core's spawn path (credentials,
+ * cgroup, memory limit, exit watch) with the pty slave as its controlling terminal.
+ * Shaped for node-pty users: `data` Buffers, `write`, `resize(cols, rows)`, `kill`,
+ * `pause`/`resume`, and one `exit` event in the shape of a process's, after the last byte.
+ */
+import { EventEmitter } from 'node:events'
+import fs from 'node:fs'
+import { constants as os } from 'node:os'
+
+import type { Launched, ProcessCgroupHandle } from '../core/launch.js'
+import { exitEvent, type Reaped } from '../core/exit.js'
+import { signalNumber } from '../core/signals.js'
+import type { Supervisor } from '../core/supervisor.js'
+import { coded, type CodedError } from '../errors.js'
+import type { NativeBinding, NativeChild, NativeExitCallback, NativePipeReader, NativePty, NativePtyWriter } from '../native.js'
+import type { ExitEvent } from '../types.js'
+import { colsOf, normalizePty, rowsOf, type PtyRequest } from './request.js'
+import { TerminalEnd } from './end.js'
+import { killSession } from './tree.js'
+
+const noop = (): void => {}
+
+/** The `start` event of a session. */
+export interface PtyStartEvent {
+  pid: number
+  /** Milliseconds since the epoch. */
+  started_at: number
+  /** `/dev/pts/N`. */
+  pts: string
+}
+
+/**
+ * A PTY session. Events: `data` (Buffer, as read from the terminal: bytes, not lines),
+ * `exit` (ExitEvent, once, after the last `data`), `error` (only when listened to: the
+ * program could not start; `started` and `exited` reject with it too).
+ */
+export class PtySession extends EventEmitter {
+  /** OS pid; 0 until the program has started (see `started`). */
+  pid = 0
+  readonly command: string
+  readonly args: string[]
+  rows: number
+  cols: number
+  /** The terminal's device, `/dev/pts/N`, once started. */
+  ptsPath = ''
+  /** Milliseconds since the epoch. */
+  readonly createdAt = Date.now()
+  endedAt: number | null = null
+  /** Resolves once the program runs; rejects with the spawn error (never unhandled). */
+  readonly started: Promise<PtyStartEvent>
+  /** Resolves with the exit event; rejects with the spawn error (never unhandled). */
+  readonly exited: Promise<ExitEvent>
+  exitEvent: ExitEvent | null = null
+
+  readonly #native: NativeBinding
+  #pty: NativePty | null = null
+  #child: NativeChild | null = null
+  #cgroup: ProcessCgroupHandle | null = null
+  #reader: NativePipeReader | null = null
+  #writer: NativePtyWriter | null = null
+  #early: Buffer[] = []
+  #pauses = 0
+  #killedBySupervisor = false
+  #killPending = false
+  #failed = false
+  #startedMono = 0
+  readonly #end: TerminalEnd
+  #resolve!: { start: (e: PtyStartEvent) => void; exit: (e: ExitEvent) => void; fail: (e: Error) => void }
+
+  constructor(sup: Supervisor, request: PtyRequest) {
+    super()
+    const { req, rows, cols } = normalizePty(request)
+    this.command = req.command
+    this.args = req.args
+    this.rows = rows
+    this.cols = cols
+    this.#native = sup.native
+    let rejectStart: (e: Error) => void = noop
+    this.started = new Promise((res, rej) => ((this.#resolve = { start: res, exit: noop, fail: noop }), (rejectStart = rej)))
+    this.exited = new Promise((res, rej) => {
+      this.#resolve.exit = res
+      this.#resolve.fail = (e) => (rejectStart(e), rej(e))
+    })
+    this.started.catch(noop)
+    this.exited.catch(noop)
+    this.#end = new TerminalEnd(sup.drainGraceMs, () => this.#pauses > 0, {
+      killTree: () => this.#killRest(),
+      giveUp: () => this.#reader?.close(),
+      finish: (r) => this.#finish(r),
+    })
+    try {
+      sup.launchChild(this, {
+        req,
+        extra: (creds) => {
+          this.#pty = this.#native.openPty({ rows, cols, uid: creds?.uid ?? process.geteuid!(), gid: creds?.gid ?? process.getegid!() })
+          return { ttyFd: this.#pty.slave }
+        },
+        onSpawned: this.#onSpawned,
+        onExit: this.#onExit,
+      })
+    } catch (err) {
+      this.#onSpawned(err as CodedError)
+    }
+  }
+
+  /** True until the exit event (false for a session that failed to start). */
+  get running(): boolean {
+    return this.exitEvent === null && !this.#failed
+  }
+
+  /** Terminal input. Before the start it is queued; after the end it is dropped (false). */
+  write(data: string | Uint8Array): boolean {
+    if (!this.running || this.#end.reaped) return false
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+    if (this.#writer === null) this.#early.push(buf)
+    else this.#writer.write(buf)
+    return true
+  }
+
+  /** New window size; the foreground process group gets SIGWINCH. Throws once ended. */
+  resize(cols: number, rows: number): void {
+    const c = colsOf(cols)
+    const r = rowsOf(rows)
+    if (this.#pty === null || this.#end.reaped || !this.running) {
+      throw coded(`PTY session ${this.pid} is not running`, 'PROCESS_NOT_RUNNING')
+    }
+    this.#native.resizePty(this.#pty.master, r, c)
+    this.cols = c
+    this.rows = r
+  }
+
+  /** A signal to the program (default SIGHUP, as node-pty). False once it has exited. */
+  kill(signal: NodeJS.Signals | number = 'SIGHUP'): boolean {
+    const sig = signalNumber(signal)
+    if (this.#child === null || this.#end.reaped) return false
+    if (sig === os.signals.SIGKILL) this.#killedBySupervisor = true
+    return this.#child.signal(sig)
+  }
+
+  /** Signals the program's process group. */
+  signalGroup(signal: NodeJS.Signals | number): boolean {
+    const sig = signalNumber(signal)
+    if (this.#child === null || this.#end.reaped) return false
+    if (sig === os.signals.SIGKILL) this.#killedBySupervisor = true
+    return this.#child.killGroup(sig)
+  }
+
+  /** SIGKILL to the whole tree: everything in the session's cgroup (or kernel session). */
+  killTree(): void {
+    if (!this.running) return
+    if (this.#child === null) {
+      this.#killPending = true
+      return
+    }
+    if (!this.#end.reaped) {
+      this.#killedBySupervisor = true
+      this.#child.killGroup(os.signals.SIGKILL)
+      this.#child.signal(os.signals.SIGKILL)
+    }
+    this.#killRest()
+  }
+
+  /** Stops reading the terminal, so the program blocks once it fills. Each pause needs a resume. */
+  pause(): void {
+    if (this.#pauses++ === 0) this.#reader?.pause()
+  }
+
+  resume(): void {
+    if (this.#pauses === 0) return
+    if (--this.#pauses === 0) this.#reader?.resume()
+  }
+
+  #killRest(): Promise<void> {
+    if (this.#cgroup !== null) return this.#cgroup.killAll().catch(noop)
+    if (this.pid > 0) killSession(this.pid)
+    return Promise.resolve()
+  }
+
+  #onSpawned = (err: CodedError | null, launched?: Launched): void => {
+    const pty = this.#pty
+    // The child has its own copies: without closing ours the master never sees EIO.
+    if (pty !== null) fs.close(pty.slave, noop)
+    if (err !== null || launched === undefined || pty === null) {
+      if (pty !== null) fs.close(pty.master, noop)
+      this.#failed = true
+      const e = err ?? coded('spawn failed', 'EIO')
+      // Asynchronously, so listeners attached after sup.pty() see it.
+      process.nextTick(() => {
+        this.#resolve.fail(e)
+        if (this.listenerCount('error') > 0) this.emit('error', e)
+      })
+      return
+    }
+    const { spawned, cgroup } = launched
+    this.pid = spawned.pid
+    this.ptsPath = pty.path
+    this.#child = spawned.child
+    this.#cgroup = cgroup
+    this.#startedMono = performance.now()
+    this.#writer = new this.#native.PtyWriter(pty.master)
+    this.#reader = new this.#native.PipeReader(pty.master, (chunk) => this.emit('data', chunk as Buffer), () => this.#end.eof(), true)
+    if (this.#pauses > 0) this.#reader.pause()
+    for (const buf of this.#early) this.#writer.write(buf)
+    this.#early = []
+    const ev: PtyStartEvent = { pid: this.pid, started_at: Date.now(), pts: pty.path }
+    this.#resolve.start(ev)
+    this.emit('start', ev)
+    if (this.#killPending) this.killTree()
+  }
+
+  #onExit: NativeExitCallback = (code, signal, userUs, sysUs) => {
+    let counters: { oomKills: number | null; memoryPeak: number | null } = { oomKills: null, memoryPeak: null }
+    try {
+      // Right after the reap: the kernel raises oom_kill before it sends SIGKILL.
+      if (this.#cgroup !== null) counters = this.#cgroup.readCounters()
+    } catch {
+      // A counter we cannot read is a counter we claim nothing from.
+    }
+    const wallMs = Math.round((performance.now() - this.#startedMono) * 1000) / 1000
+    this.endedAt = Date.now()
+    this.#end.reap({ code, signal, userUs, sysUs, wallMs, oomKills: counters.oomKills, peak: counters.memoryPeak })
+  }
+
+  #finish(r: Reaped): void {
+    this.#writer?.close()
+    const ev = exitEvent(r, { killedBySupervisor: this.#killedBySupervisor, timedOut: false })
+    this.exitEvent = ev
+    this.emit('exit', ev)
+    this.#resolve.exit(ev)
+    this.#cgroup?.release().catch(noop)
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The server's PTY sessions (spec §6): ids and tokens, the live-session limit, the
+ * bounded list of ended ones, and each session's channel to its WebSocket client.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+
+import type { PtySession } from '../pty/index.js'
+import { PtyChannel, type ChannelOptions } from './pty-channel.js'
+
+/** Live sessions at which `POST /pty` answers 429. */
+export const DEFAULT_MAX_PTY_SESSIONS = 64
+/** Ended sessions kept listed (until DELETE), oldest out first. */
+export const MAX_ENDED_PTY_SESSIONS = 256
+
+/** PtySessionInfo of spec §6. */
+export interface PtySessionInfo {
+  session_id: string
+  pid: number
+  command: string
+  args: string[]
+  rows: number
+  cols: number
+  created_at: number
+  ended_at: number | null
+  exit_code: number | null
+  signal: number | null
+  oom_killed: boolean
+  is_alive: boolean
+}
+
+export interface PtyEntry {
+  readonly id: string
+  readonly session: PtySession
+  readonly channel: PtyChannel
+  /** SHA-256 of the token: compared in constant time, never kept in the clear. */
+  readonly tokenDigest: Buffer
+}
+
+export interface RegistryOptions extends ChannelOptions {
+  maxSessions: number
+  pingIntervalMs: number
+}
+
+export class PtyRegistry {
+  readonly opts: RegistryOptions
+  readonly #entries = new Map<string, PtyEntry>()
+
+  constructor(opts: RegistryOptions) {
+    this.opts = opts
+  }
+
+  /** Sessions whose exit has not been delivered yet. */
+  get live(): number {
+    let n = 0
+    for (const e of this.#entries.values()) if (e.session.running) n++
+    return n
+  }
+
+  /** Registers a session; returns its entry and its token (URL-safe: the SDK puts it in the query unencoded). */
+  add(session: PtySession): { entry: PtyEntry; token: string } {
+    const id = randomBytes(12).toString('base64url')
+    const token = randomBytes(24).toString('base64url')
+    const entry: PtyEntry = { id, session, channel: new PtyChannel(session, this.opts), tokenDigest: digest(token) }
+    this.#entries.set(id, entry)
+    session.exited.then(() => this.#trim(), () => undefined)
+    return { entry, token }
+  }
+
+  get(id: string): PtyEntry | undefined {
+    return this.#entries.get(id)
+  }
+
+  delete(id: string): void {
+    this.#entries.delete(id)
+  }
+
+  list(): PtyEntry[] {
+    return [...this.#entries.values()]
+  }
+
+  /** Constant time: both sides are hashed to the same length first. */
+  tokenMatches(entry: PtyEntry, token: string): boolean {
+    return timingSafeEqual(digest(token), entry.tokenDigest)
+  }
+
+  /** Server shutdown: cut every client (their sessions are ended by the supervisor). */
+  closeSockets(): void {
+    for (const e of this.#entries.values()) e.channel.closeNow()
+  }
+
+  #trim(): void {
+    let ended = 0
+    for (const e of this.#entries.values()) if (!e.session.running) ended++
+    for (const [id, e] of this.#entries) {
+      if (ended <= MAX_ENDED_PTY_SESSIONS) break
+      if (e.session.running) continue
+      this.#entries.delete(id)
+      ended--
+    }
+  }
+}
+
+export function infoOf(entry: PtyEntry): PtySessionInfo {
+  const s = entry.session
+  const ev = s.exitEvent
+  return {
+    session_id: entry.id,
+    pid: s.pid,
+    command: s.command,
+    args: s.args,
+    rows: s.rows,
+    cols: s.cols,
+    created_at: s.createdAt,
+    ended_at: ev === null ? null : s.endedAt,
+    exit_code: ev?.exit_code ?? null,
+    signal: ev?.signal ?? null,
+    oom_killed: ev?.oom_killed === true,
+    is_alive: s.running,
+  }
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest()
+}
