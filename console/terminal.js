@@ -35,9 +35,34 @@ export class TerminalView {
 
   /** Called when the view becomes visible: xterm needs a laid-out container to measure. */
   shown() {
+    const first = this.term === null
     this.#ensureTerminal()
     this.fit.fit()
     this.term.focus()
+    if (first) this.#resume().catch(() => {})
+  }
+
+  /** After a reload: takes over the newest live session this tab created. */
+  async #resume() {
+    const remembered = Object.entries(recall())
+    for (const [id, { token, pid }] of remembered.reverse()) {
+      let info
+      try {
+        info = await api(`/pty/${encodeURIComponent(id)}`)
+      } catch {
+        forget(id)
+        continue
+      }
+      if (!info.is_alive) {
+        forget(id)
+        continue
+      }
+      if (this.session !== null) return
+      this.session = { id, token, pid, ended: false, attempt: 0 }
+      this.killButton.hidden = false
+      this.#connect()
+      return
+    }
   }
 
   #ensureTerminal() {
@@ -201,14 +226,22 @@ export class TerminalView {
   }
 }
 
+function recall() {
+  try {
+    return JSON.parse(sessionStorage.getItem(SESSIONS_KEY) ?? '{}')
+  } catch {
+    return {}
+  }
+}
+
 function remember(session) {
-  const all = JSON.parse(sessionStorage.getItem(SESSIONS_KEY) ?? '{}')
+  const all = recall()
   all[session.id] = { token: session.token, pid: session.pid }
   sessionStorage.setItem(SESSIONS_KEY, JSON.stringify(all))
 }
 
 function forget(id) {
-  const all = JSON.parse(sessionStorage.getItem(SESSIONS_KEY) ?? '{}')
+  const all = recall()
   delete all[id]
   sessionStorage.setItem(SESSIONS_KEY, JSON.stringify(all))
 }

@@ -1,7 +1,8 @@
 /**
  * The console's terminal (spec §6) in headless Chromium: xterm.js on a PTY session over
  * the session's WebSocket. Typed input echoes, `stty size` follows a viewport resize,
- * a dropped socket reconnects to the same shell, and `exit 3` shows the exit. Needs the
+ * another window takes the session over and gives it back, a reload reattaches to the
+ * same shell, and `exit 3` shows the exit. Needs the
  * PTY API (issue 11).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -39,7 +40,7 @@ async function size(page: Page): Promise<{ cols: number; rows: number }> {
 }
 
 describe('the console terminal', () => {
-  it('echoes typed input, follows a resize, reconnects, and shows exit 3', async () => {
+  it('echoes typed input, follows a resize, survives a takeover and a reload, and shows exit 3', async () => {
     const { page, errors } = await h.openPage()
     await page.getByRole('button', { name: 'Terminal' }).click()
     await page.locator('#pty-form [name="command"]').fill('sh')
@@ -64,17 +65,36 @@ describe('the console terminal', () => {
     await page.keyboard.type('clear; stty size\n')
     await screenLine(page, new RegExp(`^\\s*${after.rows} ${after.cols}\\s*$`)).waitFor()
 
-    // A dropped socket: the page reconnects and takes the same session over.
+    // Another window takes the session over (the old socket is closed with 1008
+    // "replaced"); the first one takes it back with its Reconnect button.
     const sessions = (await (await h.api('/pty')).json()) as { sessions: Array<{ session_id: string; pid: number; is_alive: boolean }> }
     const live = sessions.sessions.filter((s) => s.is_alive)
     expect(live).toHaveLength(1)
-    await page.context().setOffline(true)
-    await stateAfter(page, ['connected'])
-    await page.context().setOffline(false)
-    expect(await stateAfter(page, ['retrying', 'connecting'])).toBe('connected')
+    const shellPid = live[0].pid
+    // window.open copies this tab's sessionStorage: token and session token go along.
+    const [popup] = await Promise.all([page.waitForEvent('popup'), page.evaluate(() => window.open('/', '_blank'))])
+    popup.setDefaultTimeout(0)
+    await popup.getByRole('button', { name: 'Terminal' }).click()
+    expect(await stateAfter(popup, ['idle', 'connecting'])).toBe('connected')
+    await page.locator('#term-status[data-state="replaced"]').waitFor()
+    await popup.locator('#term .xterm').click()
+    await popup.keyboard.type('echo popup-$$\n')
+    await screenLine(popup, new RegExp(`^\\s*popup-${shellPid}\\s*$`)).waitFor()
+    await popup.close()
+
+    await page.getByRole('button', { name: 'Reconnect' }).click()
+    expect(await stateAfter(page, ['replaced', 'connecting'])).toBe('connected')
     await page.locator('#term .xterm').click()
     await page.keyboard.type('echo again-$$\n')
-    await screenLine(page, new RegExp(`^\\s*again-${live[0].pid}\\s*$`)).waitFor()
+    await screenLine(page, new RegExp(`^\\s*again-${shellPid}\\s*$`)).waitFor()
+
+    // A reload drops the socket: the page attaches to the same shell again.
+    await page.reload()
+    await page.getByRole('button', { name: 'Terminal' }).click()
+    expect(await stateAfter(page, ['idle', 'connecting'])).toBe('connected')
+    await page.locator('#term .xterm').click()
+    await page.keyboard.type('echo reloaded-$$\n')
+    await screenLine(page, new RegExp(`^\\s*reloaded-${shellPid}\\s*$`)).waitFor()
 
     await page.keyboard.type('exit 3\n')
     await page.locator('#term-status[data-state="exited"]', { hasText: 'exited with code 3' }).waitFor()
