@@ -1,5 +1,8 @@
 /** Public exports of sandproc. */
-export { Supervisor, type Capabilities, type SupervisorOptions } from './core/supervisor.js'
+export { type Capabilities, type SupervisorOptions } from './core/supervisor.js'
+export { Supervisor } from './managed/supervisor.js'
+export { ManagedProcess } from './managed/process.js'
+export type * from './managed/events.js'
 export { SupervisedProcess } from './core/process.js'
 export { OutputLog, type LogView } from './core/retain.js'
 export type * from './types.js'

@@ -100,4 +100,82 @@ export interface ProcessInfo {
   timed_out: boolean
   /** sandproc: resource figures once the process has exited, else null. */
   usage: Usage | null
+  /** Only on a run of a managed process (spec §5). */
+  managed?: ManagedInfo
+}
+
+/** When a run that ended by itself is followed by another (spec §5). */
+export type RestartPolicy = 'never' | 'on_failure' | 'always'
+
+/** `restart` of a managed start request (spec §5); omitted fields take their defaults. */
+export interface RestartSpec {
+  /** Default `"on_failure"`. */
+  policy?: RestartPolicy
+  /** Automatic restarts allowed since the last start or manual restart; null (default): no limit. */
+  max_restarts?: number | null
+  /** Delay before the first automatic restart, ms (default 500). */
+  initial_backoff_ms?: number
+  /** Cap of the delay, ms (default 30000, or `initial_backoff_ms` if larger). */
+  max_backoff_ms?: number
+}
+
+/** `health_check` of a managed start request (spec §5). Probes go to 127.0.0.1. */
+export interface HealthCheckSpec {
+  /** `http`: GET passes on 200–399; `tcp`: a connect passes. */
+  type: 'http' | 'tcp'
+  port: number
+  /** http only; must start with `/` (default `"/"`). */
+  path?: string
+  /** First probe this long after each run starts, ms (default 5000). */
+  initial_delay_ms?: number
+  /** From the end of one probe to the start of the next, ms (default 1000). */
+  interval_ms?: number
+  /** A probe not answered by then fails and is aborted, ms (default 500). */
+  timeout_ms?: number
+  /** Consecutive failures that make the run unhealthy (default 3). */
+  failure_threshold?: number
+}
+
+/**
+ * A `start` request for a managed process: at least one of `name`, `restart` or
+ * `health_check` (spec §5).
+ */
+export type ManagedStartRequest = StartRequest & {
+  /** Non-empty, at most 255 bytes, no `/`, no control characters, not all digits. */
+  name?: string
+  restart?: RestartSpec
+  health_check?: HealthCheckSpec
+} & ({ name: string } | { restart: RestartSpec } | { health_check: HealthCheckSpec })
+
+/** Managed status (spec §5). */
+export type ManagedStatus = 'starting' | 'running' | 'backing_off' | 'stopped'
+
+/** Health status (spec §5). */
+export type HealthStatus = 'disabled' | 'starting' | 'healthy' | 'unhealthy'
+
+/** How the latest run ended. */
+export interface LastExit {
+  exit_code: number | null
+  signal: number | null
+  oom_killed: boolean
+  ended_at: number
+}
+
+/** The `managed` object of a managed process's ProcessInfo: every field always present. */
+export interface ManagedInfo {
+  /** The name, or an opaque id (`m<handle>`) without one. */
+  id: string
+  name: string | null
+  status: ManagedStatus
+  /** Every restart, automatic and manual; never resets. */
+  restart_count: number
+  restart: Required<RestartSpec> & { max_restarts: number | null }
+  health_check: Required<HealthCheckSpec> | null
+  health_status: HealthStatus
+  consecutive_health_failures: number
+  last_exit: LastExit | null
+  /** Why a run could not start or no restart followed; cleared when a run starts. */
+  last_error: string | null
+  /** While `backing_off`: when the next run starts (ms since the epoch); else null. */
+  next_restart_at: number | null
 }

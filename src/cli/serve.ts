@@ -7,7 +7,7 @@ import type { Writable } from 'node:stream'
 import { UsageError, type ServeConfig } from './args.js'
 import { isLoopback } from '../server/auth.js'
 import { createServer, shutdown } from '../server/server.js'
-import { Supervisor } from '../core/supervisor.js'
+import { Supervisor } from '../managed/supervisor.js'
 
 /**
  * Starts the server and resolves with the exit status once a SIGTERM or SIGINT has shut

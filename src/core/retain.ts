@@ -101,6 +101,14 @@ export class OutputLog {
     this.wake()
   }
 
+  /**
+   * Takes lines again after {@link end}: a managed process keeps one log across its runs
+   * and may be restarted after it stopped. Followers that already returned stay returned.
+   */
+  reopen(): void {
+    this.done = false
+  }
+
   /** The retained lines of a view, oldest first, and how many lines of that view were dropped. */
   snapshot(view: LogView): { lines: OutputEvent[]; dropped: number } {
     checkView(view)

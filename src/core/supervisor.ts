@@ -96,6 +96,20 @@ export class Supervisor {
     return this.#launch(normalize(req, 'start'), true)
   }
 
+  /**
+   * For the layers above the core (managed processes): starts a request validated with
+   * `normalize(req, 'start')` whose output the process does not retain itself; the
+   * caller keeps its own log from the `output` events.
+   */
+  protected startRun(req: Normalized): SupervisedProcess {
+    return this.#launch(req, false)
+  }
+
+  /** Running and retained exited processes, oldest first. */
+  processes(): SupervisedProcess[] {
+    return [...this.#table]
+  }
+
   /** ProcessInfo of the newest process that had this pid. */
   get(pid: number): ProcessInfo | undefined {
     return this.#byPid.get(pid)?.info()

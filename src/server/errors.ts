@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'INTERNAL_ERROR'
   | 'HEADERS_TOO_LARGE'
   | 'REQUEST_TIMEOUT'
+  | 'NAME_IN_USE'
+  | 'NOT_MANAGED'
 
 /** The JSON body of an error response. `errno` and `syscall` come with `SPAWN_FAILED` only. */
 export interface ErrorBody {
@@ -44,6 +46,8 @@ const STATUS: Record<ErrorCode, number> = {
   INTERNAL_ERROR: 500,
   HEADERS_TOO_LARGE: 431,
   REQUEST_TIMEOUT: 408,
+  NAME_IN_USE: 409,
+  NOT_MANAGED: 400,
 }
 
 /** An error that already knows its response. Route handlers throw it. */
@@ -83,6 +87,7 @@ export function toErrorResponse(err: unknown): ErrorResponse {
   if (code === 'INVALID_REQUEST' || code === 'USER_NOT_FOUND' || code === 'STDIN_NOT_WRITABLE') {
     return { status: 400, body: { error: errorMessage(err), code }, headers: {} }
   }
+  if (code === 'NAME_IN_USE') return { status: 409, body: { error: errorMessage(err), code }, headers: {} }
   return {
     status: 500,
     body: { error: 'Internal server error', code: 'INTERNAL_ERROR' },

@@ -4,9 +4,12 @@
  */
 import type { LogView } from '../core/retain.js'
 import { readBody, readJsonObject, sendEmpty, sendJson, sendError } from './body.js'
-import { checkCapacity, processOf, type RouteContext } from './context.js'
+import { checkCapacity, type RouteContext } from './context.js'
 import { errorCode, HttpError, spawnErrorResponse } from './errors.js'
 import type { StartRequest } from '../types.js'
+import { isManagedRequest } from '../managed/fields.js'
+import { startManaged } from './managed-routes.js'
+import { infoOf, targetOf } from './target.js'
 
 /** The highest signal number on Linux (SIGRTMAX). */
 const MAX_SIGNAL = 64
@@ -32,6 +35,7 @@ export async function list(ctx: RouteContext): Promise<void> {
 export async function start(ctx: RouteContext): Promise<void> {
   const body = await readJsonObject(ctx.req, ctx.settings.maxJsonBytes)
   checkCapacity(ctx)
+  if (isManagedRequest(body)) return startManaged(ctx, body)
   // The supervisor validates every field and throws INVALID_REQUEST naming it.
   const proc = ctx.sup.start(body as unknown as StartRequest)
   try {
@@ -44,18 +48,23 @@ export async function start(ctx: RouteContext): Promise<void> {
 }
 
 export async function get(ctx: RouteContext): Promise<void> {
-  sendJson(ctx.res, 200, processOf(ctx, ctx.params[0]).info())
+  sendJson(ctx.res, 200, infoOf(targetOf(ctx, ctx.params[0])))
 }
 
-/** `DELETE /processes/{pid}`: SIGKILL to the tree; also 204 for one that already ended. */
+/**
+ * `DELETE /processes/{pid_or_name}`: SIGKILL to the tree; also 204 for one that already
+ * ended. A managed process is stopped, answered once its run is reaped.
+ */
 export async function remove(ctx: RouteContext): Promise<void> {
-  processOf(ctx, ctx.params[0]).killTree()
+  const t = targetOf(ctx, ctx.params[0])
+  if (t.managed !== undefined) await t.managed.stop()
+  else t.run.killTree()
   sendEmpty(ctx.res, 204)
 }
 
 /** `POST /processes/{pid}/signal` with `{"signal": 15}`: a signal number, as the spec's wire format has it. */
 export async function signal(ctx: RouteContext): Promise<void> {
-  const proc = processOf(ctx, ctx.params[0])
+  const proc = targetOf(ctx, ctx.params[0]).run
   const body = await readJsonObject(ctx.req, ctx.settings.maxJsonBytes)
   const number = parseSignal(body.signal)
   // kill() is false once the process is gone, which also covers a race with its exit.
@@ -67,7 +76,7 @@ export async function signal(ctx: RouteContext): Promise<void> {
 
 /** `POST /processes/{pid}/stdin`: the raw body bytes go to the process's stdin. */
 export async function writeStdin(ctx: RouteContext): Promise<void> {
-  const proc = processOf(ctx, ctx.params[0])
+  const proc = targetOf(ctx, ctx.params[0]).run
   // Refuse before reading what may be 16 MiB that nobody can take.
   if (!proc.info().stdin_writable) throw stdinNotWritable(ctx.params[0])
   const data = await readBody(ctx.req, ctx.settings.maxStdinBytes)
@@ -85,7 +94,10 @@ export async function writeStdin(ctx: RouteContext): Promise<void> {
 
 /** `POST /processes/{pid}/stdin/close`: EOF on stdin; closing twice is fine. */
 export async function closeStdin(ctx: RouteContext): Promise<void> {
-  processOf(ctx, ctx.params[0]).closeStdin()
+  const t = targetOf(ctx, ctx.params[0])
+  // A managed process between runs has no stdin at all (spec §5).
+  if (t.managed !== undefined && !t.run.running) throw stdinNotWritable(ctx.params[0])
+  t.run.closeStdin()
   sendEmpty(ctx.res, 204)
 }
 
@@ -95,11 +107,13 @@ export async function closeStdin(ctx: RouteContext): Promise<void> {
  * `run` retains nothing, so it has no lines.
  */
 export async function snapshot(ctx: RouteContext): Promise<void> {
-  const proc = processOf(ctx, ctx.params[0])
+  const t = targetOf(ctx, ctx.params[0])
   const view = ctx.params[1] as LogView
-  const snap = proc.log?.snapshot(view) ?? { lines: [], dropped: 0 }
+  // A managed process has one log across its runs; the snapshot's pid is the current run's.
+  const log = t.managed?.log ?? t.run.log
+  const snap = log?.snapshot(view) ?? { lines: [], dropped: 0 }
   const lines = snap.lines.map((ev) => ev.line)
-  sendJson(ctx.res, 200, { pid: proc.pid, lines, line_count: lines.length, dropped: snap.dropped })
+  sendJson(ctx.res, 200, { pid: t.managed?.info().pid ?? t.run.pid, lines, line_count: lines.length, dropped: snap.dropped })
 }
 
 /**

@@ -17,7 +17,8 @@ import { DEFAULT_PTY_HOLD_BYTES } from './pty-channel.js'
 import { ptyRoutes } from './pty-routes.js'
 import { DEFAULT_MAX_PTY_SESSIONS, PtyRegistry } from './pty-sessions.js'
 import { DEFAULT_PTY_PING_MS, ptySessionsOf, servePtySockets } from './pty-socket.js'
-import type { Supervisor } from '../core/supervisor.js'
+import type { Supervisor } from '../managed/supervisor.js'
+import { restart } from './managed-routes.js'
 
 /** Default limit of running processes; one more is refused with 429. */
 export const DEFAULT_MAX_PROCESSES = 256
@@ -63,6 +64,7 @@ const ROUTES: readonly Route<Handler>[] = [
   { pattern: re(`${P}/processes/run`), methods: { POST: run } },
   { pattern: re(`${P}/processes/${PID}`), methods: { GET: routes.get, DELETE: routes.remove } },
   { pattern: re(`${P}/processes/${PID}/signal`), methods: { POST: routes.signal } },
+  { pattern: re(`${P}/processes/${PID}/restart`), methods: { POST: restart } },
   { pattern: re(`${P}/processes/${PID}/stdin`), methods: { POST: routes.writeStdin } },
   { pattern: re(`${P}/processes/${PID}/stdin/close`), methods: { POST: routes.closeStdin } },
   { pattern: re(`${P}/processes/${PID}/(stdout|stderr|output)`), methods: { GET: routes.snapshot } },

@@ -4,11 +4,12 @@
 import type { ServerResponse } from 'node:http'
 import type { LogView } from '../core/retain.js'
 import { readJsonObject, sendError } from './body.js'
-import { checkCapacity, processOf, type RouteContext } from './context.js'
+import { checkCapacity, type RouteContext } from './context.js'
 import { HttpError, spawnErrorResponse } from './errors.js'
 import { followEventStream, runEventStream, type EventStream } from './streams.js'
 import { SSE_HEADERS } from './sse.js'
 import type { RunRequest } from '../types.js'
+import { targetOf } from './target.js'
 
 /**
  * `POST /processes/run`. Nothing is sent until the program has started, so a program
@@ -37,10 +38,12 @@ export async function run(ctx: RouteContext): Promise<void> {
 
 /** `GET /processes/{pid}/{stdout|stderr|output}/follow`, honouring `Last-Event-ID`. */
 export async function follow(ctx: RouteContext): Promise<void> {
-  const proc = processOf(ctx, ctx.params[0])
+  const t = targetOf(ctx, ctx.params[0])
   const view = ctx.params[1] as LogView
   const after = lastEventId(ctx.req.headers['last-event-id'])
-  await pipeToResponse(followEventStream(proc, view, { ...streamOptions(ctx), after }), ctx.res)
+  // A managed process's follow reads its one log across runs, to `eof` at `stopped`.
+  const source = t.managed === undefined ? t.run : { log: t.managed.log, exited: t.run.exited }
+  await pipeToResponse(followEventStream(source, view, { ...streamOptions(ctx), after }), ctx.res)
 }
 
 /**

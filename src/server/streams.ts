@@ -94,7 +94,7 @@ export function runEventStream(
  * gets its `eof` when it exits.
  */
 export function followEventStream(
-  proc: SupervisedProcess,
+  proc: Pick<SupervisedProcess, 'log' | 'exited'>,
   view: LogView,
   opts: FollowOptions = {},
 ): EventStream {

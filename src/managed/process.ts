@@ -1,0 +1,337 @@
+/**
+ * A managed process (spec §5): one object across any number of runs, each a new OS
+ * process. It owns the state machine (`starting`, `running`, `backing_off`, `stopped`),
+ * the restart policy with its backoff, the health check of each run and one output log
+ * across runs. Every timer and every async continuation re-checks the state (an epoch
+ * that DELETE, restart and close advance) before it acts.
+ */
+import { randomUUID } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+
+import { coded, type CodedError } from '../errors.js'
+import type { SupervisedProcess } from '../core/process.js'
+import type { OutputLog } from '../core/retain.js'
+import type { Normalized } from '../core/validate.js'
+import type { ExitEvent, HealthStatus, LastExit, ManagedInfo, ManagedStatus, OutputEvent, ProcessInfo, StartEvent } from '../types.js'
+import { backoffDelay, resetsBackoff } from './backoff.js'
+import type { EndReason, ManagedEvents } from './events.js'
+import type { ManagedSpec } from './fields.js'
+import { HealthChecker, type ProbeReport } from './health.js'
+import { endGracefully, OpQueue, settled } from './runs.js'
+
+/** What a managed process needs from its supervisor. */
+export interface RunHost {
+  /** Queues the spawn of one run (throws once the supervisor is closed). */
+  launch(req: Normalized): SupervisedProcess
+  /** True once the supervisor's close() began: nothing may start any more. */
+  readonly closing: boolean
+  /** Milliseconds between SIGTERM and SIGKILL when a run is ended gracefully. */
+  readonly killGrace: number
+}
+
+export interface ManagedOptions {
+  request: Normalized
+  spec: ManagedSpec
+  host: RunHost
+  log: OutputLog
+}
+
+const noop = (): void => {}
+
+/**
+ * A process the supervisor keeps running. Emits the events of {@link ManagedEvents}.
+ * `started` resolves with the first run's start event, or rejects with its spawn error
+ * (then nothing is kept).
+ */
+export class ManagedProcess extends EventEmitter<ManagedEvents> {
+  /** The name, or an opaque id without one. */
+  readonly id: string
+  readonly name: string | null
+  /** One output log across every run. */
+  readonly log: OutputLog
+  /** The first run's start event; rejects with its spawn error. */
+  readonly started: Promise<StartEvent>
+
+  readonly #req: Normalized
+  readonly #spec: ManagedSpec
+  readonly #host: RunHost
+  readonly #ops = new OpQueue()
+  /** Why the supervisor is ending a run, per run. */
+  readonly #ending = new WeakMap<SupervisedProcess, EndReason>()
+  #status: ManagedStatus = 'starting'
+  /** The latest run launched (possibly still queued). */
+  #run: SupervisedProcess
+  /** The latest run that started: the one ProcessInfo shows. */
+  #shown: SupervisedProcess | null = null
+  #epoch = 0
+  #timer: NodeJS.Timeout | null = null
+  #checker: HealthChecker | null = null
+  #startedMono = 0
+  /** k of the backoff rule: consecutive automatic restarts. */
+  #consecutive = 0
+  /** Automatic restarts since the last start or manual restart (max_restarts). */
+  #automatic = 0
+  #restartCount = 0
+  #health: HealthStatus
+  #failures = 0
+  #lastExit: LastExit | null = null
+  #lastError: string | null = null
+  #nextRestartAt: number | null = null
+  #firstStarted!: (ev: StartEvent) => void
+  #firstFailed!: (err: CodedError) => void
+
+  constructor(opts: ManagedOptions) {
+    super()
+    this.#req = opts.request
+    this.#spec = opts.spec
+    this.#host = opts.host
+    this.log = opts.log
+    this.name = opts.spec.name
+    this.id = opts.spec.name ?? randomUUID()
+    this.#health = opts.spec.healthCheck === null ? 'disabled' : 'starting'
+    this.started = new Promise((res, rej) => ((this.#firstStarted = res), (this.#firstFailed = rej)))
+    this.started.catch(noop)
+    this.#run = this.#spawn()
+  }
+
+  get status(): ManagedStatus {
+    return this.#status
+  }
+
+  /** The current run: the latest launched (queued while `starting`). Signals and stdin go here. */
+  get current(): SupervisedProcess {
+    return this.#run
+  }
+
+  /** ProcessInfo of the current run (the previous one while a later run is queued), with `managed`. */
+  info(): ProcessInfo {
+    return this.infoOf(this.#shown ?? this.#run)
+  }
+
+  /** ProcessInfo of one of this process's runs, with `managed`. */
+  infoOf(run: SupervisedProcess): ProcessInfo {
+    return { ...run.info(), managed: this.managedInfo() }
+  }
+
+  /** The `managed` object of spec §5, every field present. */
+  managedInfo(): ManagedInfo {
+    const hc = this.#spec.healthCheck
+    return {
+      id: this.id,
+      name: this.name,
+      status: this.#status,
+      restart_count: this.#restartCount,
+      restart: { ...this.#spec.restart },
+      health_check: hc === null ? null : { ...hc },
+      health_status: this.#health,
+      consecutive_health_failures: this.#failures,
+      last_exit: this.#lastExit === null ? null : { ...this.#lastExit },
+      last_error: this.#lastError,
+      next_restart_at: this.#nextRestartAt,
+    }
+  }
+
+  /**
+   * Manual restart (spec §5 "Operations"): ends the current run (SIGTERM, SIGKILL after the
+   * kill grace) and waits until it is reaped, or cancels a pending restart, then starts a
+   * new run at once. Resolves with the new run's ProcessInfo once it has started; rejects
+   * with its spawn error (the policy then decides what follows). Restarts and stops apply
+   * one at a time, in order.
+   */
+  restart(): Promise<ProcessInfo> {
+    return this.#ops.run(async () => {
+      this.#refuseIfClosing()
+      this.#epoch++
+      this.#cancelTimer()
+      if (this.#live()) await this.#end(this.#run, 'restart', () => endGracefully(this.#run, this.#host.killGrace))
+      if (this.#host.closing) {
+        this.#toStopped()
+        this.#refuseIfClosing()
+      }
+      this.#consecutive = 0
+      this.#automatic = 0
+      this.#restartCount++
+      const run = this.#spawn()
+      await run.started
+      return this.infoOf(run)
+    })
+  }
+
+  /**
+   * DELETE (spec §5): SIGKILL to the current tree and wait until it is reaped, or cancel a
+   * pending restart; then `stopped`, and nothing restarts.
+   */
+  stop(): Promise<void> {
+    return this.#ops.run(async () => {
+      this.#epoch++
+      this.#cancelTimer()
+      const run = this.#run
+      if (this.#live()) {
+        await this.#end(run, 'delete', () => {
+          run.killTree()
+          return settled(run)
+        })
+      }
+      this.#toStopped()
+    })
+  }
+
+  /** The supervisor is closing: cancel every timer and probe; the core ends the run. */
+  shutdown(): void {
+    this.#epoch++
+    this.#cancelTimer()
+    if (this.#live()) {
+      this.#ending.set(this.#run, 'close')
+      this.#stopChecker()
+    } else if (this.#status === 'backing_off') {
+      this.#toStopped()
+    }
+  }
+
+  #live(): boolean {
+    return (this.#status === 'starting' || this.#status === 'running') && this.#run.running
+  }
+
+  async #end(run: SupervisedProcess, reason: EndReason, how: () => Promise<void>): Promise<void> {
+    this.#ending.set(run, reason)
+    this.#stopChecker()
+    await how()
+  }
+
+  #refuseIfClosing(): void {
+    if (this.#host.closing) throw coded('the supervisor is closed', 'ERR_SUPERVISOR_CLOSED')
+  }
+
+  #spawn(): SupervisedProcess {
+    const run = this.#host.launch(this.#req)
+    this.#run = run
+    this.log.reopen()
+    this.#setStatus('starting')
+    run.on('output', this.#onOutput)
+    run.on('start', (ev) => this.#onStart(run, ev))
+    run.on('exit', (ev) => this.#onExit(run, ev))
+    run.on('error', (err) => this.#onSpawnError(run, err as CodedError))
+    return run
+  }
+
+  #onOutput = (ev: OutputEvent): void => {
+    this.log.push(ev)
+    this.emit('output', ev)
+  }
+
+  #onStart(run: SupervisedProcess, ev: StartEvent): void {
+    this.#shown = run
+    this.#lastError = null
+    this.#startedMono = performance.now()
+    this.#failures = 0
+    const ending = this.#ending.has(run)
+    if (this.#spec.healthCheck !== null) {
+      this.#setHealth('starting')
+      if (!ending) this.#checker = new HealthChecker(this.#spec.healthCheck, (r) => this.#onProbe(run, r))
+    }
+    // A run that DELETE, restart or close is already ending never shows as running.
+    if (!ending) this.#setStatus('running')
+    this.emit('start', ev, run)
+    this.#firstStarted(ev)
+  }
+
+  #onSpawnError(run: SupervisedProcess, err: CodedError): void {
+    this.#lastError = `${err.code}: ${err.message}`
+    if (this.#shown === null) {
+      // The first run: the start request fails and nothing is kept.
+      this.#toStopped()
+      this.#firstFailed(err)
+      return
+    }
+    this.emit('spawn-error', err, run)
+    if (this.#ending.has(run)) return
+    this.#afterEnd(true, 0)
+  }
+
+  #onExit(run: SupervisedProcess, ev: ExitEvent): void {
+    if (run === this.#run) this.#stopChecker()
+    const ranMs = performance.now() - this.#startedMono
+    this.#lastExit = { exit_code: ev.exit_code ?? null, signal: ev.signal ?? null, oom_killed: ev.oom_killed === true, ended_at: run.info().ended_at ?? Date.now() }
+    const endedBy = this.#ending.get(run) ?? null
+    const failure = endedBy === 'unhealthy' || (endedBy === null && (ev.exit_code !== 0 || ev.signal !== undefined))
+    this.emit('exit', ev, run, { failure, ended_by: endedBy })
+    // DELETE and restart decide what follows themselves.
+    if (endedBy === 'delete' || endedBy === 'restart') return
+    if (endedBy === 'close' || this.#host.closing) return this.#toStopped()
+    this.#afterEnd(failure, ranMs)
+  }
+
+  /** The run ended by itself (or was unhealthy, or could not start): the policy decides. */
+  #afterEnd(failure: boolean, ranMs: number): void {
+    const r = this.#spec.restart
+    if (resetsBackoff(ranMs, r)) this.#consecutive = 0
+    if (!(r.policy === 'always' || (r.policy === 'on_failure' && failure))) {
+      if (failure) this.#lastError = `restart policy "${r.policy}" does not restart a failed run`
+      return this.#toStopped()
+    }
+    if (r.max_restarts !== null && this.#automatic >= r.max_restarts) {
+      this.#lastError = `max_restarts (${r.max_restarts}) reached`
+      return this.#toStopped()
+    }
+    const attempt = ++this.#consecutive
+    const delay = backoffDelay(attempt, r)
+    const at = Date.now()
+    this.#nextRestartAt = at + delay
+    this.#setStatus('backing_off')
+    const epoch = this.#epoch
+    this.#timer = setTimeout(() => {
+      this.#timer = null
+      // DELETE, restart or close since then: this restart is not theirs to make.
+      if (epoch !== this.#epoch || this.#status !== 'backing_off' || this.#host.closing) return
+      this.#nextRestartAt = null
+      this.#automatic++
+      this.#restartCount++
+      this.#spawn()
+    }, delay)
+    this.emit('scheduled', { attempt, delay_ms: delay, next_restart_at: this.#nextRestartAt, at })
+  }
+
+  #onProbe(run: SupervisedProcess, r: ProbeReport): void {
+    if (run !== this.#run || this.#ending.has(run)) return
+    this.#failures = r.failures
+    this.emit('probe', { ...r.result, consecutive_health_failures: r.failures, at: Date.now() })
+    if (r.verdict === 'healthy') this.#setHealth('healthy')
+    if (r.verdict !== 'unhealthy') return
+    this.#setHealth('unhealthy')
+    // An unhealthy run is ended as a tree; its exit counts as a failure.
+    void this.#end(run, 'unhealthy', () => endGracefully(run, this.#host.killGrace))
+  }
+
+  #stopChecker(): void {
+    void this.#checker?.stop()
+    this.#checker = null
+  }
+
+  #cancelTimer(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer)
+    this.#timer = null
+    this.#nextRestartAt = null
+  }
+
+  #toStopped(): void {
+    this.#cancelTimer()
+    this.#stopChecker()
+    this.#setStatus('stopped')
+    // Follows end once the process is stopped and its last run's output is drained.
+    this.log.end()
+  }
+
+  #setStatus(status: ManagedStatus): void {
+    const previous = this.#status
+    if (previous === status) return
+    this.#status = status
+    this.emit('status', { status, previous, at: Date.now() })
+  }
+
+  #setHealth(health: HealthStatus): void {
+    const previous = this.#health
+    if (previous === health) return
+    this.#health = health
+    this.emit('health', { health_status: health, previous, consecutive_health_failures: this.#failures, at: Date.now() })
+  }
+}
