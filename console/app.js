@@ -159,7 +159,8 @@ function showLogin(message) {
 async function connect() {
   try {
     const info = await api('/info')
-    $('server-info').textContent = `v${info.version} · up ${info.uptime_secs} s`
+    const since = new Date(Date.now() - info.uptime_secs * 1000).toLocaleString()
+    $('server-info').textContent = `sandproc ${info.version} · up since ${since}`
   } catch (err) {
     if (err.status !== 401) showLogin(`Cannot reach the server: ${err.message}`)
     return
