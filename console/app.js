@@ -33,6 +33,7 @@ const output = new OutputPanel({
   state: $('output-state'),
   log: $('output'),
   close: $('output-close'),
+  trimNote: $('output-trimmed'),
 })
 
 async function act(done, call) {

@@ -10,8 +10,13 @@ export const MAX_LINES = 2000
 const RETRY_MS = [250, 500, 1000, 2000, 4000]
 
 export class OutputPanel {
-  constructor({ panel, title, state, log, close }) {
+  constructor({ panel, title, state, log, close, trimNote }) {
     this.panel = panel
+    this.trimNote = trimNote
+    this.pending = []
+    this.scheduled = false
+    this.waiters = []
+    this.trimmed = 0
     this.title = title
     this.state = state
     this.log = log
@@ -25,6 +30,10 @@ export class OutputPanel {
     const label = proc.managed?.name ?? `pid ${proc.pid}`
     this.title.textContent = `Output of ${label}: ${commandLine(proc)}`
     this.log.textContent = ''
+    this.pending = []
+    this.trimmed = 0
+    delete this.log.dataset.trimmed
+    this.trimNote.hidden = true
     this.panel.dataset.pid = String(proc.pid)
     this.follow = new Follow(proc, this)
     this.follow.run()
@@ -42,26 +51,60 @@ export class OutputPanel {
     this.panel.dataset.state = state
   }
 
-  /** Appends one line; `kind` is stdout, stderr, gap or end. */
+  /**
+   * Queues one line; `kind` is stdout, stderr, gap or end. Lines reach the page in
+   * batches, once per frame: laying out the log per line would stall a fast producer.
+   */
   append(kind, text) {
-    const stick = this.log.scrollTop + this.log.clientHeight >= this.log.scrollHeight - 4
-    const div = document.createElement('div')
-    div.className = `line ${kind}`
-    if (kind === 'stderr') {
-      const tag = document.createElement('span')
-      tag.className = 'tag'
-      tag.textContent = 'err'
-      div.append(tag)
+    this.pending.push([kind, text])
+    if (this.pending.length > MAX_LINES) {
+      this.trimmed += this.pending.length - MAX_LINES
+      this.pending.splice(0, this.pending.length - MAX_LINES)
     }
-    div.append(text)
-    this.log.append(div)
-    let extra = this.log.childElementCount - MAX_LINES
-    if (extra > 0) {
-      this.trimmed = (this.trimmed ?? 0) + extra
-      while (extra-- > 0) this.log.firstElementChild.remove()
-      this.log.dataset.trimmed = String(this.trimmed)
+    if (this.scheduled) return
+    this.scheduled = true
+    const flush = () => {
+      this.scheduled = false
+      this.#flush()
     }
-    if (stick) this.log.scrollTop = this.log.scrollHeight
+    if (document.hidden) setTimeout(flush, 100)
+    else requestAnimationFrame(flush)
+  }
+
+  /** Resolves once every queued line is in the page. */
+  flushed() {
+    return this.scheduled ? new Promise((resolve) => this.waiters.push(resolve)) : Promise.resolve()
+  }
+
+  #flush() {
+    for (const resolve of this.waiters.splice(0)) queueMicrotask(resolve)
+    const lines = this.pending.splice(0)
+    if (lines.length === 0) return
+    const log = this.log
+    const stick = log.scrollTop + log.clientHeight >= log.scrollHeight - 4
+    const fragment = document.createDocumentFragment()
+    for (const [kind, text] of lines) {
+      const div = document.createElement('div')
+      div.className = `line ${kind}`
+      if (kind === 'stderr') {
+        const tag = document.createElement('span')
+        tag.className = 'tag'
+        tag.textContent = 'err'
+        div.append(tag)
+      }
+      div.append(text)
+      fragment.append(div)
+    }
+    log.append(fragment)
+    let extra = log.childElementCount - MAX_LINES
+    this.trimmed += Math.max(0, extra)
+    while (extra-- > 0) log.firstElementChild.remove()
+    if (this.trimmed > 0) {
+      log.dataset.trimmed = String(this.trimmed)
+      this.trimNote.hidden = false
+      this.trimNote.textContent = `Showing the last ${MAX_LINES} lines; ${this.trimmed} earlier lines are not kept in the page.`
+    }
+    if (stick) log.scrollTop = log.scrollHeight
   }
 }
 
@@ -72,6 +115,7 @@ class Follow {
     this.abort = new AbortController()
     this.lastId = null
     this.stopped = false
+    this.connects = 0
   }
 
   stop() {
@@ -87,6 +131,7 @@ class Follow {
         this.panel.setState(this.lastId === null ? 'connecting…' : 'reconnecting…', 'connecting')
         const res = await api(`${processPath(this.proc)}/output/follow`, { headers, signal: this.abort.signal, raw: true })
         this.panel.setState('live', 'live')
+        this.panel.panel.dataset.connects = String(++this.connects)
         attempt = 0
         if (await this.#consume(res.body)) return this.#ended()
         // The stream ended without eof: the connection dropped; resume after lastId.
@@ -132,6 +177,8 @@ class Follow {
     }
     if (this.stopped) return
     this.panel.append('end', `— ${text} —`)
+    await this.panel.flushed()
+    if (this.stopped) return
     this.panel.setState(text, 'ended')
   }
 }

@@ -29,6 +29,8 @@ export class TerminalView {
     this.fit = null
     this.session = null
     this.socket = null
+    /** Sockets opened so far (the page shows it as data-connects, for the tests). */
+    this.connects = 0
     reconnect.addEventListener('click', () => this.#connect())
     kill.addEventListener('click', () => this.#terminate())
   }
@@ -122,6 +124,8 @@ export class TerminalView {
     this.#setStatus(s.attempt === 0 ? 'Connecting…' : 'Reconnecting…', 'connecting')
     ws.addEventListener('open', () => {
       s.attempt = 0
+      this.connects += 1
+      this.status.dataset.connects = String(this.connects)
       // Size first, so the program draws for the right window, then start the output.
       this.#sendResize(this.term.cols, this.term.rows)
       this.#send(READY)

@@ -3,7 +3,7 @@
  * start` runs, from the sources through tsx) on a free loopback port, and headless
  * Chromium from Debian's package driven by playwright-core.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core'
@@ -176,4 +176,15 @@ export function row(page: Page, pid: number): Locator {
 /** The CSP violations among the page's errors. */
 export function cspErrors(errors: string[]): string[] {
   return errors.filter((e) => /Content Security Policy/i.test(e))
+}
+
+/**
+ * Cuts every TCP connection to the server's port from the kernel's side (`ss -K`, the
+ * sock_destroy of inet_diag), as a network drop would: the browser sees its streams
+ * and sockets fail. Returns how many sockets were cut; throws if `ss` cannot.
+ */
+export function dropConnections(server: ConsoleServer): number {
+  const port = new URL(server.url).port
+  const out = execFileSync('ss', ['-K', '-4', '-t', 'dst', '127.0.0.1', 'dport', '=', port], { encoding: 'utf8' })
+  return out.split('\n').filter((line) => line.includes(`127.0.0.1:${port}`)).length
 }

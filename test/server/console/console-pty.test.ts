@@ -1,13 +1,13 @@
 /**
  * The console's terminal (spec §6) in headless Chromium: xterm.js on a PTY session over
- * the session's WebSocket. Typed input echoes, `stty size` follows a viewport resize,
- * another window takes the session over and gives it back, a reload reattaches to the
- * same shell, and `exit 3` shows the exit. Needs the
- * PTY API (issue 11).
+ * the session's WebSocket. Typed input echoes, `stty size` follows a viewport resize, a
+ * socket cut by the network is reconnected, another window takes the session over and
+ * gives it back, a reload reattaches to the same shell, and `exit 3` shows the exit.
+ * Needs the PTY API (issue 11).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
-import { cspErrors, harness, screenshot, type Harness } from '../../helpers/console.js'
+import { cspErrors, dropConnections, harness, screenshot, type Harness } from '../../helpers/console.js'
 
 let h: Harness
 
@@ -40,7 +40,7 @@ async function size(page: Page): Promise<{ cols: number; rows: number }> {
 }
 
 describe('the console terminal', () => {
-  it('echoes typed input, follows a resize, survives a takeover and a reload, and shows exit 3', async () => {
+  it('echoes typed input, follows a resize, survives a dropped socket, a takeover and a reload, and shows exit 3', async () => {
     const { page, errors } = await h.openPage()
     await page.getByRole('button', { name: 'Terminal' }).click()
     await page.locator('#pty-form [name="command"]').fill('sh')
@@ -64,6 +64,15 @@ describe('the console terminal', () => {
     expect(after.cols).toBeLessThan(before.cols)
     await page.keyboard.type('clear; stty size\n')
     await screenLine(page, new RegExp(`^\\s*${after.rows} ${after.cols}\\s*$`)).waitFor()
+
+    // The network drops the socket: the page reconnects by itself to the same session.
+    const connects = Number(await page.locator('#term-status').getAttribute('data-connects'))
+    expect(connects).toBe(1)
+    expect(dropConnections(h.server)).toBeGreaterThan(0)
+    await page.locator('#term-status[data-connects="2"][data-state="connected"]').waitFor()
+    await page.locator('#term .xterm').click()
+    await page.keyboard.type('echo dropped-$((1+1))\n')
+    await screenLine(page, /^\s*dropped-2\s*$/).waitFor()
 
     // Another window takes the session over (the old socket is closed with 1008
     // "replaced"); the first one takes it back with its Reconnect button.

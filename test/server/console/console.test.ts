@@ -8,13 +8,14 @@ import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { CONSOLE_TOKEN, cspErrors, harness, row, screenshot, startFromForm, type Harness } from '../../helpers/console.js'
+import { CONSOLE_TOKEN, cspErrors, dropConnections, harness, row, screenshot, startFromForm, type Harness } from '../../helpers/console.js'
 
 let h: Harness
 const cleanup: string[] = []
 
 beforeAll(async () => {
-  h = await harness()
+  // 1 MiB of output kept per stream, so that a retention gap is quick to make.
+  h = await harness(['--retain', '1M'])
 })
 
 afterEach(async () => {
@@ -89,6 +90,49 @@ describe('the console', () => {
     expect(await row(page, pid).locator('td[data-col="ended"]').textContent()).toMatch(/^[0-9]{2}:[0-9]{2}:[0-9]{2}$/)
     expect(await row(page, pid).locator('td[data-col="wall"]').textContent()).toMatch(/[0-9] (ms|s)$/)
     expect(cspErrors(errors)).toEqual([])
+  })
+
+  it('resumes a dropped output stream after the last line it saw, and shows a retention gap', async () => {
+    const gate = join(tmpdir(), `sandproc-console-resume-${process.pid}`)
+    rmSync(gate, { force: true })
+    cleanup.push(gate)
+    const { page } = await openPage()
+    const script = `for i in 1 2 3; do echo before-$i; done; while [ ! -e ${gate} ]; do sleep 0.05; done; echo after-1`
+    const pid = await startFromForm(page, { command: 'sh', args: `-c '${script}'` })
+    const output = page.locator('#output')
+    await output.locator('.line', { hasText: 'before-3' }).waitFor()
+    await page.locator('#output-panel[data-connects="1"]').waitFor()
+
+    // The network drops every connection: the page reconnects with Last-Event-ID.
+    expect(dropConnections(h.server)).toBeGreaterThan(0)
+    await page.locator('#output-panel[data-connects="2"][data-state="live"]').waitFor()
+    writeFileSync(gate, '')
+    await output.locator('.line', { hasText: 'after-1' }).waitFor()
+    await page.locator('#output-state', { hasText: 'exited with code 0' }).waitFor()
+    const lines = await output.locator('.line.stdout').allTextContents()
+    expect(lines).toEqual(['before-1', 'before-2', 'before-3', 'after-1'])
+    expect(pid).toBeGreaterThan(0)
+
+    // Lines the retention bound dropped (this server keeps 1 MiB; 2 MiB are printed, in
+    // lines of 60000 bytes) show as a gap.
+    const flood = await startFromForm(page, { command: 'sh', args: `-c 'head -c 2097152 /dev/zero | tr "\\0" x | fold -w 60000; echo last'` })
+    await page.locator('#output-state', { hasText: 'exited with code 0' }).waitFor()
+    const snapshot = (await (await api(`/processes/${flood}/stdout`)).json()) as { dropped: number }
+    expect(snapshot.dropped).toBeGreaterThan(0)
+    await row(page, flood).getByRole('button', { name: /^Output of/ }).click()
+    await page.locator('#output-state', { hasText: 'exited with code 0' }).waitFor()
+    const gap = output.locator('.line.gap')
+    expect(await gap.count()).toBe(1)
+    expect(await gap.textContent()).toMatch(new RegExp(`^… ${snapshot.dropped} lines dropped`))
+    expect(await output.locator('.line.stdout').last().textContent()).toMatch(/x+last$/)
+
+    // The page keeps only its last 2000 lines.
+    await startFromForm(page, { command: 'seq', args: '1 3000' })
+    await page.locator('#output-state', { hasText: 'exited with code 0' }).waitFor()
+    expect(await output.locator('.line').count()).toBe(2000)
+    expect(await output.getAttribute('data-trimmed')).toBe('1001')
+    expect(await output.locator('.line.stdout').first().textContent()).toBe('1002')
+    await page.locator('#output-trimmed', { hasText: '1001 earlier lines' }).waitFor()
   })
 
   it('shows the OOM badge of a process the OOM killer took', async () => {
