@@ -19,8 +19,9 @@ import { w2Memory } from './w2-memory.js'
 import { w3Burst } from './w3-burst.js'
 import { w4Output } from './w4-output.js'
 import { w5Http } from './w5-http.js'
+import { w6Pty } from './w6-pty.js'
 
-const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5'] as const
+const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6'] as const
 type Workload = (typeof WORKLOADS)[number]
 
 const { values } = parseArgs({
@@ -74,6 +75,11 @@ try {
   })
   await step('w5', async () => {
     const r = await w5Http({ quick })
+    measures.push(...r.measures)
+    notes.push(...r.notes)
+  })
+  await step('w6', async () => {
+    const r = await w6Pty({ quick })
     measures.push(...r.measures)
     notes.push(...r.notes)
   })

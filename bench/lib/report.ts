@@ -9,6 +9,7 @@ const COLUMNS: { name: ContenderName; title: string }[] = [
   { name: 'execa', title: 'execa' },
   { name: 'c_floor', title: 'C floor' },
   { name: 'c_floor_pipes', title: 'C floor + pipes' },
+  { name: 'node_pty', title: 'node-pty' },
 ]
 
 function num(x: number): string {
@@ -51,8 +52,8 @@ export function targetsTable(results: BenchResults): string {
   const rows = results.targets.map((t) => [
     t.workload,
     t.text,
-    t.measured === null ? 'n/a' : t.unit === 'MiB' ? `${num(t.measured)} MiB` : ratio(t.measured),
-    `${t.op} ${t.threshold}${t.unit === 'MiB' ? ' MiB' : '×'}`,
+    t.measured === null ? 'n/a' : t.unit === '×' ? ratio(t.measured) : `${t.measured === 0 ? '0' : num(t.measured)} ${t.unit}`,
+    `${t.op} ${t.threshold}${t.unit === '×' ? '×' : ` ${t.unit}`}`,
     t.pass === null ? 'n/a' : t.pass ? 'pass' : '**miss**',
   ])
   return table(['workload', 'target', 'measured', 'needed', ''], rows)

@@ -6,7 +6,7 @@ import type { Summary } from './stats.js'
  * `c_floor` is the C posix_spawn loop, `c_floor_pipes` the same with captured stdout and
  * stderr; in workload 5 `child_process` is the naive server.
  */
-export type ContenderName = 'sandproc' | 'sandproc_nocg' | 'child_process' | 'execa' | 'c_floor' | 'c_floor_pipes'
+export type ContenderName = 'sandproc' | 'sandproc_nocg' | 'child_process' | 'execa' | 'c_floor' | 'c_floor_pipes' | 'node_pty'
 
 export interface Measure {
   /** Stable key, e.g. `w1.true`, used by targets. */
@@ -14,7 +14,7 @@ export interface Measure {
   workload: string
   label: string
   /** Unit of the samples; every measure here is a time or a count, lower is better. */
-  unit: 'ms' | 'fds' | 'MiB'
+  unit: 'ms' | 'fds' | 'MiB' | 'bytes'
   /** When set, the samples are times of one operation that moved this many lines and bytes. */
   work?: { lines: number; bytes: number }
   results: Partial<Record<ContenderName, Summary>>
@@ -25,7 +25,7 @@ export interface TargetResult {
   text: string
   /** The measured ratio (or MiB), null when a contender is missing. */
   measured: number | null
-  unit: '×' | 'MiB'
+  unit: '×' | 'MiB' | 'bytes'
   op: '>=' | '<='
   threshold: number
   pass: boolean | null

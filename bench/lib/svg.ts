@@ -25,6 +25,7 @@ const SERIES = [
   { name: 'execa', label: 'execa ÷ sandproc', color: '#f28e2b' },
   { name: 'c_floor', label: 'C posix_spawn floor ÷ sandproc', color: '#59a14f' },
   { name: 'c_floor_pipes', label: 'C floor with stdout/stderr pipes ÷ sandproc', color: '#b07aa1' },
+  { name: 'node_pty', label: 'node-pty ÷ sandproc (W6)', color: '#e15759' },
 ] as const
 
 /** Issue 5's bound on sandproc ÷ C floor (1.5×, workload 1), as floor ÷ sandproc. */

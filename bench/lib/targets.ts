@@ -48,6 +48,12 @@ export function evaluateTargets(measures: readonly Measure[]): TargetResult[] {
     target('W4', 'sandproc ÷ child_process+readline lines/s, 200 MB cat', adv('w4.cat', 'child_process'), '>=', 1.5),
     target('W5', 'sandproc server ÷ naive server lines/s', adv('w5.lines', 'child_process'), '>=', 3),
     target('W5', 'sandproc server RSS growth while streaming', median(get('w5.rss'), 'sandproc'), '<=', W5_RSS_BOUND_MIB, 'MiB'),
+    target('W6', 'node-pty ÷ sandproc (alone), PTY spawn→exit at 2 GiB', quotient(median(get('w6.spawn2'), 'node_pty'), median(get('w6.spawn2.alone'), 'sandproc')), '>=', 10),
+    target('W6', 'sandproc PTY spawn at 2 GiB ÷ at 0 GiB (sandproc alone)', quotient(median(get('w6.spawn2.alone'), 'sandproc'), median(get('w6.spawn0.alone'), 'sandproc')), '<=', 1.3),
+    // Interleaved, each of node-pty's forks of the 2 GiB parent lands on the next spawn.
+    target('W6', 'node-pty ÷ sandproc, interleaved, at 2 GiB', adv('w6.spawn2', 'node_pty'), '>=', 10),
+    target('W6', 'sandproc ÷ node-pty bytes/s, seq through the terminal', adv('w6.seq', 'node_pty'), '>=', 1),
+    target('W6', 'sandproc bytes missing at exit (1,000 runs, max)', get('w6.tail')?.results.sandproc?.max ?? null, '<=', 0, 'bytes'),
   ]
 }
 

@@ -31,6 +31,7 @@ export interface ServeConfig {
   memoryLimit?: number | string
   killGraceMs?: number
   keepAliveMs?: number
+  maxPtySessions?: number
 }
 
 /** Settings of `sandproc run`. */
@@ -56,6 +57,7 @@ const SERVE_OPTIONS = {
   'memory-limit': { type: 'string' },
   'kill-grace': { type: 'string' },
   'keep-alive': { type: 'string' },
+  'max-pty-sessions': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options']
 
@@ -98,6 +100,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Par
     memoryLimit: optional(memoryLimit, memoryLimitValue),
     killGraceMs: optional(pick('kill-grace', 'KILL_GRACE'), (t) => seconds('--kill-grace', t, true) * 1000),
     keepAliveMs: optional(pick('keep-alive', 'KEEP_ALIVE'), (t) => seconds('--keep-alive', t, true) * 1000),
+    maxPtySessions: optional(pick('max-pty-sessions', 'MAX_PTY_SESSIONS'), (t) => integer('--max-pty-sessions', t, 1)),
   }
 }
 

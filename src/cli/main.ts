@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
- * The `sandproc` command: `sandproc serve` and `sandproc run`. Exit status 2 means a
+ * The `sandproc` command: `sandproc serve`, `sandproc run` and `sandproc attach`. Exit status 2 means a
  * mistake on the command line.
  */
 import { parseRunArgs, parseServeArgs, UsageError } from './args.js'
-import { MAIN_USAGE, RUN_USAGE, SERVE_USAGE } from './usage.js'
+import { attachCommand, parseAttachArgs } from './attach.js'
+import { ATTACH_USAGE, MAIN_USAGE, RUN_USAGE, SERVE_USAGE } from './usage.js'
 import { runCommand } from './run.js'
 import { serveCommand } from './serve.js'
 
@@ -22,6 +23,11 @@ async function main(argv: string[]): Promise<number> {
         if (cfg.help) return usage(RUN_USAGE)
         return await runCommand(cfg, { stdout: process.stdout, stderr: process.stderr })
       }
+      case 'attach': {
+        const cfg = parseAttachArgs(rest, process.env)
+        if (cfg.help) return usage(ATTACH_USAGE)
+        return await attachCommand(cfg, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr })
+      }
       case 'help':
       case '--help':
       case '-h':
@@ -33,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
     }
   } catch (err) {
     if (!(err instanceof UsageError)) throw err
-    const help = command === 'serve' || command === 'run' ? `sandproc ${command} --help` : 'sandproc --help'
+    const help = command === 'serve' || command === 'run' || command === 'attach' ? `sandproc ${command} --help` : 'sandproc --help'
     process.stderr.write(`sandproc: ${err.message}\nSee "${help}".\n`)
     return 2
   }

@@ -48,6 +48,7 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
     maxJsonBytes: cfg.maxJsonBytes,
     maxStdinBytes: cfg.maxStdinBytes,
     keepAliveMs: cfg.keepAliveMs,
+    maxPtySessions: cfg.maxPtySessions,
   })
   try {
     await new Promise<void>((resolve, reject) => {

@@ -5,6 +5,7 @@ export const MAIN_USAGE = `Usage: sandproc <command> [options]
 Commands:
   serve   run the HTTP process API server
   run     run one process in the foreground
+  attach  attach this terminal to a PTY session of a server
 
 sandproc <command> --help shows the options of a command.
 `
@@ -26,6 +27,7 @@ Options (each also settable by the environment variable shown):
   --memory-limit SIZE   default memory limit per process (SANDPROC_MEMORY_LIMIT)
   --kill-grace SECONDS  SIGTERM to SIGKILL on shutdown (SANDPROC_KILL_GRACE, default 5)
   --keep-alive SECONDS  idle time before an SSE keep-alive comment (SANDPROC_KEEP_ALIVE, default 15)
+  --max-pty-sessions N  live PTY sessions before 429 (SANDPROC_MAX_PTY_SESSIONS, default 64)
   -h, --help            show this help
 
 SIZE is a byte count with an optional K, M or G suffix (powers of 1024).
@@ -44,4 +46,14 @@ Options:
   --memory-limit SIZE   hard memory limit of the process's cgroup (bytes, or 256M)
   --json                print the events as JSON lines (start, output..., exit with usage)
   -h, --help            show this help
+`
+
+export const ATTACH_USAGE = `Usage: sandproc attach URL SESSION_ID [TOKEN]
+
+Attaches this terminal to the PTY session SESSION_ID of the server at URL (as made
+by POST /api/v1/pty, which returns the id and the TOKEN; TOKEN may instead be in
+SANDPROC_PTY_TOKEN). The terminal is in raw mode while attached (Ctrl-C goes to the
+session), window-size changes are sent along, and sandproc exits with the session's
+exit code (128 + N for a signal), or 1 if the connection fails or drops.
+SIGTERM or SIGHUP detach and leave the session running.
 `

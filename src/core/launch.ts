@@ -1,9 +1,11 @@
 /**
- * The contract between the supervisor, which prepares and spawns a child, and the
- * {@link SupervisedProcess} that owns it afterwards.
+ * The contract between the supervisor, which prepares and spawns a child, and the object
+ * that owns it afterwards ({@link SupervisedProcess}, or a layer's own through launchChild).
  */
 import type { CodedError } from '../errors.js'
-import type { NativeBinding, NativeExitCallback, NativeSpawned } from '../native.js'
+import type { NativeBinding, NativeExitCallback, NativeSpawned, NativeSpawnOptions } from '../native.js'
+import type { Credentials } from './user.js'
+import type { Normalized } from './validate.js'
 import type { OutputLog } from './retain.js'
 import type { SupervisedProcess } from './process.js'
 
@@ -40,4 +42,24 @@ export interface ProcessOptions {
   onSpawned?: (proc: SupervisedProcess) => void
   /** The addon, for the pipe readers. */
   native: NativeBinding
+}
+
+/** A child started through `Supervisor.launchChild`, as `close()` sees it. */
+export interface ChildOwner {
+  readonly exited: Promise<unknown>
+  /** Signals the child's process group; false once it is reaped. */
+  signalGroup(signal: NodeJS.Signals | number): boolean
+  /** SIGKILL to the whole tree. */
+  killTree(): void
+}
+
+/** What `Supervisor.launchChild` starts. */
+export interface ChildLaunch {
+  /** A validated request (see validate.ts); `timeout` and the stdio modes are the caller's. */
+  req: Normalized
+  /** Native spawn fields on top of the request's, given the resolved credentials (a terminal). */
+  extra?: (creds: Credentials | undefined) => Partial<NativeSpawnOptions>
+  /** The child, or the SystemError that kept it from starting. */
+  onSpawned: (err: CodedError | null, launched?: Launched) => void
+  onExit: NativeExitCallback
 }

@@ -9,36 +9,18 @@ import { CgroupManager, type CgroupCapabilities } from '../cgroup/manager.js'
 
 import { coded, type CodedError } from '../errors.js'
 import { binding as realBinding, type NativeBinding, type NativeExitCallback, type NativeSpawnOptions } from '../native.js'
-import type { Launched } from './launch.js'
+import type { ChildLaunch, ChildOwner, Launched } from './launch.js'
 import { SupervisedProcess } from './process.js'
 import { LINE_HEAP_OVERHEAD, OutputLog } from './retain.js'
 import type { ProcessInfo, RunRequest, StartRequest } from '../types.js'
-import { resolveUser, type Credentials } from './user.js'
+import { resolveUser } from './user.js'
 import { normalize, type Normalized } from './validate.js'
 import { envp, resolveOptions, type Settings, type SupervisorOptions } from './options.js'
 import { Watchdog } from './watchdog.js'
 
 export type { SupervisorOptions }
+export type { ChildLaunch, ChildOwner }
 
-/** A child started through {@link Supervisor.launchChild}, as `close()` sees it. */
-export interface ChildOwner {
-  readonly exited: Promise<unknown>
-  /** Signals the child's process group; false once it is reaped. */
-  signalGroup(signal: NodeJS.Signals | number): boolean
-  /** SIGKILL to the whole tree. */
-  killTree(): void
-}
-
-/** What {@link Supervisor.launchChild} starts. */
-export interface ChildLaunch {
-  /** A validated request (see validate.ts); `timeout` and the stdio modes are the caller's. */
-  req: Normalized
-  /** Native spawn fields on top of the request's, given the resolved credentials (a terminal). */
-  extra?: (creds: Credentials | undefined) => Partial<NativeSpawnOptions>
-  /** The child, or the SystemError that kept it from starting. */
-  onSpawned: (err: CodedError | null, launched?: Launched) => void
-  onExit: NativeExitCallback
-}
 
 /** What the supervisor found about memory cgroups (see the README's OOM section). */
 export type Capabilities = CgroupCapabilities

@@ -31,6 +31,7 @@ export class PtyChannel {
   #paused = false
   #exit: ExitEvent | null = null
   #terminated = false
+  #released = false
 
   constructor(session: PtySession, opts: ChannelOptions) {
     this.#session = session
@@ -85,6 +86,18 @@ export class PtyChannel {
     this.#update()
   }
 
+  /**
+   * Server shutdown: the session is about to be killed and nobody may be left to read
+   * it, so stop holding and stop pausing (what remains is bounded by the terminal's
+   * buffer once the tree is dead); a ready client still gets the end and its exit frame.
+   */
+  release(): void {
+    this.#released = true
+    this.#held = []
+    this.#heldBytes = 0
+    this.#update()
+  }
+
   /** After DELETE has seen the session reaped. */
   closeTerminated(): void {
     this.#ws?.close(1000, 'session terminated')
@@ -101,6 +114,7 @@ export class PtyChannel {
     if (this.#terminated) return
     const ws = this.#ws
     if (ws !== null && this.#ready) return this.#send(ws, chunk)
+    if (this.#released) return
     this.#held.push(chunk)
     this.#heldBytes += chunk.length
     this.#update()
@@ -183,7 +197,7 @@ export class PtyChannel {
   // One pause of the session, held while its output has nowhere to go.
   #update(): void {
     const live = this.#ws !== null && this.#ready
-    const stop = !this.#terminated && (live ? this.#unsent > this.#opts.highWaterMark : this.#heldBytes >= this.#opts.holdBytes)
+    const stop = !this.#terminated && !this.#released && (live ? this.#unsent > this.#opts.highWaterMark : this.#heldBytes >= this.#opts.holdBytes)
     if (stop === this.#paused) return
     this.#paused = stop
     if (stop) this.#session.pause()

@@ -83,6 +83,11 @@ export class PtyRegistry {
     return timingSafeEqual(digest(token), entry.tokenDigest)
   }
 
+  /** Server shutdown, before the supervisor closes: no session may wait for a reader. */
+  releaseAll(): void {
+    for (const e of this.#entries.values()) e.channel.release()
+  }
+
   /** Server shutdown: cut every client (their sessions are ended by the supervisor). */
   closeSockets(): void {
     for (const e of this.#entries.values()) e.channel.closeNow()

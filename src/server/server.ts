@@ -185,6 +185,8 @@ export async function shutdown(server: Server, forceAfterMs = 5000): Promise<voi
     else server.close(() => resolve())
   })
   server.closeIdleConnections()
+  // PTY output held for a client that will never come must not keep a session alive.
+  ptySessionsOf(server)?.releaseAll()
   await supervisor.close()
   // Upgraded sockets are no longer the HTTP server's to close.
   ptySessionsOf(server)?.closeSockets()

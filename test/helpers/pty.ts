@@ -76,8 +76,8 @@ export class PtyClient {
   readonly closed: Promise<{ code: number; reason: string }>
   #waiters: Array<() => void> = []
 
-  constructor(url: string, opts: { headers?: Record<string, string> } = {}) {
-    this.ws = new WebSocket(url, { headers: opts.headers, perMessageDeflate: false })
+  constructor(url: string, opts: { headers?: Record<string, string>; autoPong?: boolean } = {}) {
+    this.ws = new WebSocket(url, { headers: opts.headers, perMessageDeflate: false, autoPong: opts.autoPong ?? true })
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve())
       this.ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })))

@@ -7,11 +7,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 
-import type { Supervisor } from '../../src/core/supervisor.js'
+import { Supervisor } from '../../src/core/supervisor.js'
 import '../../src/pty/index.js'
 import { collectPty, untilOutput } from '../helpers/pty.js'
 import { useSupervisor } from '../helpers/fixture.js'
-import { account, isDead, parseStat, untilDead } from '../helpers/system.js'
+import { account, isDead, parseStat, stat, untilDead } from '../helpers/system.js'
 import { untilForeground } from '../helpers/pty.js'
 
 let sup: Supervisor
@@ -160,6 +160,25 @@ describe('the end', () => {
     const { output } = await done
     expect(output.toString().endsWith('\r\nEND\r\n')).toBe(true)
     expect(got).toBe(2_000_000 + 2 + 5)
+  })
+})
+
+describe('without cgroups', () => {
+  it('killTree kills every process of the kernel session, a job in a process group of its own included', async () => {
+    const bare = new Supervisor({ cgroup: false, watchdog: false })
+    try {
+      // set -m: job control, so the background job gets a process group of its own.
+      const s = bare.pty({ command: 'sh', args: ['-c', 'set -m; sleep 1000 & echo "job $!"; wait'] })
+      const pid = Number((await untilOutput(s, /job \d+\r\n/)).match(/job (\d+)/)?.[1])
+      const st = stat(pid)
+      expect(st?.session).toBe(s.pid)
+      expect(st?.pgrp).not.toBe(s.pid)
+      s.killTree()
+      expect((await collectPty(s)).exit).toMatchObject({ signal: 9 })
+      await untilDead(pid)
+    } finally {
+      await bare.close()
+    }
   })
 })
 
