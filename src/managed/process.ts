@@ -12,11 +12,13 @@ import { coded, type CodedError } from '../errors.js'
 import type { SupervisedProcess } from '../core/process.js'
 import type { OutputLog } from '../core/retain.js'
 import type { Normalized } from '../core/validate.js'
-import type { ExitEvent, HealthStatus, LastExit, ManagedInfo, ManagedStatus, OutputEvent, ProcessInfo, StartEvent } from '../types.js'
-import { backoffDelay, resetsBackoff } from './backoff.js'
+import type { ExitEvent, LastExit, ManagedInfo, ManagedStatus, OutputEvent, ProcessInfo, StartEvent } from '../types.js'
 import type { EndReason, ManagedEvents } from './events.js'
 import type { ManagedSpec } from './fields.js'
-import { HealthChecker, type ProbeReport } from './health.js'
+import { lastExitOf, managedInfo } from './info.js'
+import { PendingRestart } from './pending-restart.js'
+import { nextStep } from './policy.js'
+import { RunHealth } from './run-health.js'
 import { endGracefully, OpQueue, settled } from './runs.js'
 
 /** What a managed process needs from its supervisor. */
@@ -64,19 +66,16 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
   /** The latest run that started: the one ProcessInfo shows. */
   #shown: SupervisedProcess | null = null
   #epoch = 0
-  #timer: NodeJS.Timeout | null = null
-  #checker: HealthChecker | null = null
+  readonly #pending = new PendingRestart()
+  readonly #health: RunHealth
   #startedMono = 0
   /** k of the backoff rule: consecutive automatic restarts. */
   #consecutive = 0
   /** Automatic restarts since the last start or manual restart (max_restarts). */
   #automatic = 0
   #restartCount = 0
-  #health: HealthStatus
-  #failures = 0
   #lastExit: LastExit | null = null
   #lastError: string | null = null
-  #nextRestartAt: number | null = null
   #firstStarted!: (ev: StartEvent) => void
   #firstFailed!: (err: CodedError) => void
 
@@ -88,7 +87,12 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
     this.log = opts.log
     this.name = opts.spec.name
     this.id = opts.spec.name ?? randomUUID()
-    this.#health = opts.spec.healthCheck === null ? 'disabled' : 'starting'
+    this.#health = new RunHealth(opts.spec.healthCheck, {
+      onChange: (c) => this.emit('health', c),
+      onProbe: (ev) => this.emit('probe', ev),
+      // An unhealthy run is ended as a tree; its exit counts as a failure.
+      onUnhealthy: () => void this.#end(this.#run, 'unhealthy', () => endGracefully(this.#run, this.#host.killGrace)),
+    })
     this.started = new Promise((res, rej) => ((this.#firstStarted = res), (this.#firstFailed = rej)))
     this.started.catch(noop)
     this.#run = this.#spawn()
@@ -115,20 +119,17 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
 
   /** The `managed` object of spec §5, every field present. */
   managedInfo(): ManagedInfo {
-    const hc = this.#spec.healthCheck
-    return {
+    return managedInfo({
       id: this.id,
-      name: this.name,
+      spec: this.#spec,
       status: this.#status,
-      restart_count: this.#restartCount,
-      restart: { ...this.#spec.restart },
-      health_check: hc === null ? null : { ...hc },
-      health_status: this.#health,
-      consecutive_health_failures: this.#failures,
-      last_exit: this.#lastExit === null ? null : { ...this.#lastExit },
-      last_error: this.#lastError,
-      next_restart_at: this.#nextRestartAt,
-    }
+      restartCount: this.#restartCount,
+      health: this.#health.status,
+      failures: this.#health.failures,
+      lastExit: this.#lastExit,
+      lastError: this.#lastError,
+      nextRestartAt: this.#pending.nextRestartAt,
+    })
   }
 
   /**
@@ -142,7 +143,7 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
     return this.#ops.run(async () => {
       this.#refuseIfClosing()
       this.#epoch++
-      this.#cancelTimer()
+      this.#pending.cancel()
       if (this.#live()) await this.#end(this.#run, 'restart', () => endGracefully(this.#run, this.#host.killGrace))
       if (this.#host.closing) {
         this.#toStopped()
@@ -164,7 +165,7 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
   stop(): Promise<void> {
     return this.#ops.run(async () => {
       this.#epoch++
-      this.#cancelTimer()
+      this.#pending.cancel()
       const run = this.#run
       if (this.#live()) {
         await this.#end(run, 'delete', () => {
@@ -179,10 +180,10 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
   /** The supervisor is closing: cancel every timer and probe; the core ends the run. */
   shutdown(): void {
     this.#epoch++
-    this.#cancelTimer()
+    this.#pending.cancel()
     if (this.#live()) {
       this.#ending.set(this.#run, 'close')
-      this.#stopChecker()
+      this.#health.stop()
     } else if (this.#status === 'backing_off') {
       this.#toStopped()
     }
@@ -194,7 +195,7 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
 
   async #end(run: SupervisedProcess, reason: EndReason, how: () => Promise<void>): Promise<void> {
     this.#ending.set(run, reason)
-    this.#stopChecker()
+    this.#health.stop()
     await how()
   }
 
@@ -223,12 +224,8 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
     this.#shown = run
     this.#lastError = null
     this.#startedMono = performance.now()
-    this.#failures = 0
     const ending = this.#ending.has(run)
-    if (this.#spec.healthCheck !== null) {
-      this.#setHealth('starting')
-      if (!ending) this.#checker = new HealthChecker(this.#spec.healthCheck, (r) => this.#onProbe(run, r))
-    }
+    this.#health.runStarted(!ending)
     // A run that DELETE, restart or close is already ending never shows as running.
     if (!ending) this.#setStatus('running')
     this.emit('start', ev, run)
@@ -236,7 +233,8 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
   }
 
   #onSpawnError(run: SupervisedProcess, err: CodedError): void {
-    this.#lastError = `${err.code}: ${err.message}`
+    // The addon's messages name the errno code already ("execve ENOENT: ...").
+    this.#lastError = `spawn failed: ${err.message.includes(err.code) ? err.message : `${err.code}: ${err.message}`}`
     if (this.#shown === null) {
       // The first run: the start request fails and nothing is kept.
       this.#toStopped()
@@ -245,13 +243,14 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
     }
     this.emit('spawn-error', err, run)
     if (this.#ending.has(run)) return
-    this.#afterEnd(true, 0)
+    this.#afterEnd(true, 0, this.#lastError)
   }
 
   #onExit(run: SupervisedProcess, ev: ExitEvent): void {
-    if (run === this.#run) this.#stopChecker()
-    const ranMs = performance.now() - this.#startedMono
-    this.#lastExit = { exit_code: ev.exit_code ?? null, signal: ev.signal ?? null, oom_killed: ev.oom_killed === true, ended_at: run.info().ended_at ?? Date.now() }
+    if (run === this.#run) this.#health.stop()
+    // How long the run lasted: spawn to reap, without the drain and cgroup sweep after it.
+    const ranMs = ev.usage?.wall_ms ?? performance.now() - this.#startedMono
+    this.#lastExit = lastExitOf(ev, run.info().ended_at ?? Date.now())
     const endedBy = this.#ending.get(run) ?? null
     const failure = endedBy === 'unhealthy' || (endedBy === null && (ev.exit_code !== 0 || ev.signal !== undefined))
     this.emit('exit', ev, run, { failure, ended_by: endedBy })
@@ -262,60 +261,31 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
   }
 
   /** The run ended by itself (or was unhealthy, or could not start): the policy decides. */
-  #afterEnd(failure: boolean, ranMs: number): void {
-    const r = this.#spec.restart
-    if (resetsBackoff(ranMs, r)) this.#consecutive = 0
-    if (!(r.policy === 'always' || (r.policy === 'on_failure' && failure))) {
-      if (failure) this.#lastError = `restart policy "${r.policy}" does not restart a failed run`
+  #afterEnd(failure: boolean, ranMs: number, spawnError: string | null = null): void {
+    const step = nextStep(failure, ranMs, { consecutive: this.#consecutive, automatic: this.#automatic }, this.#spec.restart)
+    if (step.action === 'stop') {
+      // The spawn failure stays visible behind the reason no restart followed.
+      if (step.error !== null) this.#lastError = spawnError === null ? step.error : `${step.error}; the last run could not start: ${spawnError}`
       return this.#toStopped()
     }
-    if (r.max_restarts !== null && this.#automatic >= r.max_restarts) {
-      this.#lastError = `max_restarts (${r.max_restarts}) reached`
-      return this.#toStopped()
-    }
-    const attempt = ++this.#consecutive
-    const delay = backoffDelay(attempt, r)
-    const at = Date.now()
-    this.#nextRestartAt = at + delay
-    this.#setStatus('backing_off')
+    const { attempt, delayMs } = step
+    this.#consecutive = attempt
     const epoch = this.#epoch
-    this.#timer = setTimeout(() => {
-      this.#timer = null
+    const at = Date.now()
+    const due = this.#pending.schedule(delayMs, at, () => {
       // DELETE, restart or close since then: this restart is not theirs to make.
       if (epoch !== this.#epoch || this.#status !== 'backing_off' || this.#host.closing) return
-      this.#nextRestartAt = null
       this.#automatic++
       this.#restartCount++
       this.#spawn()
-    }, delay)
-    this.emit('scheduled', { attempt, delay_ms: delay, next_restart_at: this.#nextRestartAt, at })
-  }
-
-  #onProbe(run: SupervisedProcess, r: ProbeReport): void {
-    if (run !== this.#run || this.#ending.has(run)) return
-    this.#failures = r.failures
-    this.emit('probe', { ...r.result, consecutive_health_failures: r.failures, at: Date.now() })
-    if (r.verdict === 'healthy') this.#setHealth('healthy')
-    if (r.verdict !== 'unhealthy') return
-    this.#setHealth('unhealthy')
-    // An unhealthy run is ended as a tree; its exit counts as a failure.
-    void this.#end(run, 'unhealthy', () => endGracefully(run, this.#host.killGrace))
-  }
-
-  #stopChecker(): void {
-    void this.#checker?.stop()
-    this.#checker = null
-  }
-
-  #cancelTimer(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer)
-    this.#timer = null
-    this.#nextRestartAt = null
+    })
+    this.#setStatus('backing_off')
+    this.emit('scheduled', { attempt, delay_ms: delayMs, next_restart_at: due, at })
   }
 
   #toStopped(): void {
-    this.#cancelTimer()
-    this.#stopChecker()
+    this.#pending.cancel()
+    this.#health.stop()
     this.#setStatus('stopped')
     // Follows end once the process is stopped and its last run's output is drained.
     this.log.end()
@@ -326,12 +296,5 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
     if (previous === status) return
     this.#status = status
     this.emit('status', { status, previous, at: Date.now() })
-  }
-
-  #setHealth(health: HealthStatus): void {
-    const previous = this.#health
-    if (previous === health) return
-    this.#health = health
-    this.emit('health', { health_status: health, previous, consecutive_health_failures: this.#failures, at: Date.now() })
   }
 }

@@ -69,11 +69,12 @@ describe('restart policies', () => {
 
 describe('backoff', () => {
   it('a crash loop doubles its delay up to the cap, measured from the events', async () => {
-    const m = start('exit 1', { ...fast, max_restarts: 6 })
+    // A cap well above how long `exit 1` lasts, even on a slow machine: no run resets k.
+    const m = start('exit 1', { initial_backoff_ms: 40, max_backoff_ms: 640, max_restarts: 6 })
     const events = record(m)
     await untilStatus(m, 'stopped')
     const scheduled = events.filter((e) => e.name === 'scheduled').map((e) => e.args[0] as { delay_ms: number; at: number; next_restart_at: number })
-    expect(scheduled.map((s) => s.delay_ms)).toEqual([20, 40, 80, 160, 160, 160])
+    expect(scheduled.map((s) => s.delay_ms)).toEqual([40, 80, 160, 320, 640, 640])
     for (const s of scheduled) expect(s.next_restart_at - s.at).toBe(s.delay_ms)
     // Each later run is launched no earlier than its delay after the scheduling (1 ms of clock granularity).
     const launches = events.filter((e) => e.name === 'status' && (e.args[0] as { status: string; previous: string }).previous === 'backing_off')
@@ -98,13 +99,13 @@ describe('backoff', () => {
   })
 
   it('a manual restart resets the delay and max_restarts', async () => {
-    const m = start('exit 1', { ...fast, max_restarts: 2 })
+    const m = start('exit 1', { initial_backoff_ms: 40, max_backoff_ms: 640, max_restarts: 2 })
     await untilStatus(m, 'stopped')
     const events = record(m)
     await m.restart()
     await untilStatus(m, 'stopped')
     const delays = events.filter((e) => e.name === 'scheduled').map((e) => (e.args[0] as { delay_ms: number }).delay_ms)
-    expect(delays).toEqual([20, 40])
+    expect(delays).toEqual([40, 80])
     // 2 automatic + 1 manual + 2 automatic: restart_count never resets.
     expect(m.managedInfo().restart_count).toBe(5)
   })
@@ -125,7 +126,8 @@ describe('failures', () => {
     expect(m.status).toBe('backing_off')
     await untilStatus(m, 'stopped')
     expect(events.map((e) => e.name).filter((n) => n !== 'status')).toEqual(['exit', 'scheduled', 'spawn-error', 'scheduled', 'spawn-error'])
-    expect(m.managedInfo().last_error).toBe('max_restarts (2) reached')
+    // Why no restart followed, and why the last run could not start.
+    expect(m.managedInfo().last_error).toMatch(/^max_restarts \(2\) reached; the last run could not start: spawn failed: .*ENOENT/)
   })
 
   it('a first run that cannot start rejects started and keeps nothing', async () => {
@@ -246,9 +248,12 @@ describe('restart in each state', () => {
 
   it('starting: ends the queued run and starts another', async () => {
     const m = start('exit 1', { ...fast, policy: 'always' })
-    await m.started
+    const first = await m.started
     await untilStatus(m, 'starting')
     const queued = m.current
+    // While a later run is queued, ProcessInfo still shows the previous run and its pid.
+    expect(queued.pending).toBe(true)
+    expect(m.info()).toMatchObject({ pid: first.pid, status: 'exited', managed: { status: 'starting' } })
     const info = await m.restart()
     expect(queued.running).toBe(false)
     expect(info.pid).not.toBe(queued.pid)
@@ -314,5 +319,22 @@ describe('close()', () => {
     expect(own.total).toBe(total)
     for (const ev of starts) expect(ev.filter((e) => e.name === 'start')).toEqual([])
     expect(() => own.start({ command: 'true', name: 'late' })).toThrow(expect.objectContaining({ code: 'ERR_SUPERVISOR_CLOSED' }))
+  })
+
+  it('racing a pending restart 30 times: nothing starts after close() began', async () => {
+    for (let i = 0; i < 30; i++) {
+      const own = new Supervisor({ cgroup: false, watchdog: false })
+      const m = own.start({ command: 'false', name: 'x', restart: { policy: 'always', initial_backoff_ms: 5 } })
+      const [s] = await next(m, 'scheduled')
+      // Just before, at, and just after next_restart_at.
+      await new Promise<void>((resolve) => setTimeout(resolve, s.delay_ms + (i % 3) - 1))
+      const closing = own.close()
+      const total = own.total
+      await closing
+      await afterTimersDue(s.delay_ms)
+      expect(own.total).toBe(total)
+      expect(m.status).toBe('stopped')
+      expect(m.current.running).toBe(false)
+    }
   })
 })
