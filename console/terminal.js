@@ -6,16 +6,10 @@ import { Terminal } from '/console/vendor/xterm.mjs'
 import { FitAddon } from '/console/vendor/addon-fit.mjs'
 import { api, ApiError } from './api.js'
 import { signalName, splitArgs } from './format.js'
+import { DATA, exitCode, forget, frame, READY, recall, remember, resizeFrame } from './pty-wire.js'
 
-const DATA = 0x00
-const RESIZE = 0x01
-const READY = 0x02
-const EXIT = 0x03
 const RETRY_MS = [250, 500, 1000, 2000, 4000]
 const encoder = new TextEncoder()
-
-/** Session id → its token, so that a reload of this tab can reattach. */
-const SESSIONS_KEY = 'sandproc.pty'
 
 export class TerminalView {
   constructor({ form, container, status, size, reconnect, kill }) {
@@ -136,11 +130,14 @@ export class TerminalView {
     ws.addEventListener('close', (e) => this.#onClose(ws, e))
   }
 
-  #onFrame(frame) {
-    if (frame.length === 0) return
-    if (frame[0] === DATA) this.term.write(frame.subarray(1))
-    else if (frame[0] === EXIT && frame.length >= 5) {
-      const code = new DataView(frame.buffer, frame.byteOffset + 1, 4).getInt32(0)
+  #onFrame(bytes) {
+    if (bytes.length === 0) return
+    if (bytes[0] === DATA) {
+      this.term.write(bytes.subarray(1))
+      return
+    }
+    const code = exitCode(bytes)
+    if (code !== null) {
       this.session.ended = true
       forget(this.session.id)
       this.killButton.hidden = true
@@ -194,21 +191,17 @@ export class TerminalView {
     }
   }
 
-  #send(op, payload = new Uint8Array(0)) {
-    const ws = this.socket
-    if (ws === null || ws.readyState !== WebSocket.OPEN) return
-    const frame = new Uint8Array(payload.length + 1)
-    frame[0] = op
-    frame.set(payload, 1)
-    ws.send(frame)
+  #send(op, payload) {
+    this.#sendFrame(frame(op, payload))
   }
 
   #sendResize(cols, rows) {
-    const payload = new Uint8Array(4)
-    const view = new DataView(payload.buffer)
-    view.setUint16(0, cols)
-    view.setUint16(2, rows)
-    this.#send(RESIZE, payload)
+    this.#sendFrame(resizeFrame(cols, rows))
+  }
+
+  #sendFrame(bytes) {
+    const ws = this.socket
+    if (ws !== null && ws.readyState === WebSocket.OPEN) ws.send(bytes)
   }
 
   #closeSocket() {
@@ -228,24 +221,4 @@ export class TerminalView {
     this.status.dataset.state = state
     if (state !== 'exited') delete this.status.dataset.exitCode
   }
-}
-
-function recall() {
-  try {
-    return JSON.parse(sessionStorage.getItem(SESSIONS_KEY) ?? '{}')
-  } catch {
-    return {}
-  }
-}
-
-function remember(session) {
-  const all = recall()
-  all[session.id] = { token: session.token, pid: session.pid }
-  sessionStorage.setItem(SESSIONS_KEY, JSON.stringify(all))
-}
-
-function forget(id) {
-  const all = recall()
-  delete all[id]
-  sessionStorage.setItem(SESSIONS_KEY, JSON.stringify(all))
 }
