@@ -106,6 +106,12 @@ export interface ProcessInfo {
   ended_at: number | null
   /** sandproc: once exited, with a pids limit: forks the limit refused (as in the exit event). */
   pids_limit_hits?: number
+  /** sandproc: the credentials the process runs with; null until it has started. */
+  user: { uid: number; gid: number } | null
+  /** sandproc: the `run` timeout fired and sandproc killed the tree. */
+  timed_out: boolean
+  /** sandproc: resource figures once the process has exited, else null. */
+  usage: Usage | null
   /** Only on a run of a managed process (spec §5). */
   managed?: ManagedInfo
 }

@@ -20,6 +20,8 @@ export interface ServeConfig {
   port: number
   token?: string
   allowNoAuth: boolean
+  /** Serve the browser console at `/` (off with `--no-console`). */
+  console: boolean
   maxProcesses?: number
   maxJsonBytes?: number
   maxStdinBytes?: number
@@ -47,6 +49,7 @@ const SERVE_OPTIONS = {
   port: { type: 'string' },
   token: { type: 'string' },
   'allow-no-auth': { type: 'boolean' },
+  'no-console': { type: 'boolean' },
   'max-processes': { type: 'string' },
   'max-body': { type: 'string' },
   'max-stdin': { type: 'string' },
@@ -93,6 +96,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Par
     port: integer('--port', pick('port', 'PORT') ?? '9501', 0, 65535),
     token: pick('token', 'TOKEN'),
     allowNoAuth: values['allow-no-auth'] === true || truthy(env.SANDPROC_ALLOW_NO_AUTH),
+    console: !(values['no-console'] === true || truthy(env.SANDPROC_NO_CONSOLE)),
     maxProcesses: optional(pick('max-processes', 'MAX_PROCESSES'), (t) => integer('--max-processes', t, 1)),
     maxJsonBytes: optional(pick('max-body', 'MAX_BODY'), (t) => size('--max-body', t)),
     maxStdinBytes: optional(pick('max-stdin', 'MAX_STDIN'), (t) => size('--max-stdin', t)),

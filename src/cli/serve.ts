@@ -45,6 +45,7 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
     supervisor,
     token,
     allowNoAuth: cfg.allowNoAuth,
+    console: cfg.console,
     maxProcesses: cfg.maxProcesses,
     maxJsonBytes: cfg.maxJsonBytes,
     maxStdinBytes: cfg.maxStdinBytes,
@@ -67,6 +68,7 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
   const { address, port } = server.address() as AddressInfo
   const host = address.includes(':') ? `[${address}]` : address
   stderr.write(`sandproc: listening on http://${host}:${port}\n`)
+  if (cfg.console) stderr.write(`sandproc: console at http://${host}:${port}/ (append #token=... to skip the prompt)\n`)
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {

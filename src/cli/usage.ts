@@ -17,6 +17,7 @@ Options (each also settable by the environment variable shown):
   --port PORT           port, 0 for any free one (SANDPROC_PORT, default 9501)
   --token TOKEN         bearer token (SANDPROC_TOKEN; default: a random one, printed once)
   --allow-no-auth       serve without a token, loopback hosts only (SANDPROC_ALLOW_NO_AUTH=1)
+  --no-console          do not serve the browser console at / (SANDPROC_NO_CONSOLE=1)
   --max-processes N     running processes before 429 (SANDPROC_MAX_PROCESSES, default 256)
   --max-body SIZE       largest JSON body (SANDPROC_MAX_BODY, default 1M)
   --max-stdin SIZE      largest stdin write (SANDPROC_MAX_STDIN, default 16M)

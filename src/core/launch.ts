@@ -21,6 +21,8 @@ export interface ProcessCgroupHandle {
 export interface Launched {
   spawned: NativeSpawned
   cgroup: ProcessCgroupHandle | null
+  /** The credentials the child got. */
+  user: { uid: number; gid: number }
 }
 
 export interface ProcessOptions {

@@ -52,6 +52,7 @@ export class SupervisedProcess extends ProcessEmitter {
   #timedOut = false
   #timer: NodeJS.Timeout | null = null
   #reaped: Reaped | null = null
+  #user: { uid: number; gid: number } | null = null
 
   constructor(opts: ProcessOptions) {
     super()
@@ -87,8 +88,9 @@ export class SupervisedProcess extends ProcessEmitter {
   }
 
   /** The child exists: take over its pipes, pidfd and cgroup. Returns the start event. */
-  #attach({ spawned, cgroup }: Launched): StartEvent {
+  #attach({ spawned, cgroup, user }: Launched): StartEvent {
     this.pid = spawned.pid
+    this.#user = user
     this.#child = spawned.child
     this.#cgroup = cgroup
     this.#startedAt = Date.now()
@@ -130,6 +132,9 @@ export class SupervisedProcess extends ProcessEmitter {
       started_at: this.#startedAt,
       ended_at: this.#endedAt,
       ...(e?.pids_limit_hits === undefined ? {} : { pids_limit_hits: e.pids_limit_hits }),
+      user: this.#user,
+      timed_out: e?.timed_out === true,
+      usage: e?.usage ?? null,
     }
   }
 

@@ -253,7 +253,7 @@ export class Supervisor {
           cgroup?.release().catch(() => undefined)
           return onSpawned(err)
         }
-        onSpawned(null, { spawned, cgroup })
+        onSpawned(null, { spawned, cgroup, user: creds === undefined ? ownUser() : { uid: creds.uid, gid: creds.gid } })
       },
       onExit,
     )
@@ -329,4 +329,8 @@ function cgroupsOff(): Capabilities {
   const reason = 'cgroups turned off (cgroup: false)'
   const off = { usable: false, reason }
   return { cgroup: null, oomDetection: false, reason, controllers: { memory: off, pids: off, cpu: off } }
+}
+
+function ownUser(): { uid: number; gid: number } {
+  return { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }
 }

@@ -6,6 +6,7 @@ import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, t
 import type { Duplex } from 'node:stream'
 import { bearerChecker, isLoopback } from './auth.js'
 import { DEFAULT_MAX_JSON_BYTES, DEFAULT_MAX_STDIN_BYTES, sendError } from './body.js'
+import { consoleHandler } from './console/static.js'
 import type { Handler, ServerSettings } from './context.js'
 import { errorCode, HttpError, toErrorResponse } from './errors.js'
 import { matchRoute, pathOf, type Route } from './router.js'
@@ -50,6 +51,8 @@ export interface ServerOptions {
   ptyPingMs?: number
   /** Called with every internal error (those answered with 500). Default: `console.error`. */
   onError?: (err: unknown) => void
+  /** Serve the browser console at `/` (no token needed for its static files). Default true. */
+  console?: boolean
 }
 
 const P = '/api/v1'
@@ -106,6 +109,7 @@ export function createServer(options: ServerOptions): Server {
   })
   const routeTable = [...ROUTES, ...ptyRoutes(P, pty)]
 
+  const serveConsole = options.console === false ? null : consoleHandler()
   const server = createHttpServer((req, res) => {
     dispatch(req, res).catch((err: unknown) => respondError(res, err))
   })
@@ -117,6 +121,9 @@ export function createServer(options: ServerOptions): Server {
     res.on('finish', () => {
       if (shuttingDown.has(server)) setImmediate(() => server.closeIdleConnections())
     })
+    if (serveConsole?.(req, res) === true) return
+    // API answers depend on the token: no cache may keep them (SSE sets its own no-cache).
+    res.setHeader('Cache-Control', 'no-store')
     const allowed =
       authorized !== null
         ? authorized(req.headers.authorization)

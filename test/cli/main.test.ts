@@ -68,6 +68,7 @@ describe('argument parsing', () => {
       port: 9501,
       token: undefined,
       allowNoAuth: false,
+      console: true,
       maxProcesses: undefined,
       maxJsonBytes: undefined,
       maxStdinBytes: undefined,
@@ -101,6 +102,8 @@ describe('argument parsing', () => {
       memoryLimit: '256M',
     })
     expect(parseServeArgs(['-h'])).toEqual({ help: true })
+    expect(parseServeArgs(['--no-console'], {})).toMatchObject({ console: false })
+    expect(parseServeArgs([], { SANDPROC_NO_CONSOLE: '1' })).toMatchObject({ console: false })
   })
 
   it('refuses bad serve flags with a UsageError', () => {

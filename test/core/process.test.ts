@@ -387,10 +387,24 @@ describe('ProcessInfo', () => {
       args: [],
       started_at: start.started_at,
       ended_at: null,
+      user: { uid: process.getuid!(), gid: process.getgid!() },
+      timed_out: false,
+      usage: null,
     })
     proc.closeStdin()
     await proc.exited
     expect(proc.info()).toMatchObject({ status: 'exited', exit_code: 0, stdin_writable: false })
+  })
+
+  it('carries the user, timed_out and, once exited, the usage figures', async () => {
+    const proc = sup.start({ command: 'sh', args: ['-c', 'exit 0'], user: '65534:65534' })
+    await proc.started
+    expect(proc.info().user).toEqual({ uid: 65534, gid: 65534 })
+    await proc.exited
+    expect(proc.info()).toMatchObject({ timed_out: false, usage: { wall_ms: expect.any(Number), user_cpu_ms: expect.any(Number) } })
+    const slow = sup.run({ command: 'sleep', args: ['30'], timeout: 0.05 })
+    await slow.exited
+    expect(slow.info()).toMatchObject({ status: 'signaled', signal: 9, timed_out: true })
   })
 
   it('retains the output of a start()ed process in its log', async () => {

@@ -269,7 +269,8 @@ function pathCases(): Case[] {
     nf('unknown stream name', `${API}/processes/1/stdoutx`),
     nf('other API version', '/api/v2/health'),
     nf('trailing slash', `${API}/health/`),
-    nf('root', '/'),
+    // GET / is the console's page (test/server/console/static.test.ts).
+    nf('root, POST', '/', 'POST'),
     na('PUT /processes', 'PUT', '/processes'),
     na('GET /processes/run', 'GET', '/processes/run'),
     na('POST /health', 'POST', '/health'),

@@ -61,7 +61,10 @@ function routes(pid: number): Array<[string, string, string?]> {
     ['GET', `${API}/processes/${pid}/output/follow`],
     ['GET', `${API}/processes/4194305`],
     ['GET', `${API}/no-such-route`],
-    ['GET', '/'],
+    // GET / and the console's own files are public (they hold no secret; see
+    // test/server/console/static.test.ts); anything else outside the API is not.
+    ['POST', '/'],
+    ['GET', '/console/no-such-file.js'],
     ['PUT', `${API}/processes`],
     ['GET', `${API}/health?token=${TOKEN}`],
   ]
