@@ -11,7 +11,7 @@ import { shutdown } from '../../src/server/server.js'
 import { dataFrame, READY_FRAME, resizeFrame } from '../../src/server/pty-frames.js'
 import { createPty, PtyClient, type Created } from '../helpers/pty.js'
 import { startServer, TOKEN, type TestServer } from '../helpers/server.js'
-import { isDead, untilDead } from '../helpers/system.js'
+import { account, isDead, untilDead } from '../helpers/system.js'
 
 let ts: TestServer
 
@@ -227,6 +227,27 @@ describe('frames and the end', () => {
     expect(await c.closed).toEqual({ code: 1000, reason: 'session terminated' })
     expect(c.frames.some((f) => f[0] === 3)).toBe(false)
     expect((await ts.api(`/pty/${s.session_id}`)).status).toBe(404)
+  })
+})
+
+describe('credentials and limits over the API', () => {
+  it('user gives that uid and gid and the terminal belongs to it; only fds 0-2 are open', async () => {
+    const nobody = account('nobody')
+    // No pipeline into ls: while the shell sets one up it holds the pipe's fds itself.
+    const s = await sh('id -u; id -g; stat -c %u $(tty); ls -1 /proc/$$/fd', { user: 'nobody' })
+    const c = await PtyClient.attach(ts, s)
+    expect(await c.closed).toEqual({ code: 1000, reason: 'exit:0' })
+    const [uid, gid, owner, ...fds] = c.text().split('\r\n')
+    expect([Number(uid), Number(gid), Number(owner)]).toEqual([nobody?.uid, nobody?.gid, nobody?.uid])
+    expect(fds.filter((l) => l !== '')).toEqual(['0', '1', '2'])
+  })
+
+  it('a memory hog with memory_limit: exit frame 137 and oom_killed in PtySessionInfo', async () => {
+    const hog = 'b = []\nfor i in range(1024):\n    b.append(bytearray(1 << 20))\nraise SystemExit(42)'
+    const s = await createPty(ts, { command: 'python3', args: ['-c', hog], memory_limit: '64M' })
+    const c = await PtyClient.attach(ts, s)
+    expect(await c.closed).toEqual({ code: 1000, reason: 'exit:137' })
+    expect(await (await ts.api(`/pty/${s.session_id}`)).json()).toMatchObject({ signal: 9, oom_killed: true, exit_code: null, is_alive: false })
   })
 })
 
