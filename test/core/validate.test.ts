@@ -3,26 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { Supervisor } from '../../src/core/supervisor.js'
 import type { StartRequest } from '../../src/types.js'
 import { normalize } from '../../src/core/validate.js'
-
-/** The error `fn` throws (fails when it does not throw). */
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (err) {
-    return err
-  }
-  throw new Error('expected a throw')
-}
-
-/**
- * A bad field must be a TypeError with code INVALID_REQUEST whose message names the
- * field (spec §1): the message is matched only for the field's name, never its wording.
- */
-function expectInvalid(err: unknown, field: string): void {
-  expect(err).toBeInstanceOf(TypeError)
-  expect(err).toMatchObject({ code: 'INVALID_REQUEST' })
-  expect((err as Error).message).toContain(field)
-}
+import { expectInvalid, thrown } from '../helpers/invalid.js'
 
 const ok = { command: 'true' }
 

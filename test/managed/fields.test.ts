@@ -1,21 +1,7 @@
 import { describe, expect, it } from 'vitest'
 
 import { isManagedRequest, managedSpec, validName } from '../../src/managed/fields.js'
-
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (err) {
-    return err
-  }
-  throw new Error('expected a throw')
-}
-
-function expectInvalid(err: unknown, field: string): void {
-  expect(err).toBeInstanceOf(TypeError)
-  expect(err).toMatchObject({ code: 'INVALID_REQUEST' })
-  expect((err as Error).message).toContain(field)
-}
+import { expectInvalid, thrown } from '../helpers/invalid.js'
 
 describe('isManagedRequest', () => {
   it('is true with any of name, restart, health_check and false without (or with nulls)', () => {
