@@ -11,6 +11,7 @@ import * as path from 'node:path'
 import { mkdirOnce, rmdirQuiet } from './dance.js'
 import { CgroupUnavailable } from './detect.js'
 import { ExtraCgroup, rmdirRetry } from './extra.js'
+import { DirPool } from './pool.js'
 import { killPass, killUntilEmpty } from './kill.js'
 
 /** The limit controllers beside memory. */
@@ -35,8 +36,7 @@ export interface V1Site {
 export class V1Hierarchy {
   private closing: Promise<void> | null = null
   /** Made ahead, never used; filled only once a process has asked for this hierarchy. */
-  private readonly pool: string[] = []
-  private filling: Promise<void> | null = null
+  private readonly pool = new DirPool(POOL_SIZE, () => this.nextDir())
   private count = 0
 
   private constructor(
@@ -76,7 +76,7 @@ export class V1Hierarchy {
 
   /** A cgroup for one process, pooled or made now. Sync: on the spawn path. */
   create(): ExtraCgroup {
-    const pooled = this.pool.shift()
+    const pooled = this.pool.take()
     let cg: ExtraCgroup
     try {
       cg = pooled === undefined ? ExtraCgroup.createSync(this.nextDir()) : ExtraCgroup.createSync(pooled, true)
@@ -85,32 +85,17 @@ export class V1Hierarchy {
       if (pooled === undefined) throw err
       cg = ExtraCgroup.createSync(this.nextDir())
     }
-    this.refill()
+    this.pool.refill()
     return cg
   }
 
   /** Resolves once the pool is filled (or filling stopped); for tests. */
   async prepared(): Promise<void> {
-    await this.filling
+    await this.pool.settled()
   }
 
   private nextDir(): string {
     return path.join(this.dir, `p${++this.count}`)
-  }
-
-  private refill(): void {
-    if (this.filling !== null || this.closing !== null || this.pool.length >= POOL_SIZE) return
-    this.filling = (async () => {
-      while (this.closing === null && this.pool.length < POOL_SIZE) {
-        const dir = this.nextDir()
-        await fs.promises.mkdir(dir)
-        this.pool.push(dir)
-      }
-    })()
-      .catch(() => {})
-      .finally(() => {
-        this.filling = null
-      })
   }
 
   /**
@@ -123,8 +108,8 @@ export class V1Hierarchy {
   }
 
   private async teardown(): Promise<void> {
-    await this.filling
-    this.pool.length = 0
+    // Pooled directories are removed with the rest of the directory below.
+    await this.pool.drain()
     const entries = await fs.promises.readdir(this.dir, { withFileTypes: true }).catch(() => [])
     const results = await Promise.allSettled(
       entries

@@ -13,6 +13,7 @@ import { cgroupError } from './errors.js'
 import { parseCpuLimit } from './cpu.js'
 import { parseMemoryLimit } from './limit.js'
 import { parsePidsLimit } from './pids.js'
+import { DirPool } from './pool.js'
 import { CgroupHandle, type ProcessCgroup } from './process.js'
 import { removeSupervisorDir, setupSupervisorDir, type Setup, type SetupOptions } from './setup.js'
 
@@ -60,11 +61,9 @@ export class CgroupManager {
   /** The per-supervisor directory, null when cgroups are unavailable. */
   readonly dir: string | null
   private readonly setup: Setup | null
-  private readonly poolSize: number
-  /** Created directories waiting for a process; their fds are opened only by acquire(), so an idle pool holds none. */
-  private readonly pool: string[] = []
+  /** Null when cgroups are unavailable. */
+  private readonly pool: DirPool | null
   private readonly held = new Set<CgroupHandle>()
-  private filling: Promise<void> | null = null
   private count = 0
   private closing: Promise<void> | null = null
   private readonly controllers: Controllers | null
@@ -74,8 +73,8 @@ export class CgroupManager {
     this.controllers = controllers
     this.capabilities = capabilities
     this.dir = setup?.dir ?? null
-    this.poolSize = poolSize
-    this.refill()
+    this.pool = setup === null ? null : new DirPool(poolSize, () => this.nextDir())
+    this.pool?.refill()
   }
 
   /**
@@ -127,7 +126,7 @@ export class CgroupManager {
       }
     }
     const cg = this.fromPool(this.setup.mode) ?? CgroupHandle.createSync(this.nextDir(), this.setup.mode)
-    this.refill()
+    this.pool?.refill()
     try {
       if (limit !== undefined) cg.setLimitSync(limit, opts.oomGroup ?? true)
       if (this.controllers !== null && Object.keys(limits).length > 0) {
@@ -153,7 +152,7 @@ export class CgroupManager {
   }
 
   private async teardown(): Promise<void> {
-    await this.filling
+    const pooled = (await this.pool?.drain()) ?? []
     if (this.setup === null) return
     const held = [...this.held]
     const results = await Promise.allSettled([
@@ -161,7 +160,7 @@ export class CgroupManager {
         await cg.killAll().catch(() => {})
         await cg.release()
       }),
-      ...this.pool.splice(0).map((dir) => fs.promises.rmdir(dir).catch(() => {})),
+      ...pooled.map((dir) => fs.promises.rmdir(dir).catch(() => {})),
     ])
     results.push(...(await this.sweep(this.setup)))
     // Then the other hierarchies, whose cgroups emptied with the memory ones.
@@ -197,12 +196,12 @@ export class CgroupManager {
 
   /** Resolves once the pool is filled (or filling stopped on an error); for tests and warm-up. */
   async prepared(): Promise<void> {
-    await this.filling
+    await this.pool?.settled()
   }
 
   /** A pooled directory, opened; null when the pool is empty (or its entry unusable, then removed). */
   private fromPool(mode: 'v1' | 'v2'): CgroupHandle | null {
-    const dir = this.pool.shift()
+    const dir = this.pool?.take()
     if (dir === undefined) return null
     try {
       return CgroupHandle.openSync(dir, mode, true)
@@ -214,23 +213,6 @@ export class CgroupManager {
 
   private nextDir(): string {
     return path.join(this.dir ?? '', `p${++this.count}`)
-  }
-
-  /** Tops the pool up in the background; a failure just leaves acquire() to create inline. */
-  private refill(): void {
-    const setup = this.setup
-    if (setup === null || this.filling !== null || this.closing !== null || this.pool.length >= this.poolSize) return
-    this.filling = (async () => {
-      while (this.closing === null && this.pool.length < this.poolSize) {
-        const dir = this.nextDir()
-        await fs.promises.mkdir(dir)
-        this.pool.push(dir)
-      }
-    })()
-      .catch(() => {})
-      .finally(() => {
-        this.filling = null
-      })
   }
 }
 
