@@ -99,6 +99,12 @@ describe.each(modes)('$name', (mode) => {
       expect(frames).toContainEqual(expect.objectContaining({ line: 'hello', stream: 'stdout' }))
       expect(frames).toContainEqual(expect.objectContaining({ line: 'oops', stream: 'stderr' }))
       expect(frames.at(-1)).toMatchObject({ exit_code: 3, oom_kills: 0 })
+      // The console and the xterm.js it serves resolve from the installed package.
+      for (const asset of ['/', '/console/app.js', '/console/vendor/xterm.mjs']) {
+        const res = await fetch(url + asset)
+        expect(res.status, asset).toBe(200)
+        expect((await res.arrayBuffer()).byteLength, asset).toBeGreaterThan(0)
+      }
 
       // A service manager stops the whole group; npm exec does not pass SIGTERM on to
       // its child, the server shuts down on its own signal. EOF: every writer is gone.

@@ -44,9 +44,11 @@ it('carries what a source build needs', () => {
 })
 
 it('holds only what runs: no tests, bench, soak, sources, maps or build files', () => {
-  const allowed = /^(package\.json|README\.md|LICENSE|binding\.gyp|dist\/.+\.(js|d\.ts)|native\/[\w]+\.(cc|h)|prebuilds\/linux-(x64|arm64)\/sandproc\.node)$/
+  const allowed = /^(package\.json|README\.md|LICENSE|binding\.gyp|dist\/.+\.(js|d\.ts)|native\/[\w]+\.(cc|h)|console\/[\w-]+\.(html|css|js|svg)|prebuilds\/linux-(x64|arm64)\/sandproc\.node)$/
   expect(files.filter((f) => !allowed.test(f))).toEqual([])
   expect(files.some((f) => f.startsWith('dist/'))).toBe(true)
+  // The console's page ships with the server that serves it.
+  expect(files).toContain('console/index.html')
 })
 
 it('has the metadata a registry page shows, and its paths resolve', () => {
