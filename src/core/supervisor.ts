@@ -11,6 +11,7 @@ import { CgroupManager, type CgroupCapabilities } from '../cgroup/manager.js'
 
 import { coded, type CodedError } from '../errors.js'
 import { binding as realBinding, type NativeBinding, type NativeExitCallback, type NativeSpawnOptions } from '../native.js'
+import { Admission } from './admission.js'
 import type { ChildLaunch, ChildOwner, Launched } from './launch.js'
 import { SupervisedProcess } from './process.js'
 import { LINE_HEAP_OVERHEAD, OutputLog } from './retain.js'
@@ -19,6 +20,10 @@ import { resolveUser } from './user.js'
 import { normalize, type Normalized } from './validate.js'
 import { envp, resolveOptions, type Settings, type SupervisorOptions } from './options.js'
 import { Watchdog } from './watchdog.js'
+
+
+/** Spawns of run/start handed to the addon at once (see admission.ts). */
+const MAX_SPAWNS_IN_FLIGHT = 128
 
 export type { SupervisorOptions }
 export type { ChildLaunch, ChildOwner }
@@ -66,6 +71,7 @@ export class Supervisor {
   readonly #inline: boolean
   /** Running children of the layers above (launchChild). */
   readonly #others = new Set<ChildOwner>()
+  readonly #admission = new Admission(MAX_SPAWNS_IN_FLIGHT)
 
   constructor(opts: SupervisorOptions = {}) {
     this.#s = resolveOptions(opts)
@@ -168,7 +174,30 @@ export class Supervisor {
       native: this.#binding,
       launch: (onSpawned, onExit) => {
         const stdio: NativeSpawnOptions['stdio'] = [req.stdin === 'pipe' ? 1 : 0, req.stdout === 'capture' ? 1 : 0, req.stderr === 'capture' ? 1 : 0]
-        this.#spawn(req, () => ({ stdio }), onSpawned, onExit, () => this.#pending.delete(proc))
+        const go = (): void =>
+          this.#spawn(req, () => ({ stdio }), onSpawned, onExit, () => {
+            this.#pending.delete(proc)
+            this.#admission.leave()
+          })
+        // Admitted later: a failed preparation is reported as a spawn failure, as it
+        // would be had it thrown from run() (the process defers that one a tick).
+        const later = (): boolean => {
+          try {
+            go()
+            return true
+          } catch (err) {
+            this.#pending.delete(proc)
+            onSpawned(err as CodedError)
+            return false
+          }
+        }
+        if (!this.#admission.enter(later)) return
+        try {
+          go()
+        } catch (err) {
+          this.#admission.leave()
+          throw err
+        }
       },
     })
     this.#total++
