@@ -116,11 +116,16 @@ describe('the console', () => {
     // Lines the retention bound dropped (this server keeps 1 MiB; 2 MiB are printed, in
     // lines of 60000 bytes) show as a gap.
     const flood = await startFromForm(page, { command: 'sh', args: `-c 'head -c 2097152 /dev/zero | tr "\\0" x | fold -w 60000; echo last'` })
+    // The previous panel also said "exited with code 0": wait for the flood's own panel
+    // and its last line.
+    await page.locator('#output-title', { hasText: `pid ${flood}:` }).waitFor()
     await page.locator('#output-state', { hasText: 'exited with code 0' }).waitFor()
+    await output.locator('.line.stdout', { hasText: /x+last$/ }).waitFor()
     const snapshot = (await (await api(`/processes/${flood}/stdout`)).json()) as { dropped: number }
     expect(snapshot.dropped).toBeGreaterThan(0)
     await row(page, flood).getByRole('button', { name: /^Output of/ }).click()
     await page.locator('#output-state', { hasText: 'exited with code 0' }).waitFor()
+    await output.locator('.line.stdout', { hasText: /x+last$/ }).waitFor()
     const gap = output.locator('.line.gap')
     expect(await gap.count()).toBe(1)
     expect(await gap.textContent()).toMatch(new RegExp(`^… ${snapshot.dropped} lines dropped`))
@@ -128,11 +133,15 @@ describe('the console', () => {
 
     // The page keeps only its last 2000 lines.
     await startFromForm(page, { command: 'seq', args: '1 3000' })
+    // The flood's panel also said "exited with code 0": wait for the seq's own panel,
+    // and for its last line, before counting.
+    await page.locator('#output-title', { hasText: 'seq 1 3000' }).waitFor()
     await page.locator('#output-state', { hasText: 'exited with code 0' }).waitFor()
+    await page.locator('#output-trimmed', { hasText: '1001 earlier lines' }).waitFor()
+    await output.locator('.line.stdout', { hasText: /^3000$/ }).waitFor()
     expect(await output.locator('.line').count()).toBe(2000)
     expect(await output.getAttribute('data-trimmed')).toBe('1001')
     expect(await output.locator('.line.stdout').first().textContent()).toBe('1002')
-    await page.locator('#output-trimmed', { hasText: '1001 earlier lines' }).waitFor()
   })
 
   it('shows the OOM badge of a process the OOM killer took', async () => {
