@@ -1,24 +1,20 @@
 /**
- * The supervisor: validates requests, prepares everything a child needs before the
- * clone (credentials, PATH candidates, environment, cgroup), spawns through the addon,
+ * The supervisor: validates requests, has everything a child needs prepared before the
+ * clone (prepare.ts: credentials, PATH candidates, environment, cgroups) and spawned,
  * and keeps the table of running and recently exited processes.
  */
-import os from 'node:os'
-import path from 'node:path'
-
-import { lockFreeJoin } from '../cgroup/join.js'
 import { CgroupManager, type CgroupCapabilities } from '../cgroup/manager.js'
 
 import { coded, type CodedError } from '../errors.js'
-import { binding as realBinding, type NativeBinding, type NativeExitCallback, type NativeSpawnOptions } from '../native.js'
+import { binding as realBinding, type NativeBinding, type NativeSpawnOptions } from '../native.js'
 import { Admission } from './admission.js'
-import type { ChildLaunch, ChildOwner, Launched } from './launch.js'
+import type { ChildLaunch, ChildOwner } from './launch.js'
+import { ChildSpawner } from './prepare.js'
 import { SupervisedProcess } from './process.js'
 import { LINE_HEAP_OVERHEAD, OutputLog } from './retain.js'
 import type { ProcessInfo, RunRequest, StartRequest } from '../types.js'
-import { resolveUser } from './user.js'
 import { normalize, type Normalized } from './validate.js'
-import { envp, resolveOptions, type Settings, type SupervisorOptions } from './options.js'
+import { resolveOptions, type Settings, type SupervisorOptions } from './options.js'
 import { Watchdog } from './watchdog.js'
 
 
@@ -27,20 +23,12 @@ const MAX_SPAWNS_IN_FLIGHT = 128
 
 export type { SupervisorOptions }
 export type { ChildLaunch, ChildOwner }
+export { pathCandidates } from './prepare.js'
 
 
 /** What the supervisor found about memory cgroups (see the README's OOM section). */
 export type Capabilities = CgroupCapabilities
 
-
-// What execvp uses when PATH is unset (confstr(_CS_PATH) on glibc).
-const DEFAULT_PATH = '/bin:/usr/bin'
-
-/** Executable paths to try: the command itself if it has a `/`, else one per PATH entry. */
-export function pathCandidates(command: string, pathVar: string | undefined): string[] {
-  if (command.includes('/')) return [command]
-  return (pathVar ?? DEFAULT_PATH).split(':').map((dir) => `${dir === '' ? '.' : dir.replace(/\/+$/, '')}/${command}`)
-}
 
 /**
  * Starts processes and keeps their table. See README for the full API.
@@ -66,9 +54,7 @@ export class Supervisor {
   #retained = 0
   /** Queued on the spawner thread, not started yet. */
   readonly #pending = new Set<SupervisedProcess>()
-  readonly #baseEnvp: string[]
-  /** Lone spawns may run on the JS thread: no cgroup join here can wait on a global lock. */
-  readonly #inline: boolean
+  readonly #spawner: ChildSpawner
   /** Running children of the layers above (launchChild). */
   readonly #others = new Set<ChildOwner>()
   readonly #admission = new Admission(MAX_SPAWNS_IN_FLIGHT)
@@ -76,10 +62,9 @@ export class Supervisor {
   constructor(opts: SupervisorOptions = {}) {
     this.#s = resolveOptions(opts)
     this.#binding = opts.binding ?? realBinding
-    this.#baseEnvp = envp(this.#s.env)
     this.#cgroups = opts.cgroup === false ? null : CgroupManager.detect(opts.cgroup ?? {})
     this.capabilities = this.#cgroups?.capabilities ?? cgroupsOff()
-    this.#inline = lockFreeJoin(this.capabilities.cgroup, os.release())
+    this.#spawner = new ChildSpawner(this.#s, this.#binding, this.#cgroups, this.capabilities)
     this.#watchdog = opts.watchdog === false ? null : Watchdog.start(this.#binding, this.#cgroups?.dirs ?? [])
   }
 
@@ -175,7 +160,7 @@ export class Supervisor {
       launch: (onSpawned, onExit) => {
         const stdio: NativeSpawnOptions['stdio'] = [req.stdin === 'pipe' ? 1 : 0, req.stdout === 'capture' ? 1 : 0, req.stderr === 'capture' ? 1 : 0]
         const go = (): void =>
-          this.#spawn(req, () => ({ stdio }), onSpawned, onExit, () => {
+          this.#spawner.spawn(req, () => ({ stdio }), onSpawned, onExit, () => {
             this.#pending.delete(proc)
             this.#admission.leave()
           })
@@ -215,7 +200,7 @@ export class Supervisor {
   launchChild(owner: ChildOwner, launch: ChildLaunch): void {
     if (this.#closed !== null) throw coded('the supervisor is closed', 'ERR_SUPERVISOR_CLOSED')
     const { req, onSpawned } = launch
-    this.#spawn(
+    this.#spawner.spawn(
       req,
       launch.extra,
       (err, launched) => {
@@ -238,56 +223,6 @@ export class Supervisor {
     return this.#s.drainGrace
   }
 
-  // The shared preparation: everything the child needs, resolved before the clone.
-  #spawn(
-    req: Normalized,
-    extra: ChildLaunch['extra'],
-    onSpawned: (err: CodedError | null, launched?: Launched) => void,
-    onExit: NativeExitCallback,
-    onQueued: () => void,
-  ): void {
-    const limits = {
-      memoryLimit: req.memoryLimit ?? this.#s.memoryLimit,
-      pidsLimit: req.pidsLimit ?? this.#s.pidsLimit,
-      cpuLimit: req.cpuLimit ?? this.#s.cpuLimit,
-    }
-    const env = Object.keys(req.env).length === 0 ? this.#s.env : { ...this.#s.env, ...req.env }
-    const creds = req.user === undefined ? undefined : resolveUser(req.user, this.#binding)
-    // Before the cgroup: what extra opens, its caller closes if the launch throws.
-    const fields = extra?.(creds) ?? {}
-    const cgroup = this.#acquireCgroup(limits)
-    this.#binding.spawn(
-      {
-        command: req.command,
-        candidates: pathCandidates(req.command, env.PATH),
-        argv: [req.command, ...req.args],
-        envp: env === this.#s.env ? this.#baseEnvp : envp(env),
-        // A relative working_dir is relative to the base working dir, not to ours.
-        cwd: req.workingDir === undefined ? this.#s.cwd : path.resolve(this.#s.cwd, req.workingDir),
-        ...creds,
-        stdio: [0, 0, 0],
-        ...fields,
-        // Memory first (clone3 may place the child there), then only the hierarchies a limit needs.
-        cgroupJoins: cgroup === null ? [] : [cgroup.join, ...cgroup.extraJoins],
-        cgroupDirFd: cgroup?.dirFd ?? -1,
-        pipeSize: this.#s.pipeSize,
-        inline: this.#inline,
-      },
-      (err, spawned) => {
-        // The child has joined (or never will): holding these for its whole life
-        // would cost two or three fds a process.
-        cgroup?.closeJoinFds()
-        onQueued()
-        if (err !== null || spawned === undefined) {
-          cgroup?.release().catch(() => undefined)
-          return onSpawned(err)
-        }
-        onSpawned(null, { spawned, cgroup, user: creds === undefined ? ownUser() : { uid: creds.uid, gid: creds.gid } })
-      },
-      onExit,
-    )
-  }
-
   // A child of a layer above: shutdown and the watchdog cover it like our own.
   #adopt(owner: ChildOwner, pid: number): void {
     // Spawned while close() was already under way: it did not see this one.
@@ -300,13 +235,6 @@ export class Supervisor {
         this.#watchdog?.forget(pid)
         this.#others.delete(owner)
       })
-  }
-
-  #acquireCgroup(limits: { memoryLimit?: number; pidsLimit?: number; cpuLimit?: number }): ReturnType<CgroupManager['acquire']> {
-    if (this.#cgroups !== null) return this.#cgroups.acquire({ ...limits, oomGroup: this.#s.oomGroup })
-    const field = limits.memoryLimit !== undefined ? 'memory_limit' : limits.pidsLimit !== undefined ? 'pids_limit' : limits.cpuLimit !== undefined ? 'cpu_limit' : null
-    if (field === null) return null
-    throw coded(`${field} needs a cgroup: ${this.capabilities.reason ?? ''}`, 'ENOTSUP', { syscall: 'cgroup' })
   }
 
   #track(proc: SupervisedProcess): void {
@@ -358,8 +286,4 @@ function cgroupsOff(): Capabilities {
   const reason = 'cgroups turned off (cgroup: false)'
   const off = { usable: false, reason }
   return { cgroup: null, oomDetection: false, reason, controllers: { memory: off, pids: off, cpu: off } }
-}
-
-function ownUser(): { uid: number; gid: number } {
-  return { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }
 }
