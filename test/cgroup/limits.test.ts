@@ -13,7 +13,7 @@ import type { Layout } from '../../src/cgroup/detect.js'
 import { CgroupManager, type CgroupError, type FsKind } from '../../src/cgroup/manager.js'
 import { Supervisor } from '../../src/core/supervisor.js'
 import { collect, spawnError } from '../helpers/events.js'
-import { listTree, makeTree, mountLine } from '../fixtures/cgroupfs/tree.js'
+import { listTree, mountLine, useTrees } from '../fixtures/cgroupfs/tree.js'
 
 const BAD_PIDS: unknown[] = [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '64', true, {}, 2 ** 22 + 1]
 const BAD_CPU: unknown[] = [0, -0.5, Number.NaN, Number.POSITIVE_INFINITY, '0.5', false, [], 0.001, 1e6]
@@ -94,15 +94,7 @@ describe('defaults and ENOTSUP on this machine', () => {
 })
 
 describe('detection on fixture trees', () => {
-  const made: string[] = []
-  afterAll(() => {
-    for (const root of made) fs.rmSync(root, { recursive: true, force: true })
-  })
-  function tree(spec: Record<string, string>): string {
-    const root = makeTree(spec)
-    made.push(root)
-    return root
-  }
+  const tree = useTrees()
   const memoryFiles = {
     'memory/svc/memory.limit_in_bytes': '9223372036854771712\n',
     'memory/svc/memory.oom_control': 'oom_kill_disable 0\nunder_oom 0\noom_kill 0\n',

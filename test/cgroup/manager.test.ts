@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CgroupManager, parseMemoryLimit, type CgroupError, type ProcessCgroup } from '../../src/cgroup/manager.js'
 import { CgroupUnavailable, detectLayout, parseMountinfo, type FsKind } from '../../src/cgroup/detect.js'
 import { CgroupHandle } from '../../src/cgroup/process.js'
-import { listTree, makeTree, mountLine } from '../fixtures/cgroupfs/tree.js'
+import { listTree, makeTree, mountLine, useTrees } from '../fixtures/cgroupfs/tree.js'
 
 const MiB = 2 ** 20
 const REPO = fileURLToPath(new URL('../..', import.meta.url))
@@ -376,15 +376,7 @@ describe('mode detection (fixture inputs)', () => {
 })
 
 describe('capabilities and errors on fixture trees', () => {
-  const made: string[] = []
-  afterAll(() => {
-    for (const root of made) fs.rmSync(root, { recursive: true, force: true })
-  })
-  function tree(spec: Record<string, string>): string {
-    const root = makeTree(spec)
-    made.push(root)
-    return root
-  }
+  const tree = useTrees()
   const v2 = (root: string) => ({
     root,
     fsType: (p: string): FsKind => (p === root ? 'cgroup2' : 'missing'),

@@ -14,7 +14,7 @@ import type { SupervisedProcess } from '../../src/core/process.js'
 import { Supervisor } from '../../src/core/supervisor.js'
 import type { ExitEvent } from '../../src/types.js'
 import { ending } from '../helpers/events.js'
-import { openFds, rmTemp, tempDir, untilNoChildren, zombieChildren } from '../helpers/system.js'
+import { openFds, pidfds, rmTemp, tempDir, untilNoChildren, zombieChildren } from '../helpers/system.js'
 
 let dir: string
 
@@ -77,16 +77,6 @@ async function oneRun(sup: Supervisor, i: number): Promise<[Expected, Expected]>
 /** Lets closes that were started by the last exits finish (libuv closes in a later turn). */
 async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await tick()
-}
-
-function pidfds(): number {
-  return openFds().filter((fd) => {
-    try {
-      return fs.readlinkSync(`/proc/self/fd/${fd}`) === 'anon_inode:[pidfd]'
-    } catch {
-      return false
-    }
-  }).length
 }
 
 /** Runs 500 processes of every kind, 25 at a time, checking how each ended. */

@@ -4,28 +4,17 @@
  * after close() nothing of the supervisor's cgroups is left.
  */
 import { execFileSync } from 'node:child_process'
-import fs from 'node:fs'
 import { setImmediate as tick } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 
 import { Supervisor } from '../../src/managed/supervisor.js'
 import { untilStatus } from '../helpers/managed.js'
-import { openFds, zombieChildren } from '../helpers/system.js'
+import { openFds, pidfds, zombieChildren } from '../helpers/system.js'
 
 /** Directories below this process's supervisor cgroups (named s<pid>-<random>), per-run ones included. */
 function cgroupDirs(): string[] {
   const out = execFileSync('find', ['/sys/fs/cgroup', '-maxdepth', '9', '-type', 'd', '-path', `*/s${process.pid}-*`], { encoding: 'utf8' })
   return out.split('\n').filter(Boolean).sort()
-}
-
-function pidfds(): number {
-  return openFds().filter((fd) => {
-    try {
-      return fs.readlinkSync(`/proc/self/fd/${fd}`) === 'anon_inode:[pidfd]'
-    } catch {
-      return false
-    }
-  }).length
 }
 
 async function settle(): Promise<void> {

@@ -51,6 +51,17 @@ export function openFds(): string[] {
   return fs.readdirSync('/proc/self/fd')
 }
 
+/** How many of this process's open fds are pidfds. */
+export function pidfds(): number {
+  return openFds().filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`) === 'anon_inode:[pidfd]'
+    } catch {
+      return false
+    }
+  }).length
+}
+
 /** Children of this process, in any state. */
 export function children(): Stat[] {
   const out: Stat[] = []
