@@ -29,7 +29,7 @@ int Int(Napi::Object opts, const char* key, int fallback) {
 
 // spawn(opts, onSpawned, onExit): queues the spawn on the spawner thread;
 // onSpawned(err, { pid, fds: [stdin, stdout, stderr], child, clone3 }) follows on this
-// thread. The TypeScript layer (src/native.ts) validates every field; this trusts shapes.
+// thread, onExit(code, signal, userUs, sysUs, texts of opts.exitReads) after the reap. The TypeScript layer (src/native.ts) validates every field; this trusts shapes.
 Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object opts = info[0].As<Napi::Object>();
@@ -66,6 +66,7 @@ Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
   req.pipe_size = Int(opts, "pipeSize", 0);
   job->inline_ok = opts.Get("inline").IsBoolean() && opts.Get("inline").As<Napi::Boolean>().Value();
   req.tty_fd = Int(opts, "ttyFd", -1);
+  if (opts.Get("exitReads").IsArray()) job->exit_reads = Strings(opts, "exitReads");
   job->on_spawned = Napi::Persistent(info[1].As<Napi::Function>());
   job->on_exit = Napi::Persistent(info[2].As<Napi::Function>());
 

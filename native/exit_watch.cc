@@ -1,5 +1,6 @@
 #include "exit_watch.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -15,6 +16,26 @@
 #endif
 
 namespace sandproc {
+namespace {
+
+// A small kernel-generated file (a cgroup counter) in one read: open, read, close, with
+// no fstat and no buffer sized from it as fs.readFileSync does, on the exit's critical
+// path. Null when it cannot be opened or read. Only the first 4 KiB: every counter file
+// fits, and a cgroup.procs longer than that is read again in full by the caller.
+Napi::Value ReadSmall(Napi::Env env, const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return env.Null();
+  char buf[4096];
+  ssize_t n;
+  do {
+    n = read(fd, buf, sizeof buf);
+  } while (n < 0 && errno == EINTR);
+  close(fd);
+  if (n < 0) return env.Null();
+  return Napi::String::New(env, buf, static_cast<size_t>(n));
+}
+
+}  // namespace
 
 Napi::Function ChildHandle::Init(Napi::Env env) {
   return DefineClass(env, "ChildHandle",
@@ -24,9 +45,10 @@ Napi::Function ChildHandle::Init(Napi::Env env) {
                       InstanceMethod<&ChildHandle::Unref>("unref")});
 }
 
-Napi::Object ChildHandle::New(Napi::Env env, pid_t pid, int pidfd, Napi::Function on_exit) {
+Napi::Object ChildHandle::New(Napi::Env env, pid_t pid, int pidfd, Napi::Function on_exit,
+                              std::vector<std::string> exit_reads) {
   Napi::Object obj = env.GetInstanceData<AddonData>()->child_ctor.New({});
-  ChildHandle::Unwrap(obj)->Start(pid, pidfd, on_exit);
+  ChildHandle::Unwrap(obj)->Start(pid, pidfd, on_exit, std::move(exit_reads));
   return obj;
 }
 
@@ -38,8 +60,9 @@ ChildHandle::~ChildHandle() {
   delete context_;
 }
 
-void ChildHandle::Start(pid_t pid, int pidfd, Napi::Function on_exit) {
+void ChildHandle::Start(pid_t pid, int pidfd, Napi::Function on_exit, std::vector<std::string> exit_reads) {
   Napi::Env env = Env();
+  exit_reads_ = std::move(exit_reads);
   pid_ = pid;
   pidfd_ = pidfd;
   on_exit_ = Napi::Persistent(on_exit);
@@ -106,12 +129,15 @@ void ChildHandle::Reap() {
   }
   double user_us = ru.ru_utime.tv_sec * 1e6 + ru.ru_utime.tv_usec;
   double sys_us = ru.ru_stime.tv_sec * 1e6 + ru.ru_stime.tv_usec;
+  // Right after the reap, as the JS layer would have read them, minus its overhead.
+  Napi::Array texts = Napi::Array::New(env, exit_reads_.size());
+  for (uint32_t i = 0; i < exit_reads_.size(); i++) texts.Set(i, ReadSmall(env, exit_reads_[i]));
   Napi::FunctionReference cb = std::move(on_exit_);
-  napi_value argv[] = {code, sig, Napi::Number::New(env, user_us), Napi::Number::New(env, sys_us)};
+  napi_value argv[] = {code, sig, Napi::Number::New(env, user_us), Napi::Number::New(env, sys_us), texts};
   napi_value result;
   // Raw call: during environment teardown the loop still runs but JS cannot, and the
   // wrapper would turn that refusal into a fatal error. Then there is nobody to tell.
-  napi_status status = napi_make_callback(env, *context_, Value(), cb.Value(), 4, argv, &result);
+  napi_status status = napi_make_callback(env, *context_, Value(), cb.Value(), 5, argv, &result);
   if (status == napi_pending_exception) {
     napi_value err;
     if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);

@@ -8,16 +8,21 @@
 
 #include <sys/types.h>
 
+#include <string>
 #include <unordered_set>
+#include <vector>
 
 namespace sandproc {
 
 class ChildHandle : public Napi::ObjectWrap<ChildHandle> {
  public:
   static Napi::Function Init(Napi::Env env);
-  // Takes ownership of pidfd. on_exit(code|null, signal|null, userUs, sysUs) is called
-  // once, after the process group has been killed and the main process reaped.
-  static Napi::Object New(Napi::Env env, pid_t pid, int pidfd, Napi::Function on_exit);
+  // Takes ownership of pidfd. on_exit(code|null, signal|null, userUs, sysUs, texts) is
+  // called once, after the process group has been killed and the main process reaped;
+  // texts[i] is the content of exit_reads[i] read right after the reap (a cgroup's
+  // counters), null where it could not be read.
+  static Napi::Object New(Napi::Env env, pid_t pid, int pidfd, Napi::Function on_exit,
+                          std::vector<std::string> exit_reads = {});
 
   explicit ChildHandle(const Napi::CallbackInfo& info);
   ~ChildHandle() override;
@@ -31,7 +36,7 @@ class ChildHandle : public Napi::ObjectWrap<ChildHandle> {
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value Unref(const Napi::CallbackInfo& info);
 
-  void Start(pid_t pid, int pidfd, Napi::Function on_exit);
+  void Start(pid_t pid, int pidfd, Napi::Function on_exit, std::vector<std::string> exit_reads);
   static void OnReadable(uv_poll_t* handle, int status, int events);
   void Reap();
   void StopPolling();
@@ -41,6 +46,7 @@ class ChildHandle : public Napi::ObjectWrap<ChildHandle> {
   bool reaped_ = false;
   uv_poll_t* poll_ = nullptr;  // freed in its close callback, which may outlive us
   Napi::FunctionReference on_exit_;
+  std::vector<std::string> exit_reads_;
   Napi::ObjectReference self_;  // keeps the JS object alive until the exit is delivered
   Napi::AsyncContext* context_ = nullptr;
 };

@@ -112,7 +112,7 @@ void Spawner::Deliver() {
       for (uint32_t i = 0; i < 3; i++) fds.Set(i, Napi::Number::New(env, job->result.fds[i]));
       out.Set("fds", fds);
       out.Set("clone3", Napi::Boolean::New(env, job->result.used_clone3));
-      out.Set("child", ChildHandle::New(env, job->result.pid, job->result.pidfd, job->on_exit.Value()));
+      out.Set("child", ChildHandle::New(env, job->result.pid, job->result.pidfd, job->on_exit.Value(), std::move(job->exit_reads)));
       args[0] = env.Null();
       args[1] = out;
     } else {

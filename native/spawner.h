@@ -29,6 +29,7 @@ struct SpawnJob {
   bool ok = false;
   Napi::FunctionReference on_spawned;  // JS thread only
   Napi::FunctionReference on_exit;     // JS thread only
+  std::vector<std::string> exit_reads;  // files read right after the reap (ChildHandle)
 };
 
 class Spawner {

@@ -42,6 +42,11 @@ export interface NativeSpawnOptions {
    * nothing else in flight may then run on the JS thread instead of a spawner thread.
    */
   inline?: boolean
+  /**
+   * Files (a cgroup's counters) the addon reads right after the reap, before the exit
+   * callback: their texts are its last argument, in this order.
+   */
+  exitReads?: string[]
 }
 
 /**
@@ -79,8 +84,17 @@ export interface NativeSpawned {
 /** The spawn's outcome: the child, or an Error with Node's SystemError fields. */
 export type NativeSpawnCallback = (err: (Error & { code: string }) | null, spawned?: NativeSpawned) => void
 
-/** Called once, after the group was killed and the main process reaped. */
-export type NativeExitCallback = (code: number | null, signal: number | null, userUs: number, sysUs: number) => void
+/**
+ * Called once, after the group was killed and the main process reaped. `texts`: the
+ * contents of the spawn's `exitReads` (null for a file that could not be read).
+ */
+export type NativeExitCallback = (
+  code: number | null,
+  signal: number | null,
+  userUs: number,
+  sysUs: number,
+  texts?: readonly (string | null)[],
+) => void
 
 export interface NativeAccount {
   name: string

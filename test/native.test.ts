@@ -258,6 +258,25 @@ describe('where the clone runs', () => {
     }
   })
 
+  it('exitReads: the texts of the files come with the exit, read after the reap; null for one that cannot be read', async () => {
+    const file = path.join(dir, 'written-at-exit')
+    const missing = path.join(dir, 'missing')
+    const d = await spawnDirect({
+      ...base,
+      command: 'sh',
+      candidates: ['/bin/sh'],
+      argv: ['sh', '-c', 'sleep 0.05; printf "last words\\n" > "$0"', file],
+      stdio: [0, 0, 0],
+      exitReads: [file, missing, dir],
+    })
+    const [code, , , , texts] = await d.exit
+    expect(code).toBe(0)
+    // A directory opens but cannot be read: null too.
+    expect(texts).toEqual(['last words\n', null, null])
+    const without = await spawnDirect({ ...base, stdio: [0, 0, 0] })
+    expect((await without.exit)[4]).toEqual([])
+  })
+
   it('a burst of inline-allowed spawns all start and exit (the first inline, the rest on the threads)', async () => {
     const exits = await Promise.all(
       Array.from({ length: 20 }, () =>

@@ -62,7 +62,7 @@ export class CgroupManager {
   readonly dir: string | null
   private readonly setup: Setup | null
   /** Null when cgroups are unavailable. */
-  private readonly pool: DirPool | null
+  private readonly pool: DirPool<CgroupHandle> | null
   private readonly held = new Set<CgroupHandle>()
   private count = 0
   private closing: Promise<void> | null = null
@@ -73,7 +73,8 @@ export class CgroupManager {
     this.controllers = controllers
     this.capabilities = capabilities
     this.dir = setup?.dir ?? null
-    this.pool = setup === null ? null : new DirPool(poolSize, () => this.nextDir())
+    const mode = setup?.mode ?? 'v2'
+    this.pool = setup === null ? null : new DirPool(poolSize, () => this.nextDir(), (dir) => CgroupHandle.openSync(dir, mode, true))
     this.pool?.refill()
   }
 
@@ -125,7 +126,7 @@ export class CgroupManager {
         throw cgroupError('ENOTSUP', `${c}_limit needs the ${c} controller, which is unavailable: ${state.reason ?? ''}`)
       }
     }
-    const cg = this.fromPool(this.setup.mode) ?? CgroupHandle.createSync(this.nextDir(), this.setup.mode)
+    const cg = this.pool?.take() ?? CgroupHandle.createSync(this.nextDir(), this.setup.mode)
     this.pool?.refill()
     try {
       if (limit !== undefined) cg.setLimitSync(limit, opts.oomGroup ?? true)
@@ -160,7 +161,7 @@ export class CgroupManager {
         await cg.killAll().catch(() => {})
         await cg.release()
       }),
-      ...pooled.map((dir) => fs.promises.rmdir(dir).catch(() => {})),
+      ...pooled.map((cg) => cg.release().catch(() => {})),
     ])
     results.push(...(await this.sweep(this.setup)))
     // Then the other hierarchies, whose cgroups emptied with the memory ones.
@@ -197,18 +198,6 @@ export class CgroupManager {
   /** Resolves once the pool is filled (or filling stopped on an error); for tests and warm-up. */
   async prepared(): Promise<void> {
     await this.pool?.settled()
-  }
-
-  /** A pooled directory, opened; null when the pool is empty (or its entry unusable, then removed). */
-  private fromPool(mode: 'v1' | 'v2'): CgroupHandle | null {
-    const dir = this.pool?.take()
-    if (dir === undefined) return null
-    try {
-      return CgroupHandle.openSync(dir, mode, true)
-    } catch {
-      fs.rm(dir, { recursive: false, force: true }, () => {})
-      return null
-    }
   }
 
   private nextDir(): string {

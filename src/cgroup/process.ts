@@ -6,7 +6,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { promisify } from 'node:util'
 import { hasCode, wrapFsError } from './errors.js'
-import { delay, keyedValue, readOptionalSync, singleValue, writeIfPresentSync, writeSync } from './fs.js'
+import { delay, keyedValue, pidList, readOptionalSync, singleValue, writeIfPresentSync, writeSync } from './fs.js'
 import { killPass, killUntilEmpty } from './kill.js'
 import type { AppliedLimits, LimitCounters } from './applied.js'
 import type { NativeCgroupJoin } from '../native.js'
@@ -48,8 +48,15 @@ export interface ProcessCgroup {
    * reads empty. Rejects with code EBUSY if processes survive ~10 s (say, stuck in D state).
    */
   killAll(): Promise<void>
-  /** Synchronous; never throws (an unreadable counter is null). */
-  readCounters(): CgroupCounters
+  /** The files the addon reads right after the reap (`exitReads`), for readCounters and emptyAtReap. */
+  readonly exitReads: readonly string[]
+  /**
+   * Synchronous; never throws (an unreadable counter is null). `texts`: the contents of
+   * {@link exitReads} read at the reap; without them the files are read now.
+   */
+  readCounters(texts?: readonly (string | null)[]): CgroupCounters
+  /** True when `cgroup.procs`, read at the reap, listed nobody: nothing is left to kill. */
+  emptyAtReap(texts?: readonly (string | null)[]): boolean
   /** Closes the fds and removes the directory, retrying ~5 s while busy; rejects with EBUSY after. */
   release(): Promise<void>
 }
@@ -82,12 +89,20 @@ function oomKillsIn(text: string | null, mode: 'v1' | 'v2'): number | null {
 }
 
 function readOomKills(dir: string, mode: 'v1' | 'v2'): number | null {
+  return oomKillsIn(readOrNull(path.join(dir, FILES[mode].events)), mode)
+}
+
+/** The file's text; null when it is missing or unreadable. */
+function readOrNull(file: string): string | null {
   try {
-    return oomKillsIn(readOptionalSync(path.join(dir, FILES[mode].events)), mode)
+    return readOptionalSync(file)
   } catch {
     return null
   }
 }
+
+/** What {@link CgroupHandle.exitReads} lists, by index. */
+const AT_REAP = { events: 0, peak: 1, procs: 2 } as const
 
 /** Opened for writing; -1 when the file does not exist (the join then has only its fallback). */
 function openIfPresent(file: string): number {
@@ -111,6 +126,7 @@ export class CgroupHandle implements ProcessCgroup {
   private hasKillFile: boolean
 
   readonly join: NativeCgroupJoin
+  readonly exitReads: readonly string[]
 
   private constructor(
     readonly path: string,
@@ -122,6 +138,7 @@ export class CgroupHandle implements ProcessCgroup {
   ) {
     this.hasKillFile = mode === 'v2'
     this.join = tasksFd >= 0 ? { fd: tasksFd, fallbackFd: procsFd, path } : { fd: procsFd, path }
+    this.exitReads = [FILES[mode].events, FILES[mode].peak, 'cgroup.procs'].map((f) => `${path}/${f}`)
   }
 
   /**
@@ -208,15 +225,17 @@ export class CgroupHandle implements ProcessCgroup {
     return killUntilEmpty(this.path, () => this.kill())
   }
 
-  readCounters(): CgroupCounters {
-    const now = readOomKills(this.path, this.mode)
-    let memoryPeak: number | null = null
-    try {
-      memoryPeak = singleValue(readOptionalSync(path.join(this.path, FILES[this.mode].peak)))
-    } catch {
-      // Unreadable: unknown.
-    }
+  readCounters(texts?: readonly (string | null)[]): CgroupCounters {
+    const events = texts === undefined ? readOrNull(this.exitReads[AT_REAP.events]) : texts[AT_REAP.events]
+    const peak = texts === undefined ? readOrNull(this.exitReads[AT_REAP.peak]) : texts[AT_REAP.peak]
+    const now = oomKillsIn(events ?? null, this.mode)
+    const memoryPeak = singleValue(peak ?? null)
     return { oomKills: now === null || this.baseline === null ? null : now - this.baseline, memoryPeak, ...this.limits?.counters() }
+  }
+
+  emptyAtReap(texts?: readonly (string | null)[]): boolean {
+    const procs = texts?.[AT_REAP.procs]
+    return typeof procs === 'string' && pidList(procs).length === 0
   }
 
   /** Sync removal of a cgroup no process ever joined (a failed limit write on the spawn path). */

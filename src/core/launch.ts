@@ -13,7 +13,10 @@ import type { SupervisedProcess } from './process.js'
 /** The part of a per-process cgroup the process object uses (src/cgroup/manager.ts). */
 export interface ProcessCgroupHandle {
   killAll(): Promise<void>
-  readCounters(): CgroupCounters
+  /** `texts`: what the addon read at the reap (the exit callback's last argument). */
+  readCounters(texts?: readonly (string | null)[]): CgroupCounters
+  /** True when the reap's reading shows nothing left in the cgroup: no kill pass needed. */
+  emptyAtReap(texts?: readonly (string | null)[]): boolean
   release(): Promise<void>
 }
 

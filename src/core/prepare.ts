@@ -71,6 +71,7 @@ export class ChildSpawner {
         // Memory first (clone3 may place the child there), then only the hierarchies a limit needs.
         cgroupJoins: cgroup === null ? [] : [cgroup.join, ...cgroup.extraJoins],
         cgroupDirFd: cgroup?.dirFd ?? -1,
+        exitReads: cgroup === null ? [] : [...cgroup.exitReads],
         pipeSize: this.s.pipeSize,
         inline: this.inline,
       },

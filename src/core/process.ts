@@ -249,13 +249,14 @@ export class SupervisedProcess extends ProcessEmitter {
     this.deliverOutput(ev)
   }
 
-  #onExit: NativeExitCallback = (code, signal, userUs, sysUs) => {
+  #onExit: NativeExitCallback = (code, signal, userUs, sysUs, texts) => {
     if (this.#timer !== null) clearTimeout(this.#timer)
-    // Counters right after the reap: the kernel raises oom_kill before it sends SIGKILL,
-    // so an OOM kill of the main process is always visible here.
+    // Counters right after the reap (the addon read them then: `texts`): the kernel
+    // raises oom_kill before it sends SIGKILL, so an OOM kill of the main process is
+    // always visible here.
     let counters: CgroupCounters = { oomKills: null, memoryPeak: null }
     try {
-      if (this.#cgroup !== null) counters = this.#cgroup.readCounters()
+      if (this.#cgroup !== null) counters = this.#cgroup.readCounters(texts)
     } catch {
       // A counter we cannot read is a counter we do not claim anything from.
     }
@@ -273,13 +274,16 @@ export class SupervisedProcess extends ProcessEmitter {
     }
     this.#endedAt = Date.now()
     this.#stdin?.destroy()
-    // Descendants that left the process group are still in the cgroup.
-    const killed = this.#cgroup?.killAll() ?? Promise.resolve()
-    killed.catch(noop).then(() => {
-      if (this.#exit !== null) return
-      this.#output.afterReap()
-      this.#maybeFinish()
-    })
+    // Descendants that left the process group are still in the cgroup. Usually it was
+    // empty at the reap, and the exit need not wait for a kill pass.
+    if (this.#cgroup === null || this.#cgroup.emptyAtReap(texts)) return this.#afterKill()
+    this.#cgroup.killAll().catch(noop).then(this.#afterKill)
+  }
+
+  #afterKill = (): void => {
+    if (this.#exit !== null) return
+    this.#output.afterReap()
+    this.#maybeFinish()
   }
 
   #maybeFinish(): void {

@@ -209,11 +209,11 @@ export class PtySession extends EventEmitter {
     if (this.#killPending) this.killTree()
   }
 
-  #onExit: NativeExitCallback = (code, signal, userUs, sysUs) => {
+  #onExit: NativeExitCallback = (code, signal, userUs, sysUs, texts) => {
     let counters: { oomKills: number | null; memoryPeak: number | null } = { oomKills: null, memoryPeak: null }
     try {
       // Right after the reap: the kernel raises oom_kill before it sends SIGKILL.
-      if (this.#cgroup !== null) counters = this.#cgroup.readCounters()
+      if (this.#cgroup !== null) counters = this.#cgroup.readCounters(texts)
     } catch {
       // A counter we cannot read is a counter we claim nothing from.
     }

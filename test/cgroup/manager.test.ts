@@ -485,6 +485,21 @@ describe('a process cgroup on fixture trees', () => {
     expect(cg.join).toEqual({ fd: cg.procsFd, path: dir })
   })
 
+  it('texts read at the reap are used instead of the files; procs read then says whether a kill pass is needed', () => {
+    const dir = cgroupDir({ 'cgroup.procs': '', 'memory.oom_control': 'oom_kill 1\n', 'memory.max_usage_in_bytes': '1\n' })
+    const cg = CgroupHandle.openSync(dir, 'v1')
+    expect(cg.exitReads).toEqual(['memory.oom_control', 'memory.max_usage_in_bytes', 'cgroup.procs'].map((f) => path.join(dir, f)))
+    // Baseline 1 from the file; the counters from the texts, not from the files (still 1 and 1).
+    expect(cg.readCounters(['under_oom 0\noom_kill 3\n', '4096\n', ''])).toEqual({ oomKills: 2, memoryPeak: 4096 })
+    // A file the addon could not read is an unknown counter.
+    expect(cg.readCounters([null, null, null])).toEqual({ oomKills: null, memoryPeak: null })
+    expect(cg.emptyAtReap(['', '', ''])).toBe(true)
+    expect(cg.emptyAtReap(['', '', '4242\n'])).toBe(false)
+    // Unread (a stand-in binding) or unreadable: the kill pass decides.
+    expect(cg.emptyAtReap(['', '', null])).toBe(false)
+    expect(cg.emptyAtReap()).toBe(false)
+  })
+
   it('a limit skips the files a kernel lacks (no swap, no oom.group)', () => {
     const dir = cgroupDir({ 'cgroup.procs': '', 'memory.max': 'max\n', 'memory.events': 'oom_kill 0\n' })
     const cg = CgroupHandle.openSync(dir, 'v2')
