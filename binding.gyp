@@ -9,6 +9,7 @@
         "native/spawn.cc",
         "native/spawner.cc",
         "native/exit_watch.cc",
+        "native/fd_slots.cc",
         "native/pipe_reader.cc",
         "native/pty.cc",
         "native/user.cc",

@@ -100,6 +100,8 @@ static Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   data->child_ctor = Napi::Persistent(ChildHandle::Init(env));
   env.SetInstanceData(data);
+  // Made now, not at the first spawn: its fd slots are reserved while numbers are low.
+  data->spawner = new Spawner(env);
   napi_add_env_cleanup_hook(env, Cleanup, data);
   exports.Set("spawn", Napi::Function::New(env, SpawnJs, "spawn"));
   exports.Set("PipeReader", PipeReader::Init(env));

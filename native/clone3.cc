@@ -54,11 +54,12 @@ std::atomic<bool> clone3_usable{true};
 
 }  // namespace
 
-pid_t Clone3IntoCgroup(int cgroup_fd, void* stack, size_t stack_size, int (*fn)(void*), void* arg, int* pidfd) {
+pid_t Clone3IntoCgroup(int cgroup_fd, void* stack, size_t stack_size, int (*fn)(void*), void* arg, int* pidfd,
+                       unsigned long extra_flags) {
 #if defined(__x86_64__)
   if (!clone3_usable.load(std::memory_order_relaxed)) return -1;
   Clone3Args ca{};
-  ca.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_INTO_CGROUP;
+  ca.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_INTO_CGROUP | extra_flags;
   ca.pidfd = reinterpret_cast<uint64_t>(pidfd);
   ca.exit_signal = SIGCHLD;
   ca.stack = reinterpret_cast<uint64_t>(stack);
@@ -70,7 +71,7 @@ pid_t Clone3IntoCgroup(int cgroup_fd, void* stack, size_t stack_size, int (*fn)(
   if (err == ENOSYS || err == EPERM || err == E2BIG || err == EINVAL) clone3_usable.store(false, std::memory_order_relaxed);
   return -1;
 #else
-  (void)cgroup_fd, (void)stack, (void)stack_size, (void)fn, (void)arg, (void)pidfd;
+  (void)cgroup_fd, (void)stack, (void)stack_size, (void)fn, (void)arg, (void)pidfd, (void)extra_flags;
   return -1;
 #endif
 }

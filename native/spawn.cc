@@ -5,6 +5,7 @@
 #include "spawn.h"
 
 #include "clone3.h"
+#include "fd_slots.h"
 
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -17,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 
@@ -27,9 +29,9 @@
 namespace sandproc {
 namespace {
 
-enum Stage : int32_t { kCgroup, kSetsid, kDup2, kChdir, kSetgroups, kSetgid, kSetuid, kPrctl, kExecve, kSetctty };
-const char* const kStageSyscall[] = {"cgroup", "setsid", "dup2", "chdir", "setgroups",
-                                     "setgid", "setuid", "prctl", "execve", "ioctl"};
+enum Stage : int32_t { kCgroup, kSetsid, kDup2, kChdir, kSetgroups, kSetgid, kSetuid, kPrctl, kExecve, kSetctty, kUnshare };
+const char* const kStageSyscall[] = {"cgroup", "setsid", "dup2",   "chdir", "setgroups", "setgid",
+                                     "setuid", "prctl",  "execve", "ioctl", "close_range"};
 
 // What a failed child writes to the error pipe; EOF instead means execve succeeded.
 struct ChildError {
@@ -62,6 +64,8 @@ struct ChildArgs {
   const gid_t* groups;
   size_t ngroups;
   pid_t parent_pid;
+  // > 0: born sharing our fd table (CLONE_FILES); keeps only the fds below this (fd_slots.h).
+  int unshare_below;
 };
 
 constexpr size_t kChildStackSize = 64 * 1024;
@@ -77,6 +81,12 @@ constexpr size_t kChildStackSize = 64 * 1024;
 
 int ChildMain(void* arg) {
   const ChildArgs* a = static_cast<const ChildArgs*>(arg);
+
+  // Before anything that could change the table we share: from here on it is our own,
+  // holding the parent's low fds and the slots, not the whole of it.
+  if (a->unshare_below > 0 && syscall(SYS_close_range, a->unshare_below, ~0U, CLOSE_RANGE_UNSHARE) < 0) {
+    ChildFail(a, kUnshare, errno);
+  }
 
   // Join the cgroups first so that everything the child does, including its memory, is
   // charged there (clone3 with CLONE_INTO_CGROUP already did this atomically for the
@@ -194,7 +204,7 @@ void CloseAll(int* fds, int n) {
 
 }  // namespace
 
-bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure) {
+bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure, FdSlots* slots) {
   auto fail = [&](int err, const char* syscall, const std::string& path = std::string()) {
     failure->err = err;
     failure->syscall = syscall;
@@ -262,10 +272,44 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure) 
   args.ngroups = req.groups.size();
   args.parent_pid = getpid();
 
+  // A large fd table: hand the child its fds below the slots' limit and let it keep only
+  // those (fd_slots.h). Freshly made fds take the lowest free numbers, so a high one
+  // among them means the table is full up to there.
+  int highest = errpipe[1];
+  for (int i = 0; i < 3; i++) highest = std::max(highest, args.stdio[i]);
+  if (slots != nullptr && slots->WorthIt(highest)) {
+    bool placed = true;
+    auto place = [&](int* fd) {
+      if (*fd < 0 || !placed) return;
+      int to = slots->Place(*fd);
+      if (to < 0) placed = false;
+      else *fd = to;
+    };
+    for (int i = 0; i < 3; i++) place(&args.stdio[i]);
+    place(&args.tty_fd);
+    place(&args.err_fd);
+    for (int i = 0; i < args.njoins; i++) {
+      place(&args.joins[i].fd);
+      place(&args.joins[i].fallback_fd);
+    }
+    if (placed) {
+      args.unshare_below = slots->limit();
+    } else {
+      // Out of slots (more joins than planned): the table is copied, as without them.
+      slots->Release();
+      for (int i = 0; i < 3; i++) args.stdio[i] = req.tty_fd >= 0 ? req.tty_fd : child[i] >= 0 ? child[i] : DevNull();
+      args.tty_fd = req.tty_fd;
+      args.err_fd = errpipe[1];
+      for (int i = 0; i < args.njoins; i++) args.joins[i] = {req.cgroup_joins[i].fd, req.cgroup_joins[i].fallback_fd};
+    }
+  }
+  const unsigned long share_files = args.unshare_below > 0 ? CLONE_FILES : 0;
+
   void* stack = mmap(nullptr, kChildStackSize, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) {
     int e = errno;
+    if (slots != nullptr) slots->Release();
     cleanup();
     return fail(e, "mmap");
   }
@@ -285,22 +329,25 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure) 
   if (req.cgroup_dir_fd >= 0) {
     // Atomic placement: the child is born in its cgroup and never writes cgroup.procs.
     args.first_join = 1;
-    pid = Clone3IntoCgroup(req.cgroup_dir_fd, stack, kChildStackSize, ChildMain, &args, &pidfd);
+    pid = Clone3IntoCgroup(req.cgroup_dir_fd, stack, kChildStackSize, ChildMain, &args, &pidfd, share_files);
     if (pid >= 0) result->used_clone3 = true;
     else args.first_join = 0;
   }
   if (pid < 0) {
     // SIGCHLD as the exit signal keeps the child an ordinary one for waitid.
-    pid = clone(ChildMain, stack_top, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &args, &pidfd);
+    pid = clone(ChildMain, stack_top, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | share_files | SIGCHLD, &args, &pidfd);
     if (pid < 0 && (errno == EINVAL || errno == ENOSYS || errno == EPERM)) {
       // A sandbox that forbids CLONE_VM: fall back to a plain fork-like clone. The child
       // then has its own copy of everything above and reports through the same pipe.
-      pid = clone(ChildMain, stack_top, CLONE_PIDFD | SIGCHLD, &args, &pidfd);
+      pid = clone(ChildMain, stack_top, CLONE_PIDFD | share_files | SIGCHLD, &args, &pidfd);
     }
     clone_err = pid < 0 ? errno : 0;
   }
 
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr, sizeof(uint64_t));
+  // The child has its own table by now (or never will): the slots' references go, so
+  // that only the child holds its pipe ends.
+  if (slots != nullptr) slots->Release();
   CloseAll(child, 3);
   close(errpipe[1]);
   errpipe[1] = -1;

@@ -59,8 +59,11 @@ struct SpawnFailure {
   std::string path;
 };
 
+class FdSlots;
+
 // Returns false and fills `failure` when the program could not be started; then no
-// process is left behind and no fd is leaked.
-bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure);
+// process is left behind and no fd is leaked. `slots`: the calling thread's own
+// (fd_slots.h), or null to copy the whole fd table into the child.
+bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure, FdSlots* slots = nullptr);
 
 }  // namespace sandproc

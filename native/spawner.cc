@@ -29,6 +29,7 @@ Spawner::Spawner(napi_env env) : env_(env) {
   async_->data = this;
   // Only pending spawns may keep the loop alive.
   uv_unref(reinterpret_cast<uv_handle_t*>(async_));
+  for (auto& s : slots_) s = std::make_unique<FdSlots>();
 }
 
 // Started by the first spawn that cannot run inline: a supervisor that only ever spawns
@@ -43,7 +44,7 @@ void Spawner::StartThreads() {
   // work runs on the other core), the next spawn can proceed. More gain nothing on the
   // small machines this runs on and cost a stack each.
   unsigned n = std::thread::hardware_concurrency() > 1 ? 2 : 1;
-  for (unsigned i = 0; i < n; i++) threads_.emplace_back([this] { Run(); });
+  for (unsigned i = 0; i < n; i++) threads_.emplace_back([this, i] { Run(slots_[i + 1].get()); });
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr, sizeof(uint64_t));
 }
 
@@ -55,7 +56,7 @@ void Spawner::Submit(SpawnJob* job) {
   // two thread wake-ups, each of which can cost a whole time slice on a loaded machine.
   // Bursts still go to the threads, which run beside the JS thread.
   if (alone && job->inline_ok && !(job->req.cgroup_dir_fd >= 0 && !Clone3Usable())) {
-    job->ok = Spawn(job->req, &job->result, &job->failure);
+    job->ok = Spawn(job->req, &job->result, &job->failure, slots_[0].get());
     {
       std::lock_guard<std::mutex> lock(mu_);
       done_.push_back(job);
@@ -71,7 +72,7 @@ void Spawner::Submit(SpawnJob* job) {
   cv_.notify_one();
 }
 
-void Spawner::Run() {
+void Spawner::Run(FdSlots* slots) {
   for (;;) {
     SpawnJob* job;
     {
@@ -81,7 +82,7 @@ void Spawner::Run() {
       job = todo_.front();
       todo_.pop_front();
     }
-    job->ok = Spawn(job->req, &job->result, &job->failure);
+    job->ok = Spawn(job->req, &job->result, &job->failure, slots);
     {
       std::lock_guard<std::mutex> lock(mu_);
       done_.push_back(job);

@@ -10,10 +10,12 @@
 
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "fd_slots.h"
 #include "spawn.h"
 
 namespace sandproc {
@@ -42,7 +44,7 @@ class Spawner {
   void Stop();
 
  private:
-  void Run();
+  void Run(FdSlots* slots);
   void StartThreads();
   static void OnDone(uv_async_t* handle);
   void Deliver();
@@ -50,6 +52,9 @@ class Spawner {
   napi_env env_;
   uv_async_t* async_ = nullptr;  // freed in its close callback
   std::vector<std::thread> threads_;
+  // One set per context that spawns (this thread inline, then each spawner thread),
+  // reserved when the spawner is made, while fd numbers are still low.
+  std::unique_ptr<FdSlots> slots_[3];
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<SpawnJob*> todo_;

@@ -132,6 +132,29 @@ describe('file descriptors', () => {
     expect(out.childFds.sort()).toEqual(['0', '1', '2'])
   })
 
+  // Past 64 the child shares our fd table and keeps only its own fds (native/fd_slots.h).
+  it('with thousands of fds open: the child has exactly 0, 1 and 2, pipes and errors work, nothing stays behind', async () => {
+    const held = Array.from({ length: 3000 }, () => fs.openSync('/dev/null', 'r'))
+    try {
+      const before = openFds().length
+      const cat = await settledCat()
+      expect(fs.readdirSync(`/proc/${cat.pid}/fd`).sort()).toEqual(['0', '1', '2'])
+      await finish(cat)
+      // Twenty at once: the first inline, the others on the spawner threads, each with its own slots.
+      const runs = await Promise.all(Array.from({ length: 20 }, (_, i) => collect(sup.run({ command: 'sh', args: ['-c', `ls /proc/self/fd; echo err${i} >&2; exit ${i}`] }))))
+      runs.forEach((r, i) => {
+        expect(r.stdout.sort()).toEqual(['0', '1', '2', '3'])
+        expect(r.stderr).toEqual([`err${i}`])
+        expect(r.exit.exit_code).toBe(i)
+      })
+      const failed = sup.run({ command: 'true', working_dir: path.join(dir, 'missing') })
+      await expect(failed.exited).rejects.toMatchObject({ code: 'ENOENT', syscall: 'chdir' })
+      expect(openFds().length).toBe(before)
+    } finally {
+      for (const fd of held) fs.closeSync(fd)
+    }
+  })
+
   it('stdin is /dev/null for run and for start without a pipe', async () => {
     const run = await collect(sup.run({ command: 'readlink', args: ['/proc/self/fd/0'] }))
     expect(run.stdout).toEqual(['/dev/null'])

@@ -35,6 +35,20 @@ describe('the terminal', () => {
     expect(exit.exit_code).toBe(0)
   })
 
+  // Past 64 open fds the child shares our fd table and keeps only its own (native/fd_slots.h).
+  it('with thousands of fds open: still the controlling terminal on 0, 1 and 2 and nothing else; its end comes', async () => {
+    const held = Array.from({ length: 3000 }, () => fs.openSync('/dev/null', 'r'))
+    try {
+      const s = sh('for fd in 0 1 2; do test -t $fd && echo "tty$fd"; done; ls -1 /proc/$$/fd; exit 5')
+      const { output, exit } = await collectPty(s)
+      const lines = output.toString().split('\r\n').filter((l) => l !== '')
+      expect(lines).toEqual(['tty0', 'tty1', 'tty2', '0', '1', '2'])
+      expect(exit.exit_code).toBe(5)
+    } finally {
+      for (const fd of held) fs.closeSync(fd)
+    }
+  })
+
   it('has the asked window size before exec, and IUTF8 on', async () => {
     const { output } = await collectPty(sh('stty size; stty -a', { rows: 33, cols: 101 }))
     const text = output.toString()
