@@ -29,11 +29,11 @@ PipeReader::PipeReader(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PipeRe
   terminal_ = info.Length() > 3 && info[3].ToBoolean().Value();
   self_ = Napi::Persistent(info.This().As<Napi::Object>());
   context_ = new Napi::AsyncContext(env, "sandproc:pipe", info.This().As<Napi::Object>());
-  fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
   env.GetInstanceData<AddonData>()->readers.insert(this);
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
   poll_ = new uv_poll_t;
+  // uv_poll_init also makes the fd non-blocking (libuv >= 1.2.2), which the reads need.
   uv_poll_init(loop, poll_, fd_);
   poll_->data = this;
   uv_poll_start(poll_, UV_READABLE | UV_DISCONNECT, OnReadable);

@@ -305,8 +305,16 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure, 
   }
   const unsigned long share_files = args.unshare_below > 0 ? CLONE_FILES : 0;
 
-  void* stack = mmap(nullptr, kChildStackSize, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  // One stack per spawning thread, kept: the child runs on it only until its execve,
+  // which returns this thread from the clone (CLONE_VFORK), and a munmap per spawn would
+  // cost a TLB shootdown across the cores running our other threads, a fresh mapping
+  // page faults as the child touches it.
+  static thread_local void* kept_stack = nullptr;
+  if (kept_stack == nullptr) {
+    void* made = mmap(nullptr, kChildStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (made != MAP_FAILED) kept_stack = made;
+  }
+  void* stack = kept_stack == nullptr ? MAP_FAILED : kept_stack;
   if (stack == MAP_FAILED) {
     int e = errno;
     if (slots != nullptr) slots->Release();
@@ -338,8 +346,10 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure, 
     pid = clone(ChildMain, stack_top, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | share_files | SIGCHLD, &args, &pidfd);
     if (pid < 0 && (errno == EINVAL || errno == ENOSYS || errno == EPERM)) {
       // A sandbox that forbids CLONE_VM: fall back to a plain fork-like clone. The child
-      // then has its own copy of everything above and reports through the same pipe.
-      pid = clone(ChildMain, stack_top, CLONE_PIDFD | share_files | SIGCHLD, &args, &pidfd);
+      // then has its own copy of everything above and reports through the same pipe. No
+      // CLONE_FILES: without the vfork wait we would point the slots back at /dev/null
+      // before the child had its own table (it gets a copy now, slots included).
+      pid = clone(ChildMain, stack_top, CLONE_PIDFD | SIGCHLD, &args, &pidfd);
     }
     clone_err = pid < 0 ? errno : 0;
   }
@@ -353,7 +363,6 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure, 
   errpipe[1] = -1;
 
   if (pid < 0) {
-    munmap(stack, kChildStackSize);
     cleanup();
     return fail(clone_err, "clone");
   }
@@ -367,7 +376,6 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure, 
   } while (n < 0 && errno == EINTR);
   close(errpipe[0]);
   errpipe[0] = -1;
-  munmap(stack, kChildStackSize);
 
   if (n == static_cast<ssize_t>(sizeof ce)) {
     // The child exited without exec: reap our own pid (never waitpid(-1)).
