@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { BENCH_DIR, buildArtifacts } from './lib/build.js'
-import { BunPeer } from './lib/bun.js'
+import { startBun, startOwnSandproc } from './lib/bun.js'
 import { machineFacts } from './lib/machine.js'
 import { childProcessRunner, execaRunner } from './lib/peers.js'
 import { machineLines, markdownReport } from './lib/report.js'
@@ -60,12 +60,14 @@ const sandproc = await sandprocRunner()
 const sandprocNoCg = sandproc.cgroup === 'none' ? null : await sandprocRunner({ cgroup: false })
 const peers = { child_process: childProcessRunner, execa: execaRunner }
 const w1Runners: RunnerSet = { sandproc, ...(sandprocNoCg ? { sandproc_nocg: sandprocNoCg } : {}), ...peers }
-const bun = BunPeer.start(log)
+const bun = startBun(log)
 if (bun !== null) log(`Bun ${bun.version}`)
+// Bun runs in a process of its own; so does this sandproc, its like-for-like peer.
+const own = bun !== null && selected('w1') ? startOwnSandproc() : null
 
 try {
   await step('w1', async () => {
-    measures.push(...(await w1Sequential({ quick, artifacts, runners: w1Runners, bun })))
+    measures.push(...(await w1Sequential({ quick, artifacts, runners: w1Runners, bun, own })))
   })
   await step('w2', async () => {
     const r = await w2Memory({ quick })
@@ -109,6 +111,7 @@ try {
   await sandproc.close()
   await sandprocNoCg?.close()
   await bun?.close()
+  await own?.close()
 }
 
 const args = process.argv.slice(2)

@@ -12,6 +12,7 @@ import type { Summary } from './lib/stats.js'
 const COLUMNS: [ContenderName, string][] = [
   ['sandproc', 'sandproc'],
   ['sandproc_nocg', 'sandproc, no cgroup'],
+  ['sandproc_own', 'sandproc, own process'],
   ['bun', 'Bun.spawn'],
   ['child_process', 'child_process'],
   ['execa', 'execa'],

@@ -9,25 +9,28 @@
  * figures alone would hide it.
  */
 import { type Artifacts, runFloor } from './lib/build.js'
-import type { BunPeer } from './lib/bun.js'
+import type { WorkerPeer } from './lib/worker-peer.js'
 import type { ContenderName, Measure } from './lib/results.js'
 import type { Runner } from './lib/runner.js'
 import { type Contender, interleave, summarize } from './lib/stats.js'
 
-export type RunnerSet = Partial<Record<Exclude<ContenderName, 'c_floor' | 'c_floor_pipes' | 'bun'>, Runner>>
+export type RunnerSet = Partial<Record<Exclude<ContenderName, 'c_floor' | 'c_floor_pipes' | 'bun' | 'sandproc_own'>, Runner>>
 
 export interface W1Options {
   quick: boolean
   artifacts: Artifacts
   runners: RunnerSet
   /** Bun.spawn in its own process, interleaved like the others; null leaves it out. */
-  bun: BunPeer | null
+  bun: WorkerPeer | null
+  /** sandproc in its own process, measured as Bun is; null leaves it out. */
+  own: WorkerPeer | null
 }
 
 function contenders(opts: W1Options, program: string): Contender<string>[] {
   const list: Contender<string>[] = Object.entries(opts.runners).map(([name, r]) => ({ name, op: () => r.run(program, []) }))
-  const bun = opts.bun
-  if (bun !== null) list.push({ name: 'bun', op: async () => void (await bun.run(program)), timed: () => bun.run(program) })
+  for (const [name, peer] of [['bun', opts.bun], ['sandproc_own', opts.own]] as const) {
+    if (peer !== null) list.push({ name, op: async () => void (await peer.run(program)), timed: () => peer.run(program) })
+  }
   return list
 }
 

@@ -1,7 +1,7 @@
 /**
  * Bun as a contender: `Bun.spawn` doing the same work, in a Bun process of its own
- * (bench/bun/worker.mjs) that the bench drives one request at a time, so that its
- * runs interleave with the Node contenders' and see the same background load.
+ * (bench/bun/worker.mjs, a WorkerPeer) that the bench drives one request at a time, so
+ * that its runs interleave with the Node contenders' and see the same background load.
  *
  * The binary comes from the `bun` devDependency. Its postinstall only moves the binary
  * of the platform package (`@oven/bun-linux-x64`, an optional dependency of `bun`) over
@@ -9,11 +9,12 @@
  * it is approved, so the platform package is looked at first and the placeholder (a
  * shell script that prints an error) only if it is a real binary.
  */
-import { spawn, type ChildProcessWithoutNullStreams, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { existsSync, openSync, readSync, closeSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { BENCH_DIR } from './build.js'
+import { WorkerPeer } from './worker-peer.js'
 
 const require = createRequire(import.meta.url)
 
@@ -59,70 +60,23 @@ export function findBun(): { bin: string; version: string } | { bin: null; reaso
   return { bin: null, reason: main === null ? 'the bun package is not installed (npm ci)' : `no runnable Bun binary among ${candidates.join(', ')}` }
 }
 
-export interface BunBurst {
-  spawnAllMs: number
-  maxLoopDelayMs: number
+export type BunPeer = WorkerPeer
+export type BunBurst = import('./worker-peer.js').WorkerBurst
+
+/** Null (with the reason logged) when no Bun binary works here. */
+export function startBun(log: (msg: string) => void): BunPeer | null {
+  const found = findBun()
+  if (found.bin === null) {
+    log(`Bun left out: ${found.reason}`)
+    return null
+  }
+  return new WorkerPeer('Bun', found.version, found.bin, [path.join(BENCH_DIR, 'bun', 'worker.mjs')])
 }
 
-/** A running worker: one request at a time, answers timed inside Bun. */
-export class BunPeer {
-  readonly version: string
-  private readonly child: ChildProcessWithoutNullStreams
-  private buffered = ''
-  private waiting: ((line: string) => void) | null = null
-  private readonly exited: Promise<void>
-
-  private constructor(bin: string, version: string) {
-    this.version = version
-    this.child = spawn(bin, [path.join(BENCH_DIR, 'bun', 'worker.mjs')], { stdio: ['pipe', 'pipe', 'pipe'] })
-    this.child.stderr.pipe(process.stderr)
-    this.child.stdout.setEncoding('utf8')
-    this.child.stdout.on('data', (chunk: string) => {
-      this.buffered += chunk
-      for (let nl = this.buffered.indexOf('\n'); nl >= 0; nl = this.buffered.indexOf('\n')) {
-        const line = this.buffered.slice(0, nl)
-        this.buffered = this.buffered.slice(nl + 1)
-        const w = this.waiting
-        this.waiting = null
-        w?.(line)
-      }
-    })
-    this.exited = new Promise((resolve) => this.child.once('close', () => resolve()))
-  }
-
-  /** Null (with the reason logged) when no Bun binary works here. */
-  static start(log: (msg: string) => void): BunPeer | null {
-    const found = findBun()
-    if (found.bin === null) {
-      log(`Bun left out: ${found.reason}`)
-      return null
-    }
-    return new BunPeer(found.bin, found.version)
-  }
-
-  private async request<T>(req: object): Promise<T> {
-    if (this.waiting !== null) throw new Error('BunPeer: one request at a time')
-    const line = new Promise<string>((resolve, reject) => {
-      this.waiting = resolve
-      this.exited.then(() => reject(new Error('the Bun worker exited')))
-    })
-    this.child.stdin.write(JSON.stringify(req) + '\n')
-    const out = JSON.parse(await line) as T & { error?: string }
-    if (out.error !== undefined) throw new Error(`Bun worker: ${out.error}`)
-    return out
-  }
-
-  /** One start→exit, in ms as Bun measured it. */
-  async run(cmd: string, args: readonly string[] = []): Promise<number> {
-    return (await this.request<{ ms: number }>({ op: 'run', cmd, args })).ms
-  }
-
-  burst(cmd: string, arg: string, n: number): Promise<BunBurst> {
-    return this.request<BunBurst>({ op: 'burst', cmd, arg, n })
-  }
-
-  async close(): Promise<void> {
-    this.child.stdin.end()
-    await this.exited
-  }
+/**
+ * sandproc (cgroups on) in a Node process of its own, as Bun runs in its own: the
+ * like-for-like peer of `Bun.spawn`, free of the in-process contenders' forks and GC.
+ */
+export function startOwnSandproc(): WorkerPeer {
+  return new WorkerPeer('sandproc', process.version, process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, 'own-worker.ts')])
 }

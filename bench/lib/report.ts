@@ -5,6 +5,7 @@ import type { Summary } from './stats.js'
 const COLUMNS: { name: ContenderName; title: string }[] = [
   { name: 'sandproc', title: 'sandproc' },
   { name: 'sandproc_nocg', title: 'sandproc, no cgroup' },
+  { name: 'sandproc_own', title: 'sandproc, own process' },
   { name: 'bun', title: 'Bun.spawn' },
   { name: 'child_process', title: 'child_process' },
   { name: 'execa', title: 'execa' },
@@ -38,13 +39,24 @@ export function measuresTable(measures: readonly Measure[]): string {
   // Only the contenders this run measured (the no-cgroup variant exists only with cgroups).
   const columns = COLUMNS.filter((c) => measures.some((m) => m.results[c.name] !== undefined))
   const withBun = measures.some((m) => m.results.bun !== undefined)
-  const head = ['workload', 'measure', 'unit', ...columns.map((c) => c.title), ...(withBun ? ['Bun ÷ sandproc'] : []), 'child_process ÷ sandproc', 'execa ÷ sandproc']
+  const withOwn = measures.some((m) => m.results.sandproc_own !== undefined)
+  const head = [
+    'workload',
+    'measure',
+    'unit',
+    ...columns.map((c) => c.title),
+    ...(withBun ? ['Bun ÷ sandproc'] : []),
+    ...(withOwn ? ['Bun ÷ sandproc, each in its own process'] : []),
+    'child_process ÷ sandproc',
+    'execa ÷ sandproc',
+  ]
   const rows = measures.map((m) => [
     m.workload,
     m.label,
     m.work === undefined ? `${m.unit}, median (p90)` : 'lines/s at median (p90) time',
     ...columns.map((c) => cell(m, c.name, m.results[c.name])),
     ...(withBun ? [ratio(advantage(m, 'bun'))] : []),
+    ...(withOwn ? [ratio(advantage(m, 'bun', 'sandproc_own'))] : []),
     ratio(advantage(m, 'child_process')),
     ratio(advantage(m, 'execa')),
   ])

@@ -4,9 +4,10 @@ import type { Summary } from './stats.js'
 
 /**
  * `c_floor` is the C posix_spawn loop, `c_floor_pipes` the same with captured stdout and
- * stderr; in workload 5 `child_process` is the naive server; `bun` is `Bun.spawn` in Bun.
+ * stderr; in workload 5 `child_process` is the naive server; `bun` is `Bun.spawn` in Bun;
+ * `sandproc_own` is sandproc in a Node process of its own, as Bun is measured.
  */
-export type ContenderName = 'sandproc' | 'sandproc_nocg' | 'bun' | 'child_process' | 'execa' | 'c_floor' | 'c_floor_pipes' | 'node_pty'
+export type ContenderName = 'sandproc' | 'sandproc_nocg' | 'sandproc_own' | 'bun' | 'child_process' | 'execa' | 'c_floor' | 'c_floor_pipes' | 'node_pty'
 
 export interface Measure {
   /** Stable key, e.g. `w1.true`, used by targets. */
@@ -48,9 +49,10 @@ export interface BenchResults {
 /**
  * How many times better sandproc is than `other` on a measure: other's median over
  * sandproc's (all measures are lower-is-better), so above 1 means sandproc wins.
+ * `self`: which sandproc (`sandproc_own`: the one in a process of its own, Bun's peer).
  */
-export function advantage(m: Measure, other: ContenderName): number | null {
-  const s = m.results.sandproc?.median
+export function advantage(m: Measure, other: ContenderName, self: ContenderName = 'sandproc'): number | null {
+  const s = m.results[self]?.median
   const o = m.results[other]?.median
   // A ratio of two lags near zero (either may be negative) would mean nothing.
   if (s === undefined || o === undefined || s <= 0 || o <= 0) return null

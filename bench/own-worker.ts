@@ -1,0 +1,34 @@
+/**
+ * sandproc in a Node process of its own, started by bench/lib/bun.ts (startOwnSandproc):
+ * the same protocol and the same work as bench/bun/worker.mjs, timed here, so that it
+ * and `Bun.spawn` are measured alike (neither shares its process with forking peers).
+ *   {"op":"run","cmd":"/bin/true","args":[]}  -> {"ms":1.2}
+ */
+import { createInterface } from 'node:readline'
+
+import { Supervisor } from '../src/index.js'
+
+const sup = new Supervisor({})
+
+// stdin closed, stdout and stderr piped and consumed, as for every contender.
+async function run(cmd: string, args: string[]): Promise<{ ms: number }> {
+  const t = performance.now()
+  const ev = await sup.run({ command: cmd, args }).exited
+  const ms = performance.now() - t
+  if (ev.exit_code !== 0) throw new Error(`${cmd} ended with ${ev.exit_code ?? `signal ${ev.signal}`}`)
+  return { ms }
+}
+
+for await (const line of createInterface({ input: process.stdin })) {
+  if (line === '') continue
+  const req = JSON.parse(line) as { op: string; cmd: string; args?: string[] }
+  let out: object
+  try {
+    if (req.op !== 'run') throw new Error(`unknown op ${req.op}`)
+    out = await run(req.cmd, req.args ?? [])
+  } catch (err) {
+    out = { error: String((err as Error | null)?.message ?? err) }
+  }
+  process.stdout.write(JSON.stringify(out) + '\n')
+}
+await sup.close()
