@@ -11,6 +11,8 @@ namespace sandproc {
 namespace {
 
 constexpr size_t kReadSize = 64 * 1024;
+// Every read lands here first; only the JS thread reads.
+thread_local char scratch[kReadSize];
 
 }  // namespace
 
@@ -56,8 +58,10 @@ void PipeReader::Read() {
   // Reads of up to 64 KiB, each handed to JS at once, until the pipe is drained (as
   // libuv's own stream reads do, at most 32 a wake-up): the writer refills the pipe while
   // JS splits a chunk. Batching several reads into one bigger Buffer measured slower.
-  // Each read lands in a fresh ArrayBuffer that V8 allocates and accounts for; JS gets a
-  // view of exactly the bytes read.
+  // Each read lands in a scratch buffer and is copied into a Buffer of exactly its size:
+  // a fresh 64 KiB ArrayBuffer per read would be zero-filled first, even for the read
+  // that only finds EOF (every process ends with one per pipe), and would hold 64 KiB
+  // of external memory for a short line.
   if (terminal_) {
     if (ReadTerminal(env) && fd_ >= 0) Finish(0, true);
     return;
@@ -65,12 +69,9 @@ void PipeReader::Read() {
   int err = 0;
   bool eof = false;
   for (int i = 0; i < 32 && fd_ >= 0 && polling_; i++) {
-    void* data = nullptr;
-    napi_value ab;
-    if (napi_create_arraybuffer(env, kReadSize, &data, &ab) != napi_ok) break;
     ssize_t n;
     do {
-      n = read(fd_, data, kReadSize);
+      n = read(fd_, scratch, kReadSize);
     } while (n < 0 && errno == EINTR);
     if (n <= 0) {
       // Taken now: a JS call would change errno.
@@ -78,9 +79,10 @@ void PipeReader::Read() {
       eof = n == 0;
       break;
     }
-    napi_value view;
-    napi_create_typedarray(env, napi_uint8_array, static_cast<size_t>(n), ab, 0, &view);
-    Call(on_data_, view);
+    napi_value buf;
+    void* copy = nullptr;
+    if (napi_create_buffer_copy(env, static_cast<size_t>(n), scratch, &copy, &buf) != napi_ok) break;
+    Call(on_data_, buf);
     if (static_cast<size_t>(n) < kReadSize) break;  // drained for now
   }
   // onData may have closed us.
@@ -93,7 +95,6 @@ void PipeReader::Read() {
 // memory of held output by 16). EIO is the end: every slave fd is closed and everything
 // written before has been read. Returns true at the end.
 bool PipeReader::ReadTerminal(Napi::Env env) {
-  thread_local char scratch[kReadSize];
   for (int i = 0; i < 32 && fd_ >= 0 && polling_; i++) {
     ssize_t n;
     do {
