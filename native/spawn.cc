@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
@@ -218,8 +219,13 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure, 
   argv.reserve(req.argv.size() + 1);
   for (const auto& s : req.argv) argv.push_back(const_cast<char*>(s.c_str()));
   argv.push_back(nullptr);
-  envp.reserve(req.envp.size() + 1);
-  for (const auto& s : req.envp) envp.push_back(const_cast<char*>(s.c_str()));
+  if (!req.env_block.empty()) {
+    char* block = const_cast<char*>(req.env_block.data());
+    for (size_t at = 0, end = req.env_block.size(); at < end; at += strlen(block + at) + 1) envp.push_back(block + at);
+  } else {
+    envp.reserve(req.envp.size() + 1);
+    for (const auto& s : req.envp) envp.push_back(const_cast<char*>(s.c_str()));
+  }
   envp.push_back(nullptr);
   for (const auto& s : req.candidates) candidates.push_back(s.c_str());
   if (candidates.empty()) return fail(ENOENT, "execve", req.command);

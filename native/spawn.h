@@ -29,6 +29,8 @@ struct SpawnRequest {
   std::string command;                  // as given, for error messages
   std::vector<std::string> argv;
   std::vector<std::string> envp;        // "KEY=value"
+  // Or all of them in one string, each entry NUL-terminated (used when non-empty).
+  std::string env_block;
   std::string cwd;                      // empty: inherit
   bool set_credentials = false;
   uid_t uid = 0;

@@ -16,6 +16,8 @@ export interface NativeSpawnOptions {
   argv: string[]
   /** "KEY=value" entries. */
   envp: string[]
+  /** The same entries as one string, each ending in NUL; when given, `envp` is ignored. */
+  envBlock?: string
   cwd?: string
   /** Credentials: all three together, or none to keep the supervisor's. */
   uid?: number

@@ -175,6 +175,20 @@ describe('environment', () => {
     }
   })
 
+  it('a NUL in a base env value ends the value there and cannot add a variable', async () => {
+    // The addon takes the environment as one NUL-separated string (prepare.ts); an entry
+    // holding a NUL itself must not split into two there.
+    const s = new Supervisor({ cgroup: false, env: { A: 'x\0B=injected', PATH: process.env.PATH ?? '/usr/bin:/bin' } })
+    try {
+      const { stdout } = await collect(s.run({ command: 'env', env: { C: 'c' } }))
+      expect(stdout.sort()).toEqual(['A=x', 'C=c', `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`].sort())
+      const base = await collect(s.run({ command: 'env' }))
+      expect(base.stdout.sort()).toEqual(['A=x', `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`].sort())
+    } finally {
+      await s.close()
+    }
+  })
+
   it("defaults the base env to the supervisor process's environment", async () => {
     process.env.SANDPROC_TEST_BASE = 'from-process-env'
     const s = new Supervisor()
