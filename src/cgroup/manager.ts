@@ -66,6 +66,8 @@ export class CgroupManager {
   private readonly held = new Set<CgroupHandle>()
   private count = 0
   private closing: Promise<void> | null = null
+  /** A refill waiting for the end of this event-loop turn (refillSoon). */
+  private refillQueued: Promise<void> | null = null
   private readonly controllers: Controllers | null
 
   private constructor(setup: Setup | null, capabilities: CgroupCapabilities, poolSize: number, controllers: Controllers | null = null) {
@@ -127,7 +129,9 @@ export class CgroupManager {
       }
     }
     const cg = this.pool?.take() ?? CgroupHandle.createSync(this.nextDir(), this.setup.mode)
-    this.pool?.refill()
+    // Topped up after the spawn's start event, not here: its mkdir's completion would
+    // otherwise land between the spawn and its start (see refillSoon).
+    this.refillSoon()
     try {
       if (limit !== undefined) cg.setLimitSync(limit, opts.oomGroup ?? true)
       if (this.controllers !== null && Object.keys(limits).length > 0) {
@@ -197,7 +201,24 @@ export class CgroupManager {
 
   /** Resolves once the pool is filled (or filling stopped on an error); for tests and warm-up. */
   async prepared(): Promise<void> {
+    await this.refillQueued
     await this.pool?.settled()
+  }
+
+  /**
+   * The pool is topped up once the current turn of the event loop is over (`setImmediate`):
+   * a spawn taken from it is then already on its way, and the mkdir and the opens of the
+   * refill run while its child does, instead of between the clone and the start event.
+   */
+  private refillSoon(): void {
+    if (this.refillQueued !== null || this.pool === null) return
+    this.refillQueued = new Promise((resolve) =>
+      setImmediate(() => {
+        this.refillQueued = null
+        this.pool?.refill()
+        resolve()
+      }),
+    )
   }
 
   private nextDir(): string {
