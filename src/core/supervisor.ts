@@ -118,6 +118,14 @@ export class Supervisor {
   }
 
   /**
+   * Resolves once the cgroups the supervisor keeps ready for its next spawns are made
+   * and opened (a warm-up: the first spawns then skip a mkdir). Never rejects.
+   */
+  async ready(): Promise<void> {
+    await this.#cgroups?.prepared()
+  }
+
+  /**
    * SIGTERM to every running process tree, SIGKILL after `killGrace`, waits until all are
    * reaped and drained, then removes the cgroups. Idempotent; later run/start calls throw.
    */

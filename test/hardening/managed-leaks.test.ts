@@ -29,6 +29,8 @@ describe('a crash loop of 50 restarts', () => {
       const warm = sup.start({ command: 'sh', args: ['-c', 'sleep 100 & exit 1'], name: 'warm', restart: { policy: 'never' } })
       await untilStatus(warm, 'stopped')
       await settle()
+      // The pool holds its cgroups open: count with it full, both times.
+      await sup.ready()
       const fdsBefore = openFds().length
       const pidfdsBefore = pidfds()
       const cgroupsBefore = cgroupDirs()
@@ -38,6 +40,7 @@ describe('a crash loop of 50 restarts', () => {
       m.on('start', () => runs++)
       await untilStatus(m, 'stopped')
       await settle()
+      await sup.ready()
       expect(runs).toBe(51)
       expect(m.managedInfo()).toMatchObject({ restart_count: 50, last_error: 'max_restarts (50) reached' })
       expect(sup.running).toBe(0)

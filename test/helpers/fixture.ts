@@ -8,10 +8,12 @@ import { rmTemp, tempDir } from './system.js'
 export function useSupervisor(take: (sup: Supervisor, dir: string) => void, opts?: SupervisorOptions): void {
   let sup: Supervisor | undefined
   let dir: string | undefined
-  beforeAll(() => {
+  beforeAll(async () => {
     sup = new Supervisor(opts)
     dir = tempDir()
     take(sup, dir)
+    // Its cgroup pool fills in the background: tests that count fds start after that.
+    await sup.ready()
   })
   afterAll(async () => {
     await sup?.close()
