@@ -23,8 +23,9 @@ export class WorkerPeer {
     readonly version: string,
     bin: string,
     args: readonly string[],
+    env: NodeJS.ProcessEnv = process.env,
   ) {
-    this.child = spawn(bin, [...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+    this.child = spawn(bin, [...args], { stdio: ['pipe', 'pipe', 'pipe'], env })
     this.child.stderr.pipe(process.stderr)
     this.child.stdout.setEncoding('utf8')
     this.child.stdout.on('data', (chunk: string) => {
