@@ -7,6 +7,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core'
+import { afterAll, afterEach, beforeAll } from 'vitest'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const CHROMIUM = '/usr/bin/chromium'
@@ -105,6 +106,24 @@ export interface Harness {
   api(path: string, init?: { method?: string; body?: unknown; token?: string | null }): Promise<Response>
   closePages(): Promise<void>
   close(): Promise<void>
+}
+
+/**
+ * The file's harness, as useSupervisor does for supervisors: made before its tests,
+ * its pages closed after each test, closed after them all.
+ */
+export function useHarness(take: (h: Harness) => void, serveArgs: string[] = []): void {
+  let made: Harness | undefined
+  beforeAll(async () => {
+    made = await harness(serveArgs)
+    take(made)
+  })
+  afterEach(async () => {
+    await made?.closePages()
+  })
+  afterAll(async () => {
+    await made?.close()
+  })
 }
 
 export async function harness(serveArgs: string[] = []): Promise<Harness> {

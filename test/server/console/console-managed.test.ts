@@ -3,23 +3,13 @@
  * form shows its restarts climbing, its managed status and health, and the restart and
  * kill buttons act on the managed process. Needs the managed-process API (issue 10).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
-import { cspErrors, harness, screenshot, startFromForm, type Harness } from '../../helpers/console.js'
+import { cspErrors, screenshot, startFromForm, useHarness, type Harness } from '../../helpers/console.js'
 
 let h: Harness
 
-beforeAll(async () => {
-  h = await harness()
-})
-
-afterEach(async () => {
-  await h.closePages()
-})
-
-afterAll(async () => {
-  await h?.close()
-})
+useHarness((made) => (h = made))
 
 const managedRow = (page: Page, name: string) => page.locator(`#proc-rows tr[data-name="${name}"]`)
 

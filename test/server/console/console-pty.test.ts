@@ -5,23 +5,13 @@
  * gives it back, a reload reattaches to the same shell, and `exit 3` shows the exit.
  * Needs the PTY API (issue 11).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
-import { cspErrors, dropConnections, harness, screenshot, type Harness } from '../../helpers/console.js'
+import { cspErrors, dropConnections, screenshot, useHarness, type Harness } from '../../helpers/console.js'
 
 let h: Harness
 
-beforeAll(async () => {
-  h = await harness()
-})
-
-afterEach(async () => {
-  await h.closePages()
-})
-
-afterAll(async () => {
-  await h?.close()
-})
+useHarness((made) => (h = made))
 
 /** Waits until the terminal status leaves `states`, then returns the new state. */
 async function stateAfter(page: Page, states: string[]): Promise<string> {

@@ -7,24 +7,17 @@
 import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { CONSOLE_TOKEN, cspErrors, dropConnections, harness, row, screenshot, startFromForm, type Harness } from '../../helpers/console.js'
+import { afterEach, describe, expect, it } from 'vitest'
+import { CONSOLE_TOKEN, cspErrors, dropConnections, row, screenshot, startFromForm, useHarness, type Harness } from '../../helpers/console.js'
 
 let h: Harness
 const cleanup: string[] = []
 
-beforeAll(async () => {
-  // 1 MiB of output kept per stream, so that a retention gap is quick to make.
-  h = await harness(['--retain', '1M'])
-})
+// 1 MiB of output kept per stream, so that a retention gap is quick to make.
+useHarness((made) => (h = made), ['--retain', '1M'])
 
-afterEach(async () => {
-  await h.closePages()
+afterEach(() => {
   for (const file of cleanup.splice(0)) rmSync(file, { force: true })
-})
-
-afterAll(async () => {
-  await h?.close()
 })
 
 const openPage = (...args: Parameters<Harness['openPage']>) => h.openPage(...args)
