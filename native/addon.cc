@@ -29,7 +29,8 @@ int Int(Napi::Object opts, const char* key, int fallback) {
 
 // spawn(opts, onSpawned, onExit): queues the spawn on the spawner thread;
 // onSpawned(err, { pid, fds: [stdin, stdout, stderr], child, clone3 }) follows on this
-// thread, onExit(code, signal, userUs, sysUs, texts of opts.exitReads) after the reap. The TypeScript layer (src/native.ts) validates every field; this trusts shapes.
+// thread, onExit(code, signal, userUs, sysUs, texts of opts.exitReads) after the reap.
+// The TypeScript layer (src/native.ts) validates every field; this trusts shapes.
 Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object opts = info[0].As<Napi::Object>();
@@ -71,9 +72,7 @@ Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
   job->on_spawned = Napi::Persistent(info[1].As<Napi::Function>());
   job->on_exit = Napi::Persistent(info[2].As<Napi::Function>());
 
-  auto* data = env.GetInstanceData<AddonData>();
-  if (data->spawner == nullptr) data->spawner = new Spawner(env);
-  data->spawner->Submit(job);
+  env.GetInstanceData<AddonData>()->spawner->Submit(job);
   return env.Undefined();
 }
 

@@ -60,7 +60,6 @@ bool FilesUnshareUsable() {
 
 FdSlots::FdSlots() {
   for (int& s : slots_) s = -1;
-  if (!FilesUnshareUsable()) return;
   placeholder_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (placeholder_ < 0) return;
   int highest = placeholder_;
@@ -79,7 +78,11 @@ FdSlots::~FdSlots() {
   if (placeholder_ >= 0) close(placeholder_);
 }
 
-bool FdSlots::WorthIt(int highest_fd) const { return limit_ > 0 && highest_fd >= kWorthItFrom && highest_fd >= limit_; }
+// The probe (a clone) runs the first time a table is large enough, not at load: most
+// supervisors never hold that many fds.
+bool FdSlots::WorthIt(int highest_fd) const {
+  return limit_ > 0 && highest_fd >= kWorthItFrom && highest_fd >= limit_ && FilesUnshareUsable();
+}
 
 int FdSlots::Place(int fd) {
   if (fd < limit_) return fd;

@@ -21,8 +21,8 @@ constexpr int kFdSlots = 16;
 
 class FdSlots {
  public:
-  // Reserves the slots; a FdSlots that could not (or where the kernel cannot unshare)
-  // is unusable and the spawn takes the old path.
+  // Reserves the slots; a FdSlots that could not is unusable and the spawn takes the old
+  // path, as it does where the kernel cannot unshare (WorthIt asks the probe).
   FdSlots();
   ~FdSlots();
   FdSlots(const FdSlots&) = delete;
@@ -48,7 +48,8 @@ class FdSlots {
   int placeholder_ = -1;
 };
 
-// Whether close_range(CLOSE_RANGE_UNSHARE) works here; probed once in a throwaway child.
+// Whether close_range(CLOSE_RANGE_UNSHARE) works here; probed once, in a throwaway
+// child, on first use.
 bool FilesUnshareUsable();
 
 }  // namespace sandproc

@@ -284,29 +284,27 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure, 
   int highest = errpipe[1];
   for (int i = 0; i < 3; i++) highest = std::max(highest, args.stdio[i]);
   if (slots != nullptr && slots->WorthIt(highest)) {
-    bool placed = true;
+    // Placed into a copy, taken only if every fd found a slot (else the table is copied).
+    ChildArgs placed = args;
+    bool ok = true;
     auto place = [&](int* fd) {
-      if (*fd < 0 || !placed) return;
+      if (*fd < 0 || !ok) return;
       int to = slots->Place(*fd);
-      if (to < 0) placed = false;
+      if (to < 0) ok = false;
       else *fd = to;
     };
-    for (int i = 0; i < 3; i++) place(&args.stdio[i]);
-    place(&args.tty_fd);
-    place(&args.err_fd);
-    for (int i = 0; i < args.njoins; i++) {
-      place(&args.joins[i].fd);
-      place(&args.joins[i].fallback_fd);
+    for (int i = 0; i < 3; i++) place(&placed.stdio[i]);
+    place(&placed.tty_fd);
+    place(&placed.err_fd);
+    for (int i = 0; i < placed.njoins; i++) {
+      place(&placed.joins[i].fd);
+      place(&placed.joins[i].fallback_fd);
     }
-    if (placed) {
-      args.unshare_below = slots->limit();
+    if (ok) {
+      placed.unshare_below = slots->limit();
+      args = placed;
     } else {
-      // Out of slots (more joins than planned): the table is copied, as without them.
       slots->Release();
-      for (int i = 0; i < 3; i++) args.stdio[i] = req.tty_fd >= 0 ? req.tty_fd : child[i] >= 0 ? child[i] : DevNull();
-      args.tty_fd = req.tty_fd;
-      args.err_fd = errpipe[1];
-      for (int i = 0; i < args.njoins; i++) args.joins[i] = {req.cgroup_joins[i].fd, req.cgroup_joins[i].fallback_fd};
     }
   }
   const unsigned long share_files = args.unshare_below > 0 ? CLONE_FILES : 0;
