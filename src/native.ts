@@ -48,7 +48,7 @@ export interface NativeSpawnOptions {
    * Files (a cgroup's counters) the addon reads right after the reap, before the exit
    * callback: their texts are its last argument, in this order.
    */
-  exitReads?: string[]
+  exitReads?: readonly string[]
 }
 
 /**

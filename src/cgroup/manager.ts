@@ -75,8 +75,7 @@ export class CgroupManager {
     this.controllers = controllers
     this.capabilities = capabilities
     this.dir = setup?.dir ?? null
-    const mode = setup?.mode ?? 'v2'
-    this.pool = setup === null ? null : new DirPool(poolSize, () => this.nextDir(), (dir) => CgroupHandle.openSync(dir, mode, true))
+    this.pool = setup === null ? null : new DirPool(poolSize, () => this.nextDir(), (dir) => CgroupHandle.openSync(dir, setup.mode, true))
     this.pool?.refill()
   }
 
@@ -129,8 +128,7 @@ export class CgroupManager {
       }
     }
     const cg = this.pool?.take() ?? CgroupHandle.createSync(this.nextDir(), this.setup.mode)
-    // Topped up after the spawn's start event, not here: its mkdir's completion would
-    // otherwise land between the spawn and its start (see refillSoon).
+    // Topped up once this turn of the event loop is over, not here (see refillSoon).
     this.refillSoon()
     try {
       if (limit !== undefined) cg.setLimitSync(limit, opts.oomGroup ?? true)

@@ -226,8 +226,8 @@ export class CgroupHandle implements ProcessCgroup {
   }
 
   readCounters(texts?: readonly (string | null)[]): CgroupCounters {
-    const events = texts === undefined ? readOrNull(this.exitReads[AT_REAP.events]) : texts[AT_REAP.events]
-    const peak = texts === undefined ? readOrNull(this.exitReads[AT_REAP.peak]) : texts[AT_REAP.peak]
+    const [events, peak] =
+      texts === undefined ? [readOrNull(this.exitReads[AT_REAP.events]), readOrNull(this.exitReads[AT_REAP.peak])] : [texts[AT_REAP.events], texts[AT_REAP.peak]]
     const now = oomKillsIn(events ?? null, this.mode)
     const memoryPeak = singleValue(peak ?? null)
     return { oomKills: now === null || this.baseline === null ? null : now - this.baseline, memoryPeak, ...this.limits?.counters() }

@@ -73,8 +73,9 @@ export class ChildSpawner {
     const creds = req.user === undefined ? undefined : resolveUser(req.user, this.binding)
     // Before the cgroup: what extra opens, its caller closes if the launch throws.
     const fields = extra?.(creds) ?? {}
-    const entries = env === this.s.env ? this.baseEnvp : envp(env)
-    const block = env === this.s.env ? this.baseEnvBlock : envBlock(entries)
+    const base = env === this.s.env
+    const entries = base ? this.baseEnvp : envp(env)
+    const block = base ? this.baseEnvBlock : envBlock(entries)
     const cgroup = this.acquireCgroup(limits)
     this.binding.spawn(
       {
@@ -90,7 +91,7 @@ export class ChildSpawner {
         // Memory first (clone3 may place the child there), then only the hierarchies a limit needs.
         cgroupJoins: cgroup === null ? [] : [cgroup.join, ...cgroup.extraJoins],
         cgroupDirFd: cgroup?.dirFd ?? -1,
-        exitReads: cgroup === null ? [] : [...cgroup.exitReads],
+        exitReads: cgroup?.exitReads ?? [],
         pipeSize: this.s.pipeSize,
         inline: this.inline,
       },
