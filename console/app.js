@@ -189,6 +189,12 @@ $('forget-token').addEventListener('click', () => {
   showLogin()
 })
 
+// A link pasted into a tab that is already open changes only the fragment: that is a
+// hashchange, not a load, so the token is taken here as well.
+window.addEventListener('hashchange', () => {
+  if (takeTokenFromFragment()) connect()
+})
+
 takeTokenFromFragment()
 if (token.get() === null) showLogin()
 else connect()
