@@ -25,6 +25,13 @@ describe('the console link and terminal focus', () => {
     expect(await page.evaluate(() => location.hash)).toBe('')
     expect(page.url()).not.toContain(CONSOLE_TOKEN)
     expect(await page.evaluate(() => sessionStorage.getItem('sandproc.token'))).toBe(CONSOLE_TOKEN)
+    // The entry the link made was replaced: no entry of the tab's history holds the token.
+    const entries = await page.evaluate(() => history.length)
+    await page.goBack()
+    expect(page.url()).not.toContain(CONSOLE_TOKEN)
+    await page.goForward()
+    expect(page.url()).not.toContain(CONSOLE_TOKEN)
+    expect(await page.evaluate(() => history.length)).toBe(entries)
 
     // A wrong token in a later link replaces the good one: the page says it is refused.
     await page.evaluate(() => {
