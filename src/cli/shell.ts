@@ -122,14 +122,20 @@ async function createSession(cfg: ShellConfig, body: ShellRequest): Promise<{ se
   }
   const answer: unknown = await res.json().catch(() => null)
   const fields = typeof answer === 'object' && answer !== null ? (answer as Record<string, unknown>) : {}
-  if (res.status === 201 && typeof fields.session_id === 'string' && typeof fields.token === 'string') {
+  if (res.ok && typeof fields.session_id === 'string' && typeof fields.token === 'string') {
     return { session_id: fields.session_id, token: fields.token }
   }
   if (typeof fields.error !== 'string' || typeof fields.code !== 'string') {
     throw new ShellError(`${endpoint} answered HTTP ${res.status} without a sandproc answer: is ${cfg.url} a sandproc server?`)
   }
-  const hint = { 401: cfg.token === undefined ? ': give --token or set SANDPROC_TOKEN' : ': check --token or SANDPROC_TOKEN', 404: ': URL is the server\'s address alone, such as http://127.0.0.1:9501' }[res.status] ?? ''
-  throw new ShellError(`the server refused the session: ${fields.error} (HTTP ${res.status} ${fields.code})${hint}`)
+  throw new ShellError(`the server refused the session: ${fields.error} (HTTP ${res.status} ${fields.code})${hint(res.status, cfg)}`)
+}
+
+/** What to try next, for the two refusals that are the user's own mistake. */
+function hint(status: number, cfg: ShellConfig): string {
+  if (status === 401) return cfg.token === undefined ? ': give --token or set SANDPROC_TOKEN' : ': check --token or SANDPROC_TOKEN'
+  if (status === 404) return ": URL is the server's address alone, such as http://127.0.0.1:9501"
+  return ''
 }
 
 /**
