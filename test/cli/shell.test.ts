@@ -84,10 +84,12 @@ describe('sandproc shell', () => {
     expect(await sessions()).toEqual([])
   })
 
-  it('leaves a live session running when SIGTERM detaches it, and says how to reattach', async () => {
+  it('leaves a live session running when SIGTERM detaches it, and says how to reattach, which works', async () => {
+    // The program ends with 4 on its first SIGWINCH: the reattach's resize frame.
+    const program = `trap "echo WINCH; exit 4" WINCH; echo READY; while :; do sleep 0.05; done`
     const outer = ts.sup.pty({
       command: 'sh',
-      args: ['-c', `exec ${CLI} shell ${ts.url} -- sh -c 'echo READY; exec sleep 1000'`],
+      args: ['-c', `exec ${CLI} shell ${ts.url} -- sh -c '${program}'`],
       env: { SANDPROC_TOKEN: TOKEN },
       working_dir: ROOT,
     })
@@ -98,8 +100,19 @@ describe('sandproc shell', () => {
     expect(exit.exit_code).toBe(143)
     const match = /reattach with SANDPROC_PTY_TOKEN=(\S+) sandproc attach (\S+) (\S+)\r\n$/.exec(output.toString())
     expect(match?.[2]).toBe(ts.url)
-    expect(await sessions()).toEqual([expect.objectContaining({ session_id: match?.[3], is_alive: true })])
-    expect((await ts.api(`/pty/${match?.[3]}`, { method: 'DELETE' })).status).toBe(204)
+    const [, token, url, id] = match!
+    expect(await sessions()).toEqual([expect.objectContaining({ session_id: id, is_alive: true })])
+
+    const again = ts.sup.pty({
+      command: 'sh',
+      args: ['-c', `SANDPROC_PTY_TOKEN=${token} ${CLI} attach ${url} ${id}; echo "rc=$?"`],
+      working_dir: ROOT,
+      rows: 30,
+      cols: 90,
+    })
+    const { output: reattached } = await collectPty(again)
+    expect(reattached.toString()).toMatch(/WINCH\r+\n[\s\S]*rc=4\r\n$/)
+    expect((await ts.api(`/pty/${id}`, { method: 'DELETE' })).status).toBe(204)
   })
 
   it('says in one line why a session cannot be made, and exits 1', async () => {
