@@ -31,9 +31,15 @@ export interface ShellRequest {
 
 /**
  * The server's shell: its `$SHELL` (the server's environment is every session's
- * environment), or /bin/sh where that is unset. `exec` makes it the session leader.
+ * environment), or /bin/sh where that is unset, with HOME set to the account's own as
+ * login and sshd set it (else a --user shell reads the server's ~/.bashrc, or fails
+ * to). `exec` makes the shell the session leader. See docs/cli.md.
  */
-export const DEFAULT_SHELL = ['/bin/sh', '-c', 'exec "${SHELL:-/bin/sh}"']
+export const DEFAULT_SHELL: readonly string[] = [
+  '/bin/sh',
+  '-c',
+  'h=$(getent passwd "$(id -u)" 2>/dev/null | cut -d: -f6); [ -n "$h" ] && export HOME="$h"; exec "${SHELL:-/bin/sh}"',
+]
 
 /** The command starts after the first `--`; before it, the options and URL. */
 export function parseShellArgs(argv: string[], env: NodeJS.ProcessEnv): { help: true } | ({ help: false } & ShellConfig) {

@@ -70,7 +70,8 @@ attaches this terminal to it as "sandproc attach" does, and exits with the sessi
 exit code (128 + N for a signal). The session is deleted once it has ended.
 
 Without COMMAND the session runs the server's shell: $SHELL of the server's
-environment, or /bin/sh where it is unset. TERM is passed along when set.
+environment, or /bin/sh where it is unset, with HOME set to the home of the account
+it runs as. TERM is passed along when set.
 
 Options:
   --token TOKEN   the server's bearer token (default: SANDPROC_TOKEN)

@@ -63,8 +63,9 @@ describe('sandproc shell', () => {
     })
     const done = collectPty(outer)
     await untilOutput(outer, /[#$] $/)
-    outer.write('echo "shell=$0 size=$(stty size) sum=$((6*7))"\r')
-    await untilOutput(outer, /shell=\/bin\/bash size=33 101 sum=42/)
+    // The server's environment has no HOME: the shell gets root's from the account.
+    outer.write('echo "shell=$0 home=$HOME size=$(stty size) sum=$((6*7))"\r')
+    await untilOutput(outer, /shell=\/bin\/bash home=\/root size=33 101 sum=42/)
     outer.write('exit 7\r')
     const { output, exit } = await done
     expect(output.toString()).toMatch(/rc=7\r\n$/)
