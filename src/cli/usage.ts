@@ -5,6 +5,7 @@ export const MAIN_USAGE = `Usage: sandproc <command> [options]
 Commands:
   serve   run the HTTP process API server
   run     run one process in the foreground
+  shell   open a terminal on a server: a new PTY session, attached (like docker exec -it)
   attach  attach this terminal to a PTY session of a server
 
 sandproc <command> --help shows the options of a command.
@@ -60,4 +61,25 @@ SANDPROC_PTY_TOKEN). The terminal is in raw mode while attached (Ctrl-C goes to 
 session), window-size changes are sent along, and sandproc exits with the session's
 exit code (128 + N for a signal), or 1 if the connection fails or drops.
 SIGTERM or SIGHUP detach and leave the session running.
+`
+
+export const SHELL_USAGE = `Usage: sandproc shell URL [--token T] [--user U] [--cwd D] [-- COMMAND [ARGS...]]
+
+Opens a PTY session on the server at URL (POST /api/v1/pty) at this terminal's size,
+attaches this terminal to it as "sandproc attach" does, and exits with the session's
+exit code (128 + N for a signal). The session is deleted once it has ended.
+
+Without COMMAND the session runs the server's shell: $SHELL of the server's
+environment, or /bin/sh where it is unset, with HOME set to the home of the account
+it runs as. TERM is passed along when set.
+
+Options:
+  --token TOKEN   the server's bearer token (default: SANDPROC_TOKEN)
+  --user USER     run as a user name, uid, or uid:gid
+  --cwd DIR       working directory
+  -h, --help      show this help
+
+If the session cannot be made (a wrong URL, an unreachable server, a refused token or
+request) sandproc prints one line saying why and exits 1. If the connection drops or
+SIGTERM/SIGHUP detach it while the session runs, it prints how to reattach.
 `
