@@ -43,7 +43,7 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
     }
     // The SDK's provider carries the request context already; without it, the trace id of a
     // request still reaches the audit log this way.
-    if (stopTracing === null) carryRequestContext()
+    if (stopTracing === null) await carryRequestContext()
   }
   const supervisor = new Supervisor({
     // The processes get the server's environment minus its own settings: above all

@@ -3,7 +3,6 @@
  * when the standard OTLP variables ask for export, so a server without them loads none
  * of it. The exporters read the endpoint, headers and timeout from the same variables.
  */
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { context } from '@opentelemetry/api'
 import { UsageError } from './args.js'
 
@@ -47,6 +46,7 @@ export async function startTracing(env: NodeJS.ProcessEnv): Promise<(() => Promi
  * Carries each request's context across its awaits when no SDK does, so that the audit
  * log gets the trace id of a request's `traceparent` without any export.
  */
-export function carryRequestContext(): void {
+export async function carryRequestContext(): Promise<void> {
+  const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks')
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
 }

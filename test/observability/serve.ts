@@ -15,8 +15,8 @@ export interface ServeChild extends MixServer {
 }
 
 /** Starts `sandproc serve --port 0` with the test token; resolves once it listens. */
-export async function serveChild(args: string[], env: Record<string, string | undefined> = {}): Promise<ServeChild> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--no-console', ...args], {
+export async function serveChild(args: string[], env: Record<string, string | undefined> = {}, nodeArgs: string[] = []): Promise<ServeChild> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--no-console', ...args], {
     cwd: ROOT,
     env: { ...process.env, SANDPROC_TOKEN: TOKEN, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],

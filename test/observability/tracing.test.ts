@@ -1,4 +1,9 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { rmTemp, tempDir } from '../helpers/system.js'
 
 import { readSse } from '../helpers/server.js'
 import { PARENT_SPAN_ID, TRACE_ID, TRACEPARENT } from './mix.js'
@@ -7,15 +12,25 @@ import { serveChild } from './serve.js'
 
 const SERVER = 2
 
+/** `node --import` this to have the child list the OpenTelemetry SDK modules it resolves. */
+const RECORD_LOADS = ['--import', fileURLToPath(new URL('../fixtures/observability/record-loads.mjs', import.meta.url))]
+
 let receiver: OtlpReceiver
+let dir: string
 
 beforeAll(async () => {
   receiver = await OtlpReceiver.start()
+  dir = tempDir()
 })
 
 afterAll(async () => {
   await receiver.close()
+  rmTemp(dir)
 })
+
+function sdkLoads(file: string): string {
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : ''
+}
 
 /** The environment that turns export on, with a short batch delay so spans come at once. */
 function otel(protocol: string): Record<string, string> {
@@ -23,8 +38,24 @@ function otel(protocol: string): Record<string, string> {
 }
 
 describe('OTLP/HTTP export of sandproc serve', () => {
+  it('loads no SDK module without the OTEL_* variables, and keeps the spans non-recording', async () => {
+    const loads = path.join(dir, 'loads-off.txt')
+    const seen = receiver.exports.length
+    const off = { OTEL_EXPORTER_OTLP_ENDPOINT: undefined, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined, OTEL_LOADS_FILE: loads }
+    const serve = await serveChild([], off, RECORD_LOADS)
+    try {
+      const res = await serve.api('/processes/run', { method: 'POST', body: { command: 'true' }, headers: { traceparent: TRACEPARENT } })
+      expect((await readSse(res)).raw).toContain('"exit_code":0')
+    } finally {
+      expect(await serve.stop()).toBe(0)
+    }
+    expect(sdkLoads(loads)).toBe('')
+    expect(receiver.exports.length).toBe(seen)
+  })
+
   it('http/json: a run sent with a traceparent gives a server span and a process span in that trace', async () => {
-    const serve = await serveChild([], otel('http/json'))
+    const loads = path.join(dir, 'loads-json.txt')
+    const serve = await serveChild([], { ...otel('http/json'), OTEL_LOADS_FILE: loads }, RECORD_LOADS)
     try {
       const res = await serve.api('/processes/run', {
         method: 'POST',
@@ -58,6 +89,9 @@ describe('OTLP/HTTP export of sandproc serve', () => {
     } finally {
       expect(await serve.stop()).toBe(0)
     }
+    expect(sdkLoads(loads)).toMatch(/sdk-trace-node/)
+    expect(sdkLoads(loads)).toMatch(/exporter-trace-otlp-http/)
+    expect(sdkLoads(loads)).not.toMatch(/exporter-trace-otlp-proto/)
   })
 
   it('http/protobuf: the spans of a run are posted as protobuf, carrying the trace id', async () => {
