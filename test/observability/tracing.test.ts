@@ -38,7 +38,7 @@ function otel(protocol: string): Record<string, string> {
 }
 
 describe('OTLP/HTTP export of sandproc serve', () => {
-  it('loads no SDK module without the OTEL_* variables, and keeps the spans non-recording', async () => {
+  it('loads no SDK module and exports nothing without the OTEL_* variables', async () => {
     const loads = path.join(dir, 'loads-off.txt')
     const seen = receiver.exports.length
     const off = { OTEL_EXPORTER_OTLP_ENDPOINT: undefined, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined, OTEL_LOADS_FILE: loads }
