@@ -83,6 +83,7 @@ const ROUTES: readonly Route<Handler>[] = [
 ]
 
 const supervisors = new WeakMap<Server, Supervisor>()
+const monitorings = new WeakMap<Server, Monitoring>()
 const shuttingDown = new WeakSet<Server>()
 
 /**
@@ -134,7 +135,11 @@ export function createServer(options: ServerOptions): Server {
       dispatch(req, res, (l) => (label = l)).catch((err: unknown) => respondError(res, err)),
     )
   })
-  server.once('close', () => monitoring.close())
+  // During shutdown() the processes' exits are still to come: it stops the monitoring itself.
+  server.once('close', () => {
+    if (!shuttingDown.has(server)) monitoring.close()
+  })
+  const audit = (record: Record<string, unknown>): void => monitoring.audit(record)
 
   async function dispatch(req: IncomingMessage, res: ServerResponse, matched: (label: string) => void): Promise<void> {
     if (shuttingDown.has(server)) res.shouldKeepAlive = false
@@ -157,7 +162,7 @@ export function createServer(options: ServerOptions): Server {
     }
     const { handler, params, label } = matchRoute(routeTable, req.method ?? 'GET', pathOf(req.url))
     matched(label)
-    await handler({ req, res, sup: supervisor, settings, params, audit: (record) => monitoring.audit(record) })
+    await handler({ req, res, sup: supervisor, settings, params, audit })
   }
 
   function respondError(res: ServerResponse, err: unknown): void {
@@ -190,6 +195,7 @@ export function createServer(options: ServerOptions): Server {
   })
   servePtySockets(server, P, pty)
   supervisors.set(server, supervisor)
+  monitorings.set(server, monitoring)
   return server
 }
 
@@ -211,6 +217,7 @@ export async function shutdown(server: Server, forceAfterMs = 5000): Promise<voi
   // PTY output held for a client that will never come must not keep a session alive.
   ptySessionsOf(server)?.releaseAll()
   await supervisor.close()
+  monitorings.get(server)?.close()
   // Upgraded sockets are no longer the HTTP server's to close.
   ptySessionsOf(server)?.closeSockets()
   const force = setTimeout(() => server.closeAllConnections(), forceAfterMs)

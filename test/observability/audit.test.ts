@@ -52,6 +52,9 @@ describe('the audit log of sandproc serve', () => {
       serve.child.kill('SIGHUP')
       await created(file)
       await secondHalf(serve)
+      // Still running at the SIGTERM: its exit, at the shutdown, is logged too.
+      const left = await serve.api('/processes', { method: 'POST', body: { command: 'sleep', args: ['30'] } })
+      expect(left.status).toBe(201)
     } finally {
       status = await serve.stop()
     }
@@ -61,8 +64,8 @@ describe('the audit log of sandproc serve', () => {
     const after = lines(file)
     expect(before.map((l) => l.event).sort()).toEqual(['exit', 'exit', 'exit', 'spawn_failed', 'start', 'start', 'start'])
     const all = [...before, ...after]
-    expect(count(all, 'start')).toBe(7)
-    expect(count(all, 'exit')).toBe(7)
+    expect(count(all, 'start')).toBe(8)
+    expect(count(all, 'exit')).toBe(8)
     expect(count(all, 'spawn_failed')).toBe(1)
     expect(count(all, 'signal')).toBe(1)
     expect(count(all, 'stdin_close')).toBe(1)
@@ -71,7 +74,7 @@ describe('the audit log of sandproc serve', () => {
     expect(count(all, 'pty_create')).toBe(1)
     expect(count(all, 'pty_attach')).toBe(1)
     expect(count(all, 'pty_end')).toBe(1)
-    expect(all).toHaveLength(22)
+    expect(all).toHaveLength(24)
     for (const l of all) expect(Number.isNaN(Date.parse(l.time))).toBe(false)
 
     const text = fs.readFileSync(`${file}.1`, 'utf8') + fs.readFileSync(file, 'utf8')
@@ -98,6 +101,7 @@ describe('the audit log of sandproc serve', () => {
     expect(before.find((l) => l.event === 'exit' && l.reason === 'oom_killed')).toMatchObject({ signal: 9, exit_code: null })
     expect(before.find((l) => l.event === 'start' && l.command === 'python3')).toMatchObject({ limits: { memory_bytes: 64 * 1024 * 1024 }, trace_id: null })
     expect(before.find((l) => l.event === 'spawn_failed')).toMatchObject({ command: '/nonexistent/program', code: 'ENOENT' })
+    expect(after.at(-1)).toMatchObject({ event: 'exit', signal: 15 })
     expect(after.find((l) => l.event === 'signal')).toMatchObject({ signal: 15, pid: expect.any(Number) })
     expect(after.find((l) => l.event === 'restart')).toMatchObject({ name: 'mix-svc', automatic: false })
     expect(after.find((l) => l.event === 'kill')).toMatchObject({ name: 'mix-svc' })
