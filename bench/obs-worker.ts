@@ -13,6 +13,7 @@ import { rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
+import { trace } from '@opentelemetry/api'
 
 import { startTracing } from '../src/cli/tracing.js'
 import { Supervisor } from '../src/index.js'
@@ -23,8 +24,14 @@ import { ServerMetrics } from '../src/server/monitor/metrics.js'
 const mode = process.argv[2]
 if (!['plain', 'metrics', 'traced', 'audited'].includes(mode)) throw new TypeError(`obs-worker: unknown mode ${mode}`)
 
-const stopTracing = mode === 'traced' || mode === 'audited' ? await startTracing(process.env) : null
-if ((mode === 'traced' || mode === 'audited') && stopTracing === null) throw new Error('obs-worker: OTEL_EXPORTER_OTLP_ENDPOINT is not set')
+const tracing = mode === 'traced' || mode === 'audited' ? await startTracing(process.env) : null
+if ((mode === 'traced' || mode === 'audited') && tracing === null) throw new Error('obs-worker: OTEL_EXPORTER_OTLP_ENDPOINT is not set')
+// One export before any timing: the exporter loads its transport and encoder lazily, at
+// its first export (under tsx every such require goes through the loader's hooks thread).
+if (tracing !== null) {
+  trace.getTracer('obs-worker').startSpan('warm-up').end()
+  await tracing.flush()
+}
 const sup = new Supervisor({})
 if (mode !== 'plain') sup.observe(new ServerMetrics({ running: () => sup.running, ptySessions: () => 0 }).observer)
 const auditPath = path.join(tmpdir(), `sandproc-bench-audit-${process.pid}.log`)
@@ -60,6 +67,6 @@ for await (const line of createInterface({ input: process.stdin })) {
   process.stdout.write(JSON.stringify(out) + '\n')
 }
 await sup.close()
-await stopTracing?.()
+await tracing?.shutdown()
 audit?.close()
 rmSync(auditPath, { force: true })

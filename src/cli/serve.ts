@@ -31,19 +31,21 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
     // Printed once, here; it is never logged again.
     stderr.write(`sandproc: generated token (set SANDPROC_TOKEN to choose one): ${token}\n`)
   }
-  const stopTracing = await startTracing(process.env)
+  const tracing = await startTracing(process.env, (err) => {
+    stderr.write(`sandproc: trace export failed: ${err instanceof Error ? err.message : String(err)}\n`)
+  })
   let auditLog: AuditLog | undefined
   if (cfg.auditLog !== undefined) {
     try {
       auditLog = new AuditLog(cfg.auditLog)
     } catch (err) {
       stderr.write(`sandproc: cannot open the audit log: ${err instanceof Error ? err.message : String(err)}\n`)
-      await stopTracing?.()
+      await tracing?.shutdown()
       return 1
     }
     // The SDK's provider carries the request context already; without it, the trace id of a
     // request still reaches the audit log this way.
-    if (stopTracing === null) await carryRequestContext()
+    if (tracing === null) await carryRequestContext()
   }
   const supervisor = new Supervisor({
     // The processes get the server's environment minus its own settings: above all
@@ -81,7 +83,7 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
     stderr.write(`sandproc: cannot listen on ${cfg.host}:${cfg.port}: ${err instanceof Error ? err.message : String(err)}\n`)
     await supervisor.close()
     auditLog?.close()
-    await stopTracing?.()
+    await tracing?.shutdown()
     return 1
   }
   const { address, port } = server.address() as AddressInfo
@@ -124,7 +126,7 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
     process.off('SIGHUP', reopen)
     auditLog?.close()
     // Flushes the spans of the last processes.
-    await stopTracing?.()
+    await tracing?.shutdown()
   }
   stderr.write('sandproc: stopped\n')
   return 0

@@ -109,4 +109,20 @@ describe('OTLP/HTTP export of sandproc serve', () => {
       expect(await serve.stop()).toBe(0)
     }
   })
+
+  it('keeps serving when the collector cannot be reached, and says so on stderr', async () => {
+    const gone = await OtlpReceiver.start()
+    const url = gone.url
+    await gone.close()
+    const serve = await serveChild([], { OTEL_EXPORTER_OTLP_ENDPOINT: url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '20', OTEL_EXPORTER_OTLP_TIMEOUT: '500' })
+    let status: number | null
+    try {
+      const res = await serve.api('/processes/run', { method: 'POST', body: { command: 'true' } })
+      expect((await readSse(res)).raw).toContain('"exit_code":0')
+    } finally {
+      status = await serve.stop()
+    }
+    expect(status).toBe(0)
+    expect(serve.stderr()).toMatch(/trace export failed/)
+  })
 })
