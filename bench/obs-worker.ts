@@ -4,6 +4,8 @@
  *   plain    no observer, no SDK (the library as embedders get it)
  *   metrics  the server's Prometheus observer
  *   traced   metrics, and the OpenTelemetry SDK exporting each process span over OTLP/HTTP
+ *            (the protocol of OTEL_EXPORTER_OTLP_PROTOCOL: the bench runs it with protobuf
+ *            and, as `traced_json`, with json)
  *   audited  traced, and the audit log (two lines a spawn, to a file in /tmp)
  * Same protocol as own-worker.ts: {"op":"run","cmd":"/bin/true","args":[]} -> {"ms":1.2}; and
  * {"op":"cpu"} -> {"runs":N,"cpuUs":U}: the process's CPU time (all threads) spent inside
@@ -22,10 +24,11 @@ import { AuditLog } from '../src/server/monitor/audit-log.js'
 import { ServerMetrics } from '../src/server/monitor/metrics.js'
 
 const mode = process.argv[2]
-if (!['plain', 'metrics', 'traced', 'audited'].includes(mode)) throw new TypeError(`obs-worker: unknown mode ${mode}`)
+if (!['plain', 'metrics', 'traced', 'traced_json', 'audited'].includes(mode)) throw new TypeError(`obs-worker: unknown mode ${mode}`)
+const traced = mode === 'traced' || mode === 'traced_json' || mode === 'audited'
 
-const tracing = mode === 'traced' || mode === 'audited' ? await startTracing(process.env) : null
-if ((mode === 'traced' || mode === 'audited') && tracing === null) throw new Error('obs-worker: OTEL_EXPORTER_OTLP_ENDPOINT is not set')
+const tracing = traced ? await startTracing(process.env) : null
+if (traced && tracing === null) throw new Error('obs-worker: OTEL_EXPORTER_OTLP_ENDPOINT is not set')
 // One export before any timing: the exporter loads its transport and encoder lazily, at
 // its first export (under tsx every such require goes through the loader's hooks thread).
 if (tracing !== null) {

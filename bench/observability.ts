@@ -1,9 +1,9 @@
 /**
  * The `obs` workload: what metrics and tracing cost a spawn. W1's `/bin/true` start→exit
- * in four processes of their own (bench/obs-worker.ts), interleaved: no monitoring, the
+ * in five processes of their own (bench/obs-worker.ts), interleaved: no monitoring, the
  * server's metrics observer, metrics plus the OpenTelemetry SDK exporting every process
- * span over OTLP/HTTP (protobuf) to a receiver in this process, and that plus the audit
- * log. Each set-up has a process of its own because a registered SDK is process-wide.
+ * span over OTLP/HTTP to a receiver in this process (protobuf, and json), and the
+ * protobuf one plus the audit log. Each set-up has a process of its own because a registered SDK is process-wide.
  *
  * Standalone: `tsx bench/observability.ts [--quick]` prints one JSON line; `npm run bench
  * -- --only obs` adds its figures to the notes.
@@ -18,7 +18,7 @@ import { interleave, summarize } from './lib/stats.js'
 import { WorkerPeer } from './lib/worker-peer.js'
 
 const SPAN_NAME = 'process true'
-const MODES = ['plain', 'metrics', 'traced', 'audited'] as const
+const MODES = ['plain', 'metrics', 'traced', 'traced_json', 'audited'] as const
 type Mode = (typeof MODES)[number]
 
 export interface ObsCosts {
@@ -53,9 +53,11 @@ export async function obsCost(opts: { quick: boolean }): Promise<{ costs: ObsCos
   const env = {
     ...process.env,
     OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`,
-    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
   }
-  const workers = MODES.map((m) => new WorkerPeer(m, process.version, process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, 'obs-worker.ts'), m], env))
+  const workers = MODES.map((m) => {
+    const protocol = m === 'traced_json' ? 'http/json' : 'http/protobuf'
+    return new WorkerPeer(m, process.version, process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, 'obs-worker.ts'), m], { ...env, OTEL_EXPORTER_OTLP_PROTOCOL: protocol })
+  })
   try {
     const contenders = workers.map((w) => ({ name: w.name as Mode, op: async () => void (await w.run('/bin/true')), timed: () => w.run('/bin/true') }))
     const samples = await interleave(contenders, {
@@ -70,7 +72,7 @@ export async function obsCost(opts: { quick: boolean }): Promise<{ costs: ObsCos
       spawn[m] = { median: +s.median.toFixed(3), p90: +s.p90.toFixed(3), n: s.n }
     }
     const pct = (m: Mode): number => +((spawn[m].median / spawn.plain.median - 1) * 100).toFixed(1)
-    const overheadPct = { metrics: pct('metrics'), traced: pct('traced'), audited: pct('audited') }
+    const overheadPct = { metrics: pct('metrics'), traced: pct('traced'), traced_json: pct('traced_json'), audited: pct('audited') }
     const cpuUsPerSpawn = {} as ObsCosts['cpuUsPerSpawn']
     for (const w of workers) {
       const c = await w.ask<{ runs: number; cpuUs: number }>('cpu')
@@ -82,7 +84,7 @@ export async function obsCost(opts: { quick: boolean }): Promise<{ costs: ObsCos
     const line =
       'Observability: /bin/true start→exit, median (p90) ms: ' +
       MODES.map((m) => `${m} ${spawn[m].median} (${spawn[m].p90})`).join(', ') +
-      `; over plain: metrics ${overheadPct.metrics}%, metrics+tracing ${overheadPct.traced}%, +audit log ${overheadPct.audited}%` +
+      `; over plain: metrics ${overheadPct.metrics}%, metrics+tracing (protobuf) ${overheadPct.traced}%, (json) ${overheadPct.traced_json}%, protobuf+audit log ${overheadPct.audited}%` +
       `; CPU µs per spawn: ${MODES.map((m) => `${m} ${cpuUsPerSpawn[m]}`).join(', ')}` +
       ` (${spans} process spans in ${exports} OTLP exports, ${bytes} bytes)`
     return { costs, notes: [line] }
