@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
+import { untilStatus } from '../helpers/managed.js'
 import { startServer, TOKEN, type TestServer } from '../helpers/server.js'
 import { firstHalf, secondHalf } from './mix.js'
 import { delta, labelValues, parseMetrics, type Samples } from './scrape.js'
@@ -87,6 +88,18 @@ describe('GET /metrics', () => {
     const done = await samples()
     expect(done.get('sandproc_processes_running')).toBe(0)
     expect(done.get('sandproc_pty_sessions')).toBe(0)
+  })
+
+  it('counts automatic restarts of a managed process as well', async () => {
+    const before = await samples()
+    const restart = { policy: 'on_failure', max_restarts: 2, initial_backoff_ms: 1 }
+    const res = await ts.api('/processes', { method: 'POST', body: { command: 'sh', args: ['-c', 'exit 1'], name: 'auto', restart } })
+    expect(res.status).toBe(201)
+    await untilStatus(ts.sup.managed('auto')!, 'stopped')
+    const d = delta(before, await samples())
+    expect(d('sandproc_managed_restarts_total')).toBe(2)
+    expect(d('sandproc_processes_started_total')).toBe(3)
+    expect(d('sandproc_processes_exited_total{reason="exited"}')).toBe(3)
   })
 
   it('never puts a pid, a command or a path in a label', async () => {
