@@ -34,6 +34,8 @@ export interface ServeConfig {
   killGraceMs?: number
   keepAliveMs?: number
   maxPtySessions?: number
+  /** Audit log file (`--audit-log`), appended to; reopened on SIGHUP. */
+  auditLog?: string
 }
 
 /** Settings of `sandproc run`. */
@@ -62,6 +64,7 @@ const SERVE_OPTIONS = {
   'kill-grace': { type: 'string' },
   'keep-alive': { type: 'string' },
   'max-pty-sessions': { type: 'string' },
+  'audit-log': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options']
 
@@ -109,6 +112,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Par
     killGraceMs: optional(pick('kill-grace', 'KILL_GRACE'), (t) => seconds('--kill-grace', t, true) * 1000),
     keepAliveMs: optional(pick('keep-alive', 'KEEP_ALIVE'), (t) => seconds('--keep-alive', t, true) * 1000),
     maxPtySessions: optional(pick('max-pty-sessions', 'MAX_PTY_SESSIONS'), (t) => integer('--max-pty-sessions', t, 1)),
+    auditLog: pick('audit-log', 'AUDIT_LOG'),
   }
 }
 

@@ -31,9 +31,13 @@ Options (each also settable by the environment variable shown):
   --kill-grace SECONDS  SIGTERM to SIGKILL on shutdown (SANDPROC_KILL_GRACE, default 5)
   --keep-alive SECONDS  idle time before an SSE keep-alive comment (SANDPROC_KEEP_ALIVE, default 15)
   --max-pty-sessions N  live PTY sessions before 429 (SANDPROC_MAX_PTY_SESSIONS, default 64)
+  --audit-log FILE      append one JSON line per process event; reopened on SIGHUP (SANDPROC_AUDIT_LOG)
   -h, --help            show this help
 
 SIZE is a byte count with an optional K, M or G suffix (powers of 1024).
+Metrics are at GET /metrics. Traces are exported over OTLP/HTTP when
+OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set; see
+docs/monitoring.md.
 `
 
 export const RUN_USAGE = `Usage: sandproc run [options] [--] COMMAND [ARGS...]

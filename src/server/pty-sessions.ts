@@ -5,6 +5,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 
 import type { PtySession } from '../pty/index.js'
+import type { ExitEvent } from '../types.js'
 import { PtyChannel, type ChannelOptions } from './pty-channel.js'
 
 /** Live sessions at which `POST /pty` answers 429. */
@@ -36,6 +37,15 @@ export interface PtyEntry {
   readonly tokenDigest: Buffer
 }
 
+/** What monitoring (metrics, the audit log) hears of the sessions. */
+export interface PtyObserver {
+  /** The session's program runs. */
+  created?(entry: PtyEntry): void
+  /** A client connected to its WebSocket. */
+  attached?(entry: PtyEntry): void
+  ended?(entry: PtyEntry, ev: ExitEvent): void
+}
+
 export interface RegistryOptions extends ChannelOptions {
   maxSessions: number
   pingIntervalMs: number
@@ -44,6 +54,7 @@ export interface RegistryOptions extends ChannelOptions {
 export class PtyRegistry {
   readonly opts: RegistryOptions
   readonly #entries = new Map<string, PtyEntry>()
+  readonly #observers: PtyObserver[] = []
 
   constructor(opts: RegistryOptions) {
     this.opts = opts
@@ -62,8 +73,28 @@ export class PtyRegistry {
     const token = randomBytes(24).toString('base64url')
     const entry: PtyEntry = { id, session, channel: new PtyChannel(session, this.opts), tokenDigest: digest(token) }
     this.#entries.set(id, entry)
-    session.exited.then(() => this.#trim(), () => undefined)
+    session.started.then(() => this.#notify((o) => o.created?.(entry)), () => undefined)
+    session.exited.then(
+      (ev) => {
+        this.#notify((o) => o.ended?.(entry, ev))
+        this.#trim()
+      },
+      () => undefined,
+    )
     return { entry, token }
+  }
+
+  observe(observer: PtyObserver): void {
+    this.#observers.push(observer)
+  }
+
+  /** The WebSocket server attached a client to `entry`. */
+  attached(entry: PtyEntry): void {
+    this.#notify((o) => o.attached?.(entry))
+  }
+
+  #notify(call: (o: PtyObserver) => void): void {
+    for (const o of this.#observers) call(o)
   }
 
   get(id: string): PtyEntry | undefined {

@@ -44,6 +44,7 @@ export function servePtySockets(server: Server, prefix: string, registry: PtyReg
     wss.handleUpgrade(req, socket, head, (ws) => {
       keepAlive(ws, registry.opts.pingIntervalMs)
       entry.channel.attach(ws)
+      registry.attached(entry)
     })
   })
 }
