@@ -33,7 +33,9 @@ export interface PtyStartEvent {
 /**
  * A PTY session. Events: `data` (Buffer, as read from the terminal: bytes, not lines),
  * `exit` (ExitEvent, once, after the last `data`), `error` (only when listened to: the
- * program could not start; `started` and `exited` reject with it too).
+ * program could not start; `started` and `exited` reject with it too), `drain` (input
+ * that had to wait for the program has all been written: see `writableLength`), `kill`
+ * (`killTree()` was called: output held back for a reader can no longer be waited for).
  */
 export class PtySession extends EventEmitter {
   /** OS pid; 0 until the program has started (see `started`). */
@@ -60,6 +62,9 @@ export class PtySession extends EventEmitter {
   #reader: NativePipeReader | null = null
   #writer: NativePtyWriter | null = null
   #early: Buffer[] = []
+  #earlyBytes = 0
+  /** Input queued in the writer, as its last write reported. */
+  #queued = 0
   #pauses = 0
   #killedBySupervisor = false
   #killPending = false
@@ -109,13 +114,24 @@ export class PtySession extends EventEmitter {
     return this.exitEvent === null && !this.#failed
   }
 
-  /** Terminal input. Before the start it is queued; after the end it is dropped (false). */
+  /**
+   * Terminal input. Before the start it is queued; after the end it is dropped (false).
+   * Input the program does not read yet is queued without a bound: a caller that takes
+   * input from elsewhere bounds `writableLength` and waits for `drain`.
+   */
   write(data: string | Uint8Array): boolean {
     if (!this.running || this.#end.reaped) return false
     const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-    if (this.#writer === null) this.#early.push(buf)
-    else this.#writer.write(buf)
+    if (this.#writer === null) {
+      this.#early.push(buf)
+      this.#earlyBytes += buf.length
+    } else this.#queued = this.#writer.write(buf)
     return true
+  }
+
+  /** Input accepted by `write` and not yet taken by the terminal, bytes. */
+  get writableLength(): number {
+    return this.#earlyBytes + this.#queued
   }
 
   /** New window size; the foreground process group gets SIGWINCH. Throws once ended. */
@@ -149,6 +165,7 @@ export class PtySession extends EventEmitter {
   /** SIGKILL to the whole tree: everything in the session's cgroup (or kernel session). */
   killTree(): void {
     if (!this.running) return
+    this.emit('kill')
     if (this.#child === null) {
       this.#killPending = true
       return
@@ -198,11 +215,14 @@ export class PtySession extends EventEmitter {
     this.#child = spawned.child
     this.#cgroup = cgroup
     this.#startedMono = performance.now()
-    this.#writer = new this.#native.PtyWriter(pty.master)
+    this.#writer = new this.#native.PtyWriter(pty.master, this.#drained)
     this.#reader = new this.#native.PipeReader(pty.master, (chunk) => this.emit('data', chunk as Buffer), () => this.#end.eof(), true)
     if (this.#pauses > 0) this.#reader.pause()
-    for (const buf of this.#early) this.#writer.write(buf)
+    for (const buf of this.#early) this.#queued = this.#writer.write(buf)
+    const early = this.#earlyBytes
     this.#early = []
+    this.#earlyBytes = 0
+    if (early > 0 && this.#queued === 0) this.emit('drain')
     const ev: PtyStartEvent = { pid: this.pid, started_at: Date.now(), pts: pty.path }
     this.#resolve.start(ev)
     this.emit('start', ev)
@@ -222,8 +242,15 @@ export class PtySession extends EventEmitter {
     this.#end.reap({ code, signal, userUs, sysUs, wallMs, oomKills: counters.oomKills, peak: counters.memoryPeak })
   }
 
+  #drained = (): void => {
+    this.#queued = 0
+    this.emit('drain')
+  }
+
   #finish(r: Reaped): void {
     this.#writer?.close()
+    // Input the program never read goes with it.
+    if (this.#queued > 0) this.#drained()
     const ev = exitEvent(r, { killedBySupervisor: this.#killedBySupervisor, timedOut: false })
     this.exitEvent = ev
     this.emit('exit', ev)
