@@ -3,6 +3,7 @@
  * bounded list of ended ones, and each session's channel to its WebSocket client.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import type { WebSocket } from 'ws'
 
 import type { PtySession } from '../pty/index.js'
 import { PtyChannel, type ChannelOptions } from './pty-channel.js'
@@ -44,6 +45,13 @@ export interface RegistryOptions extends ChannelOptions {
 export class PtyRegistry {
   readonly opts: RegistryOptions
   readonly #entries = new Map<string, PtyEntry>()
+  /**
+   * Every socket until it is really closed: after the exit frame, a replacement or a
+   * DELETE a session lets go of its socket while the close handshake may still wait on
+   * a client that does not read.
+   */
+  readonly #sockets = new Set<WebSocket>()
+  #closing = false
 
   constructor(opts: RegistryOptions) {
     this.opts = opts
@@ -60,7 +68,7 @@ export class PtyRegistry {
   add(session: PtySession): { entry: PtyEntry; token: string } {
     const id = randomBytes(12).toString('base64url')
     const token = randomBytes(24).toString('base64url')
-    const entry: PtyEntry = { id, session, channel: new PtyChannel(session, this.opts), tokenDigest: digest(token) }
+    const entry: PtyEntry = { id, session, channel: new PtyChannel(session, this.opts, this.#track), tokenDigest: digest(token) }
     this.#entries.set(id, entry)
     session.exited.then(() => this.#trim(), () => undefined)
     return { entry, token }
@@ -88,9 +96,21 @@ export class PtyRegistry {
     for (const e of this.#entries.values()) e.channel.release()
   }
 
-  /** Server shutdown: cut every client (their sessions are ended by the supervisor). */
+  /** Server shutdown: cut every client (their sessions are ended by the supervisor), and any later one. */
   closeSockets(): void {
-    for (const e of this.#entries.values()) e.channel.closeNow()
+    this.#closing = true
+    for (const ws of this.#sockets) ws.terminate()
+  }
+
+  /** Sockets not yet closed, attached or not. */
+  get sockets(): number {
+    return this.#sockets.size
+  }
+
+  #track = (ws: WebSocket): void => {
+    if (this.#closing) return ws.terminate()
+    this.#sockets.add(ws)
+    ws.once('close', () => this.#sockets.delete(ws))
   }
 
   #trim(): void {
