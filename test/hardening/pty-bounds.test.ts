@@ -55,6 +55,29 @@ describe('PTY input', () => {
     expect(await c.closed).toEqual({ code: 1000, reason: 'session terminated' })
   })
 
+  it('a socket paused for input is not cut by the keep-alive (its pongs wait in it too)', async () => {
+    const pinging = await startServer({ ptyPingMs: 50 })
+    const s = await createPty(pinging, { command: 'sleep', args: ['1000'] })
+    const { channel } = entryOf(pinging, s.session_id)
+    const c = await PtyClient.attach(pinging, s)
+    const frame = dataFrame(Buffer.alloc(MAX_PTY_FRAME - 1, 0x61))
+    while (!channel.inputPaused) {
+      c.send(frame)
+      await until(() => c.raw.writableLength === 0 || channel.inputPaused)
+    }
+    // Pings still go out while the server does not read; three of them span two checks.
+    let pings = 0
+    await new Promise<void>((resolve, reject) => {
+      c.ws.on('ping', () => ++pings === 3 && resolve())
+      c.ws.once('close', (code) => reject(new Error(`cut with ${code} after ${pings} pings`)))
+    })
+    expect(c.ws.readyState).toBe(c.ws.OPEN)
+    expect(channel.inputPaused).toBe(true)
+    expect((await pinging.api(`/pty/${s.session_id}`, { method: 'DELETE' })).status).toBe(204)
+    expect(await c.closed).toEqual({ code: 1000, reason: 'session terminated' })
+    await pinging.close()
+  })
+
   it('input waiting past the bound goes through whole and in order once the program reads', async () => {
     // The shell stops itself before reading: every byte sent waits, then flows.
     const s = await createPty(ts, { command: 'sh', args: ['-c', 'stty raw -echo; kill -STOP $$; head -c 4194304 | sha256sum; exit 3'] })
