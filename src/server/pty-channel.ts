@@ -124,6 +124,11 @@ export class PtyChannel {
     this.#update()
   }
 
+  /** An ended session past the registry's budget: a client that comes now gets only the exit. */
+  dropScrollback(): void {
+    this.#log.clear()
+  }
+
   /** After DELETE has seen the session reaped. */
   closeTerminated(): void {
     const ws = this.#ws

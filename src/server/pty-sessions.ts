@@ -52,6 +52,8 @@ export class PtyRegistry {
    */
   readonly #sockets = new Set<WebSocket>()
   #closing = false
+  /** Ended sessions in the order they ended. */
+  #ended: PtyEntry[] = []
 
   constructor(opts: RegistryOptions) {
     this.opts = opts
@@ -70,7 +72,13 @@ export class PtyRegistry {
     const token = randomBytes(24).toString('base64url')
     const entry: PtyEntry = { id, session, channel: new PtyChannel(session, this.opts, this.#track), tokenDigest: digest(token) }
     this.#entries.set(id, entry)
-    session.exited.then(() => this.#trim(), () => undefined)
+    session.exited.then(
+      () => {
+        this.#ended.push(entry)
+        this.#trim()
+      },
+      () => undefined,
+    )
     return { entry, token }
   }
 
@@ -121,6 +129,18 @@ export class PtyRegistry {
       if (e.session.running) continue
       this.#entries.delete(id)
       ended--
+    }
+    this.#trimScrollback()
+  }
+
+  // Ended sessions together keep no more scrollback than the live ones may (64 MiB by
+  // default), the most recently ended first; older ones keep only their exit (docs/pty.md).
+  #trimScrollback(): void {
+    this.#ended = this.#ended.filter((e) => this.#entries.get(e.id) === e)
+    let budget = this.opts.maxSessions * this.opts.holdBytes
+    for (let i = this.#ended.length - 1; i >= 0; i--) {
+      budget -= this.#ended[i].channel.scrollbackBytes
+      if (budget < 0) this.#ended[i].channel.dropScrollback()
     }
   }
 }

@@ -94,3 +94,25 @@ describe('PTY scrollback', () => {
     expect(c2.text()).toBe(`go\r\n${'b'.repeat(3_000_000)}\r\nEND\r\n`)
   })
 })
+
+describe('the scrollback of ended sessions', () => {
+  it('is kept for no more than maxPtySessions × ptyHoldBytes in all, the most recently ended first', async () => {
+    const small = await startServer({ maxPtySessions: 2, ptyHoldBytes: 4096 })
+    const ended: Created[] = []
+    for (const tag of ['a', 'b', 'c']) {
+      const s = await createPty(small, { command: 'sh', args: ['-c', `head -c 5000 /dev/zero | tr "\\\\0" ${tag}; exit 2`] })
+      const c = await PtyClient.attach(small, s)
+      expect(await c.closed).toEqual({ code: 1000, reason: 'exit:2' })
+      ended.push(s)
+    }
+    const got: string[] = []
+    for (const s of ended) {
+      const c = await PtyClient.attach(small, s)
+      expect(await c.closed).toEqual({ code: 1000, reason: 'exit:2' })
+      got.push(c.text())
+    }
+    // 2 × 4 KiB: b and c keep their last 4096 bytes, a (ended first) only its exit.
+    expect(got).toEqual(['', 'b'.repeat(4096), 'c'.repeat(4096)])
+    await small.close()
+  })
+})
