@@ -13,10 +13,11 @@ import { exitEvent, type Reaped } from '../core/exit.js'
 import { signalNumber } from '../core/signals.js'
 import type { Supervisor } from '../core/supervisor.js'
 import { coded, type CodedError } from '../errors.js'
-import type { NativeBinding, NativeChild, NativeExitCallback, NativePipeReader, NativePty, NativePtyWriter } from '../native.js'
+import type { NativeBinding, NativeChild, NativeExitCallback, NativePipeReader, NativePty } from '../native.js'
 import type { ExitEvent } from '../types.js'
 import { colsOf, normalizePty, rowsOf, type PtyRequest } from './request.js'
 import { TerminalEnd } from './end.js'
+import { TerminalInput } from './input.js'
 import { killSession } from './tree.js'
 
 const noop = (): void => {}
@@ -60,11 +61,7 @@ export class PtySession extends EventEmitter {
   #child: NativeChild | null = null
   #cgroup: ProcessCgroupHandle | null = null
   #reader: NativePipeReader | null = null
-  #writer: NativePtyWriter | null = null
-  #early: Buffer[] = []
-  #earlyBytes = 0
-  /** Input queued in the writer, as its last write reported. */
-  #queued = 0
+  readonly #input = new TerminalInput(() => this.emit('drain'))
   #pauses = 0
   #killedBySupervisor = false
   #killPending = false
@@ -122,16 +119,13 @@ export class PtySession extends EventEmitter {
   write(data: string | Uint8Array): boolean {
     if (!this.running || this.#end.reaped) return false
     const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-    if (this.#writer === null) {
-      this.#early.push(buf)
-      this.#earlyBytes += buf.length
-    } else this.#queued = this.#writer.write(buf)
+    this.#input.write(buf)
     return true
   }
 
   /** Input accepted by `write` and not yet taken by the terminal, bytes. */
   get writableLength(): number {
-    return this.#earlyBytes + this.#queued
+    return this.#input.length
   }
 
   /** New window size; the foreground process group gets SIGWINCH. Throws once ended. */
@@ -215,14 +209,9 @@ export class PtySession extends EventEmitter {
     this.#child = spawned.child
     this.#cgroup = cgroup
     this.#startedMono = performance.now()
-    this.#writer = new this.#native.PtyWriter(pty.master, this.#drained)
     this.#reader = new this.#native.PipeReader(pty.master, (chunk) => this.emit('data', chunk as Buffer), () => this.#end.eof(), true)
     if (this.#pauses > 0) this.#reader.pause()
-    for (const buf of this.#early) this.#queued = this.#writer.write(buf)
-    const early = this.#earlyBytes
-    this.#early = []
-    this.#earlyBytes = 0
-    if (early > 0 && this.#queued === 0) this.emit('drain')
+    this.#input.open(this.#native, pty.master)
     const ev: PtyStartEvent = { pid: this.pid, started_at: Date.now(), pts: pty.path }
     this.#resolve.start(ev)
     this.emit('start', ev)
@@ -242,15 +231,8 @@ export class PtySession extends EventEmitter {
     this.#end.reap({ code, signal, userUs, sysUs, wallMs, oomKills: counters.oomKills, peak: counters.memoryPeak })
   }
 
-  #drained = (): void => {
-    this.#queued = 0
-    this.emit('drain')
-  }
-
   #finish(r: Reaped): void {
-    this.#writer?.close()
-    // Input the program never read goes with it.
-    if (this.#queued > 0) this.#drained()
+    this.#input.close()
     const ev = exitEvent(r, { killedBySupervisor: this.#killedBySupervisor, timedOut: false })
     this.exitEvent = ev
     this.emit('exit', ev)
