@@ -189,9 +189,10 @@ export class PtyChannel {
     frame[0] = Op.Data
     payload.copy(frame, 1)
     this.#unsent += frame.length
-    // The callback runs once the bytes are out of ws's queue and in the socket.
-    ws.send(frame, { binary: true }, () => {
-      if (ws !== this.#ws) return
+    // The callback runs once the bytes are out of ws's queue and in the socket; with an
+    // error when the socket went first (they stay unsent: see #detach).
+    ws.send(frame, { binary: true }, (err) => {
+      if (ws !== this.#ws || err) return
       this.#unsent -= frame.length
       if (this.#paused && this.#unsent <= this.#opts.highWaterMark) this.#update()
     })
