@@ -3,6 +3,7 @@
  * again, gets the most recent output (up to 1 MiB), then live output, then the exit
  * frame, so a client that vanishes loses nothing the next one cannot see.
  */
+import type { Duplex } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { DEFAULT_PTY_HOLD_BYTES } from '../../src/server/pty-channel.js'
@@ -46,6 +47,32 @@ describe('PTY scrollback', () => {
     expect(await c2.closed).toEqual({ code: 1000, reason: 'exit:7' })
     expect(c2.text()).toBe(seq(100000))
     expect(c2.frames[c2.frames.length - 1]).toEqual(Buffer.from([3, 0, 0, 0, 7]))
+  })
+
+  it('what a vanished client was sent but its socket never took is kept for the next one, however much follows', async () => {
+    const s = await sh('seq 1 1000000')
+    const { session, channel } = entryOf(ts, s.session_id)
+    let read = 0
+    session.on('data', (b: Buffer) => (read += b.length))
+    // What the server's socket had taken of the output when it closed: the rest never left.
+    let taken: number | null = null
+    ts.server.once('upgrade', (_req, socket: Duplex) => socket.once('close', () => (taken = read - channel.unsent)))
+    const c1 = new PtyClient(PtyClient.url(ts, s.session_id, s.token))
+    await c1.opened
+    c1.raw.pause()
+    c1.send(READY_FRAME)
+    // Past the high-water mark: the rest of what was sent waits in the server's socket.
+    await until(() => channel.paused)
+    c1.ws.terminate()
+    await until(() => taken !== null)
+    // More than the scrollback's size follows before anyone comes back.
+    await until(() => channel.heldBytes >= DEFAULT_PTY_HOLD_BYTES)
+    const c2 = await PtyClient.attach(ts, s)
+    expect(await c2.closed).toEqual({ code: 1000, reason: 'exit:0' })
+    const full = seq(1000000)
+    const got = c2.text()
+    expect(full.endsWith(got)).toBe(true)
+    expect(full.length - got.length).toBeLessThanOrEqual(taken as unknown as number)
   })
 
   it('a client that detaches and comes back gets the scrollback, then live output', async () => {
