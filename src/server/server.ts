@@ -48,7 +48,7 @@ export interface ServerOptions {
   version?: string
   /** Live PTY sessions at which `POST /pty` answers 429. Default 64. */
   maxPtySessions?: number
-  /** PTY output held per session while no client is attached and ready, bytes. Default 1 MiB. */
+  /** PTY scrollback per session, bytes, which also bounds output held while no client is ready (docs/pty.md). Default 1 MiB. */
   ptyHoldBytes?: number
   /** Interval of the PTY WebSocket's pings, ms. Default 30000. */
   ptyPingMs?: number
