@@ -83,7 +83,9 @@ describe('frames and the end', () => {
     c.send(dataFrame('tty; stty -a | grep -o " iutf8"; awk \'{print ($6 == $1) ? "leader" : "not"}\' /proc/$$/stat\n'))
     await c.untilText(/\/dev\/pts\/\d+\r\n iutf8\r\nleader\r\n/)
     c.send(dataFrame('sleep 1000\n'))
-    while (foreground(s.pid) === s.pid) await new Promise((r) => setImmediate(r))
+    // Until sleep itself runs: the shell's forked child takes the terminal before it
+    // resets its SIGINT handler and execs, and a Ctrl-C in that window is lost.
+    while (!runs(foreground(s.pid), 'sleep')) await new Promise((r) => setImmediate(r))
     c.send(dataFrame('\x03'))
     c.send(dataFrame('echo alive $((40+2))\n'))
     await c.untilText(/alive 42/)
@@ -318,6 +320,14 @@ describe('the socket', () => {
 
 async function until(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setImmediate(r))
+}
+
+function runs(pid: number, comm: string): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm
+  } catch {
+    return false
+  }
 }
 
 function foreground(pid: number): number {
