@@ -62,7 +62,7 @@ export function runEventStream(
     onPressure: (full) => (full ? proc.pause() : proc.resume()),
     onCancel: () => {
       detach()
-      if (!exited) proc.killTree()
+      if (!exited) proc.killTree('client_gone')
     },
   })
   const batch = new FrameBatch(queue)
