@@ -126,7 +126,17 @@ export interface ExitEvent {
   usage?: Usage
 }
 
-export type ProcessEvent = StartEvent | OutputEvent | ExitEvent
+/**
+ * sandproc, `run` with `max_output_bytes`: output of `stream` dropped between the live
+ * head and the kept tail; sent just before the tail, which comes before the exit.
+ */
+export interface DroppedEvent {
+  dropped_lines: number
+  dropped_bytes: number
+  stream: StreamName
+}
+
+export type ProcessEvent = StartEvent | OutputEvent | DroppedEvent | ExitEvent
 
 export type ProcessStatus = 'running' | 'exited' | 'signaled' | 'oom_killed'
 

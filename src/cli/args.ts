@@ -26,6 +26,7 @@ export interface ServeConfig {
   maxJsonBytes?: number
   maxStdinBytes?: number
   retainBytes?: number
+  retainHeadBytes?: number
   maxExited?: number
   lineLimit?: number
   memoryLimit?: number | string
@@ -54,6 +55,7 @@ const SERVE_OPTIONS = {
   'max-body': { type: 'string' },
   'max-stdin': { type: 'string' },
   retain: { type: 'string' },
+  'retain-head': { type: 'string' },
   'max-exited': { type: 'string' },
   'line-limit': { type: 'string' },
   'memory-limit': { type: 'string' },
@@ -101,6 +103,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Par
     maxJsonBytes: optional(pick('max-body', 'MAX_BODY'), (t) => size('--max-body', t)),
     maxStdinBytes: optional(pick('max-stdin', 'MAX_STDIN'), (t) => size('--max-stdin', t)),
     retainBytes: optional(pick('retain', 'RETAIN'), (t) => size('--retain', t)),
+    retainHeadBytes: optional(pick('retain-head', 'RETAIN_HEAD'), (t) => size('--retain-head', t)),
     maxExited: optional(pick('max-exited', 'MAX_EXITED'), (t) => integer('--max-exited', t, 0)),
     lineLimit: optional(pick('line-limit', 'LINE_LIMIT'), (t) => size('--line-limit', t)),
     memoryLimit: optional(memoryLimit, memoryLimitValue),

@@ -44,6 +44,8 @@ export interface ProcessOptions {
   timeoutGraceMs: number
   /** Lines, or chunks of exact bytes. */
   encoding: OutputEncoding
+  /** `max_output_bytes` of a `run`. */
+  maxOutputBytes: number | undefined
   /** How long to wait for the pipes after the main process exits (escaped descendants). */
   drainGraceMs: number
   /**

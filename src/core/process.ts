@@ -8,12 +8,13 @@ import { constants as os } from 'node:os'
 import type { CgroupCounters } from '../cgroup/process.js'
 import { coded, type CodedError } from '../errors.js'
 import type { NativeChild, NativeExitCallback } from '../native.js'
-import type { ExitEvent, KilledBy, OutputEvent, ProcessInfo, StartEvent } from '../types.js'
+import type { ExitEvent, KilledBy, OutputEncoding, OutputEvent, ProcessInfo, StartEvent } from '../types.js'
 import { ProcessEmitter } from './emitter.js'
 import type { Ending } from './ending.js'
 import { exitEvent, type Reaped } from './exit.js'
 import type { Launched, ProcessCgroupHandle, ProcessOptions } from './launch.js'
 import { ProcessOutput } from './output.js'
+import { OutputCap } from './output-cap.js'
 import type { OutputLog } from './retain.js'
 import { signalNumber } from './signals.js'
 import { statusOf } from './status.js'
@@ -38,6 +39,8 @@ export class SupervisedProcess extends ProcessEmitter {
   pid = 0
   readonly command: string
   readonly args: string[]
+  /** How its output is delivered: lines, or chunks of exact bytes (`output_encoding`). */
+  readonly encoding: OutputEncoding
   /** Retained output (for `start`ed processes), else null. */
   readonly log: OutputLog | null
 
@@ -53,6 +56,8 @@ export class SupervisedProcess extends ProcessEmitter {
   #killedBySupervisor = false
   #ending: Ending | null = null
   readonly #clocks: ProcessTimeouts
+  /** `max_output_bytes`: what goes out live and what is kept for the end; null without one. */
+  readonly #cap: OutputCap | null
   #reaped: Reaped | null = null
   #user: { uid: number; gid: number } | null = null
 
@@ -61,8 +66,10 @@ export class SupervisedProcess extends ProcessEmitter {
     this.handle = opts.handle
     this.command = opts.command
     this.args = opts.args
+    this.encoding = opts.encoding
     this.log = opts.log
 
+    this.#cap = opts.maxOutputBytes === undefined ? null : new OutputCap(opts.maxOutputBytes)
     this.#clocks = new ProcessTimeouts(
       { timeoutMs: opts.timeoutMs, idleTimeoutMs: opts.idleTimeoutMs, graceMs: opts.timeoutGraceMs },
       {
@@ -288,7 +295,7 @@ export class SupervisedProcess extends ProcessEmitter {
 
   #onLine = (ev: OutputEvent): void => {
     this.log?.push(ev)
-    this.deliverOutput(ev)
+    if (this.#cap === null || this.#cap.admit(ev)) this.deliverOutput(ev)
   }
 
   #onExit: NativeExitCallback = (code, signal, userUs, sysUs, texts) => {
@@ -334,6 +341,12 @@ export class SupervisedProcess extends ProcessEmitter {
     this.#output.finish()
     this.#clocks.clear()
     const ev = exitEvent(r, { killedBySupervisor: this.#killedBySupervisor, ending: this.#ending })
+    if (this.#cap !== null) {
+      const { dropped, tail } = this.#cap.drain()
+      for (const d of dropped) this.deliverDropped(d)
+      for (const line of tail) this.deliverOutput(line)
+      if (dropped.length > 0) ev.truncated = true
+    }
     this.#exit = ev
     this.log?.end()
     this.deliverExit(ev)
