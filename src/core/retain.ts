@@ -137,7 +137,7 @@ export class OutputLog {
     if (view !== 'output') {
       const c = this.chains[view]
       const lines = c.headLen === 0 ? c.events.slice(c.head) : c.headEvents.concat(c.events.slice(c.head))
-      return c.dropped === 0 ? { lines, dropped: 0 } : { lines, dropped: c.dropped, truncatedAfter: c.headLen - 1 }
+      return c.dropped === 0 || this.headMax === 0 ? { lines, dropped: c.dropped } : { lines, dropped: c.dropped, truncatedAfter: c.headLen - 1 }
     }
     const lines: OutputEvent[] = []
     const { stdout, stderr } = this.chains
@@ -154,7 +154,8 @@ export class OutputLog {
     }
     const dropped = stdout.dropped + stderr.dropped
     if (dropped > 0) truncatedAfter ??= lines.length - 1
-    return truncatedAfter === undefined ? { lines, dropped } : { lines, dropped, truncatedAfter }
+    // Without a head, the gap is always at the start: `dropped` says all there is.
+    return truncatedAfter === undefined || this.headMax === 0 ? { lines, dropped } : { lines, dropped, truncatedAfter }
   }
 
   /**

@@ -38,7 +38,7 @@ describe('endpoints', () => {
     const info = await (await ts.api(`/pty/${s.session_id}`)).json()
     expect(info).toEqual({
       session_id: s.session_id, pid: s.pid, command: 'sh', args: ['-c', 'cat'], rows: 30, cols: 90,
-      created_at: expect.any(Number), ended_at: null, exit_code: null, signal: null, oom_killed: false, is_alive: true,
+      created_at: expect.any(Number), ended_at: null, exit_code: null, signal: null, oom_killed: false, is_alive: true, reason: null,
     })
     const list = (await (await ts.api('/pty')).json()) as { sessions: Array<{ session_id: string }> }
     expect(list.sessions.map((x) => x.session_id)).toContain(s.session_id)
