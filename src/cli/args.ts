@@ -75,6 +75,10 @@ const RUN_OPTIONS = {
   'memory-limit': { type: 'string' },
   'pids-limit': { type: 'string' },
   'cpu-limit': { type: 'string' },
+  'timeout-grace': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  merge: { type: 'boolean' },
+  'max-output': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options']
@@ -133,6 +137,10 @@ export function parseRunArgs(argv: string[]): Parsed<RunConfig> {
   if (values['memory-limit'] !== undefined) request.memory_limit = memoryLimitValue(values['memory-limit'])
   if (values['pids-limit'] !== undefined) request.pids_limit = integer('--pids-limit', values['pids-limit'], 1)
   if (values['cpu-limit'] !== undefined) request.cpu_limit = cpus('--cpu-limit', values['cpu-limit'])
+  if (values['timeout-grace'] !== undefined) request.timeout_grace = seconds('--timeout-grace', values['timeout-grace'], true)
+  if (values['idle-timeout'] !== undefined) request.idle_timeout = seconds('--idle-timeout', values['idle-timeout'], false)
+  if (values.merge === true) request.stderr_mode = 'stdout'
+  if (values['max-output'] !== undefined) request.max_output_bytes = size('--max-output', values['max-output'])
   return { help: false, request, json: values.json === true }
 }
 
