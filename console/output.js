@@ -3,7 +3,7 @@
 // the retention gap shown, and only the last MAX_LINES lines kept in the page.
 
 import { api, ApiError, processPath } from './api.js'
-import { commandLine, signalName } from './format.js'
+import { commandLine, reasonText, signalName } from './format.js'
 import { readEvents } from './sse.js'
 
 export const MAX_LINES = 2000
@@ -186,6 +186,9 @@ class Follow {
 export function endText(p) {
   if (p.status === 'oom_killed') return 'killed by the OOM killer (SIGKILL)'
   if (p.exit_code !== null) return `exited with code ${p.exit_code}`
-  if (p.signal !== null) return `killed by ${signalName(p.signal)}${p.timed_out ? ' (timed out)' : ''}`
+  if (p.signal !== null) {
+    const why = p.reason === 'killed' || p.reason === 'idle_timeout' ? `, ${reasonText(p)}` : ''
+    return `killed by ${signalName(p.signal)}${p.timed_out ? ' (timed out)' : ''}${why}`
+  }
   return p.managed ? `managed process ${p.managed.status}` : 'ended'
 }
