@@ -13,6 +13,9 @@ import type { OutputEvent, RunRequest } from '../../src/types.js'
 import { collect, lineMatching } from '../helpers/events.js'
 import { isDead } from '../helpers/system.js'
 import { useSupervisor } from '../helpers/fixture.js'
+import { untilStatus } from '../helpers/managed.js'
+import type { ManagedProcess } from '../../src/managed/process.js'
+import type { Supervisor as ManagedSupervisor } from '../../src/managed/supervisor.js'
 
 let sup: Supervisor
 let dir: string
@@ -87,6 +90,20 @@ describe('reason', () => {
     expect(p.info().reason).toBeNull()
     await p.exited
     expect(p.info().reason).toBe('exited')
+  })
+})
+
+describe('reason of managed runs', () => {
+  it('is in last_exit: exited for a run that ended by itself, killed by api for stop()', async () => {
+    const managed = sup as ManagedSupervisor
+    const done = managed.start({ command: 'sh', args: ['-c', 'exit 3'], name: 'ends-by-itself', restart: { policy: 'never' } }) as ManagedProcess
+    await untilStatus(done, 'stopped')
+    expect(done.managedInfo().last_exit).toMatchObject({ exit_code: 3, reason: 'exited' })
+    const stopped = managed.start({ command: 'sleep', args: ['100'], name: 'stopped-by-api' }) as ManagedProcess
+    await stopped.started
+    await stopped.stop()
+    expect(stopped.managedInfo().last_exit).toMatchObject({ signal: 9, reason: 'killed', killed_by: 'api' })
+    expect(stopped.info()).toMatchObject({ reason: 'killed', killed_by: 'api' })
   })
 })
 

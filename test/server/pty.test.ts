@@ -92,7 +92,7 @@ describe('frames and the end', () => {
     const exitAt = c.frames.findIndex((f) => f[0] === 3)
     expect(exitAt).toBe(c.frames.length - 1)
     expect(c.exitCode()).toBe(5)
-    expect(await (await ts.api(`/pty/${s.session_id}`)).json()).toMatchObject({ exit_code: 5, signal: null, is_alive: false, ended_at: expect.any(Number) })
+    expect(await (await ts.api(`/pty/${s.session_id}`)).json()).toMatchObject({ exit_code: 5, signal: null, is_alive: false, reason: 'exited', ended_at: expect.any(Number) })
   })
 
   it('Ctrl-D ends cat; a signal death is 128 + N', async () => {
