@@ -38,7 +38,7 @@ export interface LogSnapshot {
   lines: OutputEvent[]
   /** Lines of the view that were dropped (between the head and the tail). */
   dropped: number
-  /** With lines dropped: the index in `lines` of the last line before the gap (-1: the gap comes first). */
+  /** With lines dropped after a retained head: the index in `lines` of the last line before the gap. */
   truncatedAfter?: number
 }
 
@@ -137,7 +137,7 @@ export class OutputLog {
     if (view !== 'output') {
       const c = this.chains[view]
       const lines = c.headLen === 0 ? c.events.slice(c.head) : c.headEvents.concat(c.events.slice(c.head))
-      return c.dropped === 0 || this.headMax === 0 ? { lines, dropped: c.dropped } : { lines, dropped: c.dropped, truncatedAfter: c.headLen - 1 }
+      return c.dropped === 0 || c.headLen === 0 ? { lines, dropped: c.dropped } : { lines, dropped: c.dropped, truncatedAfter: c.headLen - 1 }
     }
     const lines: OutputEvent[] = []
     const { stdout, stderr } = this.chains
@@ -154,8 +154,8 @@ export class OutputLog {
     }
     const dropped = stdout.dropped + stderr.dropped
     if (dropped > 0) truncatedAfter ??= lines.length - 1
-    // Without a head, the gap is always at the start: `dropped` says all there is.
-    return truncatedAfter === undefined || this.headMax === 0 ? { lines, dropped } : { lines, dropped, truncatedAfter }
+    // A gap before every retained line (no head, or a released log): `dropped` says all there is.
+    return truncatedAfter === undefined || truncatedAfter < 0 ? { lines, dropped } : { lines, dropped, truncatedAfter }
   }
 
   /**
