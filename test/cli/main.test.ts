@@ -154,8 +154,8 @@ describe('sandproc run', () => {
   })
 
   it('says on stderr how a process ended when it did not exit by itself', async () => {
-    const graced = await finished(cli(['run', '--timeout', '0.3', '--timeout-grace', '0.2', '--', 'sh', '-c', 'trap "" TERM; exec sleep 30']))
-    expect(graced).toEqual({ code: 137, stdout: '', stderr: 'sandproc: timed out after 0.3 s (SIGTERM, then SIGKILL after 0.2 s)\n' })
+    const graced = await finished(cli(['run', '--timeout', '1', '--timeout-grace', '0.2', '--', 'sh', '-c', 'trap "" TERM; exec sleep 30']))
+    expect(graced).toEqual({ code: 137, stdout: '', stderr: 'sandproc: timed out after 1 s (SIGTERM, then SIGKILL after 0.2 s)\n' })
     const idle = await finished(cli(['run', '--idle-timeout', '0.2', '--', 'sleep', '30']))
     expect(idle).toEqual({ code: 137, stdout: '', stderr: 'sandproc: no output for 0.2 s (SIGKILL)\n' })
     const hog = 'a = []\nfor i in range(1024):\n    a.append(bytearray(1 << 20))\nraise SystemExit(3)'

@@ -107,6 +107,8 @@ describe('reason of managed runs', () => {
   })
 })
 
+// The timeouts below leave the program time to set up its traps (1.5 s: a slow VM takes
+// a good part of a second to start a shell); what they end is then decided by the trap.
 describe('timeout_grace', () => {
   it('0 (the default) keeps the immediate SIGKILL', async () => {
     const e = await sh('trap "" TERM; exec sleep 100', { timeout: 0.1 }).exited
@@ -114,21 +116,21 @@ describe('timeout_grace', () => {
   })
 
   it('a program that does not trap SIGTERM dies of it, with its descendants, well before the grace', async () => {
-    const p = sh('sleep 100 & a=$!; sh -c "sleep 100" & b=$!; echo pids $$ $a $b; wait', { timeout: 0.2, timeout_grace: 600 })
+    const p = sh('sleep 100 & a=$!; sh -c "sleep 100" & b=$!; echo pids $$ $a $b; wait', { timeout: 1.5, timeout_grace: 600 })
     const { exit, stdout } = await collect(p)
     expect(exit).toMatchObject({ signal: 15, timed_out: true, reason: 'timed_out' })
     for (const pid of pidsIn(stdout)) expect(isDead(pid)).toBe(true)
   })
 
   it('a program that traps SIGTERM cleans up and its exit code is reported, still timed_out', async () => {
-    const { exit, stdout } = await collect(sh('trap "echo cleanup; exit 3" TERM; echo up; while :; do sleep 0.01; done', { timeout: 0.2, timeout_grace: 600 }))
+    const { exit, stdout } = await collect(sh('trap "echo cleanup; exit 3" TERM; echo up; while :; do sleep 0.01; done', { timeout: 1.5, timeout_grace: 600 }))
     expect(stdout).toEqual(['up', 'cleanup'])
     expect(exit).toMatchObject({ exit_code: 3, timed_out: true, reason: 'timed_out' })
   })
 
   it('a program and descendants that ignore SIGTERM get SIGKILL after the grace, none outlives it', async () => {
     const p = sh('trap "" TERM; (trap "" TERM; sleep 100) & a=$!; setsid sh -c "trap \\"\\" TERM; sleep 100" & b=$!; echo pids $$ $a $b; wait', {
-      timeout: 0.2,
+      timeout: 1.5,
       timeout_grace: 0.3,
     })
     const { exit, stdout } = await collect(p)
@@ -138,7 +140,7 @@ describe('timeout_grace', () => {
   })
 
   it('applies to idle_timeout too', async () => {
-    const e = await sh('trap "exit 5" TERM; while :; do sleep 0.01; done', { idle_timeout: 0.2, timeout_grace: 600 }).exited
+    const e = await sh('trap "exit 5" TERM; while :; do sleep 0.01; done', { idle_timeout: 1.5, timeout_grace: 600 }).exited
     expect(e).toMatchObject({ exit_code: 5, reason: 'idle_timeout' })
     expect(e.timed_out).toBeUndefined()
   })
@@ -146,7 +148,7 @@ describe('timeout_grace', () => {
 
 describe('idle_timeout', () => {
   it('ends a quiet process and spares a chatty one beside it', async () => {
-    const quiet = sh('echo once; exec sleep 100', { idle_timeout: 0.3 })
+    const quiet = sh('echo once; exec sleep 100', { idle_timeout: 1 })
     const chatty = sh('for i in $(seq 1 40); do echo $i; sleep 0.05; done', { idle_timeout: 1.5 })
     const [q, c] = await Promise.all([collect(quiet), collect(chatty)])
     expect(q.exit).toMatchObject({ signal: 9, reason: 'idle_timeout' })
