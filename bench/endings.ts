@@ -22,6 +22,8 @@ type Kind = keyof typeof KINDS
 export interface EndingsCosts {
   /** run → end of its event stream, ms. */
   ms: Record<Kind, { median: number; p90: number; n: number }>
+  /** CPU time of this process (the supervisor's side: reading, splitting, framing), ms. */
+  cpuMs: Record<Kind, { median: number; p90: number; n: number }>
   /** Bytes of SSE the stream carried. */
   sentBytes: Record<Kind, number>
 }
@@ -37,23 +39,31 @@ export async function endingsCost(opts: { quick: boolean }): Promise<{ costs: En
   const sup = new Supervisor()
   try {
     const sentBytes = {} as Record<Kind, number>
+    const cpu = Object.fromEntries(Object.keys(KINDS).map((k) => [k, [] as number[]])) as Record<Kind, number[]>
     const contenders = (Object.keys(KINDS) as Kind[]).map((name) => ({
       name,
       op: async (): Promise<void> => {
+        const c0 = process.cpuUsage()
         sentBytes[name] = await drain(sup, KINDS[name])
+        const c = process.cpuUsage(c0)
+        cpu[name].push((c.user + c.system) / 1000)
       },
     }))
     const samples = await interleave(contenders, { warmup: 1, rounds: opts.quick ? 3 : 10, budgetMs: opts.quick ? 15_000 : 60_000, minRounds: 3 })
     const ms = {} as EndingsCosts['ms']
+    const cpuMs = {} as EndingsCosts['cpuMs']
     for (const k of Object.keys(KINDS) as Kind[]) {
       const s = summarize(samples[k])
       ms[k] = { median: Math.round(s.median), p90: Math.round(s.p90), n: s.n }
+      // The warm-up's sample is the first: leave it out as interleave does.
+      const c = summarize(cpu[k].slice(1))
+      cpuMs[k] = { median: Math.round(c.median), p90: Math.round(c.p90), n: c.n }
     }
-    const costs: EndingsCosts = { ms, sentBytes }
+    const costs: EndingsCosts = { ms, cpuMs, sentBytes }
     const mb = (b: number): string => `${(b / 1e6).toFixed(1)} MB`
     const note =
       'Endings: run of seq 1 2000000 through its run event stream, median (p90) ms: ' +
-      (Object.keys(KINDS) as Kind[]).map((k) => `${k} ${ms[k].median} (${ms[k].p90}), ${mb(sentBytes[k])} sent`).join('; ')
+      (Object.keys(KINDS) as Kind[]).map((k) => `${k} ${ms[k].median} (${ms[k].p90}), CPU ${cpuMs[k].median} (${cpuMs[k].p90}), ${mb(sentBytes[k])} sent`).join('; ')
     return { costs, notes: [note] }
   } finally {
     await sup.close()
