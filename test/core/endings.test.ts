@@ -139,6 +139,15 @@ describe('timeout_grace', () => {
     if (sup.capabilities.cgroup !== null) for (const pid of pidsIn(stdout)) expect(isDead(pid)).toBe(true)
   })
 
+  it('the first ending wins: close() during the grace leaves it timed_out', async () => {
+    const own = new Supervisor({ killGrace: 50 })
+    const p = own.run({ command: 'sh', args: ['-c', 'trap "echo got-term" TERM; echo up; while :; do sleep 0.01; done'], timeout: 1.5, timeout_grace: 600 })
+    await lineMatching(p, (l) => l === 'got-term')
+    await own.close()
+    expect(await p.exited).toMatchObject({ signal: 9, timed_out: true, reason: 'timed_out' })
+    expect((await p.exited).killed_by).toBeUndefined()
+  })
+
   it('applies to idle_timeout too', async () => {
     const e = await sh('trap "exit 5" TERM; while :; do sleep 0.01; done', { idle_timeout: 1.5, timeout_grace: 600 }).exited
     expect(e).toMatchObject({ exit_code: 5, reason: 'idle_timeout' })
