@@ -86,6 +86,7 @@ describe('argument parsing', () => {
       SANDPROC_MAX_PROCESSES: '3',
       SANDPROC_MAX_BODY: '2M',
       SANDPROC_RETAIN: '1K',
+      SANDPROC_RETAIN_HEAD: '2K',
       SANDPROC_KILL_GRACE: '0.5',
       SANDPROC_ALLOW_NO_AUTH: 'true',
     }
@@ -98,6 +99,7 @@ describe('argument parsing', () => {
       maxJsonBytes: 2 * 1024 * 1024,
       maxStdinBytes: 64 * 1024,
       retainBytes: 1024,
+      retainHeadBytes: 2048,
       killGraceMs: 500,
       memoryLimit: '256M',
     })
@@ -123,6 +125,17 @@ describe('argument parsing', () => {
       json: true,
       request: { command: 'ls', args: ['-la', '--json'], timeout: 1.5, memory_limit: 1048576 },
     })
+    expect(parseRunArgs(['--timeout-grace', '0', '--idle-timeout', '2.5', '--merge', '--max-output', '1M', 'ls']).request).toEqual({
+      command: 'ls',
+      args: [],
+      timeout_grace: 0,
+      idle_timeout: 2.5,
+      stderr_mode: 'stdout',
+      max_output_bytes: 1 << 20,
+    })
+    for (const argv of [['--idle-timeout', '0', 'true'], ['--timeout-grace', '-1', 'true'], ['--max-output', '0', 'true']]) {
+      expect(() => parseRunArgs(argv)).toThrow(UsageError)
+    }
     for (const argv of [[], ['--'], ['--json'], ['--timeout', '0', 'true'], ['--timeout', 'x', 'true'], ['--env', 'NOEQ', 'true'], ['--nope', 'true']]) {
       expect(() => parseRunArgs(argv)).toThrow(UsageError)
     }
