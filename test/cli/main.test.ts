@@ -125,13 +125,10 @@ describe('argument parsing', () => {
       json: true,
       request: { command: 'ls', args: ['-la', '--json'], timeout: 1.5, memory_limit: 1048576 },
     })
-    expect(parseRunArgs(['--timeout-grace', '0', '--idle-timeout', '2.5', '--merge', '--max-output', '1M', 'ls']).request).toEqual({
-      command: 'ls',
-      args: [],
-      timeout_grace: 0,
-      idle_timeout: 2.5,
-      stderr_mode: 'stdout',
-      max_output_bytes: 1 << 20,
+    expect(parseRunArgs(['--timeout-grace', '0', '--idle-timeout', '2.5', '--merge', '--max-output', '1M', 'ls'])).toEqual({
+      help: false,
+      json: false,
+      request: { command: 'ls', args: [], timeout_grace: 0, idle_timeout: 2.5, stderr_mode: 'stdout', max_output_bytes: 1 << 20 },
     })
     for (const argv of [['--idle-timeout', '0', 'true'], ['--timeout-grace', '-1', 'true'], ['--max-output', '0', 'true']]) {
       expect(() => parseRunArgs(argv)).toThrow(UsageError)
