@@ -162,7 +162,7 @@ class Follow {
       if (ev.event !== 'output') continue
       if (ev.id !== null) this.lastId = ev.id
       const data = JSON.parse(ev.data)
-      this.panel.append(data.stream === 'stderr' ? 'stderr' : 'stdout', data.line)
+      this.panel.append(data.stream === 'stderr' ? 'stderr' : 'stdout', data.line ?? chunkText(data.data))
     }
     return false
   }
@@ -181,6 +181,13 @@ class Follow {
     if (this.stopped) return
     this.panel.setState(text, 'ended')
   }
+}
+
+// A base64 chunk (output_encoding "base64", docs/endings.md) shown as text, as lines are.
+const utf8 = new TextDecoder()
+function chunkText(b64) {
+  const bin = atob(b64 ?? '')
+  return utf8.decode(Uint8Array.from(bin, (c) => c.charCodeAt(0))).replace(/\n$/, '')
 }
 
 export function endText(p) {
