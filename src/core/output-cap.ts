@@ -16,6 +16,8 @@ export class OutputCap {
   readonly #keepMax: number
   #live = 0
   #kept: OutputEvent[] = []
+  /** Bytes of each kept event, so a drop need not measure it again. */
+  #sizes: number[] = []
   #keptHead = 0
   #keptBytes = 0
   readonly #dropped: Record<StreamName, { lines: number; bytes: number }> = {
@@ -38,16 +40,19 @@ export class OutputCap {
     // Once past the head nothing goes out live again, so the order stays exact.
     this.#live = this.#liveMax
     this.#kept.push(ev)
+    this.#sizes.push(n)
     this.#keptBytes += n
     while (this.#keptBytes > this.#keepMax) {
-      const old = this.#kept[this.#keptHead++]
-      const b = bytesOf(old)
+      const b = this.#sizes[this.#keptHead]
+      const d = this.#dropped[this.#kept[this.#keptHead].stream]
+      this.#keptHead++
       this.#keptBytes -= b
-      this.#dropped[old.stream].lines++
-      this.#dropped[old.stream].bytes += b
+      d.lines++
+      d.bytes += b
     }
     if (this.#keptHead > 4096 && this.#keptHead * 2 > this.#kept.length) {
       this.#kept = this.#kept.slice(this.#keptHead)
+      this.#sizes = this.#sizes.slice(this.#keptHead)
       this.#keptHead = 0
     }
     return false
@@ -67,6 +72,7 @@ export class OutputCap {
     }
     const tail = this.#kept.slice(this.#keptHead)
     this.#kept = []
+    this.#sizes = []
     this.#keptHead = 0
     return { dropped, tail }
   }
