@@ -168,6 +168,18 @@ describe('idle_timeout', () => {
   })
 })
 
+describe('idle_timeout and a slow consumer', () => {
+  it('does not run while the output is not read: a paused program is not idle', async () => {
+    const p = sh('head -c 4000000 /dev/zero | tr "\\0" a | fold -w 100', { idle_timeout: 0.2 })
+    await p.started
+    p.pause()
+    // Held back for longer than the idle timeout (its pipe full, the program blocked).
+    await sup.run({ command: 'sleep', args: ['0.6'] }).exited
+    p.resume()
+    expect(await p.exited).toMatchObject({ exit_code: 0, reason: 'exited' })
+  })
+})
+
 describe('stderr_mode "stdout"', () => {
   it('merges 10,000 alternating writes in exact order, all tagged stdout', async () => {
     const js = 'const fs = require("fs"); for (let i = 0; i < 10000; i++) fs.writeSync(i % 2 ? 2 : 1, (i % 2 ? "e" : "o") + i + "\\n")'
