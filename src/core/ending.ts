@@ -16,6 +16,27 @@ export type Ending =
   | { reason: 'timed_out' | 'idle_timeout' }
   | { reason: 'killed'; killedBy: KilledBy; onlyIfSignal?: number }
 
+/**
+ * What ends a process, recorded as it happens: the first wins (a timeout stays a timeout
+ * when close() follows in its grace); a plain signal the program may survive gives way
+ * to anything later.
+ */
+export class EndingRecord {
+  #e: Ending | null = null
+
+  get current(): Ending | null {
+    return this.#e
+  }
+
+  /** Records `e` unless the ending is already decided; false then. */
+  record(e: Ending): boolean {
+    const cur = this.#e
+    if (cur !== null && !(cur.reason === 'killed' && cur.onlyIfSignal !== undefined)) return false
+    this.#e = e
+    return true
+  }
+}
+
 /** How the main process ended, as the exit event states it. */
 export interface Outcome {
   exitCode: number | null

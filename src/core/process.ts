@@ -10,7 +10,7 @@ import { coded, type CodedError } from '../errors.js'
 import type { NativeChild, NativeExitCallback } from '../native.js'
 import type { ExitEvent, KilledBy, OutputEncoding, OutputEvent, ProcessInfo, StartEvent } from '../types.js'
 import { ProcessEmitter } from './emitter.js'
-import type { Ending } from './ending.js'
+import { EndingRecord } from './ending.js'
 import { exitEvent, type Reaped } from './exit.js'
 import type { Launched, ProcessCgroupHandle, ProcessOptions } from './launch.js'
 import { ProcessOutput } from './output.js'
@@ -54,7 +54,7 @@ export class SupervisedProcess extends ProcessEmitter {
   readonly #output: ProcessOutput
   #stdin: StdinPipe | null = null
   #killedBySupervisor = false
-  #ending: Ending | null = null
+  readonly #ending = new EndingRecord()
   readonly #clocks: ProcessTimeouts
   /** `max_output_bytes`: what goes out live and what is kept for the end; null without one. */
   readonly #cap: OutputCap | null
@@ -73,7 +73,7 @@ export class SupervisedProcess extends ProcessEmitter {
     this.#clocks = new ProcessTimeouts(
       { timeoutMs: opts.timeoutMs, idleTimeoutMs: opts.idleTimeoutMs, graceMs: opts.timeoutGraceMs },
       {
-        fire: (reason) => this.#endWith({ reason }),
+        fire: (reason) => this.#ending.record({ reason }),
         term: () => this.#signalTree(os.signals.SIGTERM),
         kill: () => this.#killTree(),
       },
@@ -205,7 +205,7 @@ export class SupervisedProcess extends ProcessEmitter {
     if (this.#child === null || this.#reaped !== null) return false
     if (sig === os.signals.SIGKILL) this.#killedBySupervisor = true
     // The program may handle the signal and go on: it is the reason only if it ends it.
-    this.#endWith({ reason: 'killed', killedBy: 'api', onlyIfSignal: sig })
+    this.#ending.record({ reason: 'killed', killedBy: 'api', onlyIfSignal: sig })
     return this.#child.signal(sig)
   }
 
@@ -215,20 +215,8 @@ export class SupervisedProcess extends ProcessEmitter {
    */
   killTree(by: KilledBy = 'api'): void {
     if (this.#error !== null || this.#exit !== null) return
-    this.#endWith({ reason: 'killed', killedBy: by })
+    this.#ending.record({ reason: 'killed', killedBy: by })
     this.#killTree()
-  }
-
-  /**
-   * Records what ends the process, unless something already does: the first wins (a
-   * timeout stays a timeout when close() follows in its grace). A plain signal that the
-   * program may survive gives way to anything later. False when already decided.
-   */
-  #endWith(e: Ending): boolean {
-    const cur = this.#ending
-    if (cur !== null && !(cur.reason === 'killed' && cur.onlyIfSignal !== undefined)) return false
-    this.#ending = e
-    return true
   }
 
   /** SIGTERM (or another catchable signal) to the process group and the rest of its cgroup. */
@@ -259,7 +247,7 @@ export class SupervisedProcess extends ProcessEmitter {
     const sig = signalNumber(signal)
     if (this.#child === null || this.#reaped !== null) return false
     if (sig === os.signals.SIGKILL) this.#killedBySupervisor = true
-    this.#endWith({ reason: 'killed', killedBy: by })
+    this.#ending.record({ reason: 'killed', killedBy: by })
     return this.#child.killGroup(sig)
   }
 
@@ -340,7 +328,7 @@ export class SupervisedProcess extends ProcessEmitter {
     if (r === null || this.#exit !== null || !this.#output.ended) return
     this.#output.finish()
     this.#clocks.clear()
-    const ev = exitEvent(r, { killedBySupervisor: this.#killedBySupervisor, ending: this.#ending })
+    const ev = exitEvent(r, { killedBySupervisor: this.#killedBySupervisor, ending: this.#ending.current })
     if (this.#cap !== null) {
       const { dropped, tail } = this.#cap.drain()
       for (const d of dropped) this.deliverDropped(d)

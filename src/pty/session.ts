@@ -14,7 +14,7 @@ import { signalNumber } from '../core/signals.js'
 import type { Supervisor } from '../core/supervisor.js'
 import { coded, type CodedError } from '../errors.js'
 import type { NativeBinding, NativeChild, NativeExitCallback, NativePipeReader, NativePty, NativePtyWriter } from '../native.js'
-import type { Ending } from '../core/ending.js'
+import { EndingRecord } from '../core/ending.js'
 import type { ExitEvent, KilledBy } from '../types.js'
 import { colsOf, normalizePty, rowsOf, type PtyRequest } from './request.js'
 import { TerminalEnd } from './end.js'
@@ -63,7 +63,7 @@ export class PtySession extends EventEmitter {
   #early: Buffer[] = []
   #pauses = 0
   #killedBySupervisor = false
-  #ending: Ending | null = null
+  readonly #ending = new EndingRecord()
   #killPending = false
   #failed = false
   #startedMono = 0
@@ -145,14 +145,14 @@ export class PtySession extends EventEmitter {
     const sig = signalNumber(signal)
     if (this.#child === null || this.#end.reaped) return false
     if (sig === os.signals.SIGKILL) this.#killedBySupervisor = true
-    this.#ending ??= { reason: 'killed', killedBy: by }
+    this.#ending.record({ reason: 'killed', killedBy: by })
     return this.#child.killGroup(sig)
   }
 
   /** SIGKILL to the whole tree: everything in the session's cgroup (or kernel session). */
   killTree(by: KilledBy = 'api'): void {
     if (!this.running) return
-    this.#ending ??= { reason: 'killed', killedBy: by }
+    this.#ending.record({ reason: 'killed', killedBy: by })
     if (this.#child === null) {
       this.#killPending = true
       return
@@ -228,7 +228,7 @@ export class PtySession extends EventEmitter {
 
   #finish(r: Reaped): void {
     this.#writer?.close()
-    const ev = exitEvent(r, { killedBySupervisor: this.#killedBySupervisor, ending: this.#ending })
+    const ev = exitEvent(r, { killedBySupervisor: this.#killedBySupervisor, ending: this.#ending.current })
     this.exitEvent = ev
     this.emit('exit', ev)
     this.#resolve.exit(ev)
