@@ -25,8 +25,9 @@ import { w7ServerLoad } from './w7-server-load.js'
 import { w8Pty } from './w8-pty.js'
 import { limitsCost } from './limits.js'
 import { obsCost } from './observability.js'
+import { endingsCost } from './endings.js'
 
-const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7', 'w8', 'limits', 'obs'] as const
+const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7', 'w8', 'limits', 'obs', 'endings'] as const
 type Workload = (typeof WORKLOADS)[number]
 
 const { values } = parseArgs({
@@ -112,6 +113,10 @@ try {
       notes.push(...(await limitsCost({ quick })).notes)
     })
   }
+  // What max_output_bytes costs a run with a lot of output (docs/endings.md).
+  await step('endings', async () => {
+    notes.push(...(await endingsCost({ quick })).notes)
+  })
 } finally {
   await sandproc.close()
   await sandprocNoCg?.close()

@@ -29,6 +29,22 @@ export function statusText(p) {
   return p.status
 }
 
+/** The `reason` of an exited process in words (docs/endings.md). */
+export function reasonText(p) {
+  switch (p.reason) {
+    case 'exited': return 'exited by itself'
+    case 'signaled': return 'ended by a signal from outside sandproc'
+    case 'oom_killed': return 'killed by the OOM killer'
+    case 'timed_out': return 'ended by its timeout'
+    case 'idle_timeout': return 'ended by its idle timeout (no output for too long)'
+    case 'killed': {
+      const by = { api: 'through the API', client_gone: 'because its run client went away', shutdown: 'at server shutdown' }[p.killed_by]
+      return `killed by sandproc ${by ?? ''}`.trimEnd()
+    }
+    default: return ''
+  }
+}
+
 export function clock(ms) {
   if (ms === null || ms === undefined) return ''
   const d = new Date(ms)

@@ -3,7 +3,7 @@
 // the retention gap shown, and only the last MAX_LINES lines kept in the page.
 
 import { api, ApiError, processPath } from './api.js'
-import { commandLine, signalName } from './format.js'
+import { commandLine, reasonText, signalName } from './format.js'
 import { readEvents } from './sse.js'
 
 export const MAX_LINES = 2000
@@ -162,7 +162,7 @@ class Follow {
       if (ev.event !== 'output') continue
       if (ev.id !== null) this.lastId = ev.id
       const data = JSON.parse(ev.data)
-      this.panel.append(data.stream === 'stderr' ? 'stderr' : 'stdout', data.line)
+      this.panel.append(data.stream === 'stderr' ? 'stderr' : 'stdout', data.line ?? chunkText(data.data))
     }
     return false
   }
@@ -183,9 +183,19 @@ class Follow {
   }
 }
 
+// A base64 chunk (output_encoding "base64", docs/endings.md) shown as text, as lines are.
+const utf8 = new TextDecoder()
+function chunkText(b64) {
+  const bin = atob(b64 ?? '')
+  return utf8.decode(Uint8Array.from(bin, (c) => c.charCodeAt(0))).replace(/\n$/, '')
+}
+
 export function endText(p) {
   if (p.status === 'oom_killed') return 'killed by the OOM killer (SIGKILL)'
   if (p.exit_code !== null) return `exited with code ${p.exit_code}`
-  if (p.signal !== null) return `killed by ${signalName(p.signal)}${p.timed_out ? ' (timed out)' : ''}`
+  if (p.signal !== null) {
+    const why = p.reason === 'killed' || p.reason === 'idle_timeout' ? `, ${reasonText(p)}` : ''
+    return `killed by ${signalName(p.signal)}${p.timed_out ? ' (timed out)' : ''}${why}`
+  }
   return p.managed ? `managed process ${p.managed.status}` : 'ended'
 }

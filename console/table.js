@@ -2,7 +2,7 @@
 // across runs), updated in place so that focus and a chosen signal survive each poll.
 
 import { COLUMNS, FILTERS, SIGNAL_CHOICES, SORT_VALUE } from './columns.js'
-import { bytes, clock, commandLine, cpuMs, duration, signalName, statusText, untilText, userText, wallMs } from './format.js'
+import { bytes, clock, commandLine, cpuMs, duration, reasonText, signalName, statusText, untilText, userText, wallMs } from './format.js'
 
 export function rowKey(p) {
   return p.managed ? `m:${p.managed.id}` : `h:${p.handle}`
@@ -163,6 +163,8 @@ export class ProcessTable {
     const parts = [statusText(p)]
     if (p.oom_killed) parts.push('OOM')
     if (p.timed_out) parts.push('timed out')
+    const why = reasonBadge(p)
+    if (why !== null) parts.push(why.text)
     const key = parts.join('|')
     if (td.dataset.key === key) return
     td.dataset.key = key
@@ -170,10 +172,20 @@ export class ProcessTable {
     const text = document.createElement('span')
     text.className = `status status-${p.status}`
     text.textContent = parts[0]
+    // Why it ended, in words, for every exited process (docs/endings.md).
+    if (p.reason) text.title = reasonText(p)
     td.append(text)
     if (p.oom_killed) td.append(' ', badge('OOM', 'badge-oom', 'killed by the OOM killer'))
     if (p.timed_out) td.append(' ', badge('timed out', 'badge-timeout', 'killed by its timeout'))
+    if (why !== null) td.append(' ', badge(why.text, why.cls, reasonText(p)))
   }
+}
+
+/** A badge for the reasons the status text and the OOM/timeout badges do not already say. */
+function reasonBadge(p) {
+  if (p.reason === 'idle_timeout') return { text: 'idle timeout', cls: 'badge-timeout' }
+  if (p.reason === 'killed') return { text: `killed · ${p.killed_by}`, cls: 'badge-killed' }
+  return null
 }
 
 function badge(text, cls, title) {

@@ -52,7 +52,8 @@ Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
   }
   Napi::Array stdio = opts.Get("stdio").As<Napi::Array>();
   for (uint32_t i = 0; i < 3; i++) {
-    req.stdio[i] = stdio.Get(i).As<Napi::Number>().Int32Value() == 1 ? Stdio::kPipe : Stdio::kNull;
+    int mode = stdio.Get(i).As<Napi::Number>().Int32Value();
+    req.stdio[i] = mode == 1 ? Stdio::kPipe : mode == 2 && i == 2 ? Stdio::kStdout : Stdio::kNull;
   }
   if (opts.Get("cgroupJoins").IsArray()) {
     Napi::Array joins = opts.Get("cgroupJoins").As<Napi::Array>();

@@ -239,7 +239,7 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure, 
   };
   if (DevNull() < 0) return fail(errno, "open", "/dev/null");
   for (int i = 0; i < 3; i++) {
-    if (req.stdio[i] == Stdio::kNull) continue;
+    if (req.stdio[i] != Stdio::kPipe) continue;
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0) {
       int e = errno;
@@ -266,6 +266,8 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure, 
   args.search = req.command.find('/') == std::string::npos;
   args.cwd = req.cwd.empty() ? nullptr : req.cwd.c_str();
   for (int i = 0; i < 3; i++) args.stdio[i] = req.tty_fd >= 0 ? req.tty_fd : child[i] >= 0 ? child[i] : DevNull();
+  // Merged: fd 2 is a second copy of stdout's write end (the parent reads one pipe).
+  if (req.tty_fd < 0 && req.stdio[2] == Stdio::kStdout && child[1] >= 0) args.stdio[2] = child[1];
   args.tty_fd = req.tty_fd;
   args.err_fd = errpipe[1];
   args.njoins = req.ncgroup_joins < kMaxCgroupJoins ? req.ncgroup_joins : kMaxCgroupJoins;

@@ -8,7 +8,8 @@
 
 namespace sandproc {
 
-enum class Stdio { kNull, kPipe };
+// kStdout (stderr only): the same pipe as stdout, so both keep the order they were written in.
+enum class Stdio { kNull, kPipe, kStdout };
 
 // One cgroup the child joins before exec: it writes "0" to `fd` and, only if that
 // fails, to `fallback_fd`. v1: `tasks` (moves the calling thread, which skips the

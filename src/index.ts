@@ -1,6 +1,5 @@
 /** Public exports of sandproc. */
 export { type Capabilities, type SupervisorOptions, type SupervisorObserver } from './core/supervisor.js'
-export { reasonOf, type EndReasonLabel } from './core/reason.js'
 export { Supervisor } from './managed/supervisor.js'
 export { ManagedProcess } from './managed/process.js'
 export type * from './managed/events.js'

@@ -23,8 +23,8 @@ export interface NativeSpawnOptions {
   uid?: number
   gid?: number
   groups?: number[]
-  /** 0: /dev/null, 1: a pipe; for stdin, stdout, stderr. */
-  stdio: [0 | 1, 0 | 1, 0 | 1]
+  /** 0: /dev/null, 1: a pipe; for stdin, stdout, stderr; 2 for stderr: stdout's pipe. */
+  stdio: [0 | 1, 0 | 1, 0 | 1 | 2]
   /**
    * The cgroups the child joins before execve, in order (at most 4: one per v1
    * hierarchy). With `cgroupDirFd`, the first is the cgroup clone3 places it in.

@@ -27,14 +27,42 @@ export interface RunRequest {
   pids_limit?: number
   /** sandproc extension: CPUs the tree may use, a CFS quota over a 100 ms period (`0.5`, `2`). */
   cpu_limit?: number
+  /**
+   * sandproc extension: seconds (>= 0, default 0) between the SIGTERM a `timeout` or
+   * `idle_timeout` sends to the whole tree and the SIGKILL to what is left. 0: SIGKILL at once.
+   */
+  timeout_grace?: number
+  /** sandproc extension: seconds (> 0) without a byte on stdout or stderr that end the process as a timeout does. */
+  idle_timeout?: number
+  /** sandproc extension: `"stdout"` makes stderr the same pipe as stdout (exact order, every line tagged stdout). */
+  stderr_mode?: 'capture' | 'discard' | 'stdout'
+  /** sandproc extension: `"base64"` gives output as chunks of exact bytes instead of lines (default `"utf8"`). */
+  output_encoding?: OutputEncoding
+  /**
+   * sandproc extension, `run` only: bytes of output sent live (the first half) and kept for
+   * the end (the last half, whole lines); what falls between is dropped and counted.
+   */
+  max_output_bytes?: number
 }
+
+/** How output is delivered: lines of text, or chunks of exact bytes. */
+export type OutputEncoding = 'utf8' | 'base64'
 
 /** `start` adds stdio modes (spec §1). */
 export interface StartRequest extends RunRequest {
   stdin_mode?: 'closed' | 'pipe'
   stdout_mode?: 'capture' | 'discard'
-  stderr_mode?: 'capture' | 'discard'
+  stderr_mode?: 'capture' | 'discard' | 'stdout'
 }
+
+/**
+ * Why a process ended (see docs/endings.md). Exactly one per exited process; it never
+ * contradicts `oom_killed` or `timed_out`.
+ */
+export type ExitReason = 'exited' | 'signaled' | 'oom_killed' | 'timed_out' | 'idle_timeout' | 'killed'
+
+/** With `reason: "killed"`: who ended it. */
+export type KilledBy = 'api' | 'client_gone' | 'shutdown'
 
 export type StreamName = 'stdout' | 'stderr'
 
@@ -46,9 +74,14 @@ export interface StartEvent {
   started_at: number
 }
 
-/** One line of output (without its `\n` and trailing `\r`). */
+/**
+ * One line of output (without its `\n` and trailing `\r`), or with `output_encoding:
+ * "base64"` one read's exact bytes in `data` (and `line` empty).
+ */
 export interface OutputEvent {
   line: string
+  /** With `output_encoding: "base64"`: the bytes of one read, exactly as written. */
+  data?: Buffer
   /** When the supervisor read the bytes, ms since the epoch. Never goes backwards. */
   timestamp: number
   stream: StreamName
@@ -77,6 +110,12 @@ export interface ExitEvent {
   exit_code?: number
   signal?: number
   oom_killed?: true
+  /** sandproc: why it ended (docs/endings.md). */
+  reason: ExitReason
+  /** sandproc: with `reason: "killed"`, who ended it. */
+  killed_by?: KilledBy
+  /** sandproc: a `run` with `max_output_bytes` dropped output between its head and tail. */
+  truncated?: true
   /** sandproc: the timeout fired and sandproc killed the tree. */
   timed_out?: true
   /** sandproc: rise of the cgroup's OOM-kill counter during the process's life (any process of its tree). Absent when OOM detection is off. */
@@ -87,7 +126,17 @@ export interface ExitEvent {
   usage?: Usage
 }
 
-export type ProcessEvent = StartEvent | OutputEvent | ExitEvent
+/**
+ * sandproc, `run` with `max_output_bytes`: output of `stream` dropped between the live
+ * head and the kept tail; sent just before the tail, which comes before the exit.
+ */
+export interface DroppedEvent {
+  dropped_lines: number
+  dropped_bytes: number
+  stream: StreamName
+}
+
+export type ProcessEvent = StartEvent | OutputEvent | DroppedEvent | ExitEvent
 
 export type ProcessStatus = 'running' | 'exited' | 'signaled' | 'oom_killed'
 
@@ -104,6 +153,10 @@ export interface ProcessInfo {
   args: string[]
   started_at: number
   ended_at: number | null
+  /** sandproc: why it ended, once exited; null while running. */
+  reason: ExitReason | null
+  /** sandproc: with `reason: "killed"`, who ended it. */
+  killed_by?: KilledBy
   /** sandproc: once exited, with a pids limit: forks the limit refused (as in the exit event). */
   pids_limit_hits?: number
   /** sandproc: the credentials the process runs with; null until it has started. */
@@ -171,6 +224,9 @@ export interface LastExit {
   signal: number | null
   oom_killed: boolean
   ended_at: number
+  /** sandproc: why that run ended. */
+  reason: ExitReason
+  killed_by?: KilledBy
 }
 
 /** The `managed` object of a managed process's ProcessInfo: every field always present. */

@@ -42,6 +42,22 @@ export function killPass(dir: string, tryKillFile: boolean): boolean {
 }
 
 /**
+ * A catchable signal (a timeout's SIGTERM) to each pid listed in `dir/cgroup.procs`, once:
+ * those that handle it get their chance to clean up; what is left gets killPass later.
+ */
+export function signalPass(dir: string, sig: number): void {
+  const text = readOptionalSync(path.join(dir, 'cgroup.procs'))
+  if (text === null) return
+  for (const pid of pidList(text)) {
+    try {
+      process.kill(pid, sig)
+    } catch {
+      // ESRCH: already gone; EPERM: the SIGKILL pass reports what survives.
+    }
+  }
+}
+
+/**
  * Runs `pass` until `dir/cgroup.procs` reads empty, with growing pauses (dying tasks
  * take a moment to leave). Rejects with code EBUSY after {@link KILL_BOUND_MS}.
  */

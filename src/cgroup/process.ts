@@ -7,7 +7,7 @@ import * as path from 'node:path'
 import { promisify } from 'node:util'
 import { hasCode, wrapFsError } from './errors.js'
 import { delay, keyedValue, pidList, readOptionalSync, singleValue, writeIfPresentSync, writeSync } from './fs.js'
-import { killPass, killUntilEmpty } from './kill.js'
+import { killPass, killUntilEmpty, signalPass } from './kill.js'
 import type { AppliedLimits, LimitCounters } from './applied.js'
 import type { NativeCgroupJoin } from '../native.js'
 
@@ -48,6 +48,8 @@ export interface ProcessCgroup {
    * reads empty. Rejects with code EBUSY if processes survive ~10 s (say, stuck in D state).
    */
   killAll(): Promise<void>
+  /** One pass of a catchable signal to every process listed in the cgroup. */
+  signalAll(sig: number): void
   /** The files the addon reads right after the reap (`exitReads`), for readCounters and emptyAtReap. */
   readonly exitReads: readonly string[]
   /**
@@ -223,6 +225,10 @@ export class CgroupHandle implements ProcessCgroup {
 
   killAll(): Promise<void> {
     return killUntilEmpty(this.path, () => this.kill())
+  }
+
+  signalAll(sig: number): void {
+    signalPass(this.path, sig)
   }
 
   readCounters(texts?: readonly (string | null)[]): CgroupCounters {

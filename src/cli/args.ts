@@ -26,6 +26,7 @@ export interface ServeConfig {
   maxJsonBytes?: number
   maxStdinBytes?: number
   retainBytes?: number
+  retainHeadBytes?: number
   maxExited?: number
   lineLimit?: number
   memoryLimit?: number | string
@@ -56,6 +57,7 @@ const SERVE_OPTIONS = {
   'max-body': { type: 'string' },
   'max-stdin': { type: 'string' },
   retain: { type: 'string' },
+  'retain-head': { type: 'string' },
   'max-exited': { type: 'string' },
   'line-limit': { type: 'string' },
   'memory-limit': { type: 'string' },
@@ -76,6 +78,10 @@ const RUN_OPTIONS = {
   'memory-limit': { type: 'string' },
   'pids-limit': { type: 'string' },
   'cpu-limit': { type: 'string' },
+  'timeout-grace': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  merge: { type: 'boolean' },
+  'max-output': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options']
@@ -104,6 +110,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Par
     maxJsonBytes: optional(pick('max-body', 'MAX_BODY'), (t) => size('--max-body', t)),
     maxStdinBytes: optional(pick('max-stdin', 'MAX_STDIN'), (t) => size('--max-stdin', t)),
     retainBytes: optional(pick('retain', 'RETAIN'), (t) => size('--retain', t)),
+    retainHeadBytes: optional(pick('retain-head', 'RETAIN_HEAD'), (t) => size('--retain-head', t)),
     maxExited: optional(pick('max-exited', 'MAX_EXITED'), (t) => integer('--max-exited', t, 0)),
     lineLimit: optional(pick('line-limit', 'LINE_LIMIT'), (t) => size('--line-limit', t)),
     memoryLimit: optional(memoryLimit, memoryLimitValue),
@@ -134,6 +141,10 @@ export function parseRunArgs(argv: string[]): Parsed<RunConfig> {
   if (values['memory-limit'] !== undefined) request.memory_limit = memoryLimitValue(values['memory-limit'])
   if (values['pids-limit'] !== undefined) request.pids_limit = integer('--pids-limit', values['pids-limit'], 1)
   if (values['cpu-limit'] !== undefined) request.cpu_limit = cpus('--cpu-limit', values['cpu-limit'])
+  if (values['timeout-grace'] !== undefined) request.timeout_grace = seconds('--timeout-grace', values['timeout-grace'], true)
+  if (values['idle-timeout'] !== undefined) request.idle_timeout = seconds('--idle-timeout', values['idle-timeout'], false)
+  if (values.merge === true) request.stderr_mode = 'stdout'
+  if (values['max-output'] !== undefined) request.max_output_bytes = size('--max-output', values['max-output'])
   return { help: false, request, json: values.json === true }
 }
 

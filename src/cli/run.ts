@@ -6,7 +6,8 @@ import type { Writable } from 'node:stream'
 import type { RunConfig } from './args.js'
 import { errorCode, spawnErrorResponse } from '../server/errors.js'
 import { Supervisor } from '../core/supervisor.js'
-import type { ExitEvent, OutputEvent, StartEvent } from '../types.js'
+import type { DroppedEvent, ExitEvent, OutputEvent, ProcessEvent } from '../types.js'
+import { droppedLine, endingLine } from './ending.js'
 
 /** Where `run` writes. */
 export interface RunIO {
@@ -36,16 +37,21 @@ export async function runCommand(cfg: RunConfig, io: RunIO): Promise<number> {
     const out = new BatchedWriter(io.stdout, proc)
     const err = new BatchedWriter(io.stderr, proc)
     if (cfg.json) {
-      const line = (ev: StartEvent | OutputEvent | ExitEvent): void => out.add(`${JSON.stringify(ev)}\n`)
+      const line = (ev: ProcessEvent): void => out.add(`${JSON.stringify(ev)}\n`)
       proc.on('start', line)
       proc.on('output', line)
+      proc.on('dropped', line)
       proc.on('exit', line)
     } else {
       proc.on('output', (ev: OutputEvent) => (ev.stream === 'stdout' ? out : err).add(`${ev.line}\n`))
+      proc.on('dropped', (ev: DroppedEvent) => err.add(droppedLine(ev)))
     }
     const stopForwarding = forwardSignals(proc)
     try {
       const exit = await proc.exited
+      // Plain mode: how it ended, when it did not simply exit (exit status 137 says little).
+      const ending = cfg.json ? null : endingLine(exit, cfg.request)
+      if (ending !== null) err.add(ending)
       await Promise.all([out.flushed(), err.flushed()])
       return exitStatus(exit)
     } catch (spawnError) {

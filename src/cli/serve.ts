@@ -52,6 +52,7 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
     // SANDPROC_TOKEN, which would hand every process the key to the whole API.
     env: Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SANDPROC_'))),
     retainBytes: cfg.retainBytes,
+    retainHeadBytes: cfg.retainHeadBytes,
     maxExited: cfg.maxExited,
     lineLimit: cfg.lineLimit,
     memoryLimit: cfg.memoryLimit,

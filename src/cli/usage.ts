@@ -23,6 +23,7 @@ Options (each also settable by the environment variable shown):
   --max-body SIZE       largest JSON body (SANDPROC_MAX_BODY, default 1M)
   --max-stdin SIZE      largest stdin write (SANDPROC_MAX_STDIN, default 16M)
   --retain SIZE         output kept per stream of a started process (SANDPROC_RETAIN, default 8M)
+  --retain-head SIZE    first output kept per stream besides the latest (SANDPROC_RETAIN_HEAD, default 1M)
   --max-exited N        exited processes kept listed (SANDPROC_MAX_EXITED, default 1024)
   --line-limit SIZE     longest line before it is split (SANDPROC_LINE_LIMIT, default 64K)
   --memory-limit SIZE   default memory limit per process (SANDPROC_MEMORY_LIMIT)
@@ -43,13 +44,22 @@ docs/monitoring.md.
 export const RUN_USAGE = `Usage: sandproc run [options] [--] COMMAND [ARGS...]
 
 Runs COMMAND (no shell) and passes its output through; sandproc exits with the
-process's exit code, or 128 + the signal number that killed it.
+process's exit code, or 128 + the signal number that killed it. When the process
+did not end by itself, one line on stderr says how it ended, for example
+  sandproc: OOM-killed (memory limit 64 MiB, peak 64 MiB)
+  sandproc: timed out after 1 s (SIGTERM, then SIGKILL after 2 s)
 
 Options:
   --user USER           run as a user name, uid, or uid:gid
   --cwd DIR             working directory
   --env KEY=VALUE       add to the environment (repeatable)
-  --timeout SECONDS     SIGKILL the process tree after this long
+  --timeout SECONDS     end the process tree after this long (SIGKILL, or see --timeout-grace)
+  --timeout-grace SECONDS  on a timeout, SIGTERM the tree first and SIGKILL what is left
+                        this much later (default 0: SIGKILL at once)
+  --idle-timeout SECONDS   end the process tree once it printed nothing for this long
+  --merge               stderr into the same pipe as stdout: one stream, in exact order
+  --max-output SIZE     pass the first half of SIZE through, keep the last half for the
+                        end and drop (and count) what lies between
   --memory-limit SIZE   hard memory limit of the process's cgroup (bytes, or 256M)
   --pids-limit N        most tasks (processes and threads) of the process tree at once
   --cpu-limit CPUS      CPU quota of the process tree, e.g. 0.5 or 2

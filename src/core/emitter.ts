@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events'
 
 import type { CodedError } from '../errors.js'
-import type { ExitEvent, OutputEvent, ProcessEvent, StartEvent } from '../types.js'
+import type { DroppedEvent, ExitEvent, OutputEvent, ProcessEvent, StartEvent } from '../types.js'
 import { EventQueue } from './event-queue.js'
 
 const noop = (): void => {}
@@ -46,6 +46,11 @@ export abstract class ProcessEmitter extends EventEmitter implements AsyncIterab
     this.#deliver('output', ev)
   }
 
+  /** `max_output_bytes` dropped output of a stream (emitted as `dropped`). */
+  protected deliverDropped(ev: DroppedEvent): void {
+    this.#deliver('dropped', ev)
+  }
+
   protected deliverExit(ev: ExitEvent): void {
     this.#last = ev
     this.#deliver('exit', ev)
@@ -75,7 +80,7 @@ export abstract class ProcessEmitter extends EventEmitter implements AsyncIterab
     return queue
   }
 
-  #deliver(name: 'start' | 'output' | 'exit', ev: ProcessEvent): void {
+  #deliver(name: 'start' | 'output' | 'dropped' | 'exit', ev: ProcessEvent): void {
     for (const w of this.#waiters) w.push(ev)
     this.emit(name, ev)
   }

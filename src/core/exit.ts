@@ -5,6 +5,7 @@
 import { constants as os } from 'node:os'
 
 import type { ExitEvent } from '../types.js'
+import { endedBySupervisor, reasonOf, type Ending } from './ending.js'
 
 /** What is known once the main process has been reaped. */
 export interface Reaped {
@@ -29,7 +30,8 @@ export interface Reaped {
 export interface Interventions {
   /** sandproc sent a SIGKILL (kill(), killTree(), a timeout, close()). */
   killedBySupervisor: boolean
-  timedOut: boolean
+  /** The first thing sandproc did to end it, if anything (ending.ts). */
+  ending: Ending | null
 }
 
 /**
@@ -39,15 +41,17 @@ export interface Interventions {
  * timeout, or a descendant's OOM kill under a surviving main process is never one.
  */
 export function exitEvent(r: Reaped, done: Interventions): ExitEvent {
-  const ev: ExitEvent = {}
-  if (r.code !== null) ev.exit_code = r.code
   // A status someone else reaped is lost; SIGKILL is the one honest guess, never an OOM.
-  else ev.signal = r.signal ?? os.signals.SIGKILL
+  const signal = r.code !== null ? null : (r.signal ?? os.signals.SIGKILL)
   const lost = r.code === null && r.signal === null
-  if (ev.signal === os.signals.SIGKILL && !lost && !done.killedBySupervisor && r.oomKills !== null && r.oomKills > 0) {
-    ev.oom_killed = true
-  }
-  if (done.timedOut) ev.timed_out = true
+  const bySupervisor = done.killedBySupervisor || endedBySupervisor(done.ending)
+  const oomKilled = signal === os.signals.SIGKILL && !lost && !bySupervisor && r.oomKills !== null && r.oomKills > 0
+  const { reason, killedBy } = reasonOf({ exitCode: r.code, signal, oomKilled }, done.ending)
+  const ev: ExitEvent = signal === null ? { exit_code: r.code as number, reason } : { signal, reason }
+  if (killedBy !== undefined) ev.killed_by = killedBy
+  // The Tensorlake flags follow the reason, so the two never disagree.
+  if (reason === 'oom_killed') ev.oom_killed = true
+  if (reason === 'timed_out') ev.timed_out = true
   if (r.oomKills !== null) ev.oom_kills = r.oomKills
   ev.usage = {
     wall_ms: r.wallMs,

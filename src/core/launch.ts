@@ -5,6 +5,7 @@
 import type { CgroupCounters } from '../cgroup/process.js'
 import type { CodedError } from '../errors.js'
 import type { NativeBinding, NativeExitCallback, NativeSpawned, NativeSpawnOptions } from '../native.js'
+import type { KilledBy, OutputEncoding } from '../types.js'
 import type { Credentials } from './user.js'
 import type { Normalized } from './validate.js'
 import type { OutputLog } from './retain.js'
@@ -13,6 +14,8 @@ import type { SupervisedProcess } from './process.js'
 /** The part of a per-process cgroup the process object uses (src/cgroup/manager.ts). */
 export interface ProcessCgroupHandle {
   killAll(): Promise<void>
+  /** A catchable signal to every process in the cgroup (a timeout's SIGTERM); best effort. */
+  signalAll?(sig: number): void
   /** `texts`: what the addon read at the reap (the exit callback's last argument). */
   readCounters(texts?: readonly (string | null)[]): CgroupCounters
   /** True when the reap's reading shows nothing left in the cgroup: no kill pass needed. */
@@ -35,6 +38,14 @@ export interface ProcessOptions {
   lineLimit: number
   log: OutputLog | null
   timeoutMs: number | undefined
+  /** No byte read for this long ends the process (`idle_timeout`). */
+  idleTimeoutMs: number | undefined
+  /** SIGTERM to SIGKILL when a clock fires; 0: SIGKILL at once. */
+  timeoutGraceMs: number
+  /** Lines, or chunks of exact bytes. */
+  encoding: OutputEncoding
+  /** `max_output_bytes` of a `run`. */
+  maxOutputBytes: number | undefined
   /** How long to wait for the pipes after the main process exits (escaped descendants). */
   drainGraceMs: number
   /**
@@ -51,10 +62,10 @@ export interface ProcessOptions {
 /** A child started through `Supervisor.launchChild`, as `close()` sees it. */
 export interface ChildOwner {
   readonly exited: Promise<unknown>
-  /** Signals the child's process group; false once it is reaped. */
-  signalGroup(signal: NodeJS.Signals | number): boolean
+  /** Signals the child's process group; false once it is reaped. `by`: who ends it (its exit's `killed_by`). */
+  signalGroup(signal: NodeJS.Signals | number, by?: KilledBy): boolean
   /** SIGKILL to the whole tree. */
-  killTree(): void
+  killTree(by?: KilledBy): void
 }
 
 /** What `Supervisor.launchChild` starts. */

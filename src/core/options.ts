@@ -18,8 +18,13 @@ export interface SupervisorOptions {
   cwd?: string
   /** Longest output line in bytes before it is split (default 64 KiB). */
   lineLimit?: number
-  /** Retained output per stream of a `start`ed process, in bytes (default 8 MiB). */
+  /** Retained output per stream of a `start`ed process, in bytes (default 8 MiB): the latest lines. */
   retainBytes?: number
+  /**
+   * The first output of each stream kept besides the latest (`--retain-head`, default
+   * 1 MiB): a long output keeps both ends, and the gap is counted (docs/endings.md).
+   */
+  retainHeadBytes?: number
   /** Exited processes kept for get/list (default 1024), oldest out first. */
   maxExited?: number
   /**
@@ -68,6 +73,7 @@ export interface Settings {
   cwd: string
   lineLimit: number
   retainBytes: number
+  retainHeadBytes: number
   retainTotalBytes: number
   maxExited: number
   killGrace: number
@@ -90,6 +96,7 @@ export function resolveOptions(opts: SupervisorOptions): Settings {
     cwd: path.resolve(opts.cwd ?? process.cwd()),
     lineLimit,
     retainBytes: nonNegative(opts.retainBytes, 'retainBytes', 8 * 1024 * 1024),
+    retainHeadBytes: nonNegative(opts.retainHeadBytes, 'retainHeadBytes', 1024 * 1024),
     retainTotalBytes: nonNegative(opts.retainTotalBytes, 'retainTotalBytes', 256 * 1024 * 1024),
     maxExited: nonNegative(opts.maxExited, 'maxExited', 1024),
     killGrace: millis(opts.killGrace, 'killGrace', 5000),

@@ -4,15 +4,18 @@
  * the reap (drain.ts). {@link SupervisedProcess} asks it only "has everything ended?".
  */
 import type { NativeBinding } from '../native.js'
-import type { OutputEvent, StreamName } from '../types.js'
+import type { OutputEncoding, OutputEvent, StreamName } from '../types.js'
 import { DrainGuard } from './drain.js'
 import { LineSplitter } from './lines.js'
-import { OutputPipe } from './pipe.js'
+import { ChunkCopier, OutputPipe } from './pipe.js'
 
 export interface OutputOptions {
   native: NativeBinding
   lineLimit: number
+  encoding: OutputEncoding
   drainGraceMs: number
+  /** Bytes were read (once per read, before its lines). */
+  onData: () => void
   onLine: (ev: OutputEvent) => void
   /** A pipe ended (EOF, or given up after the grace period). */
   onEnd: () => void
@@ -33,11 +36,11 @@ export class ProcessOutput {
   /** Starts reading the child's pipes (a negative fd is a stream not captured). */
   open(stdoutFd: number, stderrFd: number, startedAt: number): void {
     this.#lastTs = startedAt
-    const { native, lineLimit, onEnd } = this.#opts
+    const { native, lineLimit, encoding, onEnd } = this.#opts
     const streams: Array<[number, StreamName]> = [[stdoutFd, 'stdout'], [stderrFd, 'stderr']]
     for (const [fd, name] of streams) {
       if (fd < 0) continue
-      const pipe = new OutputPipe(native, fd, name, new LineSplitter(lineLimit), this.#onLine, onEnd, this.#now)
+      const pipe = new OutputPipe(native, fd, name, encoding === 'base64' ? new ChunkCopier() : new LineSplitter(lineLimit), this.#onLine, onEnd, this.#now)
       if (this.#pauses > 0) pipe.pause()
       this.#pipes.push(pipe)
     }
@@ -88,13 +91,14 @@ export class ProcessOutput {
     this.#opts.onEnd()
   }
 
-  #onLine = (line: string, stream: StreamName, timestamp: number): void => {
-    this.#opts.onLine({ line, timestamp, stream })
+  #onLine = (piece: string | Buffer, stream: StreamName, timestamp: number): void => {
+    this.#opts.onLine(typeof piece === 'string' ? { line: piece, timestamp, stream } : { line: '', data: piece, timestamp, stream })
   }
 
   /** One timestamp per read chunk, never going backwards. */
   #now = (): number => {
     this.#drain.noteData()
+    this.#opts.onData()
     const t = Date.now()
     if (t > this.#lastTs) this.#lastTs = t
     return this.#lastTs

@@ -3,11 +3,26 @@
  * pipe on the main loop and hands over each read (up to 64 KiB) as it happens; pausing
  * it stops reading, so that the child blocks on a full pipe (backpressure).
  */
-import type { LineSplitter } from './lines.js'
 import type { NativeBinding, NativePipeReader } from '../native.js'
 import type { StreamName } from '../types.js'
 
-export type LineSink = (line: string, stream: StreamName, timestamp: number) => void
+/** A line (string), or with `output_encoding: "base64"` one read's exact bytes. */
+export type LineSink = (piece: string | Buffer, stream: StreamName, timestamp: number) => void
+
+/** What turns a pipe's bytes into pieces: a LineSplitter (lines.ts) or {@link ChunkCopier}. */
+export interface Splitter {
+  push(chunk: Uint8Array, emit: (piece: string | Buffer) => void): void
+  end(emit: (piece: string | Buffer) => void): void
+}
+
+/** Bytes as they were read: each read becomes one piece, copied (the reader reuses its buffer). */
+export class ChunkCopier implements Splitter {
+  push(chunk: Uint8Array, emit: (piece: Buffer) => void): void {
+    if (chunk.length > 0) emit(Buffer.from(chunk))
+  }
+
+  end(): void {}
+}
 
 export class OutputPipe {
   /** True once EOF was seen (or the pipe was given up) and the last line emitted. */
@@ -16,8 +31,8 @@ export class OutputPipe {
   bytes = 0
   readonly stream: StreamName
   readonly #reader: NativePipeReader
-  readonly #splitter: LineSplitter
-  readonly #emit: (line: string) => void
+  readonly #splitter: Splitter
+  readonly #emit: (piece: string | Buffer) => void
   readonly #done: () => void
   #ts = 0
 
@@ -25,7 +40,7 @@ export class OutputPipe {
     native: NativeBinding,
     fd: number,
     stream: StreamName,
-    splitter: LineSplitter,
+    splitter: Splitter,
     sink: LineSink,
     onEnd: () => void,
     clock: () => number,
@@ -33,7 +48,7 @@ export class OutputPipe {
     this.#splitter = splitter
     this.stream = stream
     // One closure for the pipe's life; the chunk's timestamp is read from a field.
-    this.#emit = (line) => sink(line, stream, this.#ts)
+    this.#emit = (piece) => sink(piece, stream, this.#ts)
     this.#done = (): void => {
       if (this.ended) return
       this.#ts = clock()

@@ -8,15 +8,18 @@ import { constants as os } from 'node:os'
 import type { CgroupCounters } from '../cgroup/process.js'
 import { coded, type CodedError } from '../errors.js'
 import type { NativeChild, NativeExitCallback } from '../native.js'
-import type { ExitEvent, OutputEvent, ProcessInfo, StartEvent, StreamName } from '../types.js'
+import type { ExitEvent, KilledBy, OutputEncoding, OutputEvent, ProcessInfo, StartEvent, StreamName } from '../types.js'
 import { ProcessEmitter } from './emitter.js'
+import { EndingRecord } from './ending.js'
 import { exitEvent, type Reaped } from './exit.js'
 import type { Launched, ProcessCgroupHandle, ProcessOptions } from './launch.js'
 import { ProcessOutput } from './output.js'
+import { OutputCap } from './output-cap.js'
 import type { OutputLog } from './retain.js'
 import { signalNumber } from './signals.js'
 import { statusOf } from './status.js'
 import { StdinPipe } from './stdin.js'
+import { ProcessTimeouts } from './timeouts.js'
 
 export type { Launched, ProcessCgroupHandle, ProcessOptions } from './launch.js'
 
@@ -36,6 +39,8 @@ export class SupervisedProcess extends ProcessEmitter {
   pid = 0
   readonly command: string
   readonly args: string[]
+  /** How its output is delivered: lines, or chunks of exact bytes (`output_encoding`). */
+  readonly encoding: OutputEncoding
   /** Retained output (for `start`ed processes), else null. */
   readonly log: OutputLog | null
 
@@ -49,8 +54,10 @@ export class SupervisedProcess extends ProcessEmitter {
   readonly #output: ProcessOutput
   #stdin: StdinPipe | null = null
   #killedBySupervisor = false
-  #timedOut = false
-  #timer: NodeJS.Timeout | null = null
+  readonly #ending = new EndingRecord()
+  readonly #clocks: ProcessTimeouts
+  /** `max_output_bytes`: what goes out live and what is kept for the end; null without one. */
+  readonly #cap: OutputCap | null
   #reaped: Reaped | null = null
   #user: { uid: number; gid: number } | null = null
 
@@ -59,13 +66,24 @@ export class SupervisedProcess extends ProcessEmitter {
     this.handle = opts.handle
     this.command = opts.command
     this.args = opts.args
+    this.encoding = opts.encoding
     this.log = opts.log
 
-    this.#timeoutMs = opts.timeoutMs
+    this.#cap = opts.maxOutputBytes === undefined ? null : new OutputCap(opts.maxOutputBytes)
+    this.#clocks = new ProcessTimeouts(
+      { timeoutMs: opts.timeoutMs, idleTimeoutMs: opts.idleTimeoutMs, graceMs: opts.timeoutGraceMs },
+      {
+        fire: (reason) => this.#ending.record({ reason }),
+        term: () => this.#signalTree(os.signals.SIGTERM),
+        kill: () => this.#killTree(),
+      },
+    )
     this.#output = new ProcessOutput({
       native: opts.native,
       lineLimit: opts.lineLimit,
+      encoding: opts.encoding,
       drainGraceMs: opts.drainGraceMs,
+      onData: () => this.#clocks.noteData(),
       onLine: this.#onLine,
       onEnd: () => this.#maybeFinish(),
     })
@@ -98,20 +116,14 @@ export class SupervisedProcess extends ProcessEmitter {
     const [stdinFd, stdoutFd, stderrFd] = spawned.fds
     if (stdinFd >= 0) this.#stdin = new StdinPipe(stdinFd)
     this.#output.open(stdoutFd, stderrFd, this.#startedAt)
-    if (this.#timeoutMs !== undefined) {
-      this.#timer = setTimeout(() => {
-        this.#timedOut = true
-        this.killTree()
-      }, this.#timeoutMs)
-    }
+    this.#clocks.start()
     if (!this.#refed) this.#applyRef()
     this.#onSpawnedHook?.(this)
     // killTree() before the child existed (close(), a client gone): honour it now.
-    if (this.#killPending) this.killTree()
+    if (this.#killPending) this.#killTree()
     return { handle: this.handle, pid: this.pid, started_at: this.#startedAt }
   }
 
-  #timeoutMs: number | undefined
   #onSpawnedHook: ((proc: SupervisedProcess) => void) | undefined
   #killPending = false
   #refed = true
@@ -131,6 +143,8 @@ export class SupervisedProcess extends ProcessEmitter {
       args: this.args,
       started_at: this.#startedAt,
       ended_at: this.#endedAt,
+      reason: e?.reason ?? null,
+      ...(e?.killed_by === undefined ? {} : { killed_by: e.killed_by }),
       ...(e?.pids_limit_hits === undefined ? {} : { pids_limit_hits: e.pids_limit_hits }),
       user: this.#user,
       timed_out: e?.timed_out === true,
@@ -195,11 +209,28 @@ export class SupervisedProcess extends ProcessEmitter {
     }
     if (this.#child === null || this.#reaped !== null) return false
     if (sig === os.signals.SIGKILL) this.#killedBySupervisor = true
+    // The program may handle the signal and go on: it is the reason only if it ends it.
+    this.#ending.record({ reason: 'killed', killedBy: 'api', onlyIfSignal: sig })
     return this.#child.signal(sig)
   }
 
-  /** SIGKILL to the whole tree: the process group and everything in the process's cgroup. */
-  killTree(): void {
+  /**
+   * SIGKILL to the whole tree: the process group and everything in the process's cgroup.
+   * `by` is the `killed_by` its exit reports (default `"api"`).
+   */
+  killTree(by: KilledBy = 'api'): void {
+    if (this.#error !== null || this.#exit !== null) return
+    this.#ending.record({ reason: 'killed', killedBy: by })
+    this.#killTree()
+  }
+
+  /** SIGTERM (or another catchable signal) to the process group and the rest of its cgroup. */
+  #signalTree(sig: number): void {
+    if (this.#child !== null && this.#reaped === null) this.#child.killGroup(sig)
+    this.#cgroup?.signalAll?.(sig)
+  }
+
+  #killTree(): void {
     if (this.#error !== null || this.#exit !== null) return
     if (this.#child === null) {
       this.#killPending = true
@@ -213,21 +244,27 @@ export class SupervisedProcess extends ProcessEmitter {
     this.#cgroup?.killAll().catch(noop)
   }
 
-  /** Signals the process group (used for graceful shutdown). */
-  signalGroup(signal: NodeJS.Signals | number): boolean {
+  /**
+   * Signals the process group to end it (graceful shutdown, a managed restart); `by` is
+   * the `killed_by` its exit reports.
+   */
+  signalGroup(signal: NodeJS.Signals | number, by: KilledBy = 'api'): boolean {
     const sig = signalNumber(signal)
     if (this.#child === null || this.#reaped !== null) return false
     if (sig === os.signals.SIGKILL) this.#killedBySupervisor = true
+    this.#ending.record({ reason: 'killed', killedBy: by })
     return this.#child.killGroup(sig)
   }
 
   /** Stops reading the pipes, so a slow consumer slows the process. Each pause needs a resume. */
   pause(): void {
     this.#output.pause()
+    this.#clocks.pause()
   }
 
   resume(): void {
     this.#output.resume()
+    if (!this.#output.paused) this.#clocks.resume()
   }
 
   /** Keeps (ref) or stops keeping (unref) the event loop alive for this process. */
@@ -246,16 +283,16 @@ export class SupervisedProcess extends ProcessEmitter {
     const how = this.#refed ? 'ref' : 'unref'
     this.#child?.[how]()
     this.#output.setRef(this.#refed)
-    this.#timer?.[how]()
+    this.#clocks.setRef(this.#refed)
   }
 
   #onLine = (ev: OutputEvent): void => {
     this.log?.push(ev)
-    this.deliverOutput(ev)
+    if (this.#cap === null || this.#cap.admit(ev)) this.deliverOutput(ev)
   }
 
   #onExit: NativeExitCallback = (code, signal, userUs, sysUs, texts) => {
-    if (this.#timer !== null) clearTimeout(this.#timer)
+    this.#clocks.reaped()
     // Counters right after the reap (the addon read them then: `texts`): the kernel
     // raises oom_kill before it sends SIGKILL, so an OOM kill of the main process is
     // always visible here.
@@ -295,7 +332,14 @@ export class SupervisedProcess extends ProcessEmitter {
     const r = this.#reaped
     if (r === null || this.#exit !== null || !this.#output.ended) return
     this.#output.finish()
-    const ev = exitEvent(r, { killedBySupervisor: this.#killedBySupervisor, timedOut: this.#timedOut })
+    this.#clocks.clear()
+    const ev = exitEvent(r, { killedBySupervisor: this.#killedBySupervisor, ending: this.#ending.current })
+    if (this.#cap !== null) {
+      const { dropped, tail } = this.#cap.drain()
+      for (const d of dropped) this.deliverDropped(d)
+      for (const line of tail) this.deliverOutput(line)
+      if (dropped.length > 0) ev.truncated = true
+    }
     this.#exit = ev
     this.log?.end()
     this.deliverExit(ev)

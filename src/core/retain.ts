@@ -25,6 +25,21 @@ export interface OutputLogOptions {
    * lines holds ~50 times the bound (8 MiB of `yes` output: 4 million lines, 420 MiB).
    */
   lineOverhead?: number
+  /**
+   * The first lines of each stream up to this cost are kept for good, besides the
+   * `maxBytes` of latest ones: a long output keeps its beginning and its end, and what
+   * falls between is dropped and counted (docs/endings.md). Default 0.
+   */
+  headBytes?: number
+}
+
+/** A snapshot of one view. */
+export interface LogSnapshot {
+  lines: OutputEvent[]
+  /** Lines of the view that were dropped (between the head and the tail). */
+  dropped: number
+  /** With lines dropped after a retained head: the index in `lines` of the last line before the gap. */
+  truncatedAfter?: number
 }
 
 /**
@@ -48,6 +63,7 @@ const DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 export class OutputLog {
   private readonly maxBytes: number
   private readonly overhead: number
+  private readonly headMax: number
   private readonly chains: Record<StreamName, Chain> = { stdout: new Chain(), stderr: new Chain() }
   private outputs = 0
   private done = false
@@ -65,11 +81,17 @@ export class OutputLog {
       throw new TypeError(`lineOverhead must be an integer >= 1, got ${String(overhead)}`)
     }
     this.overhead = overhead
+    const head = opts.headBytes ?? 0
+    if (!Number.isSafeInteger(head) || head < 0) {
+      throw new TypeError(`headBytes must be an integer >= 0, got ${String(head)}`)
+    }
+    this.headMax = head
   }
 
   /** Retained cost of both streams together, in the unit of `maxBytes`. */
   get bytes(): number {
-    return this.chains.stdout.bytes + this.chains.stderr.bytes
+    const { stdout, stderr } = this.chains
+    return stdout.bytes + stdout.headBytes + stderr.bytes + stderr.headBytes
   }
 
   /**
@@ -90,7 +112,7 @@ export class OutputLog {
   /** Appends a line to its stream. Ignored after {@link end}: a process's output is final then. */
   push(ev: OutputEvent): void {
     if (this.done) return
-    this.chains[ev.stream].add(ev, this.outputs++, this.maxBytes, this.overhead)
+    this.chains[ev.stream].add(ev, this.outputs++, this.maxBytes, this.overhead, this.headMax)
     this.wake()
   }
 
@@ -110,21 +132,30 @@ export class OutputLog {
   }
 
   /** The retained lines of a view, oldest first, and how many lines of that view were dropped. */
-  snapshot(view: LogView): { lines: OutputEvent[]; dropped: number } {
+  snapshot(view: LogView): LogSnapshot {
     checkView(view)
     if (view !== 'output') {
       const c = this.chains[view]
-      return { lines: c.events.slice(c.head), dropped: c.base }
+      const lines = c.headLen === 0 ? c.events.slice(c.head) : c.headEvents.concat(c.events.slice(c.head))
+      return c.dropped === 0 || c.headLen === 0 ? { lines, dropped: c.dropped } : { lines, dropped: c.dropped, truncatedAfter: c.headLen - 1 }
     }
     const lines: OutputEvent[] = []
     const { stdout, stderr } = this.chains
-    let i = stdout.base
-    let j = stderr.base
+    let truncatedAfter: number | undefined
+    let i = stdout.retainedFrom(0)
+    let j = stderr.retainedFrom(0)
     while (i < stdout.next || j < stderr.next) {
-      if (j >= stderr.next || (i < stdout.next && stdout.oid(i) < stderr.oid(j))) lines.push(stdout.event(i++))
-      else lines.push(stderr.event(j++))
+      const [c, id] = j >= stderr.next || (i < stdout.next && stdout.oid(i) < stderr.oid(j)) ? [stdout, i++] : [stderr, j++]
+      // The first line that follows a gap in its stream: the gap is just before it.
+      if (truncatedAfter === undefined && c.dropped > 0 && id === c.base) truncatedAfter = lines.length - 1
+      lines.push(c.event(id))
+      i = stdout.retainedFrom(i)
+      j = stderr.retainedFrom(j)
     }
-    return { lines, dropped: stdout.base + stderr.base }
+    const dropped = stdout.dropped + stderr.dropped
+    if (dropped > 0) truncatedAfter ??= lines.length - 1
+    // A gap before every retained line (no head, or a released log): `dropped` says all there is.
+    return truncatedAfter === undefined || truncatedAfter < 0 ? { lines, dropped } : { lines, dropped, truncatedAfter }
   }
 
   /**
@@ -146,7 +177,7 @@ export class OutputLog {
     let id = after + 1
     for (;;) {
       if (signal?.aborted) return
-      if (id < c.base) id = c.base
+      id = c.retainedFrom(id)
       if (id < c.next) {
         yield { id, event: c.event(id) }
         id++
@@ -164,8 +195,8 @@ export class OutputLog {
     let j = stderr.firstAfterOid(after)
     for (;;) {
       if (signal?.aborted) return
-      i = Math.max(i, stdout.base)
-      j = Math.max(j, stderr.base)
+      i = stdout.retainedFrom(i)
+      j = stderr.retainedFrom(j)
       while (i < stdout.next && stdout.oid(i) <= last) i++
       while (j < stderr.next && stderr.oid(j) <= last) j++
       const a = i < stdout.next ? stdout.oid(i) : Infinity

@@ -20,6 +20,9 @@ import { traceProcess } from './trace.js'
 import { Watchdog } from './watchdog.js'
 
 
+/** stderr's native stdio mode: 2 is the stdout pipe itself (merged output). */
+const STDERR_MODE = { discard: 0, capture: 1, stdout: 2 } as const
+
 /** Spawns of run/start handed to the addon at once (see admission.ts). */
 const MAX_SPAWNS_IN_FLIGHT = 128
 
@@ -149,12 +152,12 @@ export class Supervisor {
 
   async #shutdown(): Promise<void> {
     const procs: ChildOwner[] = [...this.#running, ...this.#pending, ...this.#others]
-    for (const p of this.#running) p.signalGroup('SIGTERM')
-    for (const p of this.#others) p.signalGroup('SIGTERM')
+    for (const p of this.#running) p.signalGroup('SIGTERM', 'shutdown')
+    for (const p of this.#others) p.signalGroup('SIGTERM', 'shutdown')
     // Queued spawns get their SIGTERM the moment they exist.
-    for (const p of this.#pending) p.started.then(() => p.signalGroup('SIGTERM'), () => undefined)
+    for (const p of this.#pending) p.started.then(() => p.signalGroup('SIGTERM', 'shutdown'), () => undefined)
     const timer = setTimeout(() => {
-      for (const p of procs) p.killTree()
+      for (const p of procs) p.killTree('shutdown')
     }, this.#s.killGrace)
     await Promise.all(procs.map((p) => p.exited.catch(() => undefined)))
     clearTimeout(timer)
@@ -173,13 +176,17 @@ export class Supervisor {
       command: req.command,
       args: req.args,
       lineLimit: this.#s.lineLimit,
-      log: retain ? new OutputLog({ maxBytes: this.#s.retainBytes, lineOverhead: LINE_HEAP_OVERHEAD }) : null,
+      log: retain ? new OutputLog({ maxBytes: this.#s.retainBytes, headBytes: this.#s.retainHeadBytes, lineOverhead: LINE_HEAP_OVERHEAD }) : null,
       timeoutMs: req.timeoutMs,
+      idleTimeoutMs: req.idleTimeoutMs,
+      timeoutGraceMs: req.timeoutGraceMs,
+      encoding: req.encoding,
+      maxOutputBytes: req.maxOutputBytes,
       drainGraceMs: this.#s.drainGrace,
       onSpawned: (p) => this.#track(p),
       native: this.#binding,
       launch: (onSpawned, onExit) => {
-        const stdio: NativeSpawnOptions['stdio'] = [req.stdin === 'pipe' ? 1 : 0, req.stdout === 'capture' ? 1 : 0, req.stderr === 'capture' ? 1 : 0]
+        const stdio: NativeSpawnOptions['stdio'] = [req.stdin === 'pipe' ? 1 : 0, req.stdout === 'capture' ? 1 : 0, STDERR_MODE[req.stderr]]
         const go = (): void =>
           this.#spawner.spawn(req, () => ({ stdio }), onSpawned, onExit, () => {
             this.#pending.delete(proc)
@@ -254,7 +261,7 @@ export class Supervisor {
   // A child of a layer above: shutdown and the watchdog cover it like our own.
   #adopt(owner: ChildOwner, pid: number): void {
     // Spawned while close() was already under way: it did not see this one.
-    if (this.#closed !== null) owner.killTree()
+    if (this.#closed !== null) owner.killTree('shutdown')
     this.#watchdog?.watch(pid)
     this.#others.add(owner)
     owner.exited

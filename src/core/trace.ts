@@ -9,7 +9,6 @@ import { SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@op
 import type { CodedError } from '../errors.js'
 import type { ExitEvent } from '../types.js'
 import type { SupervisedProcess } from './process.js'
-import { reasonOf } from './reason.js'
 
 const tracer = trace.getTracer('sandproc')
 
@@ -32,7 +31,7 @@ export function traceProcess(proc: SupervisedProcess, command: string): void {
 }
 
 function exitAttributes(ev: ExitEvent): Attributes {
-  const attrs: Attributes = { 'sandproc.reason': reasonOf(ev) }
+  const attrs: Attributes = { 'sandproc.reason': ev.reason }
   if (ev.exit_code !== undefined) attrs['process.exit.code'] = ev.exit_code
   if (ev.signal !== undefined) attrs['sandproc.signal'] = ev.signal
   if (ev.oom_kills !== undefined) attrs['sandproc.oom_kills'] = ev.oom_kills

@@ -6,7 +6,7 @@ import { parseCpuLimit } from '../cgroup/cpu.js'
 import { parseMemoryLimit } from '../cgroup/limit.js'
 import { parsePidsLimit } from '../cgroup/pids.js'
 import { invalid } from '../errors.js'
-import type { StartRequest, UserSpec } from '../types.js'
+import type { OutputEncoding, StartRequest, UserSpec } from '../types.js'
 
 /** A request after validation, in the shape the supervisor works with. */
 export interface Normalized {
@@ -16,12 +16,20 @@ export interface Normalized {
   workingDir: string | undefined
   user: UserSpec | undefined
   timeoutMs: number | undefined
+  /** No output for this long ends the process (`idle_timeout`). */
+  idleTimeoutMs: number | undefined
+  /** `timeout_grace`: SIGTERM first, SIGKILL this much later; 0 by default. */
+  timeoutGraceMs: number
+  encoding: OutputEncoding
+  /** `run` only: `max_output_bytes`. */
+  maxOutputBytes: number | undefined
   memoryLimit: number | undefined
   pidsLimit: number | undefined
   cpuLimit: number | undefined
   stdin: 'closed' | 'pipe'
   stdout: 'capture' | 'discard'
-  stderr: 'capture' | 'discard'
+  /** `stdout`: stderr is the stdout pipe itself (one stream, exact order). */
+  stderr: 'capture' | 'discard' | 'stdout'
 }
 
 // setTimeout fires at once past 2^31-1 ms; a longer timeout would be no timeout at all.
@@ -79,6 +87,26 @@ export function id(v: unknown, field: string): number {
   return v
 }
 
+/**
+ * A duration in seconds as milliseconds: > 0 (or >= 0 with `zeroOk`), finite, fractions
+ * allowed; a non-zero one is at least 1 ms.
+ */
+function seconds(v: unknown, field: string, zeroOk: boolean): number | undefined {
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (v === 0 && !zeroOk)) {
+    throw invalid(field, zeroOk ? 'must be a non-negative number of seconds' : 'must be a positive number of seconds')
+  }
+  if (v > MAX_TIMEOUT_S) throw invalid(field, `must be at most ${MAX_TIMEOUT_S} seconds`)
+  return v === 0 ? 0 : Math.max(1, Math.round(v * 1000))
+}
+
+/** `max_output_bytes`: an integer >= 2 (a half for the head, a half for the tail). */
+function maxOutput(v: unknown): number | undefined {
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 2) throw invalid('max_output_bytes', 'must be an integer of at least 2')
+  return v
+}
+
 /** Validates a `run` or `start` request. `run` ignores the stdio modes (spec §1). */
 export function normalize(req: unknown, kind: 'run' | 'start'): Normalized {
   if (typeof req !== 'object' || req === null || Array.isArray(req)) throw invalid('request', 'must be an object')
@@ -109,13 +137,9 @@ export function normalize(req: unknown, kind: 'run' | 'start'): Normalized {
     if (workingDir === '') throw invalid('working_dir', 'must not be empty')
   }
 
-  let timeoutMs: number | undefined
-  if (r.timeout !== undefined && r.timeout !== null) {
-    const t = r.timeout as unknown
-    if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0) throw invalid('timeout', 'must be a positive number of seconds')
-    if (t > MAX_TIMEOUT_S) throw invalid('timeout', `must be at most ${MAX_TIMEOUT_S} seconds`)
-    timeoutMs = Math.max(1, Math.round(t * 1000))
-  }
+  const timeoutMs = seconds(r.timeout, 'timeout', false)
+  const idleTimeoutMs = seconds(r.idle_timeout, 'idle_timeout', false)
+  const timeoutGraceMs = seconds(r.timeout_grace, 'timeout_grace', true) ?? 0
 
   const memoryLimit = r.memory_limit === undefined || r.memory_limit === null ? undefined : parseMemoryLimit(r.memory_limit as number | string)
   const start = kind === 'start'
@@ -131,6 +155,11 @@ export function normalize(req: unknown, kind: 'run' | 'start'): Normalized {
     cpuLimit: r.cpu_limit === undefined || r.cpu_limit === null ? undefined : parseCpuLimit(r.cpu_limit),
     stdin: start ? oneOf(r.stdin_mode, 'stdin_mode', ['closed', 'pipe'] as const, 'closed') : 'closed',
     stdout: start ? oneOf(r.stdout_mode, 'stdout_mode', ['capture', 'discard'] as const, 'capture') : 'capture',
-    stderr: start ? oneOf(r.stderr_mode, 'stderr_mode', ['capture', 'discard'] as const, 'capture') : 'capture',
+    // Merging is an output format, not a stdio choice: `run` takes it too.
+    stderr: r.stderr_mode === 'stdout' ? 'stdout' : start ? oneOf(r.stderr_mode, 'stderr_mode', ['capture', 'discard', 'stdout'] as const, 'capture') : 'capture',
+    idleTimeoutMs,
+    timeoutGraceMs,
+    encoding: oneOf(r.output_encoding, 'output_encoding', ['utf8', 'base64'] as const, 'utf8'),
+    maxOutputBytes: kind === 'run' ? maxOutput(r.max_output_bytes) : undefined,
   }
 }

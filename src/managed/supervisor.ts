@@ -23,12 +23,14 @@ export class Supervisor extends CoreSupervisor {
   readonly #registry = new ManagedRegistry()
   readonly #host: RunHost
   readonly #retainBytes: number
+  readonly #retainHeadBytes: number
   #closing = false
 
   constructor(opts: SupervisorOptions = {}) {
     super(opts)
     const settings = resolveOptions(opts)
     this.#retainBytes = settings.retainBytes
+    this.#retainHeadBytes = settings.retainHeadBytes
     const self = this
     this.#host = {
       launch: (req) => this.startRun(req),
@@ -58,7 +60,7 @@ export class Supervisor extends CoreSupervisor {
     const spec = managedSpec(req as unknown as Record<string, unknown>)
     if (this.#closing) throw coded('the supervisor is closed', 'ERR_SUPERVISOR_CLOSED')
     if (spec.name !== null) this.#registry.checkName(spec.name)
-    const log = new OutputLog({ maxBytes: this.#retainBytes, lineOverhead: LINE_HEAP_OVERHEAD })
+    const log = new OutputLog({ maxBytes: this.#retainBytes, headBytes: this.#retainHeadBytes, lineOverhead: LINE_HEAP_OVERHEAD })
     const m = new ManagedProcess({ request, spec, host: this.#host, log })
     this.#registry.add(m)
     m.on('restart', (run, automatic) => this.observers.restarted(spec.name, run, automatic))

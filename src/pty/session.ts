@@ -14,7 +14,8 @@ import { signalNumber } from '../core/signals.js'
 import type { Supervisor } from '../core/supervisor.js'
 import { coded, type CodedError } from '../errors.js'
 import type { NativeBinding, NativeChild, NativeExitCallback, NativePipeReader, NativePty } from '../native.js'
-import type { ExitEvent } from '../types.js'
+import { EndingRecord } from '../core/ending.js'
+import type { ExitEvent, KilledBy } from '../types.js'
 import { colsOf, normalizePty, rowsOf, type PtyRequest } from './request.js'
 import { TerminalEnd } from './end.js'
 import { TerminalInput } from './input.js'
@@ -64,6 +65,7 @@ export class PtySession extends EventEmitter {
   readonly #input = new TerminalInput(() => this.emit('drain'))
   #pauses = 0
   #killedBySupervisor = false
+  readonly #ending = new EndingRecord()
   #killPending = false
   #failed = false
   #startedMono = 0
@@ -149,16 +151,18 @@ export class PtySession extends EventEmitter {
   }
 
   /** Signals the program's process group. */
-  signalGroup(signal: NodeJS.Signals | number): boolean {
+  signalGroup(signal: NodeJS.Signals | number, by: KilledBy = 'api'): boolean {
     const sig = signalNumber(signal)
     if (this.#child === null || this.#end.reaped) return false
     if (sig === os.signals.SIGKILL) this.#killedBySupervisor = true
+    this.#ending.record({ reason: 'killed', killedBy: by })
     return this.#child.killGroup(sig)
   }
 
   /** SIGKILL to the whole tree: everything in the session's cgroup (or kernel session). */
-  killTree(): void {
+  killTree(by: KilledBy = 'api'): void {
     if (!this.running) return
+    this.#ending.record({ reason: 'killed', killedBy: by })
     this.emit('kill')
     if (this.#child === null) {
       this.#killPending = true
@@ -233,7 +237,7 @@ export class PtySession extends EventEmitter {
 
   #finish(r: Reaped): void {
     this.#input.close()
-    const ev = exitEvent(r, { killedBySupervisor: this.#killedBySupervisor, timedOut: false })
+    const ev = exitEvent(r, { killedBySupervisor: this.#killedBySupervisor, ending: this.#ending.current })
     this.exitEvent = ev
     this.emit('exit', ev)
     this.#resolve.exit(ev)

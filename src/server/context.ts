@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { SupervisedProcess } from '../core/process.js'
 import { HttpError } from './errors.js'
 import type { Supervisor } from '../managed/supervisor.js'
+import type { IdempotencyKeys } from './idempotency.js'
 
 /** The server's limits and settings after defaults are applied. */
 export interface ServerSettings {
@@ -16,6 +17,8 @@ export interface ServerSettings {
   version: string
   startedAt: number
   onError: (err: unknown) => void
+  /** `Idempotency-Key`s of `POST /processes` seen in the last 10 minutes. */
+  idempotency: IdempotencyKeys
 }
 
 /** One request as a handler sees it. */

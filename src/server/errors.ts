@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'REQUEST_TIMEOUT'
   | 'NAME_IN_USE'
   | 'NOT_MANAGED'
+  | 'IDEMPOTENCY_CONFLICT'
 
 /** The JSON body of an error response. `errno` and `syscall` come with `SPAWN_FAILED` only. */
 export interface ErrorBody {
@@ -48,6 +49,7 @@ const STATUS: Record<ErrorCode, number> = {
   REQUEST_TIMEOUT: 408,
   NAME_IN_USE: 409,
   NOT_MANAGED: 400,
+  IDEMPOTENCY_CONFLICT: 409,
 }
 
 /** An error that already knows its response. Route handlers throw it. */

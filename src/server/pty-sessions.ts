@@ -8,6 +8,7 @@ import type { WebSocket } from 'ws'
 import type { PtySession } from '../pty/index.js'
 import type { ExitEvent } from '../types.js'
 import { PtyChannel, type ChannelOptions } from './pty-channel.js'
+import type { ExitReason, KilledBy } from '../types.js'
 
 /** Live sessions at which `POST /pty` answers 429. */
 export const DEFAULT_MAX_PTY_SESSIONS = 64
@@ -28,6 +29,9 @@ export interface PtySessionInfo {
   signal: number | null
   oom_killed: boolean
   is_alive: boolean
+  /** sandproc: why the program ended (docs/endings.md); null while it runs. */
+  reason: ExitReason | null
+  killed_by?: KilledBy
 }
 
 export interface PtyEntry {
@@ -187,6 +191,8 @@ export function infoOf(entry: PtyEntry): PtySessionInfo {
     signal: ev?.signal ?? null,
     oom_killed: ev?.oom_killed === true,
     is_alive: s.running,
+    reason: ev?.reason ?? null,
+    ...(ev?.killed_by === undefined ? {} : { killed_by: ev.killed_by }),
   }
 }
 

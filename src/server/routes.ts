@@ -2,13 +2,13 @@
  * The JSON endpoints of spec §2: health, info, start, list, get, kill, signal, stdin and
  * the output snapshots.
  */
-import type { LogView } from '../core/retain.js'
+import type { LogSnapshot, LogView } from '../core/retain.js'
 import { readBody, readJsonObject, sendEmpty, sendJson, sendError } from './body.js'
 import { checkCapacity, type RouteContext } from './context.js'
 import { errorCode, HttpError, spawnErrorResponse } from './errors.js'
-import type { StartRequest } from '../types.js'
+import type { ManagedStartRequest, StartRequest } from '../types.js'
 import { isManagedRequest } from '../managed/fields.js'
-import { startManaged } from './managed-routes.js'
+import { idempotencyKey, type FirstOutcome } from './idempotency.js'
 import { infoOf, targetOf } from './target.js'
 
 /** The highest signal number on Linux (SIGRTMAX). */
@@ -31,20 +31,36 @@ export async function list(ctx: RouteContext): Promise<void> {
   sendJson(ctx.res, 200, { processes: ctx.sup.list() })
 }
 
-/** `POST /processes`: 201 with the ProcessInfo once the program is running. */
+/**
+ * `POST /processes`: 201 with the ProcessInfo once the program is running. With an
+ * `Idempotency-Key` seen before (same body): 200 with the first one's process, started
+ * once (idempotency.ts).
+ */
 export async function start(ctx: RouteContext): Promise<void> {
+  const key = idempotencyKey(ctx.req.headers['idempotency-key'])
   const body = await readJsonObject(ctx.req, ctx.settings.maxJsonBytes)
+  if (key === undefined) return answerStart(ctx, await startOnce(ctx, body), 201)
+  const { first, outcome } = ctx.settings.idempotency.begin(key, JSON.stringify(body), () => startOnce(ctx, body))
+  answerStart(ctx, await outcome, first ? 201 : 200)
+}
+
+/**
+ * Starts the process of a start request. Refusals (validation, capacity, a name in use)
+ * throw synchronously, so an idempotency key remembers only starts that were attempted.
+ */
+function startOnce(ctx: RouteContext, body: Record<string, unknown>): Promise<FirstOutcome> {
   checkCapacity(ctx)
-  if (isManagedRequest(body)) return startManaged(ctx, body)
   // The supervisor validates every field and throws INVALID_REQUEST naming it.
-  const proc = ctx.sup.start(body as unknown as StartRequest)
-  try {
-    await proc.started
-  } catch (err) {
-    sendError(ctx.res, spawnErrorResponse(err))
-    return
-  }
-  sendJson(ctx.res, 201, proc.info())
+  const p = isManagedRequest(body) ? ctx.sup.startManaged(body as unknown as ManagedStartRequest) : ctx.sup.start(body as unknown as StartRequest)
+  return p.started.then(
+    () => ({ info: () => p.info() }),
+    (error: unknown) => ({ error }),
+  )
+}
+
+function answerStart(ctx: RouteContext, outcome: FirstOutcome, status: number): void {
+  if ('error' in outcome) sendError(ctx.res, spawnErrorResponse(outcome.error))
+  else sendJson(ctx.res, status, outcome.info())
 }
 
 export async function get(ctx: RouteContext): Promise<void> {
@@ -114,9 +130,17 @@ export async function snapshot(ctx: RouteContext): Promise<void> {
   const view = ctx.params[1] as LogView
   // A managed process has one log across its runs; the snapshot's pid is the current run's.
   const log = t.managed?.log ?? t.run.log
-  const snap = log?.snapshot(view) ?? { lines: [], dropped: 0 }
+  const snap: LogSnapshot = log?.snapshot(view) ?? { lines: [], dropped: 0 }
+  const pid = t.managed?.info().pid ?? t.run.pid
+  // Head and tail retained: where the gap is (docs/endings.md).
+  const gap = snap.truncatedAfter === undefined ? {} : { truncated_after: snap.truncatedAfter }
+  if (t.run.encoding === 'base64') {
+    const chunks = snap.lines.map((ev) => (ev.data ?? Buffer.alloc(0)).toString('base64'))
+    sendJson(ctx.res, 200, { pid, chunks, chunk_count: chunks.length, dropped: snap.dropped, ...gap })
+    return
+  }
   const lines = snap.lines.map((ev) => ev.line)
-  sendJson(ctx.res, 200, { pid: t.managed?.info().pid ?? t.run.pid, lines, line_count: lines.length, dropped: snap.dropped })
+  sendJson(ctx.res, 200, { pid, lines, line_count: lines.length, dropped: snap.dropped, ...gap })
 }
 
 /**

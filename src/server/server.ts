@@ -22,6 +22,7 @@ import { DEFAULT_PTY_HOLD_BYTES } from './pty-channel.js'
 import { ptyRoutes } from './pty-routes.js'
 import { DEFAULT_MAX_PTY_SESSIONS, PtyRegistry } from './pty-sessions.js'
 import { DEFAULT_PTY_PING_MS, ptySessionsOf, servePtySockets } from './pty-socket.js'
+import { IdempotencyKeys } from './idempotency.js'
 
 /** Default limit of running processes; one more is refused with 429. */
 export const DEFAULT_MAX_PROCESSES = 256
@@ -111,6 +112,7 @@ export function createServer(options: ServerOptions): Server {
     version: options.version ?? packageVersion(),
     startedAt: Date.now(),
     onError: options.onError ?? ((err) => console.error('sandproc: internal error:', err)),
+    idempotency: new IdempotencyKeys(),
   }
 
   const pty = new PtyRegistry({

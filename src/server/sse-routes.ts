@@ -24,7 +24,8 @@ export async function run(ctx: RouteContext): Promise<void> {
   const request = { ...body }
   delete request.stdin_mode
   delete request.stdout_mode
-  delete request.stderr_mode
+  // Merging is sandproc's output format, not a stdio mode: `run` takes it (docs/endings.md).
+  if (request.stderr_mode !== 'stdout') delete request.stderr_mode
   const proc = ctx.sup.run(request as unknown as RunRequest)
   const stream = runEventStream(proc, streamOptions(ctx))
   try {

@@ -21,7 +21,9 @@ export function dataFrame(payload: unknown): string {
  * `{line, timestamp, stream}`, without stringifying an object per line (this runs once
  * per line a process prints; only the line itself needs escaping).
  */
-export function outputFrame(ev: { line: string; timestamp: number; stream: string }): string {
+export function outputFrame(ev: { line: string; data?: Buffer; timestamp: number; stream: string }): string {
+  // output_encoding "base64": the read's exact bytes (base64 needs no JSON escaping).
+  if (ev.data !== undefined) return `data: {"data":"${ev.data.toString('base64')}","timestamp":${ev.timestamp},"stream":"${ev.stream}"}\n\n`
   return `data: {"line":${JSON.stringify(ev.line)},"timestamp":${ev.timestamp},"stream":"${ev.stream}"}\n\n`
 }
 

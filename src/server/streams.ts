@@ -8,7 +8,7 @@ import type { SupervisedProcess } from '../core/process.js'
 import type { LogView } from '../core/retain.js'
 import { ChunkQueue } from './queue.js'
 import { commentFrame, dataFrame, eventFrame, outputFrame } from './sse.js'
-import type { ExitEvent, OutputEvent, StartEvent } from '../types.js'
+import type { DroppedEvent, ExitEvent, OutputEvent, StartEvent } from '../types.js'
 
 /** Default quiet time before a `: keep-alive` comment (spec §3). */
 export const DEFAULT_KEEP_ALIVE_MS = 15_000
@@ -62,12 +62,13 @@ export function runEventStream(
     onPressure: (full) => (full ? proc.pause() : proc.resume()),
     onCancel: () => {
       detach()
-      if (!exited) proc.killTree()
+      if (!exited) proc.killTree('client_gone')
     },
   })
   const batch = new FrameBatch(queue)
   const onStart = (ev: StartEvent): void => batch.add(dataFrame(ev))
   const onOutput = (ev: OutputEvent): void => batch.add(outputFrame(ev))
+  const onDropped = (ev: DroppedEvent): void => batch.add(dataFrame(ev))
   const onExit = (ev: ExitEvent): void => {
     exited = true
     detach()
@@ -77,10 +78,12 @@ export function runEventStream(
   const detach = (): void => {
     proc.off('start', onStart)
     proc.off('output', onOutput)
+    proc.off('dropped', onDropped)
     proc.off('exit', onExit)
   }
   proc.on('start', onStart)
   proc.on('output', onOutput)
+  proc.on('dropped', onDropped)
   proc.on('exit', onExit)
   proc.started.catch(detach)
   return queue
@@ -155,6 +158,10 @@ export function toReadableStream(source: AsyncIterable<Uint8Array>): ReadableStr
 }
 
 function followData(event: OutputEvent, view: LogView): object {
+  if (event.data !== undefined) {
+    const data = event.data.toString('base64')
+    return view === 'output' ? { data, timestamp: event.timestamp, stream: event.stream } : { data, timestamp: event.timestamp }
+  }
   return view === 'output'
     ? { line: event.line, timestamp: event.timestamp, stream: event.stream }
     : { line: event.line, timestamp: event.timestamp }

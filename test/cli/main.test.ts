@@ -86,6 +86,7 @@ describe('argument parsing', () => {
       SANDPROC_MAX_PROCESSES: '3',
       SANDPROC_MAX_BODY: '2M',
       SANDPROC_RETAIN: '1K',
+      SANDPROC_RETAIN_HEAD: '2K',
       SANDPROC_KILL_GRACE: '0.5',
       SANDPROC_ALLOW_NO_AUTH: 'true',
     }
@@ -98,6 +99,7 @@ describe('argument parsing', () => {
       maxJsonBytes: 2 * 1024 * 1024,
       maxStdinBytes: 64 * 1024,
       retainBytes: 1024,
+      retainHeadBytes: 2048,
       killGraceMs: 500,
       memoryLimit: '256M',
     })
@@ -123,6 +125,14 @@ describe('argument parsing', () => {
       json: true,
       request: { command: 'ls', args: ['-la', '--json'], timeout: 1.5, memory_limit: 1048576 },
     })
+    expect(parseRunArgs(['--timeout-grace', '0', '--idle-timeout', '2.5', '--merge', '--max-output', '1M', 'ls'])).toEqual({
+      help: false,
+      json: false,
+      request: { command: 'ls', args: [], timeout_grace: 0, idle_timeout: 2.5, stderr_mode: 'stdout', max_output_bytes: 1 << 20 },
+    })
+    for (const argv of [['--idle-timeout', '0', 'true'], ['--timeout-grace', '-1', 'true'], ['--max-output', '0', 'true']]) {
+      expect(() => parseRunArgs(argv)).toThrow(UsageError)
+    }
     for (const argv of [[], ['--'], ['--json'], ['--timeout', '0', 'true'], ['--timeout', 'x', 'true'], ['--env', 'NOEQ', 'true'], ['--nope', 'true']]) {
       expect(() => parseRunArgs(argv)).toThrow(UsageError)
     }
@@ -150,7 +160,31 @@ describe('sandproc run', () => {
     const r = await finished(
       cli(['run', '--env', 'A=1', '--env', 'B=2', '--cwd', '/tmp', '--timeout', '0.3', '--', 'sh', '-c', 'echo $A$B; pwd; exec sleep 30']),
     )
-    expect(r).toEqual({ code: 137, stdout: '12\n/tmp\n', stderr: '' })
+    expect(r).toEqual({ code: 137, stdout: '12\n/tmp\n', stderr: 'sandproc: timed out after 0.3 s (SIGKILL)\n' })
+  })
+
+  it('says on stderr how a process ended when it did not exit by itself', async () => {
+    const graced = await finished(cli(['run', '--timeout', '1', '--timeout-grace', '0.2', '--', 'sh', '-c', 'trap "" TERM; exec sleep 30']))
+    expect(graced).toEqual({ code: 137, stdout: '', stderr: 'sandproc: timed out after 1 s (SIGTERM, then SIGKILL after 0.2 s)\n' })
+    const idle = await finished(cli(['run', '--idle-timeout', '0.2', '--', 'sleep', '30']))
+    expect(idle).toEqual({ code: 137, stdout: '', stderr: 'sandproc: no output for 0.2 s (SIGKILL)\n' })
+    const hog = 'a = []\nfor i in range(1024):\n    a.append(bytearray(1 << 20))\nraise SystemExit(3)'
+    const oom = await finished(cli(['run', '--memory-limit', '64M', '--', 'python3', '-c', hog]))
+    expect(oom.code).toBe(137)
+    expect(oom.stderr).toMatch(/^sandproc: OOM-killed \(memory limit 64 MiB, peak [0-9.]+ MiB\)\n$/)
+    const signaled = await finished(cli(['run', 'sh', '-c', 'kill -TERM $$']))
+    expect(signaled.stderr).toBe('sandproc: killed by SIGTERM (15)\n')
+    expect((await finished(cli(['run', 'sh', '-c', 'exit 3']))).stderr).toBe('')
+  })
+
+  it('--merge makes one stream; --max-output keeps both ends and says what it dropped', async () => {
+    expect(await finished(cli(['run', '--merge', '--', 'sh', '-c', 'echo a; echo b >&2; echo c']))).toEqual({ code: 0, stdout: 'a\nb\nc\n', stderr: '' })
+    const capped = await finished(cli(['run', '--max-output', '40', '--', 'seq', '1', '1000']))
+    expect(capped.code).toBe(0)
+    // 20 bytes live: 1..9 (18 bytes; "10\n" would pass 20); 20 kept: 997..1000 (17 bytes).
+    expect(capped.stdout).toBe('1\n2\n3\n4\n5\n6\n7\n8\n9\n997\n998\n999\n1000\n')
+    // seq 1 1000 prints 3893 bytes: 3893 - 18 - 17 dropped, in 1000 - 9 - 4 lines.
+    expect(capped.stderr).toBe('sandproc: 987 lines (3858 bytes) of stdout dropped here (--max-output)\n')
   })
 
   it('reports a program that cannot start, a bad user and bad flags', async () => {
@@ -166,6 +200,7 @@ describe('sandproc run', () => {
     const help = await finished(cli(['run', '--help']))
     expect(help.code).toBe(0)
     expect(help.stdout).toMatch(/^Usage: sandproc run/)
+    for (const flag of ['--timeout-grace', '--idle-timeout', '--merge', '--max-output', 'OOM-killed']) expect(help.stdout).toContain(flag)
   })
 
   it('passes SIGINT on to the process', async () => {

@@ -387,6 +387,7 @@ describe('ProcessInfo', () => {
       args: [],
       started_at: start.started_at,
       ended_at: null,
+      reason: null,
       user: { uid: process.getuid!(), gid: process.getgid!() },
       timed_out: false,
       usage: null,

@@ -307,3 +307,45 @@ describe('OutputLog: follow', () => {
     expect(got).toEqual(['a'])
   })
 })
+
+describe('OutputLog: head and tail (headBytes)', () => {
+  // Each line costs its length + 1: 'lN' with N < 10 costs 3.
+  const filled = (): OutputLog => {
+    const log = new OutputLog({ maxBytes: 6, headBytes: 6 })
+    for (let i = 0; i < 9; i++) log.push(ev(`l${i}`, i === 4 ? 'stderr' : 'stdout'))
+    log.end()
+    return log
+  }
+
+  it('keeps the first lines and the last ones; truncated_after marks the gap', () => {
+    const log = filled()
+    // stdout has 8 lines (l4 went to stderr): 2 in the head, 2 in the tail, 4 dropped.
+    expect(log.snapshot('stdout')).toMatchObject({ dropped: 4, truncatedAfter: 1 })
+    expect(log.snapshot('stdout').lines.map((e) => e.line)).toEqual(['l0', 'l1', 'l7', 'l8'])
+    expect(log.snapshot('stderr')).toEqual({ lines: [expect.objectContaining({ line: 'l4' })], dropped: 0 })
+    const out = log.snapshot('output')
+    expect(out.lines.map((e) => e.line)).toEqual(['l0', 'l1', 'l4', 'l7', 'l8'])
+    expect(out).toMatchObject({ dropped: 4, truncatedAfter: 2 })
+  })
+
+  it('follows over the gap: ids jump, nothing in it is replayed', async () => {
+    const log = filled()
+    const f = collect(log, 'stdout')
+    await f.done
+    expect(lines(f.entries)).toEqual(['l0', 'l1', 'l7', 'l8'])
+    expect(ids(f.entries)).toEqual([0, 1, 6, 7])
+    const o = collect(log, 'output', 1)
+    await o.done
+    expect(lines(o.entries)).toEqual(['l4', 'l7', 'l8'])
+  })
+
+  it('without a head the gap needs no marker, and release() empties the head too', () => {
+    const tail = new OutputLog({ maxBytes: 6 })
+    for (let i = 0; i < 9; i++) tail.push(ev(`l${i}`))
+    expect(tail.snapshot('stdout')).toEqual({ lines: [expect.objectContaining({ line: 'l7' }), expect.objectContaining({ line: 'l8' })], dropped: 7 })
+    const log = filled()
+    log.release()
+    expect(log.snapshot('stdout')).toEqual({ lines: [], dropped: 8 })
+    expect(log.bytes).toBe(0)
+  })
+})

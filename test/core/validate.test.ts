@@ -100,7 +100,7 @@ const badStart: Array<[string, unknown]> = [
   ['stdout_mode', { ...ok, stdout_mode: 'pipe' }],
   ['stdout_mode', { ...ok, stdout_mode: 'closed' }],
   ['stdout_mode', { ...ok, stdout_mode: true }],
-  ['stderr_mode', { ...ok, stderr_mode: 'stdout' }],
+  ['stderr_mode', { ...ok, stderr_mode: 'merge' }],
   ['stderr_mode', { ...ok, stderr_mode: '' }],
 ]
 
@@ -160,6 +160,10 @@ describe('normalize accepts good requests', () => {
       workingDir: undefined,
       user: undefined,
       timeoutMs: undefined,
+      timeoutGraceMs: 0,
+      idleTimeoutMs: undefined,
+      encoding: 'utf8',
+      maxOutputBytes: undefined,
       memoryLimit: undefined,
       stdin: 'closed',
       stdout: 'capture',

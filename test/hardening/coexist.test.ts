@@ -28,9 +28,9 @@ function nodeScript(i: number): { cmd: string; code: number | null; signal: Node
 }
 
 function sandScript(i: number): { cmd: string; exit: ExitEvent } {
-  if (i % 5 === 2) return { cmd: 'kill -USR1 $$', exit: { signal: 10 } }
-  if (i % 11 === 4) return { cmd: 'kill -KILL $$', exit: { signal: 9 } }
-  return { cmd: `exit ${(i * 7) % 256}`, exit: { exit_code: (i * 7) % 256 } }
+  if (i % 5 === 2) return { cmd: 'kill -USR1 $$', exit: { signal: 10, reason: 'signaled' } }
+  if (i % 11 === 4) return { cmd: 'kill -KILL $$', exit: { signal: 9, reason: 'signaled' } }
+  return { cmd: `exit ${(i * 7) % 256}`, exit: { exit_code: (i * 7) % 256, reason: 'exited' } }
 }
 
 describe('child_process and sandproc at once', () => {

@@ -12,7 +12,7 @@ export function isOutput(ev: ProcessEvent): ev is OutputEvent {
 }
 
 export function isExit(ev: ProcessEvent): ev is ExitEvent {
-  return !isStart(ev) && !isOutput(ev)
+  return 'reason' in ev
 }
 
 export interface Collected {

@@ -38,7 +38,7 @@ describe('endpoints', () => {
     const info = await (await ts.api(`/pty/${s.session_id}`)).json()
     expect(info).toEqual({
       session_id: s.session_id, pid: s.pid, command: 'sh', args: ['-c', 'cat'], rows: 30, cols: 90,
-      created_at: expect.any(Number), ended_at: null, exit_code: null, signal: null, oom_killed: false, is_alive: true,
+      created_at: expect.any(Number), ended_at: null, exit_code: null, signal: null, oom_killed: false, is_alive: true, reason: null,
     })
     const list = (await (await ts.api('/pty')).json()) as { sessions: Array<{ session_id: string }> }
     expect(list.sessions.map((x) => x.session_id)).toContain(s.session_id)
@@ -94,7 +94,7 @@ describe('frames and the end', () => {
     const exitAt = c.frames.findIndex((f) => f[0] === 3)
     expect(exitAt).toBe(c.frames.length - 1)
     expect(c.exitCode()).toBe(5)
-    expect(await (await ts.api(`/pty/${s.session_id}`)).json()).toMatchObject({ exit_code: 5, signal: null, is_alive: false, ended_at: expect.any(Number) })
+    expect(await (await ts.api(`/pty/${s.session_id}`)).json()).toMatchObject({ exit_code: 5, signal: null, is_alive: false, reason: 'exited', ended_at: expect.any(Number) })
   })
 
   it('Ctrl-D ends cat; a signal death is 128 + N', async () => {

@@ -27,7 +27,7 @@ describe('POST /processes/run', () => {
         '^data: \\{"handle":1,"pid":[0-9]+,"started_at":[0-9]+\\}\\n\\n' +
           'data: \\{"line":"hello","timestamp":[0-9]+,"stream":"stdout"\\}\\n\\n' +
           // oom_kills comes with a memory cgroup (sandproc's extension fields).
-          `data: \\{"exit_code":0,(?:"oom_kills":0,)?"usage":${USAGE}\\}\\n\\n$`,
+          `data: \\{"exit_code":0,"reason":"exited",(?:"oom_kills":0,)?"usage":${USAGE}\\}\\n\\n$`,
       ),
     )
   })

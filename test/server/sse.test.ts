@@ -46,7 +46,7 @@ describe('SSE frames', () => {
 describe('event streams of real processes', () => {
   let sup: Supervisor
   beforeEach(() => {
-    sup = new Supervisor({ retainBytes: 1024 })
+    sup = new Supervisor({ retainBytes: 1024, retainHeadBytes: 0 })
   })
   afterEach(async () => {
     await sup.close()

@@ -8,7 +8,6 @@ import { context, trace } from '@opentelemetry/api'
 
 import type { SupervisorObserver } from '../../core/observer.js'
 import type { SupervisedProcess } from '../../core/process.js'
-import { reasonOf } from '../../core/reason.js'
 import type { Normalized } from '../../core/validate.js'
 import type { ExitEvent } from '../../types.js'
 import type { AuditLog } from './audit-log.js'
@@ -57,7 +56,7 @@ export function exitRecord(pid: number, ev: ExitEvent): Record<string, unknown> 
   return {
     event: 'exit',
     pid,
-    reason: reasonOf(ev),
+    reason: ev.reason,
     exit_code: ev.exit_code ?? null,
     signal: ev.signal ?? null,
     usage: ev.usage ?? null,

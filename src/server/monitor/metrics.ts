@@ -7,7 +7,6 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 
 import type { SupervisorObserver } from '../../core/observer.js'
 import type { SupervisedProcess } from '../../core/process.js'
-import { reasonOf } from '../../core/reason.js'
 import type { ExitEvent, StreamName } from '../../types.js'
 
 const STREAMS: readonly StreamName[] = ['stdout', 'stderr']
@@ -96,7 +95,7 @@ export class ServerMetrics {
   }
 
   #exit(proc: SupervisedProcess, ev: ExitEvent): void {
-    this.#exited.inc({ reason: reasonOf(ev) })
+    this.#exited.inc({ reason: ev.reason })
     const kills = ev.oom_kills ?? (ev.oom_killed === true ? 1 : 0)
     if (kills > 0) this.#oomKills.inc(kills)
     for (const stream of STREAMS) this.#doneBytes[stream] += proc.outputBytes(stream)

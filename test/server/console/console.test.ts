@@ -180,6 +180,9 @@ describe('the console', () => {
 
     await row(page, killed).getByRole('button', { name: /^Kill/ }).click()
     await row(page, killed).and(page.locator('[data-status="signaled"]')).locator('td[data-col="status"]', { hasText: 'SIGKILL' }).waitFor()
+    // The reason: killed through the API, for the Kill button and for the signal that ended the victim.
+    await row(page, killed).locator('.badge-killed', { hasText: 'killed · api' }).waitFor()
+    await row(page, victim).locator('.badge-killed', { hasText: 'killed · api' }).waitFor()
     expect(await row(page, killed).getByRole('button', { name: /^Kill/ }).isDisabled()).toBe(true)
 
     const infos = await Promise.all([victim, killed].map(async (pid) => (await api(`/processes/${pid}`)).json()))
