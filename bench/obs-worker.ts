@@ -14,7 +14,6 @@
 import { rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { createInterface } from 'node:readline'
 import { trace } from '@opentelemetry/api'
 
 import { startTracing } from '../src/cli/tracing.js'
@@ -22,6 +21,7 @@ import { Supervisor } from '../src/index.js'
 import { auditObserver } from '../src/server/monitor/audit-events.js'
 import { AuditLog } from '../src/server/monitor/audit-log.js'
 import { ServerMetrics } from '../src/server/monitor/metrics.js'
+import { serveRequests } from './lib/worker-loop.js'
 
 const mode = process.argv[2]
 if (!['plain', 'metrics', 'traced', 'traced_json', 'audited'].includes(mode)) throw new TypeError(`obs-worker: unknown mode ${mode}`)
@@ -56,19 +56,7 @@ async function run(cmd: string, args: string[]): Promise<{ ms: number }> {
   return { ms }
 }
 
-for await (const line of createInterface({ input: process.stdin })) {
-  if (line === '') continue
-  const req = JSON.parse(line) as { op: string; cmd: string; args?: string[] }
-  let out: object
-  try {
-    if (req.op === 'cpu') out = { runs, cpuUs }
-    else if (req.op === 'run') out = await run(req.cmd, req.args ?? [])
-    else throw new Error(`unknown op ${req.op}`)
-  } catch (err) {
-    out = { error: String((err as Error | null)?.message ?? err) }
-  }
-  process.stdout.write(JSON.stringify(out) + '\n')
-}
+await serveRequests({ cpu: () => ({ runs, cpuUs }), run: (req) => run(req.cmd, req.args ?? []) })
 await sup.close()
 await tracing?.shutdown()
 audit?.close()

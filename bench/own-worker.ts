@@ -4,9 +4,8 @@
  * and `Bun.spawn` are measured alike (neither shares its process with forking peers).
  *   {"op":"run","cmd":"/bin/true","args":[]}  -> {"ms":1.2}
  */
-import { createInterface } from 'node:readline'
-
 import { Supervisor } from '../src/index.js'
+import { serveRequests } from './lib/worker-loop.js'
 
 const sup = new Supervisor({})
 
@@ -19,16 +18,5 @@ async function run(cmd: string, args: string[]): Promise<{ ms: number }> {
   return { ms }
 }
 
-for await (const line of createInterface({ input: process.stdin })) {
-  if (line === '') continue
-  const req = JSON.parse(line) as { op: string; cmd: string; args?: string[] }
-  let out: object
-  try {
-    if (req.op !== 'run') throw new Error(`unknown op ${req.op}`)
-    out = await run(req.cmd, req.args ?? [])
-  } catch (err) {
-    out = { error: String((err as Error | null)?.message ?? err) }
-  }
-  process.stdout.write(JSON.stringify(out) + '\n')
-}
+await serveRequests({ run: (req) => run(req.cmd, req.args ?? []) })
 await sup.close()
