@@ -15,6 +15,7 @@ import { follow, run } from './sse-routes.js'
 import { DEFAULT_HIGH_WATER_MARK, DEFAULT_KEEP_ALIVE_MS } from './streams.js'
 import type { Supervisor } from '../managed/supervisor.js'
 import { restart } from './managed-routes.js'
+import { UpgradeFilteringRequest } from './upgrade.js'
 import { DEFAULT_PTY_HOLD_BYTES } from './pty-channel.js'
 import { ptyRoutes } from './pty-routes.js'
 import { DEFAULT_MAX_PTY_SESSIONS, PtyRegistry } from './pty-sessions.js'
@@ -110,7 +111,9 @@ export function createServer(options: ServerOptions): Server {
   const routeTable = [...ROUTES, ...ptyRoutes(P, pty)]
 
   const serveConsole = options.console === false ? null : consoleHandler()
-  const server = createHttpServer((req, res) => {
+  // Only the PTY WebSocket upgrade is honoured; every other upgrade offer arrives here
+  // as a plain request (upgrade.ts).
+  const server = createHttpServer({ IncomingMessage: UpgradeFilteringRequest }, (req, res) => {
     dispatch(req, res).catch((err: unknown) => respondError(res, err))
   })
 
