@@ -112,6 +112,15 @@ export class Supervisor {
     return this.#running.size
   }
 
+  /**
+   * Processes running now plus launches not spawned yet: what a cap on processes must
+   * count, or a burst of requests all pass it before the first has spawned.
+   */
+  get active(): number {
+    // A launch leaves #pending just before it joins #running: never counted twice.
+    return this.#running.size + this.#pending.size
+  }
+
   /** Processes started since construction. */
   get total(): number {
     return this.#total

@@ -44,13 +44,14 @@ export function processOf(ctx: RouteContext, raw: string): SupervisedProcess {
 }
 
 /**
- * Refuses a new process while the configured number are running.
+ * Refuses a new process while the configured number are running or being launched
+ * (spawns still queued count, so concurrent requests cannot overshoot the cap).
  *
  * @throws HttpError 429 `TOO_MANY_PROCESSES`.
  */
 export function checkCapacity(ctx: RouteContext): void {
   const limit = ctx.settings.maxProcesses
-  if (ctx.sup.running >= limit) {
+  if (ctx.sup.active >= limit) {
     throw new HttpError('TOO_MANY_PROCESSES', `Limit of ${limit} running processes reached`)
   }
 }

@@ -62,3 +62,47 @@ function unchunk(text: string): string {
     pos = eol + 2 + size + 2
   }
 }
+
+/**
+ * Sends the same request on `count` connections at once: each sends all but the last
+ * byte of its body, and once the server has received every request (`arrived` resolves)
+ * each sends its last byte, so that the bodies complete in the same turn of the server's
+ * loop. Resolves with each response's status; the sockets stay open until `close()`.
+ */
+export async function burst(
+  url: string,
+  request: string,
+  count: number,
+  arrived: Promise<void>,
+): Promise<{ statuses: number[]; bodies: string[]; close: () => void }> {
+  const { hostname, port } = new URL(url)
+  const sockets = await Promise.all(
+    Array.from({ length: count }, () => {
+      return new Promise<net.Socket>((resolve, reject) => {
+        const socket = net.connect(Number(port), hostname, () => resolve(socket))
+        socket.on('error', reject)
+      })
+    }),
+  )
+  const answers = sockets.map(
+    (socket) =>
+      new Promise<{ status: number; body: string }>((resolve) => {
+        let text = ''
+        socket.on('data', (d: Buffer) => {
+          text += d.toString('latin1')
+          const end = text.indexOf('\r\n\r\n')
+          if (end !== -1) resolve({ status: Number(text.split(' ')[1]), body: text.slice(end + 4) })
+        })
+        socket.on('error', () => undefined)
+      }),
+  )
+  for (const socket of sockets) socket.write(request.slice(0, -1))
+  await arrived
+  for (const socket of sockets) socket.write(request.slice(-1))
+  const got = await Promise.all(answers)
+  return {
+    statuses: got.map((g) => g.status),
+    bodies: got.map((g) => g.body),
+    close: () => sockets.forEach((socket) => socket.destroy()),
+  }
+}
