@@ -52,13 +52,17 @@ export async function get(ctx: RouteContext): Promise<void> {
 }
 
 /**
- * `DELETE /processes/{pid_or_name}`: SIGKILL to the tree; also 204 for one that already
+ * `DELETE /processes/{pid_or_name}`: SIGKILL to the tree, answered once it has exited
+ * (so that nothing lists it as running after the 204); also 204 for one that already
  * ended. A managed process is stopped, answered once its run is reaped.
  */
 export async function remove(ctx: RouteContext): Promise<void> {
   const t = targetOf(ctx, ctx.params[0])
   if (t.managed !== undefined) await t.managed.stop()
-  else t.run.killTree()
+  else {
+    t.run.killTree()
+    await t.run.exited.catch(() => undefined)
+  }
   sendEmpty(ctx.res, 204)
 }
 

@@ -173,13 +173,18 @@ export function createServer(options: ServerOptions): Server {
   return server
 }
 
+/** How long responses may take to flush once the supervisor has closed, by default, ms. */
+export const DEFAULT_SHUTDOWN_FLUSH_MS = 500
+
 /**
  * Graceful shutdown: stops accepting connections, closes the supervisor (SIGTERM to
  * every process, SIGKILL after its grace period) so that every `run` stream ends with its
  * exit frame and every follow stream with `eof`, then waits until all connections are
- * closed; connections still open `forceAfterMs` after the supervisor closed are cut.
+ * closed; connections still open `forceAfterMs` after the supervisor closed (a client
+ * that stopped reading) are cut, so shutdown ends within the kill grace plus a second
+ * whatever clients do (docs/bounds.md).
  */
-export async function shutdown(server: Server, forceAfterMs = 5000): Promise<void> {
+export async function shutdown(server: Server, forceAfterMs = DEFAULT_SHUTDOWN_FLUSH_MS): Promise<void> {
   const supervisor = supervisors.get(server)
   if (supervisor === undefined) throw new TypeError('server was not made by createServer')
   shuttingDown.add(server)
