@@ -11,6 +11,7 @@ export interface ServerSettings {
   maxProcesses: number
   maxJsonBytes: number
   maxStdinBytes: number
+  maxStdinQueueBytes: number
   keepAliveMs: number
   highWaterMark: number
   version: string

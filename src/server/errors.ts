@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'REQUEST_TIMEOUT'
   | 'NAME_IN_USE'
   | 'NOT_MANAGED'
+  | 'STDIN_QUEUE_FULL'
 
 /** The JSON body of an error response. `errno` and `syscall` come with `SPAWN_FAILED` only. */
 export interface ErrorBody {
@@ -48,6 +49,7 @@ const STATUS: Record<ErrorCode, number> = {
   REQUEST_TIMEOUT: 408,
   NAME_IN_USE: 409,
   NOT_MANAGED: 400,
+  STDIN_QUEUE_FULL: 429,
 }
 
 /** An error that already knows its response. Route handlers throw it. */

@@ -3,9 +3,9 @@
  * the output snapshots.
  */
 import type { LogView } from '../core/retain.js'
-import { readBody, readJsonObject, sendEmpty, sendJson, sendError } from './body.js'
+import { readJsonObject, sendEmpty, sendJson, sendError } from './body.js'
 import { checkCapacity, type RouteContext } from './context.js'
-import { errorCode, HttpError, spawnErrorResponse } from './errors.js'
+import { HttpError, spawnErrorResponse } from './errors.js'
 import type { StartRequest } from '../types.js'
 import { isManagedRequest } from '../managed/fields.js'
 import { startManaged } from './managed-routes.js'
@@ -76,24 +76,6 @@ export async function signal(ctx: RouteContext): Promise<void> {
     throw new HttpError('PROCESS_NOT_RUNNING', `Process ${ctx.params[0]} is not running`)
   }
   sendJson(ctx.res, 200, { success: true })
-}
-
-/** `POST /processes/{pid}/stdin`: the raw body bytes go to the process's stdin. */
-export async function writeStdin(ctx: RouteContext): Promise<void> {
-  const proc = targetOf(ctx, ctx.params[0]).run
-  // Refuse before reading what may be 16 MiB that nobody can take.
-  if (!proc.info().stdin_writable) throw stdinNotWritable(ctx.params[0])
-  const data = await readBody(ctx.req, ctx.settings.maxStdinBytes)
-  try {
-    if (data.length > 0) await proc.write(data)
-  } catch (err) {
-    // The child closed its end (EPIPE) or exited while the body was arriving.
-    if (errorCode(err) === 'STDIN_NOT_WRITABLE' || errorCode(err) === 'EPIPE' || !proc.stdinWritable) {
-      throw stdinNotWritable(ctx.params[0])
-    }
-    throw err
-  }
-  sendEmpty(ctx.res, 204)
 }
 
 /** `POST /processes/{pid}/stdin/close`: EOF on stdin; closing twice is fine. */

@@ -12,6 +12,7 @@ import { errorCode, HttpError, toErrorResponse } from './errors.js'
 import { matchRoute, pathOf, type Route } from './router.js'
 import * as routes from './routes.js'
 import { follow, run } from './sse-routes.js'
+import { DEFAULT_MAX_STDIN_QUEUE_BYTES, writeStdin } from './stdin-write.js'
 import { DEFAULT_HIGH_WATER_MARK, DEFAULT_KEEP_ALIVE_MS } from './streams.js'
 import type { Supervisor } from '../managed/supervisor.js'
 import { restart } from './managed-routes.js'
@@ -38,6 +39,8 @@ export interface ServerOptions {
   maxJsonBytes?: number
   /** Largest stdin write, bytes; more is 413. Default 16 MiB. */
   maxStdinBytes?: number
+  /** Bytes of stdin writes queued per process that it has not taken; more is 429. Default 32 MiB. */
+  maxStdinQueueBytes?: number
   /** Quiet time before a `: keep-alive` comment on event streams, ms. Default 15000. */
   keepAliveMs?: number
   /** Unread bytes per event stream before the process is paused. Default 64 KiB. */
@@ -66,7 +69,7 @@ const ROUTES: readonly Route<Handler>[] = [
   { pattern: re(`${P}/processes/${PID}`), methods: { GET: routes.get, DELETE: routes.remove } },
   { pattern: re(`${P}/processes/${PID}/signal`), methods: { POST: routes.signal } },
   { pattern: re(`${P}/processes/${PID}/restart`), methods: { POST: restart } },
-  { pattern: re(`${P}/processes/${PID}/stdin`), methods: { POST: routes.writeStdin } },
+  { pattern: re(`${P}/processes/${PID}/stdin`), methods: { POST: writeStdin } },
   { pattern: re(`${P}/processes/${PID}/stdin/close`), methods: { POST: routes.closeStdin } },
   { pattern: re(`${P}/processes/${PID}/(stdout|stderr|output)`), methods: { GET: routes.snapshot } },
   { pattern: re(`${P}/processes/${PID}/(stdout|stderr|output)/follow`), methods: { GET: follow } },
@@ -95,6 +98,7 @@ export function createServer(options: ServerOptions): Server {
     maxProcesses: positive('maxProcesses', options.maxProcesses, DEFAULT_MAX_PROCESSES),
     maxJsonBytes: positive('maxJsonBytes', options.maxJsonBytes, DEFAULT_MAX_JSON_BYTES),
     maxStdinBytes: positive('maxStdinBytes', options.maxStdinBytes, DEFAULT_MAX_STDIN_BYTES),
+    maxStdinQueueBytes: positive('maxStdinQueueBytes', options.maxStdinQueueBytes, DEFAULT_MAX_STDIN_QUEUE_BYTES),
     keepAliveMs: positive('keepAliveMs', options.keepAliveMs, DEFAULT_KEEP_ALIVE_MS, true),
     highWaterMark: positive('highWaterMark', options.highWaterMark, DEFAULT_HIGH_WATER_MARK),
     version: options.version ?? packageVersion(),
