@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'NAME_IN_USE'
   | 'NOT_MANAGED'
   | 'STDIN_QUEUE_FULL'
+  | 'EXPECTATION_FAILED'
 
 /** The JSON body of an error response. `errno` and `syscall` come with `SPAWN_FAILED` only. */
 export interface ErrorBody {
@@ -50,6 +51,7 @@ const STATUS: Record<ErrorCode, number> = {
   NAME_IN_USE: 409,
   NOT_MANAGED: 400,
   STDIN_QUEUE_FULL: 429,
+  EXPECTATION_FAILED: 417,
 }
 
 /** An error that already knows its response. Route handlers throw it. */

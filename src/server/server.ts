@@ -172,6 +172,11 @@ export function createServer(options: ServerOptions): Server {
     }
     socket.end(clientErrorResponse(err))
   })
+  // An `Expect` other than 100-continue: Node's default answer is a bodiless 417.
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+    res.shouldKeepAlive = false
+    sendError(res, toErrorResponse(new HttpError('EXPECTATION_FAILED', 'Only Expect: 100-continue is supported')))
+  })
   servePtySockets(server, P, pty)
   supervisors.set(server, supervisor)
   return server
