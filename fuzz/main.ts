@@ -6,7 +6,9 @@
  */
 import fc from 'fast-check'
 
-import { frameProperty, httpProperty, lastEventIdProperty, pathProperty } from './http.js'
+import { httpProperty } from './http.js'
+import { frameProperty, lastEventIdProperty, pathProperty } from './parsers.js'
+import { catSession, ptyFrameProperty } from './pty.js'
 import { fuzzServer } from './server.js'
 
 const flag = process.argv.indexOf('--minutes')
@@ -14,9 +16,10 @@ const minutes = Number(flag === -1 ? (process.env.FUZZ_MINUTES ?? 10) : process.
 if (!(minutes > 0)) throw new TypeError('--minutes must be a positive number')
 const deadline = Date.now() + minutes * 60_000
 
-const counts = { http: 0, frames: 0, lastEventId: 0, paths: 0 }
+const counts = { http: 0, ptySocket: 0, frames: 0, lastEventId: 0, paths: 0 }
 const failures: string[] = []
 const t = await fuzzServer()
+const session = await catSession(t)
 
 /** One property's round: counts its inputs and records a failure. */
 function record(name: keyof typeof counts, details: { failed: boolean; numRuns: number; seed: number; counterexample: unknown; errorInstance: unknown }): void {
@@ -31,6 +34,8 @@ try {
   for (let round = 0; Date.now() < deadline; round++) {
     const seed = (Date.now() ^ (round * 2654435761)) | 0
     record('http', await fc.check(httpProperty(t), { seed, numRuns: 200 }))
+    t.errors.length = 0
+    record('ptySocket', await fc.check(ptyFrameProperty(t, session), { seed, numRuns: 50 }))
     t.errors.length = 0
     record('frames', fc.check(frameProperty, { seed, numRuns: 2000 }))
     record('lastEventId', fc.check(lastEventIdProperty, { seed, numRuns: 2000 }))

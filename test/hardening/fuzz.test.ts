@@ -5,7 +5,9 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, it } from 'vitest'
 
-import { frameProperty, httpProperty, lastEventIdProperty, pathProperty } from '../../fuzz/http.js'
+import { httpProperty } from '../../fuzz/http.js'
+import { frameProperty, lastEventIdProperty, pathProperty } from '../../fuzz/parsers.js'
+import { catSession, ptyFrameProperty } from '../../fuzz/pty.js'
 import { fuzzServer, type FuzzServer } from '../../fuzz/server.js'
 
 let t: FuzzServer
@@ -24,6 +26,10 @@ describe('fuzzing, seeded', () => {
 
   it('the PTY frame decoder', () => {
     fc.assert(frameProperty, { seed: 19, numRuns: 5000 })
+  })
+
+  it('frames on a live PTY socket: a 1008/1009 close or an echo, the session alive', async () => {
+    await fc.assert(ptyFrameProperty(t, await catSession(t)), { seed: 19, numRuns: 100 })
   })
 
   it('Last-Event-ID parsing', () => {
