@@ -25,6 +25,7 @@ export interface ServeConfig {
   maxProcesses?: number
   maxJsonBytes?: number
   maxStdinBytes?: number
+  maxStdinQueueBytes?: number
   retainBytes?: number
   retainHeadBytes?: number
   maxExited?: number
@@ -56,6 +57,7 @@ const SERVE_OPTIONS = {
   'max-processes': { type: 'string' },
   'max-body': { type: 'string' },
   'max-stdin': { type: 'string' },
+  'max-stdin-queue': { type: 'string' },
   retain: { type: 'string' },
   'retain-head': { type: 'string' },
   'max-exited': { type: 'string' },
@@ -109,6 +111,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Par
     maxProcesses: optional(pick('max-processes', 'MAX_PROCESSES'), (t) => integer('--max-processes', t, 1)),
     maxJsonBytes: optional(pick('max-body', 'MAX_BODY'), (t) => size('--max-body', t)),
     maxStdinBytes: optional(pick('max-stdin', 'MAX_STDIN'), (t) => size('--max-stdin', t)),
+    maxStdinQueueBytes: optional(pick('max-stdin-queue', 'MAX_STDIN_QUEUE'), (t) => size('--max-stdin-queue', t)),
     retainBytes: optional(pick('retain', 'RETAIN'), (t) => size('--retain', t)),
     retainHeadBytes: optional(pick('retain-head', 'RETAIN_HEAD'), (t) => size('--retain-head', t)),
     maxExited: optional(pick('max-exited', 'MAX_EXITED'), (t) => integer('--max-exited', t, 0)),

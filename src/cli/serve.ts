@@ -68,6 +68,7 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
     maxProcesses: cfg.maxProcesses,
     maxJsonBytes: cfg.maxJsonBytes,
     maxStdinBytes: cfg.maxStdinBytes,
+    maxStdinQueueBytes: cfg.maxStdinQueueBytes,
     keepAliveMs: cfg.keepAliveMs,
     maxPtySessions: cfg.maxPtySessions,
     auditLog,

@@ -22,6 +22,7 @@ Options (each also settable by the environment variable shown):
   --max-processes N     running processes before 429 (SANDPROC_MAX_PROCESSES, default 256)
   --max-body SIZE       largest JSON body (SANDPROC_MAX_BODY, default 1M)
   --max-stdin SIZE      largest stdin write (SANDPROC_MAX_STDIN, default 16M)
+  --max-stdin-queue SIZE  stdin bytes queued per process before 429 (SANDPROC_MAX_STDIN_QUEUE, default 32M)
   --retain SIZE         output kept per stream of a started process (SANDPROC_RETAIN, default 8M)
   --retain-head SIZE    first output kept per stream besides the latest (SANDPROC_RETAIN_HEAD, default 1M)
   --max-exited N        exited processes kept listed (SANDPROC_MAX_EXITED, default 1024)

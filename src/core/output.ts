@@ -21,16 +21,20 @@ export interface OutputOptions {
   onEnd: () => void
 }
 
+/** The most a pipe can hold (Linux's default `pipe-max-size`): all a killed tree can leave. */
+export const END_READ_LIMIT = 1024 * 1024
+
 export class ProcessOutput {
   readonly #opts: OutputOptions
   readonly #drain: DrainGuard
   #pipes: OutputPipe[] = []
   #pauses = 0
   #lastTs = 0
+  #ending = false
 
   constructor(opts: OutputOptions) {
     this.#opts = opts
-    this.#drain = new DrainGuard(opts.drainGraceMs, () => this.#pauses > 0, this.#giveUp)
+    this.#drain = new DrainGuard(opts.drainGraceMs, () => this.#pauses > 0 && !this.#ending, this.#giveUp)
   }
 
   /** Starts reading the child's pipes (a negative fd is a stream not captured). */
@@ -74,6 +78,18 @@ export class ProcessOutput {
 
   setRef(refed: boolean): void {
     for (const p of this.#pipes) p[refed ? 'ref' : 'unref']()
+  }
+
+  /**
+   * The supervisor killed the tree and it is reaped: nothing can fill the pipes any more,
+   * so what they hold (at most their capacity) is read whatever the consumer does, and a
+   * consumer that stopped reading cannot hold the exit back (docs/bounds.md). Reading
+   * stops for good past {@link END_READ_LIMIT} bytes a pipe (a writer that escaped).
+   */
+  readToEnd(): void {
+    if (this.#ending) return
+    this.#ending = true
+    for (const p of this.#pipes) p.readToEnd(END_READ_LIMIT)
   }
 
   /** The main process was reaped and its tree killed: start the drain grace. */

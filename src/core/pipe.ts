@@ -35,6 +35,8 @@ export class OutputPipe {
   readonly #emit: (piece: string | Buffer) => void
   readonly #done: () => void
   #ts = 0
+  /** Bytes still allowed once the pipe is read to its end regardless of pauses. */
+  #budget = Infinity
 
   constructor(
     native: NativeBinding,
@@ -63,16 +65,25 @@ export class OutputPipe {
         this.#ts = clock()
         this.bytes += chunk.length
         this.#splitter.push(chunk, this.#emit)
+        this.#budget -= chunk.length
+        if (this.#budget <= 0) this.destroy()
       },
       this.#done,
     )
   }
 
   pause(): void {
-    this.#reader.pause()
+    if (this.#budget === Infinity) this.#reader.pause()
   }
 
   resume(): void {
+    this.#reader.resume()
+  }
+
+  /** Reads on to EOF whatever pauses come, giving up after `limit` more bytes. */
+  readToEnd(limit: number): void {
+    if (this.ended) return
+    this.#budget = limit
     this.#reader.resume()
   }
 

@@ -126,6 +126,8 @@ export class SupervisedProcess extends ProcessEmitter {
 
   #onSpawnedHook: ((proc: SupervisedProcess) => void) | undefined
   #killPending = false
+  /** killTree() was called: once reaped, a paused consumer no longer holds the exit. */
+  #treeKilled = false
   #refed = true
 
   /** Current ProcessInfo (spec §2). */
@@ -236,12 +238,15 @@ export class SupervisedProcess extends ProcessEmitter {
       this.#killPending = true
       return
     }
+    this.#treeKilled = true
     if (this.#reaped === null) {
       this.#killedBySupervisor = true
       this.#child.killGroup(os.signals.SIGKILL)
       this.#child.signal(os.signals.SIGKILL)
     }
-    this.#cgroup?.killAll().catch(noop)
+    const killed = this.#cgroup?.killAll().catch(noop)
+    // Reaped already, its exit held by pipes a consumer paused: the tree is dead now.
+    if (this.#reaped !== null) void Promise.resolve(killed).then(() => this.#output.readToEnd())
   }
 
   /**
@@ -324,6 +329,7 @@ export class SupervisedProcess extends ProcessEmitter {
 
   #afterKill = (): void => {
     if (this.#exit !== null) return
+    if (this.#treeKilled) this.#output.readToEnd()
     this.#output.afterReap()
     this.#maybeFinish()
   }

@@ -54,9 +54,13 @@ export class Supervisor {
   /** Running and retained exited processes, oldest first. */
   readonly #table = new Set<SupervisedProcess>()
   readonly #running = new Set<SupervisedProcess>()
-  /** Exited processes still in the table, oldest first, with the log bytes counted for each. */
-  readonly #exited = new Map<SupervisedProcess, number>()
-  /** Sum of #exited's values: checked on every exit, so kept rather than recounted. */
+  /**
+   * What has ended and is kept, oldest first, with the log bytes counted for each:
+   * exited processes still in the table, and whatever a layer above retains (stopped
+   * managed processes). One count bound and one byte bound cover them all.
+   */
+  readonly #exited = new Map<object, Retained>()
+  /** Sum of the bytes in #exited: checked on every exit, so kept rather than recounted. */
   #retained = 0
   /** Queued on the spawner thread, not started yet. */
   readonly #pending = new Set<SupervisedProcess>()
@@ -126,6 +130,15 @@ export class Supervisor {
   /** Processes running now. */
   get running(): number {
     return this.#running.size
+  }
+
+  /**
+   * Processes running now plus launches not spawned yet: what a cap on processes must
+   * count, or a burst of requests all pass it before the first has spawned.
+   */
+  get active(): number {
+    // A launch leaves #pending just before it joins #running: never counted twice.
+    return this.#running.size + this.#pending.size
   }
 
   /** Processes started since construction. */
@@ -282,39 +295,70 @@ export class Supervisor {
         this.#watchdog?.forget(proc.pid)
         this.#running.delete(proc)
         // Its output is complete once it has exited, so its log no longer grows.
-        const bytes = proc.log?.bytes ?? 0
-        this.#exited.set(proc, bytes)
-        this.#retained += bytes
-        this.#trim()
+        this.retainEnded(proc, {
+          bytes: proc.log?.bytes ?? 0,
+          release: () => proc.log?.release(),
+          forget: () => this.#forgetProcess(proc),
+        })
       })
       .catch(() => undefined)
   }
 
-  // Exited processes beyond the bound leave the table oldest first; running ones stay.
+  /**
+   * For the layers above: keeps `key` among the ended things the retention bounds cover
+   * (`maxExited` in number, `retainTotalBytes` in log bytes, oldest out first). Its log
+   * must no longer grow; `release` drops it, `forget` removes `key` from every listing.
+   */
+  protected retainEnded(key: object, entry: Retained): void {
+    this.unretain(key)
+    this.#exited.set(key, { ...entry })
+    this.#retained += entry.bytes
+    this.#trim()
+  }
+
+  /** `key` lives again (a stopped managed process restarted): no longer counted or forgotten. */
+  protected unretain(key: object): void {
+    const entry = this.#exited.get(key)
+    if (entry === undefined) return
+    this.#retained -= entry.bytes
+    this.#exited.delete(key)
+  }
+
+  // Ended things beyond the bound are forgotten oldest first; running ones stay.
   // Per exit this costs O(1) plus what it removes: it runs once per process.
   #trim(): void {
-    for (const [p, bytes] of this.#exited) {
+    for (const [key, entry] of this.#exited) {
       if (this.#exited.size <= this.#s.maxExited) break
-      this.#forget(p, bytes)
+      this.#exited.delete(key)
+      this.#retained -= entry.bytes
+      entry.forget()
     }
     // Each log is bounded, but up to maxExited of them are kept: bound their sum too,
-    // releasing the oldest exited processes' output first.
+    // releasing the oldest output first.
     if (this.#retained <= this.#s.retainTotalBytes) return
-    for (const [p, bytes] of this.#exited) {
+    for (const entry of this.#exited.values()) {
       if (this.#retained <= this.#s.retainTotalBytes) break
-      if (bytes === 0) continue
-      this.#retained -= bytes
-      this.#exited.set(p, 0)
-      p.log?.release()
+      if (entry.bytes === 0) continue
+      this.#retained -= entry.bytes
+      entry.bytes = 0
+      entry.release()
     }
   }
 
-  #forget(p: SupervisedProcess, bytes: number): void {
-    this.#exited.delete(p)
-    this.#retained -= bytes
+  #forgetProcess(p: SupervisedProcess): void {
     this.#table.delete(p)
     if (this.#byPid.get(p.pid) === p) this.#byPid.delete(p.pid)
   }
+}
+
+/** Something ended that the supervisor's retention bounds cover (see `retainEnded`). */
+export interface Retained {
+  /** Log bytes it holds. */
+  bytes: number
+  /** Drops its output (the total byte bound was reached). */
+  release(): void
+  /** Removes it from every listing and lookup (the count bound was reached). */
+  forget(): void
 }
 
 function cgroupsOff(): Capabilities {

@@ -38,7 +38,7 @@ export function managedSpec(req: Record<string, unknown>): ManagedSpec {
   }
 }
 
-/** A process name: non-empty, at most 255 bytes, no `/`, no control characters, not all digits. */
+/** A process name: non-empty, at most 255 bytes, no `/`, no control characters, not all digits, not `.` or `..`. */
 export function validName(v: unknown): string {
   if (typeof v !== 'string') throw invalid('name', 'must be a string')
   if (v === '') throw invalid('name', 'must not be empty')
@@ -49,6 +49,9 @@ export function validName(v: unknown): string {
   if (/^[0-9]+$/.test(v)) throw invalid('name', 'must not be all digits')
   // GET and DELETE /processes/run are the run endpoint's path (405), not a name's.
   if (v === 'run') throw invalid('name', 'must not be "run" (the path of POST /processes/run)')
+  // WHATWG URL clients (fetch, browsers, the console) remove dot segments from a path,
+  // even percent-encoded ones, so no such client could ever address these names.
+  if (v === '.' || v === '..') throw invalid('name', 'must not be "." or ".."')
   return v
 }
 

@@ -50,6 +50,11 @@ export class ManagedRegistry {
     return [...this.#all]
   }
 
+  /** Forgets `m` (the retention bound reached it): no longer listed nor found by name. */
+  forget(m: ManagedProcess): void {
+    this.#remove(m)
+  }
+
   #own(run: SupervisedProcess, m: ManagedProcess): void {
     this.#owners.set(run, m)
   }

@@ -62,8 +62,17 @@ export class Supervisor extends CoreSupervisor {
     if (spec.name !== null) this.#registry.checkName(spec.name)
     const log = new OutputLog({ maxBytes: this.#retainBytes, headBytes: this.#retainHeadBytes, lineOverhead: LINE_HEAP_OVERHEAD })
     const m = new ManagedProcess({ request, spec, host: this.#host, log })
+    const replaced = spec.name === null ? undefined : this.#registry.byName(spec.name)
     this.#registry.add(m)
     m.on('restart', (run, automatic) => this.observers.restarted(spec.name, run, automatic))
+    if (replaced !== undefined) this.unretain(replaced)
+    // A stopped managed process counts among the ended ones the retention bounds cover:
+    // forgotten oldest first past maxExited, its output inside retainTotalBytes.
+    m.on('status', ({ status }) => {
+      if (status !== 'stopped') return this.unretain(m)
+      this.retainEnded(m, { bytes: m.log.bytes, release: () => m.log.release(), forget: () => this.#registry.forget(m) })
+    })
+    m.started.catch(() => this.unretain(m))
     return m
   }
 

@@ -12,6 +12,7 @@ export interface ServerSettings {
   maxProcesses: number
   maxJsonBytes: number
   maxStdinBytes: number
+  maxStdinQueueBytes: number
   keepAliveMs: number
   highWaterMark: number
   version: string
@@ -49,13 +50,14 @@ export function processOf(ctx: RouteContext, raw: string): SupervisedProcess {
 }
 
 /**
- * Refuses a new process while the configured number are running.
+ * Refuses a new process while the configured number are running or being launched
+ * (spawns still queued count, so concurrent requests cannot overshoot the cap).
  *
  * @throws HttpError 429 `TOO_MANY_PROCESSES`.
  */
 export function checkCapacity(ctx: RouteContext): void {
   const limit = ctx.settings.maxProcesses
-  if (ctx.sup.running >= limit) {
+  if (ctx.sup.active >= limit) {
     throw new HttpError('TOO_MANY_PROCESSES', `Limit of ${limit} running processes reached`)
   }
 }

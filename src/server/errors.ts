@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'NAME_IN_USE'
   | 'NOT_MANAGED'
   | 'IDEMPOTENCY_CONFLICT'
+  | 'STDIN_QUEUE_FULL'
+  | 'EXPECTATION_FAILED'
 
 /** The JSON body of an error response. `errno` and `syscall` come with `SPAWN_FAILED` only. */
 export interface ErrorBody {
@@ -50,6 +52,8 @@ const STATUS: Record<ErrorCode, number> = {
   NAME_IN_USE: 409,
   NOT_MANAGED: 400,
   IDEMPOTENCY_CONFLICT: 409,
+  STDIN_QUEUE_FULL: 429,
+  EXPECTATION_FAILED: 417,
 }
 
 /** An error that already knows its response. Route handlers throw it. */

@@ -11,6 +11,7 @@ import { WebSocketServer, type WebSocket } from 'ws'
 
 import { MAX_PTY_FRAME } from './pty-channel.js'
 import type { PtyRegistry } from './pty-sessions.js'
+import { refuseUpgrade } from './upgrade.js'
 
 /** How often the server pings each client; one missed pong and it is cut. */
 export const DEFAULT_PTY_PING_MS = 30_000
@@ -22,31 +23,56 @@ export function ptySessionsOf(server: Server): PtyRegistry | undefined {
   return registries.get(server)
 }
 
-/** Answers `upgrade` on `server` for the sessions of `registry`; other upgrade paths are 404. */
+/**
+ * Answers `upgrade` on `server` for the sessions of `registry`. Only WebSocket offers to
+ * the PTY socket path get here (see upgrade.ts); an unknown session is 404.
+ */
 export function servePtySockets(server: Server, prefix: string, registry: PtyRegistry): void {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_PTY_FRAME, clientTracking: false })
   registries.set(server, registry)
   const path = new RegExp(`^${prefix}/pty/([^/?]+)/ws$`)
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy())
-    const url = new URL(req.url ?? '/', 'http://localhost')
-    const match = path.exec(url.pathname)
-    const entry = match === null ? undefined : registry.get(decodeURIComponent(match[1]))
-    if (entry === undefined) return refuse(socket, 404, 'NOT_FOUND', 'PTY session not found')
+    // Nothing a client sends may throw out of this listener: an exception here would
+    // take the whole server down (docs/hardening.md).
+    try {
+      accept(req, socket, head)
+    } catch {
+      refuseUpgrade(socket, 400, 'INVALID_REQUEST', 'Malformed PTY socket request')
+    }
+  })
+
+  function accept(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const target = req.url ?? '/'
+    const query = target.indexOf('?')
+    const match = path.exec(query === -1 ? target : target.slice(0, query))
+    const id = match === null ? undefined : decoded(match[1])
+    if (id === undefined) return refuseUpgrade(socket, 400, 'INVALID_REQUEST', 'Malformed PTY socket path')
+    const entry = registry.get(id)
+    if (entry === undefined) return refuseUpgrade(socket, 404, 'NOT_FOUND', 'PTY session not found')
     const header = req.headers['x-pty-token']
     const fromHeader = Array.isArray(header) ? header[0] : header
-    const fromQuery = url.searchParams.get('token') ?? undefined
+    const fromQuery = new URLSearchParams(query === -1 ? '' : target.slice(query + 1)).get('token') ?? undefined
     const token = fromHeader ?? fromQuery
     const agree = fromHeader === undefined || fromQuery === undefined || fromHeader === fromQuery
     if (token === undefined || !agree || !registry.tokenMatches(entry, token)) {
-      return refuse(socket, 401, 'UNAUTHORIZED', 'Missing or invalid session token')
+      return refuseUpgrade(socket, 401, 'UNAUTHORIZED', 'Missing or invalid session token')
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       keepAlive(ws, registry.opts.pingIntervalMs)
       entry.channel.attach(ws)
       registry.attached(entry)
     })
-  })
+  }
+}
+
+/** The percent-decoded segment, or undefined when it does not decode (`%ZZ`). */
+function decoded(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return undefined
+  }
 }
 
 // A client that stops answering pings is gone (a laptop lid closed): cut it so that the
@@ -62,13 +88,4 @@ function keepAlive(ws: WebSocket, intervalMs: number): void {
   }, intervalMs)
   timer.unref()
   ws.on('close', () => clearInterval(timer))
-}
-
-function refuse(socket: Duplex, status: number, code: string, message: string): void {
-  const body = JSON.stringify({ error: message, code })
-  const reason = status === 404 ? 'Not Found' : 'Unauthorized'
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  )
 }

@@ -3,9 +3,9 @@
  * the output snapshots.
  */
 import type { LogSnapshot, LogView } from '../core/retain.js'
-import { readBody, readJsonObject, sendEmpty, sendJson, sendError } from './body.js'
+import { readJsonObject, sendEmpty, sendJson, sendError } from './body.js'
 import { checkCapacity, type RouteContext } from './context.js'
-import { errorCode, HttpError, spawnErrorResponse } from './errors.js'
+import { HttpError, spawnErrorResponse } from './errors.js'
 import type { ManagedStartRequest, StartRequest } from '../types.js'
 import { isManagedRequest } from '../managed/fields.js'
 import { idempotencyKey, type FirstOutcome } from './idempotency.js'
@@ -68,14 +68,18 @@ export async function get(ctx: RouteContext): Promise<void> {
 }
 
 /**
- * `DELETE /processes/{pid_or_name}`: SIGKILL to the tree; also 204 for one that already
+ * `DELETE /processes/{pid_or_name}`: SIGKILL to the tree, answered once it has exited
+ * (so that nothing lists it as running after the 204); also 204 for one that already
  * ended. A managed process is stopped, answered once its run is reaped.
  */
 export async function remove(ctx: RouteContext): Promise<void> {
   const t = targetOf(ctx, ctx.params[0])
   ctx.audit({ event: 'kill', pid: t.run.pid, name: t.managed?.info().managed?.name ?? null })
   if (t.managed !== undefined) await t.managed.stop()
-  else t.run.killTree()
+  else {
+    t.run.killTree()
+    await t.run.exited.catch(() => undefined)
+  }
   sendEmpty(ctx.res, 204)
 }
 
@@ -90,24 +94,6 @@ export async function signal(ctx: RouteContext): Promise<void> {
   }
   ctx.audit({ event: 'signal', pid: proc.pid, signal: number })
   sendJson(ctx.res, 200, { success: true })
-}
-
-/** `POST /processes/{pid}/stdin`: the raw body bytes go to the process's stdin. */
-export async function writeStdin(ctx: RouteContext): Promise<void> {
-  const proc = targetOf(ctx, ctx.params[0]).run
-  // Refuse before reading what may be 16 MiB that nobody can take.
-  if (!proc.info().stdin_writable) throw stdinNotWritable(ctx.params[0])
-  const data = await readBody(ctx.req, ctx.settings.maxStdinBytes)
-  try {
-    if (data.length > 0) await proc.write(data)
-  } catch (err) {
-    // The child closed its end (EPIPE) or exited while the body was arriving.
-    if (errorCode(err) === 'STDIN_NOT_WRITABLE' || errorCode(err) === 'EPIPE' || !proc.stdinWritable) {
-      throw stdinNotWritable(ctx.params[0])
-    }
-    throw err
-  }
-  sendEmpty(ctx.res, 204)
 }
 
 /** `POST /processes/{pid}/stdin/close`: EOF on stdin; closing twice is fine. */

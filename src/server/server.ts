@@ -15,9 +15,11 @@ import { withRequestSpan } from './monitor/request-span.js'
 import { labelOf, matchRoute, pathOf, type Route } from './router.js'
 import * as routes from './routes.js'
 import { follow, run } from './sse-routes.js'
+import { DEFAULT_MAX_STDIN_QUEUE_BYTES, writeStdin } from './stdin-write.js'
 import { DEFAULT_HIGH_WATER_MARK, DEFAULT_KEEP_ALIVE_MS } from './streams.js'
 import type { Supervisor } from '../managed/supervisor.js'
 import { restart } from './managed-routes.js'
+import { UpgradeFilteringRequest } from './upgrade.js'
 import { DEFAULT_PTY_HOLD_BYTES } from './pty-channel.js'
 import { ptyRoutes } from './pty-routes.js'
 import { DEFAULT_MAX_PTY_SESSIONS, PtyRegistry } from './pty-sessions.js'
@@ -41,6 +43,8 @@ export interface ServerOptions {
   maxJsonBytes?: number
   /** Largest stdin write, bytes; more is 413. Default 16 MiB. */
   maxStdinBytes?: number
+  /** Bytes of stdin writes queued per process that it has not taken; more is 429. Default 32 MiB. */
+  maxStdinQueueBytes?: number
   /** Quiet time before a `: keep-alive` comment on event streams, ms. Default 15000. */
   keepAliveMs?: number
   /** Unread bytes per event stream before the process is paused. Default 64 KiB. */
@@ -77,7 +81,7 @@ const ROUTES: readonly Route<Handler>[] = [
   { pattern: re(`${P}/processes/${PID}`), methods: { GET: routes.get, DELETE: routes.remove } },
   { pattern: re(`${P}/processes/${PID}/signal`), methods: { POST: routes.signal } },
   { pattern: re(`${P}/processes/${PID}/restart`), methods: { POST: restart } },
-  { pattern: re(`${P}/processes/${PID}/stdin`), methods: { POST: routes.writeStdin } },
+  { pattern: re(`${P}/processes/${PID}/stdin`), methods: { POST: writeStdin } },
   { pattern: re(`${P}/processes/${PID}/stdin/close`), methods: { POST: routes.closeStdin } },
   { pattern: re(`${P}/processes/${PID}/(stdout|stderr|output)`), methods: { GET: routes.snapshot } },
   { pattern: re(`${P}/processes/${PID}/(stdout|stderr|output)/follow`), methods: { GET: follow } },
@@ -107,6 +111,7 @@ export function createServer(options: ServerOptions): Server {
     maxProcesses: positive('maxProcesses', options.maxProcesses, DEFAULT_MAX_PROCESSES),
     maxJsonBytes: positive('maxJsonBytes', options.maxJsonBytes, DEFAULT_MAX_JSON_BYTES),
     maxStdinBytes: positive('maxStdinBytes', options.maxStdinBytes, DEFAULT_MAX_STDIN_BYTES),
+    maxStdinQueueBytes: positive('maxStdinQueueBytes', options.maxStdinQueueBytes, DEFAULT_MAX_STDIN_QUEUE_BYTES),
     keepAliveMs: positive('keepAliveMs', options.keepAliveMs, DEFAULT_KEEP_ALIVE_MS, true),
     highWaterMark: positive('highWaterMark', options.highWaterMark, DEFAULT_HIGH_WATER_MARK),
     version: options.version ?? packageVersion(),
@@ -128,7 +133,9 @@ export function createServer(options: ServerOptions): Server {
   const routeTable = [...ROUTES, ...ptyRoutes(P, pty), ...monitoring.route()]
 
   const serveConsole = options.console === false ? null : consoleHandler()
-  const server = createHttpServer((req, res) => {
+  // Only the PTY WebSocket upgrade is honoured; every other upgrade offer arrives here
+  // as a plain request (upgrade.ts).
+  const server = createHttpServer({ IncomingMessage: UpgradeFilteringRequest }, (req, res) => {
     // Known once the route matched; a request refused before that is labelled by its path's route.
     let label: string | null = null
     const routeLabel = (): string => (label ??= labelOf(routeTable, pathOf(req.url)))
@@ -195,19 +202,29 @@ export function createServer(options: ServerOptions): Server {
     }
     socket.end(clientErrorResponse(err))
   })
+  // An `Expect` other than 100-continue: Node's default answer is a bodiless 417.
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+    res.shouldKeepAlive = false
+    sendError(res, toErrorResponse(new HttpError('EXPECTATION_FAILED', 'Only Expect: 100-continue is supported')))
+  })
   servePtySockets(server, P, pty)
   supervisors.set(server, supervisor)
   monitorings.set(server, monitoring)
   return server
 }
 
+/** How long responses may take to flush once the supervisor has closed, by default, ms. */
+export const DEFAULT_SHUTDOWN_FLUSH_MS = 500
+
 /**
  * Graceful shutdown: stops accepting connections, closes the supervisor (SIGTERM to
  * every process, SIGKILL after its grace period) so that every `run` stream ends with its
  * exit frame and every follow stream with `eof`, then waits until all connections are
- * closed; connections still open `forceAfterMs` after the supervisor closed are cut.
+ * closed; connections still open `forceAfterMs` after the supervisor closed (a client
+ * that stopped reading) are cut, so shutdown ends within the kill grace plus a second
+ * whatever clients do (docs/bounds.md).
  */
-export async function shutdown(server: Server, forceAfterMs = 5000): Promise<void> {
+export async function shutdown(server: Server, forceAfterMs = DEFAULT_SHUTDOWN_FLUSH_MS): Promise<void> {
   const supervisor = supervisors.get(server)
   if (supervisor === undefined) throw new TypeError('server was not made by createServer')
   shuttingDown.add(server)

@@ -54,7 +54,7 @@ export async function follow(ctx: RouteContext): Promise<void> {
  */
 export function lastEventId(header: string | string[] | undefined): number | undefined {
   if (header === undefined) return undefined
-  const text = (Array.isArray(header) ? header[0] : header).trim()
+  const text = (Array.isArray(header) ? (header[0] ?? '') : header).trim()
   if (text === '') return undefined
   if (!/^[0-9]{1,15}$/.test(text)) {
     throw new HttpError('INVALID_REQUEST', 'Last-Event-ID must be a line id (a non-negative integer)')

@@ -105,6 +105,7 @@ describe('argument parsing', () => {
     })
     expect(parseServeArgs(['-h'])).toEqual({ help: true })
     expect(parseServeArgs(['--no-console'], {})).toMatchObject({ console: false })
+    expect(parseServeArgs(['--max-stdin-queue', '48M'], {})).toMatchObject({ maxStdinQueueBytes: 48 * 1024 * 1024 })
     expect(parseServeArgs([], { SANDPROC_NO_CONSOLE: '1' })).toMatchObject({ console: false })
   })
 
