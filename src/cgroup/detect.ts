@@ -34,9 +34,19 @@ export interface Layout {
   ownDir: string
 }
 
-/** Thrown when there is no usable memory hierarchy; the message is the capability `reason`. */
+/**
+ * Thrown when there is no usable memory hierarchy; the message is the capability
+ * `reason`, `fix` the one-line remedy for this deployment shape, when there is one.
+ */
 export class CgroupUnavailable extends Error {
   override name = 'CgroupUnavailable'
+
+  constructor(
+    message: string,
+    readonly fix?: string,
+  ) {
+    super(message)
+  }
 }
 
 const MAGIC: Record<number, FsKind> = { 0x63677270: 'cgroup2', 0x27e0eb: 'cgroup', 0x01021994: 'tmpfs' }

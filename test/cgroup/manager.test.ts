@@ -90,7 +90,13 @@ describe(`real cgroups on this machine (${MODE})`, () => {
   })
 
   it('detects the memory hierarchy and makes its own directory under <own>/sandproc', () => {
-    expect(mgr.capabilities).toEqual({ cgroup: MODE, oomDetection: true, controllers: expect.objectContaining({ memory: { usable: true } }) })
+    expect(mgr.capabilities).toEqual({
+      cgroup: MODE,
+      oomDetection: true,
+      controllers: expect.objectContaining({ memory: { usable: true } }),
+      dir: mgr.dir,
+      placement: 'own',
+    })
     const dir = mgr.dir!
     expect(path.basename(dir)).toMatch(/^s\d+-[0-9a-f]{8}$/)
     expect(path.basename(path.dirname(dir))).toBe('sandproc')
@@ -394,7 +400,13 @@ describe('capabilities and errors on fixture trees', () => {
     const root = tree({ 'cgroup.controllers': 'cpu memory', 'svc/cgroup.controllers': 'cpu pids', 'svc/cgroup.subtree_control': '', 'svc/cgroup.procs': '1\n' })
     const before = listTree(root)
     const m = CgroupManager.detect(v2(root))
-    expect(m.capabilities).toEqual({ cgroup: null, oomDetection: false, reason: expect.stringContaining(`${root}/svc`), controllers: expect.anything() })
+    expect(m.capabilities).toEqual({
+      cgroup: null,
+      oomDetection: false,
+      reason: expect.stringContaining(`${root}/svc`),
+      fix: expect.stringContaining('Delegate=yes'),
+      controllers: expect.anything(),
+    })
     expect(m.acquire()).toBeNull()
     await m.close()
     expect(listTree(root)).toEqual(before)
@@ -433,7 +445,14 @@ describe('capabilities and errors on fixture trees', () => {
     })
     const before = listTree(root)
     const m = CgroupManager.detect(v1(root))
-    expect(m.capabilities).toEqual({ cgroup: 'v1', oomDetection: false, reason: expect.stringContaining('memory.oom_control'), controllers: expect.anything() })
+    expect(m.capabilities).toEqual({
+      cgroup: 'v1',
+      oomDetection: false,
+      reason: expect.stringContaining('memory.oom_control'),
+      controllers: expect.anything(),
+      dir: m.dir,
+      placement: 'own',
+    })
     expect(path.dirname(m.dir!)).toBe(`${root}/memory/svc/sandproc`)
     await m.close()
     expect(listTree(root)).toEqual(before)
