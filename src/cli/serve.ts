@@ -6,8 +6,9 @@ import type { AddressInfo } from 'node:net'
 import type { Writable } from 'node:stream'
 import { UsageError, type ServeConfig } from './args.js'
 import { isLoopback } from '../server/auth.js'
-import { createServer, shutdown } from '../server/server.js'
+import { createServer, DEFAULT_MAX_PROCESSES, shutdown } from '../server/server.js'
 import { Supervisor } from '../managed/supervisor.js'
+import { cgroupLines, fdLimit, fdLine, openFdCount } from './startup.js'
 
 /**
  * Starts the server and resolves with the exit status once a SIGTERM or SIGINT has shut
@@ -40,7 +41,12 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
     pidsLimit: cfg.pidsLimit,
     cpuLimit: cfg.cpuLimit,
     killGrace: cfg.killGraceMs,
+    ...(cfg.cgroupParent === undefined ? {} : { cgroup: { parent: cfg.cgroupParent } }),
   })
+  // Where it stands, before anything else: OOM detection is why sandproc exists, and an
+  // fd limit below the process cap is a capacity that should not surprise anyone.
+  for (const line of cgroupLines(supervisor.capabilities)) stderr.write(`${line}\n`)
+  stderr.write(`${fdLine(fdLimit(), openFdCount(), cfg.maxProcesses ?? DEFAULT_MAX_PROCESSES)}\n`)
   const server = createServer({
     supervisor,
     token,
