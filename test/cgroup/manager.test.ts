@@ -365,6 +365,17 @@ describe('mode detection (fixture inputs)', () => {
     expect(() => detectLayout({ ...opts, selfCgroup: '4:memory:/docker/other\n' })).toThrow(CgroupUnavailable)
   })
 
+  it("a container's own cgroup2 mounted over the host's: the one on top (listed last) is the one paths reach", () => {
+    // As unshare --cgroup plus a fresh mount shows it: the host's mount root is above the namespace's.
+    const layout = detectLayout({
+      root: '/cg',
+      fsType: kinds({ '/cg': 'cgroup2' }),
+      mountinfo: [mountLine(30, '/..', '/cg', 'cgroup2', 'rw'), mountLine(90, '/', '/cg', 'cgroup2', 'rw')].join('\n'),
+      selfCgroup: '0::/\n',
+    })
+    expect(layout).toEqual({ mode: 'v2', hierarchy: 'unified', mountPoint: '/cg', ownDir: '/cg' })
+  })
+
   it('no memory controller, no cgroup filesystem, or no root: CgroupUnavailable', () => {
     const selfCgroup = '0::/\n'
     expect(() => detectLayout({ root: '/cg', fsType: kinds({ '/cg': 'tmpfs' }), mountinfo: '', selfCgroup })).toThrow(CgroupUnavailable)
