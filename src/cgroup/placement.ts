@@ -2,9 +2,9 @@
  * Where the per-process cgroups go on cgroup v2 when no parent is given: the deployment
  * shapes of docs/deploying.md. In order: the supervisor's own cgroup (after the leaf move
  * of dance.ts); as PID 1 of a container whose cgroup-namespace root holds processes it
- * does not own, those move into `<root>/init` first, as container inits do; else the
- * nearest ancestor whose children can have the memory controller gets
- * `<ancestor>/sandproc-<pid>/`. Nothing sandproc does not own is moved, and under systemd
+ * does not own, those move into `<root>/init` first, as container inits do; else (its
+ * cgroup shared, or without the memory controller) the nearest ancestor whose children
+ * can have the memory controller gets `<ancestor>/sandproc-<pid>/`. Nothing sandproc does not own is moved, and under systemd
  * it never leaves its unit: it explains `Delegate=yes` instead.
  */
 import * as fs from 'node:fs'
@@ -105,7 +105,8 @@ export function placeV2(layout: Layout, base: string, self: number): Site {
     enableMemoryWithDance(base, self)
     return own
   } catch (err) {
-    if (!(err instanceof SharedCgroup)) throw err
+    // Shared with others, or no memory controller passed down to it: look further.
+    if (!(err instanceof CgroupUnavailable)) throw err
     const unit = systemdUnit(layout, base)
     if (unit !== null) {
       throw new CgroupUnavailable(
@@ -114,7 +115,7 @@ export function placeV2(layout: Layout, base: string, self: number): Site {
       )
     }
     // PID 1 of a container whose namespace root is our cgroup (the mount shows it as /).
-    if (self === 1 && base === layout.mountPoint) {
+    if (self === 1 && base === layout.mountPoint && err instanceof SharedCgroup) {
       moveOthersToInit(base, self)
       enableMemoryWithDance(base, self)
       return { ...own, placement: 'init' }
