@@ -122,12 +122,12 @@ export function placeV2(layout: Layout, base: string, self: number): Site {
     }
     const ancestor = nearestAncestor(layout, base, layout.mountPoint)
     if (ancestor === null) {
-      const container = base === layout.mountPoint
-      throw new SharedCgroup(
+      const container = base === layout.mountPoint && err instanceof SharedCgroup
+      throw new CgroupUnavailable(
         `${err.message}, and no ancestor up to ${layout.mountPoint} can give a child cgroup the memory controller`,
         container
           ? 'run sandproc as PID 1 of the container (it then moves the others into /init), or pass --cgroup-parent DIR'
-          : 'pass --cgroup-parent DIR (a cgroup with the memory controller that holds no processes), or start sandproc in a cgroup of its own',
+          : (err.fix ?? 'pass --cgroup-parent DIR (a cgroup with the memory controller that holds no processes)'),
       )
     }
     return { placement: 'ancestor', base: ancestor, parent: path.join(ancestor, `sandproc-${self}`) }
