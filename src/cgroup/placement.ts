@@ -110,7 +110,9 @@ export function placeV2(layout: Layout, base: string, self: number): Site {
     const unit = systemdUnit(layout, base)
     if (unit !== null) {
       throw new CgroupUnavailable(
-        `${base} is in the systemd unit ${path.basename(unit)} and shared with processes that are not sandproc's; sandproc does not leave its unit`,
+        err instanceof SharedCgroup
+          ? `${base} is in the systemd unit ${path.basename(unit)} and shared with processes that are not sandproc's; sandproc does not leave its unit`
+          : `${err.message}; it is in the systemd unit ${path.basename(unit)}, which sandproc does not leave`,
         'set Delegate=yes in the unit (as deploy/sandproc.service does) and run sandproc as its main process',
       )
     }
