@@ -24,8 +24,9 @@ import { w6Many } from './w6-many.js'
 import { w7ServerLoad } from './w7-server-load.js'
 import { w8Pty } from './w8-pty.js'
 import { limitsCost } from './limits.js'
+import { obsCost } from './observability.js'
 
-const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7', 'w8', 'limits'] as const
+const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7', 'w8', 'limits', 'obs'] as const
 type Workload = (typeof WORKLOADS)[number]
 
 const { values } = parseArgs({
@@ -100,6 +101,10 @@ try {
     const r = await w8Pty({ quick })
     measures.push(...r.measures)
     notes.push(...r.notes)
+  })
+  // What metrics, tracing and the audit log cost a spawn.
+  await step('obs', async () => {
+    notes.push(...(await obsCost({ quick })).notes)
   })
   // The spawn cost of each limit (issue 15); needs the pids and cpu controllers.
   if (sandproc.cgroup !== 'none') {

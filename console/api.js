@@ -3,16 +3,20 @@
 
 const KEY = 'sandproc.token'
 
-/** Moves a `#token=…` fragment into sessionStorage and out of the address bar. */
+/**
+ * Moves a `#token=…` fragment into sessionStorage and out of the address bar (and so out
+ * of this tab's history and of screenshots). Says whether there was one.
+ */
 export function takeTokenFromFragment() {
   const match = /(?:^#|&)token=([^&]*)/.exec(location.hash)
-  if (match === null) return
+  if (match === null) return false
   try {
     sessionStorage.setItem(KEY, decodeURIComponent(match[1]))
   } catch {
     sessionStorage.setItem(KEY, match[1])
   }
   history.replaceState(null, '', location.pathname + location.search)
+  return true
 }
 
 export const token = {

@@ -200,6 +200,14 @@ $('forget-token').addEventListener('click', () => {
   showLogin()
 })
 
+// A link pasted into a tab that is already open changes only the fragment: that is a
+// hashchange, not a load, so the token is taken here as well. The same token again
+// leaves an open console as it is.
+window.addEventListener('hashchange', () => {
+  const before = token.get()
+  if (takeTokenFromFragment() && (token.get() !== before || !$('login').hidden)) connect()
+})
+
 takeTokenFromFragment()
 if (token.get() === null) showLogin()
 else connect()

@@ -120,6 +120,9 @@ export class TerminalView {
       s.attempt = 0
       this.connects += 1
       this.status.dataset.connects = String(this.connects)
+      // The server replays the session's scrollback to every client that attaches
+      // (docs/pty.md): start from a clean screen so that a reconnect redraws, not repeats.
+      this.term.reset()
       // Size first, so the program draws for the right window, then start the output.
       this.#sendResize(this.term.cols, this.term.rows)
       this.#send(READY)

@@ -143,12 +143,17 @@ PtyWriter::PtyWriter(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PtyWrite
   poll_ = new uv_poll_t;
   uv_poll_init(loop, poll_, fd_);
   poll_->data = this;
+  if (info.Length() > 1 && info[1].IsFunction()) {
+    on_drain_ = Napi::Persistent(info[1].As<Napi::Function>());
+    context_ = new Napi::AsyncContext(env, "sandproc:pty-input", info.This().As<Napi::Object>());
+  }
   // Input nobody reads must not keep the process alive; the session's reader does.
   uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
 }
 
 PtyWriter::~PtyWriter() {
   Stop();
+  delete context_;
 }
 
 Napi::Value PtyWriter::Write(const Napi::CallbackInfo& info) {
@@ -165,7 +170,22 @@ Napi::Value PtyWriter::Write(const Napi::CallbackInfo& info) {
 
 void PtyWriter::OnWritable(uv_poll_t* handle, int status, int events) {
   auto* self = static_cast<PtyWriter*>(handle->data);
-  if (self != nullptr) self->Flush();
+  if (self == nullptr) return;
+  self->Flush();
+  if (self->queue_.empty()) self->Drained();
+}
+
+// Only from the poll callback: never re-entered from inside a JS write() call.
+void PtyWriter::Drained() {
+  if (on_drain_.IsEmpty() || context_ == nullptr) return;
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  napi_value result;
+  napi_status status = napi_make_callback(env, *context_, Value(), on_drain_.Value(), 0, nullptr, &result);
+  if (status == napi_pending_exception) {
+    napi_value e;
+    if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_fatal_exception(env, e);
+  }
 }
 
 void PtyWriter::Flush() {
@@ -206,6 +226,7 @@ void PtyWriter::Stop() {
   fd_ = -1;
   queue_.clear();
   offset_ = queued_ = 0;
+  on_drain_.Reset();
 }
 
 Napi::Value PtyWriter::Close(const Napi::CallbackInfo& info) {

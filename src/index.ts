@@ -1,5 +1,6 @@
 /** Public exports of sandproc. */
-export { type Capabilities, type SupervisorOptions } from './core/supervisor.js'
+export { type Capabilities, type SupervisorOptions, type SupervisorObserver } from './core/supervisor.js'
+export { reasonOf, type EndReasonLabel } from './core/reason.js'
 export { Supervisor } from './managed/supervisor.js'
 export { ManagedProcess } from './managed/process.js'
 export type * from './managed/events.js'
@@ -7,6 +8,7 @@ export { SupervisedProcess } from './core/process.js'
 export { OutputLog, type LogView } from './core/retain.js'
 export type * from './types.js'
 export { createServer, shutdown, DEFAULT_MAX_PROCESSES, type ServerOptions } from './server/server.js'
+export { AuditLog } from './server/monitor/audit-log.js'
 export {
   runEventStream,
   followEventStream,

@@ -149,8 +149,11 @@ export interface NativeBinding {
   openPty(opts: { rows: number; cols: number; uid: number; gid: number }): NativePty
   /** TIOCSWINSZ on the master; the kernel sends SIGWINCH to the foreground group. */
   resizePty(master: number, rows: number, cols: number): void
-  /** Writes to its own dup of `master`. */
-  PtyWriter: new (master: number) => NativePtyWriter
+  /**
+   * Writes to its own dup of `master`. `onDrain` follows a write that had to wait, once
+   * nothing is queued any more (written, or dropped because the terminal hung up).
+   */
+  PtyWriter: new (master: number, onDrain?: () => void) => NativePtyWriter
   /**
    * Queues the spawn on the addon's spawner thread (the JS thread never waits for a
    * clone or a cgroup join); `onSpawned` follows on the JS thread.

@@ -53,6 +53,11 @@ export class WorkerPeer {
     return out
   }
 
+  /** Any other request of a worker that knows it (bench/obs-worker.ts: `{"op":"cpu"}`). */
+  ask<T>(op: string): Promise<T> {
+    return this.request<T>({ op })
+  }
+
   /** One start→exit, in ms as the worker measured it. */
   async run(cmd: string, args: readonly string[] = []): Promise<number> {
     return (await this.request<{ ms: number }>({ op: 'run', cmd, args })).ms

@@ -36,6 +36,8 @@ export interface ServeConfig {
   maxPtySessions?: number
   /** v2/v1 memory cgroup under which the per-process cgroups go (docs/deploying.md). */
   cgroupParent?: string
+  /** Audit log file (`--audit-log`), appended to; reopened on SIGHUP. */
+  auditLog?: string
 }
 
 /** Settings of `sandproc run`. */
@@ -65,6 +67,7 @@ const SERVE_OPTIONS = {
   'keep-alive': { type: 'string' },
   'max-pty-sessions': { type: 'string' },
   'cgroup-parent': { type: 'string' },
+  'audit-log': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options']
 
@@ -113,6 +116,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Par
     keepAliveMs: optional(pick('keep-alive', 'KEEP_ALIVE'), (t) => seconds('--keep-alive', t, true) * 1000),
     maxPtySessions: optional(pick('max-pty-sessions', 'MAX_PTY_SESSIONS'), (t) => integer('--max-pty-sessions', t, 1)),
     cgroupParent: optional(pick('cgroup-parent', 'CGROUP_PARENT'), (t) => absolute('--cgroup-parent', t)),
+    auditLog: pick('audit-log', 'AUDIT_LOG'),
   }
 }
 

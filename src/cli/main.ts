@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /**
- * The `sandproc` command: `sandproc serve`, `sandproc run` and `sandproc attach`. Exit status 2 means a
- * mistake on the command line.
+ * The `sandproc` command: `sandproc serve`, `sandproc run`, `sandproc shell` and `sandproc attach`.
+ * Exit status 2 means a mistake on the command line.
  */
 import { parseRunArgs, parseServeArgs, UsageError } from './args.js'
 import { attachCommand, parseAttachArgs } from './attach.js'
-import { ATTACH_USAGE, MAIN_USAGE, RUN_USAGE, SERVE_USAGE } from './usage.js'
+import { ATTACH_USAGE, MAIN_USAGE, RUN_USAGE, SERVE_USAGE, SHELL_USAGE } from './usage.js'
 import { runCommand } from './run.js'
 import { serveCommand } from './serve.js'
+import { parseShellArgs, shellCommand } from './shell.js'
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
@@ -22,6 +23,11 @@ async function main(argv: string[]): Promise<number> {
         const cfg = parseRunArgs(rest)
         if (cfg.help) return usage(RUN_USAGE)
         return await runCommand(cfg, { stdout: process.stdout, stderr: process.stderr })
+      }
+      case 'shell': {
+        const cfg = parseShellArgs(rest, process.env)
+        if (cfg.help) return usage(SHELL_USAGE)
+        return await shellCommand(cfg, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, process.env)
       }
       case 'attach': {
         const cfg = parseAttachArgs(rest, process.env)
@@ -39,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
     }
   } catch (err) {
     if (!(err instanceof UsageError)) throw err
-    const help = command === 'serve' || command === 'run' || command === 'attach' ? `sandproc ${command} --help` : 'sandproc --help'
+    const help = command !== undefined && ['serve', 'run', 'shell', 'attach'].includes(command) ? `sandproc ${command} --help` : 'sandproc --help'
     process.stderr.write(`sandproc: ${err.message}\nSee "${help}".\n`)
     return 2
   }

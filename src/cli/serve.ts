@@ -6,9 +6,11 @@ import type { AddressInfo } from 'node:net'
 import type { Writable } from 'node:stream'
 import { UsageError, type ServeConfig } from './args.js'
 import { isLoopback } from '../server/auth.js'
+import { AuditLog } from '../server/monitor/audit-log.js'
 import { createServer, DEFAULT_MAX_PROCESSES, shutdown } from '../server/server.js'
 import { Supervisor } from '../managed/supervisor.js'
 import { cgroupLines, fdLimit, fdLine, openFdCount } from './startup.js'
+import { carryRequestContext, startTracing } from './tracing.js'
 
 /**
  * Starts the server and resolves with the exit status once a SIGTERM or SIGINT has shut
@@ -29,6 +31,22 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
     token = randomBytes(24).toString('base64url')
     // Printed once, here; it is never logged again.
     stderr.write(`sandproc: generated token (set SANDPROC_TOKEN to choose one): ${token}\n`)
+  }
+  const tracing = await startTracing(process.env, (err) => {
+    stderr.write(`sandproc: trace export failed: ${err instanceof Error ? err.message : String(err)}\n`)
+  })
+  let auditLog: AuditLog | undefined
+  if (cfg.auditLog !== undefined) {
+    try {
+      auditLog = new AuditLog(cfg.auditLog)
+    } catch (err) {
+      stderr.write(`sandproc: cannot open the audit log: ${err instanceof Error ? err.message : String(err)}\n`)
+      await tracing?.shutdown()
+      return 1
+    }
+    // The SDK's provider carries the request context already; without it, the trace id of a
+    // request still reaches the audit log this way.
+    if (tracing === null) await carryRequestContext()
   }
   const supervisor = new Supervisor({
     // The processes get the server's environment minus its own settings: above all
@@ -57,6 +75,7 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
     maxStdinBytes: cfg.maxStdinBytes,
     keepAliveMs: cfg.keepAliveMs,
     maxPtySessions: cfg.maxPtySessions,
+    auditLog,
   })
   try {
     await new Promise<void>((resolve, reject) => {
@@ -69,12 +88,24 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
   } catch (err) {
     stderr.write(`sandproc: cannot listen on ${cfg.host}:${cfg.port}: ${err instanceof Error ? err.message : String(err)}\n`)
     await supervisor.close()
+    auditLog?.close()
+    await tracing?.shutdown()
     return 1
   }
   const { address, port } = server.address() as AddressInfo
   const host = address.includes(':') ? `[${address}]` : address
   stderr.write(`sandproc: listening on http://${host}:${port}\n`)
   if (cfg.console) stderr.write(`sandproc: console at http://${host}:${port}/ (append #token=... to skip the prompt)\n`)
+
+  // logrotate renames the file, then sends SIGHUP: the next line goes to a new file.
+  const reopen = (): void => {
+    try {
+      auditLog?.reopen()
+    } catch (err) {
+      stderr.write(`sandproc: cannot reopen the audit log: ${err instanceof Error ? err.message : String(err)}\n`)
+    }
+  }
+  if (auditLog !== undefined) process.on('SIGHUP', reopen)
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {
@@ -98,6 +129,10 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
   } finally {
     process.off('SIGTERM', force)
     process.off('SIGINT', force)
+    process.off('SIGHUP', reopen)
+    auditLog?.close()
+    // Flushes the spans of the last processes.
+    await tracing?.shutdown()
   }
   stderr.write('sandproc: stopped\n')
   return 0

@@ -5,6 +5,7 @@ export const MAIN_USAGE = `Usage: sandproc <command> [options]
 Commands:
   serve   run the HTTP process API server
   run     run one process in the foreground
+  shell   open a terminal on a server: a new PTY session, attached (like docker exec -it)
   attach  attach this terminal to a PTY session of a server
 
 sandproc <command> --help shows the options of a command.
@@ -32,9 +33,13 @@ Options (each also settable by the environment variable shown):
   --max-pty-sessions N  live PTY sessions before 429 (SANDPROC_MAX_PTY_SESSIONS, default 64)
   --cgroup-parent DIR   cgroup under which the per-process cgroups go (SANDPROC_CGROUP_PARENT;
                         default: found as docs/deploying.md describes)
+  --audit-log FILE      append one JSON line per process event; reopened on SIGHUP (SANDPROC_AUDIT_LOG)
   -h, --help            show this help
 
 SIZE is a byte count with an optional K, M or G suffix (powers of 1024).
+Metrics are at GET /metrics. Traces are exported over OTLP/HTTP when
+OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set; see
+docs/monitoring.md.
 `
 
 export const RUN_USAGE = `Usage: sandproc run [options] [--] COMMAND [ARGS...]
@@ -62,4 +67,25 @@ SANDPROC_PTY_TOKEN). The terminal is in raw mode while attached (Ctrl-C goes to 
 session), window-size changes are sent along, and sandproc exits with the session's
 exit code (128 + N for a signal), or 1 if the connection fails or drops.
 SIGTERM or SIGHUP detach and leave the session running.
+`
+
+export const SHELL_USAGE = `Usage: sandproc shell URL [--token T] [--user U] [--cwd D] [-- COMMAND [ARGS...]]
+
+Opens a PTY session on the server at URL (POST /api/v1/pty) at this terminal's size,
+attaches this terminal to it as "sandproc attach" does, and exits with the session's
+exit code (128 + N for a signal). The session is deleted once it has ended.
+
+Without COMMAND the session runs the server's shell: $SHELL of the server's
+environment, or /bin/sh where it is unset, with HOME set to the home of the account
+it runs as. TERM is passed along when set.
+
+Options:
+  --token TOKEN   the server's bearer token (default: SANDPROC_TOKEN)
+  --user USER     run as a user name, uid, or uid:gid
+  --cwd DIR       working directory
+  -h, --help      show this help
+
+If the session cannot be made (a wrong URL, an unreachable server, a refused token or
+request) sandproc prints one line saying why and exits 1. If the connection drops or
+SIGTERM/SIGHUP detach it while the session runs, it prints how to reattach.
 `

@@ -48,6 +48,13 @@ export class ProcessOutput {
     return this.#pipes.every((p) => p.ended)
   }
 
+  /** Bytes read from `stream` so far. */
+  bytesRead(stream: StreamName): number {
+    let n = 0
+    for (const p of this.#pipes) if (p.stream === stream) n += p.bytes
+    return n
+  }
+
   get paused(): boolean {
     return this.#pauses > 0
   }

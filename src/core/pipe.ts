@@ -12,6 +12,9 @@ export type LineSink = (line: string, stream: StreamName, timestamp: number) => 
 export class OutputPipe {
   /** True once EOF was seen (or the pipe was given up) and the last line emitted. */
   ended = false
+  /** Bytes read so far (for the output metrics). */
+  bytes = 0
+  readonly stream: StreamName
   readonly #reader: NativePipeReader
   readonly #splitter: LineSplitter
   readonly #emit: (line: string) => void
@@ -28,6 +31,7 @@ export class OutputPipe {
     clock: () => number,
   ) {
     this.#splitter = splitter
+    this.stream = stream
     // One closure for the pipe's life; the chunk's timestamp is read from a field.
     this.#emit = (line) => sink(line, stream, this.#ts)
     this.#done = (): void => {
@@ -42,6 +46,7 @@ export class OutputPipe {
       fd,
       (chunk) => {
         this.#ts = clock()
+        this.bytes += chunk.length
         this.#splitter.push(chunk, this.#emit)
       },
       this.#done,

@@ -8,7 +8,7 @@ import { constants as os } from 'node:os'
 import type { CgroupCounters } from '../cgroup/process.js'
 import { coded, type CodedError } from '../errors.js'
 import type { NativeChild, NativeExitCallback } from '../native.js'
-import type { ExitEvent, OutputEvent, ProcessInfo, StartEvent } from '../types.js'
+import type { ExitEvent, OutputEvent, ProcessInfo, StartEvent, StreamName } from '../types.js'
 import { ProcessEmitter } from './emitter.js'
 import { exitEvent, type Reaped } from './exit.js'
 import type { Launched, ProcessCgroupHandle, ProcessOptions } from './launch.js'
@@ -151,6 +151,11 @@ export class SupervisedProcess extends ProcessEmitter {
   /** The exit event, once emitted. */
   get exitEvent(): ExitEvent | null {
     return this.#exit
+  }
+
+  /** Bytes read from the child's `stream` so far (all of them, retained or not). */
+  outputBytes(stream: StreamName): number {
+    return this.#output.bytesRead(stream)
   }
 
   get stdinWritable(): boolean {

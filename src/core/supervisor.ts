@@ -8,6 +8,7 @@ import { CgroupManager, type CgroupCapabilities } from '../cgroup/manager.js'
 import { coded, type CodedError } from '../errors.js'
 import { binding as realBinding, type NativeBinding, type NativeSpawnOptions } from '../native.js'
 import { Admission } from './admission.js'
+import { Observers, type SupervisorObserver } from './observer.js'
 import type { ChildLaunch, ChildOwner } from './launch.js'
 import { ChildSpawner } from './prepare.js'
 import { SupervisedProcess } from './process.js'
@@ -15,6 +16,7 @@ import { LINE_HEAP_OVERHEAD, OutputLog } from './retain.js'
 import type { ProcessInfo, RunRequest, StartRequest } from '../types.js'
 import { normalize, type Normalized } from './validate.js'
 import { resolveOptions, type Settings, type SupervisorOptions } from './options.js'
+import { traceProcess } from './trace.js'
 import { Watchdog } from './watchdog.js'
 
 
@@ -23,6 +25,7 @@ const MAX_SPAWNS_IN_FLIGHT = 128
 
 export type { SupervisorOptions }
 export type { ChildLaunch, ChildOwner }
+export type { SupervisorObserver }
 export { pathCandidates } from './prepare.js'
 
 
@@ -58,6 +61,8 @@ export class Supervisor {
   /** Running children of the layers above (launchChild). */
   readonly #others = new Set<ChildOwner>()
   readonly #admission = new Admission(MAX_SPAWNS_IN_FLIGHT)
+  /** Monitoring's view of the launches (see observer.ts); the layers above report through it too. */
+  protected readonly observers = new Observers()
 
   constructor(opts: SupervisorOptions = {}) {
     this.#s = resolveOptions(opts)
@@ -105,6 +110,14 @@ export class Supervisor {
   /** Running and retained exited processes, oldest first. */
   list(): ProcessInfo[] {
     return [...this.#table].map((p) => p.info())
+  }
+
+  /**
+   * Adds an observer of every launch (metrics, an audit log). Returns the function that
+   * removes it.
+   */
+  observe(observer: SupervisorObserver): () => void {
+    return this.observers.add(observer)
   }
 
   /** Processes running now. */
@@ -195,6 +208,8 @@ export class Supervisor {
     })
     this.#total++
     if (proc.pending) this.#pending.add(proc)
+    traceProcess(proc, req.command)
+    this.observers.launched(proc, req)
     return proc
   }
 
@@ -224,6 +239,11 @@ export class Supervisor {
   /** The addon this supervisor spawns through (layers above use its terminal and reader parts). */
   get native(): NativeBinding {
     return this.#binding
+  }
+
+  /** The base working directory of the children (`cwd`), absolute. */
+  get cwd(): string {
+    return this.#s.cwd
   }
 
   /** How long idle output is waited for after a main process exits, ms (`drainGrace`). */

@@ -60,6 +60,8 @@ export interface ManagedEvents {
   health: [change: HealthChange]
   probe: [ev: ProbeEvent]
   scheduled: [ev: ScheduledRestart]
+  /** A restart began: `run` replaces the previous run (`automatic`: by the policy, else asked for). */
+  restart: [run: SupervisedProcess, automatic: boolean]
   /** A later run could not start (the first run's failure rejects `started` instead). */
   'spawn-error': [err: CodedError, run: SupervisedProcess]
 }

@@ -153,6 +153,7 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
       this.#automatic = 0
       this.#restartCount++
       const run = this.#spawn()
+      this.emit('restart', run, false)
       await run.started
       return this.infoOf(run)
     })
@@ -277,7 +278,7 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
       if (epoch !== this.#epoch || this.#status !== 'backing_off' || this.#host.closing) return
       this.#automatic++
       this.#restartCount++
-      this.#spawn()
+      this.emit('restart', this.#spawn(), true)
     })
     this.#setStatus('backing_off')
     this.emit('scheduled', { attempt, delay_ms: delayMs, next_restart_at: due, at })

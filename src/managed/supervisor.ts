@@ -61,6 +61,7 @@ export class Supervisor extends CoreSupervisor {
     const log = new OutputLog({ maxBytes: this.#retainBytes, lineOverhead: LINE_HEAP_OVERHEAD })
     const m = new ManagedProcess({ request, spec, host: this.#host, log })
     this.#registry.add(m)
+    m.on('restart', (run, automatic) => this.observers.restarted(spec.name, run, automatic))
     return m
   }
 

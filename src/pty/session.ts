@@ -13,10 +13,11 @@ import { exitEvent, type Reaped } from '../core/exit.js'
 import { signalNumber } from '../core/signals.js'
 import type { Supervisor } from '../core/supervisor.js'
 import { coded, type CodedError } from '../errors.js'
-import type { NativeBinding, NativeChild, NativeExitCallback, NativePipeReader, NativePty, NativePtyWriter } from '../native.js'
+import type { NativeBinding, NativeChild, NativeExitCallback, NativePipeReader, NativePty } from '../native.js'
 import type { ExitEvent } from '../types.js'
 import { colsOf, normalizePty, rowsOf, type PtyRequest } from './request.js'
 import { TerminalEnd } from './end.js'
+import { TerminalInput } from './input.js'
 import { killSession } from './tree.js'
 
 const noop = (): void => {}
@@ -33,7 +34,9 @@ export interface PtyStartEvent {
 /**
  * A PTY session. Events: `data` (Buffer, as read from the terminal: bytes, not lines),
  * `exit` (ExitEvent, once, after the last `data`), `error` (only when listened to: the
- * program could not start; `started` and `exited` reject with it too).
+ * program could not start; `started` and `exited` reject with it too), `drain` (input
+ * that had to wait for the program has all been written: see `writableLength`), `kill`
+ * (`killTree()` was called: output held back for a reader can no longer be waited for).
  */
 export class PtySession extends EventEmitter {
   /** OS pid; 0 until the program has started (see `started`). */
@@ -58,8 +61,7 @@ export class PtySession extends EventEmitter {
   #child: NativeChild | null = null
   #cgroup: ProcessCgroupHandle | null = null
   #reader: NativePipeReader | null = null
-  #writer: NativePtyWriter | null = null
-  #early: Buffer[] = []
+  readonly #input = new TerminalInput(() => this.emit('drain'))
   #pauses = 0
   #killedBySupervisor = false
   #killPending = false
@@ -109,13 +111,21 @@ export class PtySession extends EventEmitter {
     return this.exitEvent === null && !this.#failed
   }
 
-  /** Terminal input. Before the start it is queued; after the end it is dropped (false). */
+  /**
+   * Terminal input. Before the start it is queued; after the end it is dropped (false).
+   * Input the program does not read yet is queued without a bound: a caller that takes
+   * input from elsewhere bounds `writableLength` and waits for `drain`.
+   */
   write(data: string | Uint8Array): boolean {
     if (!this.running || this.#end.reaped) return false
     const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-    if (this.#writer === null) this.#early.push(buf)
-    else this.#writer.write(buf)
+    this.#input.write(buf)
     return true
+  }
+
+  /** Input accepted by `write` and not yet taken by the terminal, bytes. */
+  get writableLength(): number {
+    return this.#input.length
   }
 
   /** New window size; the foreground process group gets SIGWINCH. Throws once ended. */
@@ -149,6 +159,7 @@ export class PtySession extends EventEmitter {
   /** SIGKILL to the whole tree: everything in the session's cgroup (or kernel session). */
   killTree(): void {
     if (!this.running) return
+    this.emit('kill')
     if (this.#child === null) {
       this.#killPending = true
       return
@@ -198,11 +209,9 @@ export class PtySession extends EventEmitter {
     this.#child = spawned.child
     this.#cgroup = cgroup
     this.#startedMono = performance.now()
-    this.#writer = new this.#native.PtyWriter(pty.master)
     this.#reader = new this.#native.PipeReader(pty.master, (chunk) => this.emit('data', chunk as Buffer), () => this.#end.eof(), true)
     if (this.#pauses > 0) this.#reader.pause()
-    for (const buf of this.#early) this.#writer.write(buf)
-    this.#early = []
+    this.#input.open(this.#native, pty.master)
     const ev: PtyStartEvent = { pid: this.pid, started_at: Date.now(), pts: pty.path }
     this.#resolve.start(ev)
     this.emit('start', ev)
@@ -223,7 +232,7 @@ export class PtySession extends EventEmitter {
   }
 
   #finish(r: Reaped): void {
-    this.#writer?.close()
+    this.#input.close()
     const ev = exitEvent(r, { killedBySupervisor: this.#killedBySupervisor, timedOut: false })
     this.exitEvent = ev
     this.emit('exit', ev)

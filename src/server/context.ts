@@ -26,6 +26,8 @@ export interface RouteContext {
   settings: ServerSettings
   /** Captured path parameters, in the order of the route's pattern. */
   params: string[]
+  /** Writes an API action to the audit log (a no-op without one). */
+  audit: (record: Record<string, unknown>) => void
 }
 
 export type Handler = (ctx: RouteContext) => Promise<void>

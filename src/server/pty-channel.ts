@@ -1,17 +1,22 @@
 /**
- * Between one PTY session and at most one WebSocket client (spec §6): output is held
- * until a client is attached and ready (up to a bound, then the terminal is no longer
- * read, so the program blocks and nothing is lost), a slow client pauses the terminal
- * past the high-water mark of unsent bytes, a new connection takes over, and at the end
- * the last byte, then the `0x03` frame, then close 1000 `"exit:N"`; nothing after it.
+ * Between one PTY session and at most one WebSocket client (docs/pty.md). Every byte read
+ * from the terminal goes into the session's scrollback; a client that becomes ready gets
+ * the scrollback, then live output. Output no client has been handed fills the
+ * scrollback up to its size, then the terminal is no longer read (the program blocks,
+ * nothing is lost); a slow client pauses the terminal past the high-water mark of unsent
+ * bytes; input the program has not taken past its bound pauses the socket. A new
+ * connection takes over; at the end the last byte, then `0x03`, then close 1000 `"exit:N"`.
  */
 import type { WebSocket } from 'ws'
 import type { PtySession } from '../pty/index.js'
 import type { ExitEvent } from '../types.js'
 import { exitCodeOf, Op, parseFrame } from './pty-frames.js'
+import { Scrollback } from './pty-scrollback.js'
 
-/** What each session may hold while nobody is attached and ready. */
+/** Scrollback of each session, which is also what it holds while nobody is attached and ready. */
 export const DEFAULT_PTY_HOLD_BYTES = 1024 * 1024
+/** Terminal input a session queues for a program that does not read it; past it the socket is paused. */
+export const PTY_INPUT_BYTES = 1024 * 1024
 /** Largest frame, both ways; also the most output put into one frame. */
 export const MAX_PTY_FRAME = 64 * 1024
 
@@ -23,8 +28,8 @@ export interface ChannelOptions {
 export class PtyChannel {
   readonly #session: PtySession
   readonly #opts: ChannelOptions
-  #held: Buffer[] = []
-  #heldBytes = 0
+  readonly #track: (ws: WebSocket) => void
+  readonly #log: Scrollback
   #ws: WebSocket | null = null
   #ready = false
   #unsent = 0
@@ -32,11 +37,21 @@ export class PtyChannel {
   #exit: ExitEvent | null = null
   #terminated = false
   #released = false
+  #killed = false
 
-  constructor(session: PtySession, opts: ChannelOptions) {
+  /** `track` sees every socket attached, so that shutdown can cut it whatever its state. */
+  constructor(session: PtySession, opts: ChannelOptions, track: (ws: WebSocket) => void) {
     this.#session = session
     this.#opts = opts
+    this.#track = track
+    this.#log = new Scrollback(opts.holdBytes)
     session.on('data', this.#onData)
+    session.on('drain', () => this.#ws?.resume())
+    // The tree is being killed: what it wrote can no longer be waited for by anyone.
+    session.on('kill', () => {
+      this.#killed = true
+      this.#update()
+    })
     session.on('exit', (ev: ExitEvent) => {
       this.#exit = ev
       if (this.#ws !== null && this.#ready && !this.#terminated) this.#sendExit(this.#ws)
@@ -48,29 +63,42 @@ export class PtyChannel {
     return this.#paused
   }
 
+  /** True while the client's socket is paused because the program has not taken its input. */
+  get inputPaused(): boolean {
+    return this.#ws?.isPaused === true
+  }
+
   /** Bytes handed to the socket and not yet written out. */
   get unsent(): number {
     return this.#unsent
   }
 
-  /** Bytes held for the next client. */
+  /** Output no client has been handed yet (held for the next one). */
   get heldBytes(): number {
-    return this.#heldBytes
+    return this.#log.unseen
+  }
+
+  /** Output kept for a client that (re)attaches. */
+  get scrollbackBytes(): number {
+    return this.#log.bytes
   }
 
   /** A new client: the previous one, if any, is closed with 1008 "replaced". */
   attach(ws: WebSocket): void {
+    this.#track(ws)
     const old = this.#ws
+    if (old !== null) {
+      this.#detach()
+      old.resume()
+      old.close(1008, 'replaced')
+    }
     this.#ws = ws
     this.#ready = false
     this.#unsent = 0
-    if (old !== null) old.close(1008, 'replaced')
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(ws, data, isBinary))
     ws.on('close', () => {
       if (this.#ws !== ws) return
-      this.#ws = null
-      this.#ready = false
-      this.#unsent = 0
+      this.#detach()
       this.#update()
     })
     ws.on('error', () => undefined)
@@ -81,43 +109,50 @@ export class PtyChannel {
   /** DELETE: stop holding (the program must be able to die) and say so to the client. */
   terminate(): void {
     this.#terminated = true
-    this.#held = []
-    this.#heldBytes = 0
+    this.#log.clear()
     this.#update()
   }
 
   /**
-   * Server shutdown: the session is about to be killed and nobody may be left to read
-   * it, so stop holding and stop pausing (what remains is bounded by the terminal's
-   * buffer once the tree is dead); a ready client still gets the end and its exit frame.
+   * Server shutdown: no client will come, so output nobody was handed no longer blocks
+   * the program (the scrollback keeps its last bytes); a ready client still bounds it
+   * until the tree is killed, and gets the end and its exit frame.
    */
   release(): void {
     this.#released = true
-    this.#held = []
-    this.#heldBytes = 0
+    this.#log.markSeen()
     this.#update()
+  }
+
+  /** An ended session past the registry's budget: a client that comes now gets only the exit. */
+  dropScrollback(): void {
+    this.#log.clear()
   }
 
   /** After DELETE has seen the session reaped. */
   closeTerminated(): void {
-    this.#ws?.close(1000, 'session terminated')
+    const ws = this.#ws
     this.#ws = null
+    ws?.resume()
+    ws?.close(1000, 'session terminated')
   }
 
-  /** Server shutdown: no client is left waiting. */
-  closeNow(): void {
-    this.#ws?.terminate()
+  // The client is gone or replaced: what it was handed and never took is kept for the next.
+  #detach(): void {
+    this.#log.markUnseen(this.#unsent)
     this.#ws = null
+    this.#ready = false
+    this.#unsent = 0
   }
 
   #onData = (chunk: Buffer): void => {
     if (this.#terminated) return
     const ws = this.#ws
-    if (ws !== null && this.#ready) return this.#send(ws, chunk)
-    if (this.#released) return
-    this.#held.push(chunk)
-    this.#heldBytes += chunk.length
-    this.#update()
+    // Once the tree is killed a stalled client gets no more than the high-water mark.
+    const send = ws !== null && this.#ready && (!this.#killed || this.#unsent <= this.#opts.highWaterMark)
+    this.#log.push(chunk, send || this.#released || this.#killed)
+    if (send) this.#send(ws, chunk)
+    else this.#update()
   }
 
   #onMessage(ws: WebSocket, data: Buffer, isBinary: boolean): void {
@@ -126,7 +161,8 @@ export class PtyChannel {
     if (frame === null || !isBinary) return ws.close(1008, 'invalid frame')
     switch (frame.op) {
       case Op.Data:
-        this.#session.write(frame.payload)
+        // Past the bound, frames stay in the socket: the client's sends wait, not our memory.
+        if (this.#session.write(frame.payload) && this.#session.writableLength > PTY_INPUT_BYTES) ws.pause()
         return
       case Op.Resize:
         // A session that has ended has no terminal left to size; not the client's fault.
@@ -141,33 +177,11 @@ export class PtyChannel {
       case Op.Ready:
         if (this.#ready || this.#terminated) return
         this.#ready = true
-        this.#flushHeld(ws)
+        for (const payload of this.#log.payloads(MAX_PTY_FRAME - 1)) this.#send(ws, payload)
+        this.#log.markSeen()
         if (this.#exit !== null) this.#sendExit(ws)
         this.#update()
     }
-  }
-
-  #flushHeld(ws: WebSocket): void {
-    const held = this.#held
-    this.#held = []
-    this.#heldBytes = 0
-    // Frames of at most MAX_PTY_FRAME, whatever the sizes of the reads were.
-    let batch: Buffer[] = []
-    let size = 0
-    for (const chunk of held) {
-      for (let at = 0; at < chunk.length; ) {
-        const take = Math.min(chunk.length - at, MAX_PTY_FRAME - 1 - size)
-        batch.push(at === 0 && take === chunk.length ? chunk : chunk.subarray(at, at + take))
-        size += take
-        at += take
-        if (size === MAX_PTY_FRAME - 1) {
-          this.#send(ws, Buffer.concat(batch, size))
-          batch = []
-          size = 0
-        }
-      }
-    }
-    if (size > 0) this.#send(ws, Buffer.concat(batch, size))
   }
 
   #send(ws: WebSocket, payload: Buffer): void {
@@ -175,9 +189,10 @@ export class PtyChannel {
     frame[0] = Op.Data
     payload.copy(frame, 1)
     this.#unsent += frame.length
-    // The callback runs once the bytes are out of ws's queue and in the socket.
-    ws.send(frame, { binary: true }, () => {
-      if (ws !== this.#ws) return
+    // The callback runs once the bytes are out of ws's queue and in the socket; with an
+    // error when the socket went first (they stay unsent: see #detach).
+    ws.send(frame, { binary: true }, (err) => {
+      if (ws !== this.#ws || err) return
       this.#unsent -= frame.length
       if (this.#paused && this.#unsent <= this.#opts.highWaterMark) this.#update()
     })
@@ -190,6 +205,8 @@ export class PtyChannel {
     frame[0] = Op.Exit
     frame.writeInt32BE(code, 1)
     ws.send(frame, { binary: true })
+    // Input frames still in the socket are read and dropped, so the close handshake can end.
+    ws.resume()
     ws.close(1000, `exit:${code}`)
     this.#ws = null
   }
@@ -197,7 +214,8 @@ export class PtyChannel {
   // One pause of the session, held while its output has nowhere to go.
   #update(): void {
     const live = this.#ws !== null && this.#ready
-    const stop = !this.#terminated && !this.#released && (live ? this.#unsent > this.#opts.highWaterMark : this.#heldBytes >= this.#opts.holdBytes)
+    const wait = live ? this.#unsent > this.#opts.highWaterMark : !this.#released && this.#log.unseen >= this.#opts.holdBytes
+    const stop = wait && !this.#terminated && !this.#killed
     if (stop === this.#paused) return
     this.#paused = stop
     if (stop) this.#session.pause()

@@ -3,8 +3,10 @@
  * bounded list of ended ones, and each session's channel to its WebSocket client.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import type { WebSocket } from 'ws'
 
 import type { PtySession } from '../pty/index.js'
+import type { ExitEvent } from '../types.js'
 import { PtyChannel, type ChannelOptions } from './pty-channel.js'
 
 /** Live sessions at which `POST /pty` answers 429. */
@@ -36,6 +38,15 @@ export interface PtyEntry {
   readonly tokenDigest: Buffer
 }
 
+/** What monitoring (metrics, the audit log) hears of the sessions. */
+export interface PtyObserver {
+  /** The session's program runs. */
+  created?(entry: PtyEntry): void
+  /** A client connected to its WebSocket. */
+  attached?(entry: PtyEntry): void
+  ended?(entry: PtyEntry, ev: ExitEvent): void
+}
+
 export interface RegistryOptions extends ChannelOptions {
   maxSessions: number
   pingIntervalMs: number
@@ -44,6 +55,16 @@ export interface RegistryOptions extends ChannelOptions {
 export class PtyRegistry {
   readonly opts: RegistryOptions
   readonly #entries = new Map<string, PtyEntry>()
+  readonly #observers: PtyObserver[] = []
+  /**
+   * Every socket until it is really closed: after the exit frame, a replacement or a
+   * DELETE a session lets go of its socket while the close handshake may still wait on
+   * a client that does not read.
+   */
+  readonly #sockets = new Set<WebSocket>()
+  #closing = false
+  /** Ended sessions in the order they ended. */
+  #ended: PtyEntry[] = []
 
   constructor(opts: RegistryOptions) {
     this.opts = opts
@@ -60,10 +81,31 @@ export class PtyRegistry {
   add(session: PtySession): { entry: PtyEntry; token: string } {
     const id = randomBytes(12).toString('base64url')
     const token = randomBytes(24).toString('base64url')
-    const entry: PtyEntry = { id, session, channel: new PtyChannel(session, this.opts), tokenDigest: digest(token) }
+    const entry: PtyEntry = { id, session, channel: new PtyChannel(session, this.opts, this.#track), tokenDigest: digest(token) }
     this.#entries.set(id, entry)
-    session.exited.then(() => this.#trim(), () => undefined)
+    session.started.then(() => this.#notify((o) => o.created?.(entry)), () => undefined)
+    session.exited.then(
+      (ev) => {
+        this.#notify((o) => o.ended?.(entry, ev))
+        this.#ended.push(entry)
+        this.#trim()
+      },
+      () => undefined,
+    )
     return { entry, token }
+  }
+
+  observe(observer: PtyObserver): void {
+    this.#observers.push(observer)
+  }
+
+  /** The WebSocket server attached a client to `entry`. */
+  attached(entry: PtyEntry): void {
+    this.#notify((o) => o.attached?.(entry))
+  }
+
+  #notify(call: (o: PtyObserver) => void): void {
+    for (const o of this.#observers) call(o)
   }
 
   get(id: string): PtyEntry | undefined {
@@ -88,9 +130,21 @@ export class PtyRegistry {
     for (const e of this.#entries.values()) e.channel.release()
   }
 
-  /** Server shutdown: cut every client (their sessions are ended by the supervisor). */
+  /** Server shutdown: cut every client (their sessions are ended by the supervisor), and any later one. */
   closeSockets(): void {
-    for (const e of this.#entries.values()) e.channel.closeNow()
+    this.#closing = true
+    for (const ws of this.#sockets) ws.terminate()
+  }
+
+  /** Sockets not yet closed, attached or not. */
+  get sockets(): number {
+    return this.#sockets.size
+  }
+
+  #track = (ws: WebSocket): void => {
+    if (this.#closing) return ws.terminate()
+    this.#sockets.add(ws)
+    ws.once('close', () => this.#sockets.delete(ws))
   }
 
   #trim(): void {
@@ -101,6 +155,18 @@ export class PtyRegistry {
       if (e.session.running) continue
       this.#entries.delete(id)
       ended--
+    }
+    this.#trimScrollback()
+  }
+
+  // Ended sessions together keep no more scrollback than the live ones may (64 MiB by
+  // default), the most recently ended first; older ones keep only their exit (docs/pty.md).
+  #trimScrollback(): void {
+    this.#ended = this.#ended.filter((e) => this.#entries.get(e.id) === e)
+    let budget = this.opts.maxSessions * this.opts.holdBytes
+    for (let i = this.#ended.length - 1; i >= 0; i--) {
+      budget -= this.#ended[i].channel.scrollbackBytes
+      if (budget < 0) this.#ended[i].channel.dropScrollback()
     }
   }
 }

@@ -44,6 +44,7 @@ export function servePtySockets(server: Server, prefix: string, registry: PtyReg
     wss.handleUpgrade(req, socket, head, (ws) => {
       keepAlive(ws, registry.opts.pingIntervalMs)
       entry.channel.attach(ws)
+      registry.attached(entry)
     })
   })
 }
@@ -54,7 +55,8 @@ function keepAlive(ws: WebSocket, intervalMs: number): void {
   let alive = true
   ws.on('pong', () => (alive = true))
   const timer = setInterval(() => {
-    if (!alive) return ws.terminate()
+    // A socket paused for input is not read, its pong with it: not the client's silence.
+    if (!alive && !ws.isPaused) return ws.terminate()
     alive = false
     ws.ping()
   }, intervalMs)

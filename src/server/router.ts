@@ -14,6 +14,8 @@ export interface Route<H> {
 export interface Match<H> {
   handler: H
   params: string[]
+  /** The route's pattern as a label (`/api/v1/processes/{id}`): for metrics and spans. */
+  label: string
 }
 
 /**
@@ -32,9 +34,31 @@ export function matchRoute<H>(routes: readonly Route<H>[], method: string, pathn
         Allow: allow,
       })
     }
-    return { handler, params: found.slice(1) }
+    return { handler, params: found.slice(1), label: routeLabel(route.pattern) }
   }
   throw new HttpError('NOT_FOUND', `No route for ${pathname}`)
+}
+
+/** The label of the route `pathname` matches, or `unmatched`; never the path itself. */
+export function labelOf<H>(routes: readonly Route<H>[], pathname: string): string {
+  const route = routes.find((r) => r.pattern.test(pathname))
+  return route === undefined ? 'unmatched' : routeLabel(route.pattern)
+}
+
+const labels = new WeakMap<RegExp, string>()
+
+// `^/api/v1/processes/([^/]+)/(stdout|stderr|output)$` -> `/api/v1/processes/{id}/{stream}`
+function routeLabel(pattern: RegExp): string {
+  let label = labels.get(pattern)
+  if (label === undefined) {
+    label = pattern.source
+      .replace(/^\^|\$$/g, '')
+      .replace(/\\\//g, '/')
+      .replace(/\((stdout\|stderr\|output)\)/g, '{stream}')
+      .replace(/\([^)]*\)/g, '{id}')
+    labels.set(pattern, label)
+  }
+  return label
 }
 
 /** The path part of a request target such as `/api/v1/processes?x=1`. */

@@ -59,6 +59,7 @@ export async function get(ctx: RouteContext): Promise<void> {
  */
 export async function remove(ctx: RouteContext): Promise<void> {
   const t = targetOf(ctx, ctx.params[0])
+  ctx.audit({ event: 'kill', pid: t.run.pid, name: t.managed?.info().managed?.name ?? null })
   if (t.managed !== undefined) await t.managed.stop()
   else t.run.killTree()
   sendEmpty(ctx.res, 204)
@@ -73,6 +74,7 @@ export async function signal(ctx: RouteContext): Promise<void> {
   if (proc.info().status !== 'running' || !proc.kill(number)) {
     throw new HttpError('PROCESS_NOT_RUNNING', `Process ${ctx.params[0]} is not running`)
   }
+  ctx.audit({ event: 'signal', pid: proc.pid, signal: number })
   sendJson(ctx.res, 200, { success: true })
 }
 
@@ -100,6 +102,7 @@ export async function closeStdin(ctx: RouteContext): Promise<void> {
   // A managed process between runs has no stdin at all (spec §5).
   if (t.managed !== undefined && !t.run.running) throw stdinNotWritable(ctx.params[0])
   t.run.closeStdin()
+  ctx.audit({ event: 'stdin_close', pid: t.run.pid })
   sendEmpty(ctx.res, 204)
 }
 

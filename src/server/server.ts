@@ -9,7 +9,10 @@ import { DEFAULT_MAX_JSON_BYTES, DEFAULT_MAX_STDIN_BYTES, sendError } from './bo
 import { consoleHandler } from './console/static.js'
 import type { Handler, ServerSettings } from './context.js'
 import { errorCode, HttpError, toErrorResponse } from './errors.js'
-import { matchRoute, pathOf, type Route } from './router.js'
+import { AuditLog } from './monitor/audit-log.js'
+import { Monitoring } from './monitor/monitoring.js'
+import { withRequestSpan } from './monitor/request-span.js'
+import { labelOf, matchRoute, pathOf, type Route } from './router.js'
 import * as routes from './routes.js'
 import { follow, run } from './sse-routes.js'
 import { DEFAULT_HIGH_WATER_MARK, DEFAULT_KEEP_ALIVE_MS } from './streams.js'
@@ -45,7 +48,7 @@ export interface ServerOptions {
   version?: string
   /** Live PTY sessions at which `POST /pty` answers 429. Default 64. */
   maxPtySessions?: number
-  /** PTY output held per session while no client is attached and ready, bytes. Default 1 MiB. */
+  /** PTY scrollback per session, bytes, which also bounds output held while no client is ready (docs/pty.md). Default 1 MiB. */
   ptyHoldBytes?: number
   /** Interval of the PTY WebSocket's pings, ms. Default 30000. */
   ptyPingMs?: number
@@ -53,6 +56,14 @@ export interface ServerOptions {
   onError?: (err: unknown) => void
   /** Serve the browser console at `/` (no token needed for its static files). Default true. */
   console?: boolean
+  /** Serve Prometheus metrics at `GET /metrics` (docs/monitoring.md). Default true. */
+  metrics?: boolean
+  /**
+   * Audit log (docs/monitoring.md): one JSON line per process start, exit, signal, kill,
+   * stdin close, PTY session event and managed restart. The caller owns it (reopens it on
+   * SIGHUP, closes it after the server).
+   */
+  auditLog?: AuditLog
 }
 
 const P = '/api/v1'
@@ -72,6 +83,7 @@ const ROUTES: readonly Route<Handler>[] = [
 ]
 
 const supervisors = new WeakMap<Server, Supervisor>()
+const monitorings = new WeakMap<Server, Monitoring>()
 const shuttingDown = new WeakSet<Server>()
 
 /**
@@ -107,21 +119,36 @@ export function createServer(options: ServerOptions): Server {
     pingIntervalMs: positive('ptyPingMs', options.ptyPingMs, DEFAULT_PTY_PING_MS),
     highWaterMark: settings.highWaterMark,
   })
-  const routeTable = [...ROUTES, ...ptyRoutes(P, pty)]
+  if (options.auditLog !== undefined && !(options.auditLog instanceof AuditLog)) {
+    throw new TypeError('auditLog must be an AuditLog')
+  }
+  const monitoring = new Monitoring(supervisor, pty, { metrics: options.metrics !== false, auditLog: options.auditLog ?? null })
+  const routeTable = [...ROUTES, ...ptyRoutes(P, pty), ...monitoring.route()]
 
   const serveConsole = options.console === false ? null : consoleHandler()
   const server = createHttpServer((req, res) => {
-    dispatch(req, res).catch((err: unknown) => respondError(res, err))
+    // Known once the route matched; a request refused before that is labelled by its path's route.
+    let label: string | null = null
+    const routeLabel = (): string => (label ??= labelOf(routeTable, pathOf(req.url)))
+    res.once('close', () => monitoring.request(routeLabel(), res.statusCode))
+    withRequestSpan(req, res, routeLabel, () =>
+      dispatch(req, res, (l) => (label = l)).catch((err: unknown) => respondError(res, err)),
+    )
   })
+  // During shutdown() the processes' exits are still to come: it stops the monitoring itself.
+  server.once('close', () => {
+    if (!shuttingDown.has(server)) monitoring.close()
+  })
+  const audit = (record: Record<string, unknown>): void => monitoring.audit(record)
 
-  async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function dispatch(req: IncomingMessage, res: ServerResponse, matched: (label: string) => void): Promise<void> {
     if (shuttingDown.has(server)) res.shouldKeepAlive = false
     // During shutdown a finished response leaves its connection idle: close it so that
     // `server.close()` can complete.
     res.on('finish', () => {
       if (shuttingDown.has(server)) setImmediate(() => server.closeIdleConnections())
     })
-    if (serveConsole?.(req, res) === true) return
+    if (serveConsole?.(req, res) === true) return matched('console')
     // API answers depend on the token: no cache may keep them (SSE sets its own no-cache).
     res.setHeader('Cache-Control', 'no-store')
     const allowed =
@@ -133,8 +160,9 @@ export function createServer(options: ServerOptions): Server {
         'WWW-Authenticate': 'Bearer',
       })
     }
-    const { handler, params } = matchRoute(routeTable, req.method ?? 'GET', pathOf(req.url))
-    await handler({ req, res, sup: supervisor, settings, params })
+    const { handler, params, label } = matchRoute(routeTable, req.method ?? 'GET', pathOf(req.url))
+    matched(label)
+    await handler({ req, res, sup: supervisor, settings, params, audit })
   }
 
   function respondError(res: ServerResponse, err: unknown): void {
@@ -167,6 +195,7 @@ export function createServer(options: ServerOptions): Server {
   })
   servePtySockets(server, P, pty)
   supervisors.set(server, supervisor)
+  monitorings.set(server, monitoring)
   return server
 }
 
@@ -188,6 +217,7 @@ export async function shutdown(server: Server, forceAfterMs = 5000): Promise<voi
   // PTY output held for a client that will never come must not keep a session alive.
   ptySessionsOf(server)?.releaseAll()
   await supervisor.close()
+  monitorings.get(server)?.close()
   // Upgraded sockets are no longer the HTTP server's to close.
   ptySessionsOf(server)?.closeSockets()
   const force = setTimeout(() => server.closeAllConnections(), forceAfterMs)

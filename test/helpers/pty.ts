@@ -5,6 +5,8 @@ import WebSocket from 'ws'
 
 import type { PtySession } from '../../src/pty/index.js'
 import { READY_FRAME } from '../../src/server/pty-frames.js'
+import type { PtyEntry } from '../../src/server/pty-sessions.js'
+import { ptySessionsOf } from '../../src/server/pty-socket.js'
 import type { ExitEvent } from '../../src/types.js'
 import type { TestServer } from './server.js'
 
@@ -67,6 +69,18 @@ export async function createPty(ts: TestServer, body: Record<string, unknown>): 
   return (await res.json()) as Created
 }
 
+/** The server's own entry of a session: its PtySession and its channel. */
+export function entryOf(ts: TestServer, id: string): PtyEntry {
+  const entry = ptySessionsOf(ts.server)?.get(id)
+  if (entry === undefined) throw new Error(`no session ${id}`)
+  return entry
+}
+
+/** Yields to the loop until `cond` holds. */
+export async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await tick()
+}
+
 /** A WebSocket client of one session, recording every frame. */
 export class PtyClient {
   readonly ws: WebSocket
@@ -107,6 +121,11 @@ export class PtyClient {
 
   send(frame: Buffer): void {
     this.ws.send(frame, { binary: true })
+  }
+
+  /** The client's TCP socket: paused, it reads nothing, as a client that has stalled. */
+  get raw(): import('node:net').Socket {
+    return (this.ws as unknown as { _socket: import('node:net').Socket })._socket
   }
 
   /** The payload of every data frame so far. */

@@ -83,7 +83,9 @@ describe('frames and the end', () => {
     c.send(dataFrame('tty; stty -a | grep -o " iutf8"; awk \'{print ($6 == $1) ? "leader" : "not"}\' /proc/$$/stat\n'))
     await c.untilText(/\/dev\/pts\/\d+\r\n iutf8\r\nleader\r\n/)
     c.send(dataFrame('sleep 1000\n'))
-    while (foreground(s.pid) === s.pid) await new Promise((r) => setImmediate(r))
+    // Until sleep itself runs: the shell's forked child takes the terminal before it
+    // resets its SIGINT handler and execs, and a Ctrl-C in that window is lost.
+    while (!runs(foreground(s.pid), 'sleep')) await new Promise((r) => setImmediate(r))
     c.send(dataFrame('\x03'))
     c.send(dataFrame('echo alive $((40+2))\n'))
     await c.untilText(/alive 42/)
@@ -124,7 +126,7 @@ describe('frames and the end', () => {
     fs.rmSync(file)
   })
 
-  it('output before READY and while detached is delivered on (re)connect; after the end: held output, 0x03, close', async () => {
+  it('output before READY and while detached is held; a (re)connecting client gets the scrollback, then live output; after the end: the scrollback, 0x03, close', async () => {
     const s = await sh('echo before-ready; read x; echo "got $x"; read y; echo "then $y"; exit 4')
     const c1 = await PtyClient.attach(ts, s, false)
     // Not ready: nothing may come yet, but the program runs and its output is held.
@@ -140,14 +142,16 @@ describe('frames and the end', () => {
     await until(() => channelOf(s.session_id).heldBytes >= 'one\r\ngot one\r\n'.length)
     c2.ws.close()
     await c2.closed
+    // The scrollback: what c1 saw too, then what was held while nobody was attached.
     const c3 = await PtyClient.attach(ts, s)
-    await c3.untilText(/^one\r\ngot one\r\n$/)
+    await c3.untilText(/^before-ready\r\none\r\ngot one\r\n$/)
     c3.send(dataFrame('two\n'))
     await c3.closed
-    // After the end: a new client gets what was held (nothing here), 0x03 and the close.
+    // After the end: a new client gets the scrollback, 0x03 and the close.
     const c4 = await PtyClient.attach(ts, s)
     expect(await c4.closed).toEqual({ code: 1000, reason: 'exit:4' })
-    expect(c4.frames.map((f) => [...f])).toEqual([[3, 0, 0, 0, 4]])
+    expect(c4.text()).toBe('before-ready\r\none\r\ngot one\r\ntwo\r\nthen two\r\n')
+    expect(c4.frames[c4.frames.length - 1]).toEqual(Buffer.from([3, 0, 0, 0, 4]))
   })
 
   it('a session that ended before any client: the next one gets the held output, 0x03 and the close at once', async () => {
@@ -316,6 +320,14 @@ describe('the socket', () => {
 
 async function until(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setImmediate(r))
+}
+
+function runs(pid: number, comm: string): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm
+  } catch {
+    return false
+  }
 }
 
 function foreground(pid: number): number {
