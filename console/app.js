@@ -157,11 +157,22 @@ function showLogin(message) {
   $('token-input').focus()
 }
 
+// OOM detection is why sandproc exists: when it is off, say so above everything, with
+// the server's reason and the fix for this deployment (docs/deploying.md).
+function showOomBanner(caps) {
+  const banner = $('oom-banner')
+  banner.hidden = caps === undefined || caps.oomDetection
+  if (banner.hidden) return
+  const fix = caps.fix === undefined ? '' : ` To turn it on: ${caps.fix}.`
+  banner.textContent = `OOM detection is off: an OOM kill shows as a plain signal 9. ${caps.reason ?? ''}.${fix}`
+}
+
 async function connect() {
   try {
     const info = await api('/info')
     const since = new Date(Date.now() - info.uptime_secs * 1000).toLocaleString()
     $('server-info').textContent = `sandproc ${info.version} · up since ${since}`
+    showOomBanner(info.capabilities)
   } catch (err) {
     if (err.status !== 401) showLogin(`Cannot reach the server: ${err.message}`)
     return

@@ -30,9 +30,10 @@
 namespace sandproc {
 namespace {
 
-enum Stage : int32_t { kCgroup, kSetsid, kDup2, kChdir, kSetgroups, kSetgid, kSetuid, kPrctl, kExecve, kSetctty, kUnshare };
-const char* const kStageSyscall[] = {"cgroup", "setsid", "dup2",   "chdir", "setgroups", "setgid",
-                                     "setuid", "prctl",  "execve", "ioctl", "close_range"};
+enum Stage : int32_t { kCgroup, kSetsid, kDup2, kChdir, kSetgroups, kSetgid, kSetuid, kPrctl, kExecve, kSetctty, kUnshare, kOomScore };
+const char* const kStageSyscall[] = {"cgroup", "setsid", "dup2",   "chdir", "setgroups",   "setgid",
+                                     "setuid", "prctl",  "execve", "ioctl", "close_range", "oom_score_adj"};
+constexpr int kStages = sizeof kStageSyscall / sizeof kStageSyscall[0];
 
 // What a failed child writes to the error pipe; EOF instead means execve succeeded.
 struct ChildError {
@@ -59,6 +60,7 @@ struct ChildArgs {
   JoinFds joins[kMaxCgroupJoins];
   int first_join;  // 1 when clone3 already placed the child in joins[0]'s cgroup
   int njoins;
+  bool reset_oom_score;  // the parent's oom_score_adj is not 0: the child writes 0
   bool set_credentials;
   uid_t uid;
   gid_t gid;
@@ -130,6 +132,17 @@ int ChildMain(void* arg) {
 
   if (a->cwd != nullptr && chdir(a->cwd) < 0) ChildFail(a, kChdir, errno);
 
+  // oom_score_adj survives fork and exec: a daemon run at -1000 (docs/deploying.md) must
+  // not hand that to the programs it runs. Before the credential change: a child that
+  // drops to another user is no longer dumpable, so its /proc/self files belong to root
+  // and it could not open this one. Raising the value needs no privilege, and a vfork
+  // child (vfork_done set) changes only its own, not the parent's that shares its memory.
+  if (a->reset_oom_score) {
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "0", 1) != 1) ChildFail(a, kOomScore, errno);
+    close(fd);
+  }
+
   // Raw syscalls: glibc's setgroups/setresgid/setresuid broadcast the change to every
   // thread of the process (setxid), and the "process" here is our parent's memory.
   // Groups first, then gid, then uid: after setuid we no longer may change the others.
@@ -194,6 +207,16 @@ int AboveStdio(int fd) {
 int DevNull() {
   static int fd = AboveStdio(open("/dev/null", O_RDWR | O_CLOEXEC));
   return fd;
+}
+
+// The parent's own oom_score_adj is not 0. One pread of a file kept open: per spawn,
+// since an operator may change it (choom) while the daemon runs.
+bool OomScoreAdjusted() {
+  static int fd = AboveStdio(open("/proc/self/oom_score_adj", O_RDONLY | O_CLOEXEC));
+  char buf[8] = {};
+  if (fd < 0) return false;  // no /proc: nothing a child could reset either
+  ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+  return n > 0 && !(buf[0] == '0' && (n == 1 || buf[1] == '\n'));
 }
 
 void CloseAll(int* fds, int n) {
@@ -273,6 +296,7 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure, 
   args.njoins = req.ncgroup_joins < kMaxCgroupJoins ? req.ncgroup_joins : kMaxCgroupJoins;
   for (int i = 0; i < args.njoins; i++) args.joins[i] = {req.cgroup_joins[i].fd, req.cgroup_joins[i].fallback_fd};
   args.first_join = 0;
+  args.reset_oom_score = OomScoreAdjusted();
   args.set_credentials = req.set_credentials;
   args.uid = req.uid;
   args.gid = req.gid;
@@ -398,7 +422,7 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure, 
     } else if (ce.stage == kCgroup && ce.index >= 0 && ce.index < args.njoins) {
       path = req.cgroup_joins[ce.index].path;
     }
-    int stage = ce.stage >= 0 && ce.stage <= kSetctty ? ce.stage : kExecve;
+    int stage = ce.stage >= 0 && ce.stage < kStages ? ce.stage : kExecve;
     return fail(ce.err, kStageSyscall[stage], path);
   }
 

@@ -41,7 +41,10 @@ export function enableMemory(dir: string): void {
   const read = (f: string): string[] => fs.readFileSync(path.join(dir, f), 'utf8').split(/\s+/)
   if (read('cgroup.subtree_control').includes('memory')) return
   if (!read('cgroup.controllers').includes('memory')) {
-    throw new CgroupUnavailable(`the memory controller is not available in ${dir} (not delegated; under systemd use Delegate=yes)`)
+    throw new CgroupUnavailable(
+      `the memory controller is not available in ${dir} (not delegated to it)`,
+      'under systemd set Delegate=yes in the unit (as deploy/sandproc.service does); else pass --cgroup-parent DIR',
+    )
   }
   writeSync(path.join(dir, 'cgroup.subtree_control'), '+memory')
 }
@@ -74,8 +77,13 @@ function descendsFrom(pid: number, ancestor: number): boolean {
   return false
 }
 
+/** `own` holds processes that are not the supervisor's: placement.ts looks further. */
+export class SharedCgroup extends CgroupUnavailable {
+  override name = 'SharedCgroup'
+}
+
 /** The supervisor and its descendants among the processes of `own` (they cannot stay behind). */
-function ours(own: string, self: number): number[] {
+export function ours(own: string, self: number): number[] {
   const pids = pidList(fs.readFileSync(path.join(own, 'cgroup.procs'), 'utf8'))
   return pids.filter((p) => p === self || descendsFrom(p, self))
 }
@@ -121,7 +129,8 @@ export function enableMemoryWithDance(own: string, self: number): void {
     }
   }
   if (created) rmdirQuiet(leaf)
-  throw new CgroupUnavailable(
-    `${own} holds processes other than this supervisor and its children, so cgroup v2 cannot give child cgroups the memory controller ("no internal processes"); run the supervisor as the only process of its cgroup or pass a parent cgroup`,
+  throw new SharedCgroup(
+    `${own} holds processes other than this supervisor and its children, so cgroup v2 cannot give its child cgroups the memory controller ("no internal processes")`,
+    'start sandproc as the only process of a cgroup of its own, or pass --cgroup-parent DIR',
   )
 }

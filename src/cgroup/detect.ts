@@ -34,9 +34,19 @@ export interface Layout {
   ownDir: string
 }
 
-/** Thrown when there is no usable memory hierarchy; the message is the capability `reason`. */
+/**
+ * Thrown when there is no usable memory hierarchy; the message is the capability
+ * `reason`, `fix` the one-line remedy for this deployment shape, when there is one.
+ */
 export class CgroupUnavailable extends Error {
   override name = 'CgroupUnavailable'
+
+  constructor(
+    message: string,
+    readonly fix?: string,
+  ) {
+    super(message)
+  }
 }
 
 const MAGIC: Record<number, FsKind> = { 0x63677270: 'cgroup2', 0x27e0eb: 'cgroup', 0x01021994: 'tmpfs' }
@@ -104,7 +114,9 @@ export function dirUnder(mount: Mount, cgPath: string): string {
   if (cgPath !== r && !cgPath.startsWith(`${r}/`)) {
     throw new CgroupUnavailable(`own cgroup ${cgPath} is outside the mount at ${mount.point} (root ${mount.root})`)
   }
-  return path.join(mount.point, cgPath.slice(r.length) || '/')
+  // No trailing slash for the mount's own root: callers compare it with the mount point.
+  const rel = cgPath.slice(r.length).replace(/^\/+/, '')
+  return rel === '' ? mount.point : path.join(mount.point, rel)
 }
 
 function hasMemoryV2(dir: string): boolean {
@@ -128,7 +140,9 @@ export function detectLayout(opts: LayoutOptions = {}): Layout {
   if (top === 'missing') throw new CgroupUnavailable(`${root} does not exist`)
 
   const v2 = (point: string, hierarchy: Layout['hierarchy']): Layout => {
-    const mount = mounts.find((m) => m.fstype === 'cgroup2' && m.point === point) ?? { root: '/', point, fstype: 'cgroup2', superOptions: [] }
+    // The last mount at a point is the one on top, which is what paths there reach: a
+    // container that mounts its own cgroup2 over the host's shows both.
+    const mount = [...mounts].reverse().find((m) => m.fstype === 'cgroup2' && m.point === point) ?? { root: '/', point, fstype: 'cgroup2', superOptions: [] }
     const own = ownCgroupPath(self, 'v2')
     if (own === null) throw new CgroupUnavailable('/proc/self/cgroup has no cgroup2 (0::) line')
     return { mode: 'v2', hierarchy, mountPoint: point, ownDir: dirUnder(mount, own) }

@@ -13,12 +13,14 @@ import { cgroupError } from './errors.js'
 import { parseCpuLimit } from './cpu.js'
 import { parseMemoryLimit } from './limit.js'
 import { parsePidsLimit } from './pids.js'
+import type { Placement } from './placement.js'
 import { DirPool } from './pool.js'
 import { CgroupHandle, type ProcessCgroup } from './process.js'
 import { removeSupervisorDir, setupSupervisorDir, type Setup, type SetupOptions } from './setup.js'
 
 export type { CgroupError } from './errors.js'
 export type { FsKind } from './detect.js'
+export type { Placement } from './placement.js'
 export type { CgroupCounters, ProcessCgroup } from './process.js'
 export type { LimitRequest } from './applied.js'
 export type { Controller, ControllerState } from './controllers.js'
@@ -33,6 +35,16 @@ export interface CgroupCapabilities {
   oomDetection: boolean
   /** Why cgroups or OOM detection are off. */
   reason?: string
+  /** With `reason`: the one-line remedy for this deployment shape (docs/deploying.md). */
+  fix?: string
+  /**
+   * Where the per-process cgroups go: this supervisor's directory, and how it was chosen
+   * (`own`: under its own cgroup; `init`: the same, after moving a container's other
+   * processes into `<root>/init`; `ancestor`: `<ancestor>/sandproc-<pid>/`; `parent`:
+   * the parent given). Absent when cgroups are off.
+   */
+  dir?: string
+  placement?: Placement
   /** Which limits can be applied here, and why not (`memory_limit`, `pids_limit`, `cpu_limit`). */
   controllers: Record<'memory' | Controller, ControllerState>
 }
@@ -94,12 +106,16 @@ export class CgroupManager {
         cgroup: setup.mode,
         oomDetection: setup.oomReason === undefined,
         controllers: { memory: { usable: true }, ...controllers.states },
+        dir: setup.dir,
+        placement: setup.placement,
       }
       if (setup.oomReason !== undefined) caps.reason = setup.oomReason
       return new CgroupManager(setup, caps, poolSize, controllers)
     } catch (err) {
       const reason = err instanceof CgroupUnavailable ? err.message : String((err as Error | null)?.message ?? err)
-      return new CgroupManager(null, { cgroup: null, oomDetection: false, reason, controllers: noControllers(reason) }, poolSize)
+      const caps: CgroupCapabilities = { cgroup: null, oomDetection: false, reason, controllers: noControllers(reason) }
+      if (err instanceof CgroupUnavailable && err.fix !== undefined) caps.fix = err.fix
+      return new CgroupManager(null, caps, poolSize)
     }
   }
 

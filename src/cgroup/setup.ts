@@ -1,15 +1,17 @@
 /**
  * The per-supervisor directory: `<parent>/s<pid>-<random>/`, under which every process
  * gets its own cgroup. One directory per supervisor so that several supervisors (and
- * parallel test files) sharing a parent never touch each other's cgroups.
+ * parallel test files) sharing a parent never touch each other's cgroups. Where the
+ * parent is on v2 without one given: placement.ts.
  */
 import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { enableMemoryNoProcesses, enableMemoryWithDance, LEAF, mkdirOnce, rmdirQuiet } from './dance.js'
+import { enableMemoryNoProcesses, LEAF, mkdirOnce, rmdirQuiet } from './dance.js'
 import { CgroupUnavailable, type Layout } from './detect.js'
 import { hasCode } from './errors.js'
 import { delay, keyedValue, readOptionalSync } from './fs.js'
+import { placeV2, type Placement } from './placement.js'
 
 /** How to choose the parent. */
 export interface SetupOptions {
@@ -25,8 +27,14 @@ export interface Setup {
   /** The per-supervisor directory. */
   dir: string
   parent: string
-  /** The default parent is shared by supervisors and removed by whichever leaves it empty. */
+  /**
+   * sandproc made the parent (`<own>/sandproc`, shared by supervisors, or
+   * `<ancestor>/sandproc-<pid>`): removed by whichever supervisor leaves it empty. Its
+   * own parent got `+memory` too.
+   */
   parentIsDefault: boolean
+  /** How the parent was chosen (docs/deploying.md). */
+  placement: Placement
   /** Why OOM detection is off although cgroups work; undefined when it is on. */
   oomReason?: string
 }
@@ -61,13 +69,14 @@ function oomReason(layout: Layout, base: string, dir: string): string | undefine
 export function setupSupervisorDir(layout: Layout, opts: SetupOptions = {}): Setup {
   const v2 = layout.mode === 'v2'
   const pid = opts.pid ?? process.pid
-  const base = opts.parent === undefined ? baseDir(layout) : path.resolve(opts.parent)
-  const parent = opts.parent === undefined ? path.join(base, 'sandproc') : base
-  if (!fs.existsSync(base)) throw new CgroupUnavailable(`${base} does not exist`)
+  let base = opts.parent === undefined ? baseDir(layout) : path.resolve(opts.parent)
+  let parent = opts.parent === undefined ? path.join(base, 'sandproc') : base
+  let placement: Placement = opts.parent === undefined ? 'own' : 'parent'
+  if (!fs.existsSync(base)) throw new CgroupUnavailable(`${base} does not exist`, opts.parent === undefined ? undefined : 'pass an existing cgroup directory as --cgroup-parent')
   if (!v2 && !fs.existsSync(path.join(base, 'memory.limit_in_bytes'))) {
     throw new CgroupUnavailable(`${base} has no v1 memory files (kernel without CONFIG_MEMCG_V1, or not a memory cgroup)`)
   }
-  if (v2 && opts.parent === undefined) enableMemoryWithDance(base, pid)
+  if (v2 && opts.parent === undefined) ({ base, parent, placement } = placeV2(layout, base, pid))
   const dir = path.join(parent, `s${pid}-${randomBytes(4).toString('hex')}`)
   // Another supervisor may remove the shared default parent between our mkdirs: retry.
   for (let attempt = 1; ; attempt++) {
@@ -87,7 +96,7 @@ export function setupSupervisorDir(layout: Layout, opts: SetupOptions = {}): Set
       if (opts.parent === undefined) rmdirQuiet(parent)
       throw err
     }
-    return { mode: layout.mode, dir, parent, parentIsDefault: opts.parent === undefined, oomReason: oomReason(layout, base, dir) }
+    return { mode: layout.mode, dir, parent, parentIsDefault: opts.parent === undefined, placement, oomReason: oomReason(layout, base, dir) }
   }
 }
 

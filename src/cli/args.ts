@@ -36,6 +36,8 @@ export interface ServeConfig {
   killGraceMs?: number
   keepAliveMs?: number
   maxPtySessions?: number
+  /** v2/v1 memory cgroup under which the per-process cgroups go (docs/deploying.md). */
+  cgroupParent?: string
   /** Audit log file (`--audit-log`), appended to; reopened on SIGHUP. */
   auditLog?: string
 }
@@ -68,6 +70,7 @@ const SERVE_OPTIONS = {
   'kill-grace': { type: 'string' },
   'keep-alive': { type: 'string' },
   'max-pty-sessions': { type: 'string' },
+  'cgroup-parent': { type: 'string' },
   'audit-log': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options']
@@ -122,6 +125,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Par
     killGraceMs: optional(pick('kill-grace', 'KILL_GRACE'), (t) => seconds('--kill-grace', t, true) * 1000),
     keepAliveMs: optional(pick('keep-alive', 'KEEP_ALIVE'), (t) => seconds('--keep-alive', t, true) * 1000),
     maxPtySessions: optional(pick('max-pty-sessions', 'MAX_PTY_SESSIONS'), (t) => integer('--max-pty-sessions', t, 1)),
+    cgroupParent: optional(pick('cgroup-parent', 'CGROUP_PARENT'), (t) => absolute('--cgroup-parent', t)),
     auditLog: pick('audit-log', 'AUDIT_LOG'),
   }
 }
@@ -213,6 +217,11 @@ function cpus(flag: string, text: string): number {
 function memoryLimitValue(text: string): number | string {
   // The supervisor parses suffixed strings itself; plain digits are sent as a number.
   return /^[0-9]+$/.test(text) ? Number(text) : text
+}
+
+function absolute(flag: string, text: string): string {
+  if (!text.startsWith('/')) throw new UsageError(`${flag} expects an absolute cgroup directory such as /sys/fs/cgroup/sandbox, got "${text}"`)
+  return text
 }
 
 function truthy(text: string | undefined): boolean {

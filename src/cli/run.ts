@@ -69,7 +69,7 @@ function refused(err: unknown, cfg: RunConfig, io: RunIO): number {
   const detail = body.errno !== undefined && !body.error.includes(body.errno) ? ` (${body.errno}${body.syscall ? `, ${body.syscall}` : ''})` : ''
   io.stderr.write(`sandproc: cannot run ${cfg.request.command}: ${body.error}${detail}\n`)
   if (cfg.json) io.stdout.write(`${JSON.stringify(body)}\n`)
-  if (body.code !== 'SPAWN_FAILED') return 2
+  if (body.code !== 'SPAWN_FAILED' && body.code !== 'TOO_MANY_OPEN_FILES') return 2
   return errorCode(err) === 'ENOENT' ? 127 : 126
 }
 

@@ -7,8 +7,9 @@ import type { Writable } from 'node:stream'
 import { UsageError, type ServeConfig } from './args.js'
 import { isLoopback } from '../server/auth.js'
 import { AuditLog } from '../server/monitor/audit-log.js'
-import { createServer, shutdown } from '../server/server.js'
+import { createServer, DEFAULT_MAX_PROCESSES, shutdown } from '../server/server.js'
 import { Supervisor } from '../managed/supervisor.js'
+import { cgroupLines, fdLimit, fdLine, openFdCount } from './startup.js'
 import { carryRequestContext, startTracing } from './tracing.js'
 
 /**
@@ -59,7 +60,12 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
     pidsLimit: cfg.pidsLimit,
     cpuLimit: cfg.cpuLimit,
     killGrace: cfg.killGraceMs,
+    ...(cfg.cgroupParent === undefined ? {} : { cgroup: { parent: cfg.cgroupParent } }),
   })
+  // Where it stands, before anything else: OOM detection is why sandproc exists, and an
+  // fd limit below the process cap is a capacity that should not surprise anyone.
+  for (const line of cgroupLines(supervisor.capabilities)) stderr.write(`${line}\n`)
+  stderr.write(`${fdLine(fdLimit(), openFdCount(), cfg.maxProcesses ?? DEFAULT_MAX_PROCESSES)}\n`)
   const server = createServer({
     supervisor,
     token,

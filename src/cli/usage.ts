@@ -33,6 +33,8 @@ Options (each also settable by the environment variable shown):
   --kill-grace SECONDS  SIGTERM to SIGKILL on shutdown (SANDPROC_KILL_GRACE, default 5)
   --keep-alive SECONDS  idle time before an SSE keep-alive comment (SANDPROC_KEEP_ALIVE, default 15)
   --max-pty-sessions N  live PTY sessions before 429 (SANDPROC_MAX_PTY_SESSIONS, default 64)
+  --cgroup-parent DIR   cgroup under which the per-process cgroups go (SANDPROC_CGROUP_PARENT;
+                        default: found as docs/deploying.md describes)
   --audit-log FILE      append one JSON line per process event; reopened on SIGHUP (SANDPROC_AUDIT_LOG)
   -h, --help            show this help
 

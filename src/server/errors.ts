@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'SPAWN_FAILED'
   | 'TOO_MANY_PROCESSES'
   | 'TOO_MANY_SESSIONS'
+  | 'TOO_MANY_OPEN_FILES'
   | 'INTERNAL_ERROR'
   | 'HEADERS_TOO_LARGE'
   | 'REQUEST_TIMEOUT'
@@ -26,7 +27,7 @@ export type ErrorCode =
   | 'STDIN_QUEUE_FULL'
   | 'EXPECTATION_FAILED'
 
-/** The JSON body of an error response. `errno` and `syscall` come with `SPAWN_FAILED` only. */
+/** The JSON body of an error response. `errno` and `syscall` come with `SPAWN_FAILED` and `TOO_MANY_OPEN_FILES` only. */
 export interface ErrorBody {
   error: string
   code: ErrorCode
@@ -46,6 +47,7 @@ const STATUS: Record<ErrorCode, number> = {
   SPAWN_FAILED: 422,
   TOO_MANY_PROCESSES: 429,
   TOO_MANY_SESSIONS: 429,
+  TOO_MANY_OPEN_FILES: 429,
   INTERNAL_ERROR: 500,
   HEADERS_TOO_LARGE: 431,
   REQUEST_TIMEOUT: 408,
@@ -104,17 +106,22 @@ export function toErrorResponse(err: unknown): ErrorResponse {
 /**
  * The response for a process that could not be started (its `started` promise rejected):
  * 400 `USER_NOT_FOUND` for an unknown user, 400 `INVALID_REQUEST` for a request the
- * supervisor refused, otherwise 422 `SPAWN_FAILED` carrying the system error's `code` as
- * `errno` and its `syscall` (`execve`, `chdir`, `setuid`, ...).
+ * supervisor refused, 429 `TOO_MANY_OPEN_FILES` when the daemon's fds ran out (`EMFILE`,
+ * or the system's, `ENFILE`): a capacity, as the process cap is (docs/deploying.md);
+ * otherwise 422 `SPAWN_FAILED`. Both carry the system error's `code` as `errno` and its
+ * `syscall` (`execve`, `chdir`, `setuid`, `pipe2`, ...).
  */
 export function spawnErrorResponse(err: unknown): ErrorResponse {
   const code = errorCode(err)
   if (code === 'USER_NOT_FOUND' || code === 'INVALID_REQUEST') return toErrorResponse(err)
-  const body: ErrorBody = { error: errorMessage(err), code: 'SPAWN_FAILED' }
+  const outOfFds = code === 'EMFILE' || code === 'ENFILE'
+  const body: ErrorBody = outOfFds
+    ? { error: `Out of file descriptors (${code}): no room for another process now`, code: 'TOO_MANY_OPEN_FILES' }
+    : { error: errorMessage(err), code: 'SPAWN_FAILED' }
   if (code !== undefined) body.errno = code
   const syscall = stringField(err, 'syscall')
   if (syscall !== undefined) body.syscall = syscall
-  return { status: 422, body, headers: {} }
+  return { status: STATUS[body.code], body, headers: {} }
 }
 
 /** The string `code` of a Node-style error, if it has one. */

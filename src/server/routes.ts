@@ -24,6 +24,8 @@ export async function info(ctx: RouteContext): Promise<void> {
     uptime_secs: Math.floor((Date.now() - ctx.settings.startedAt) / 1000),
     running_processes: ctx.sup.running,
     total_processes: ctx.sup.total,
+    // sandproc's addition: where the cgroups go, or why OOM detection is off and the fix.
+    capabilities: ctx.sup.capabilities,
   })
 }
 

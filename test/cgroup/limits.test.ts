@@ -161,7 +161,7 @@ describe('detection on fixture trees', () => {
       'parent/dir/cgroup.subtree_control': 'memory\n',
     })
     const layout: Layout = { mode: 'v2', hierarchy: 'unified', mountPoint: root, ownDir: root }
-    const setup = { mode: 'v2' as const, dir: `${root}/parent/dir`, parent: `${root}/parent`, parentIsDefault: false }
+    const setup = { mode: 'v2' as const, dir: `${root}/parent/dir`, parent: `${root}/parent`, parentIsDefault: false, placement: 'parent' as const }
     const found = detectControllers(layout, setup, {})
     expect(found.states.pids).toEqual({ usable: false, reason: expect.stringContaining(`pids controller is not available in ${root}/parent`) })
     expect(found.states.cpu).toEqual({ usable: true })

@@ -90,7 +90,13 @@ describe(`real cgroups on this machine (${MODE})`, () => {
   })
 
   it('detects the memory hierarchy and makes its own directory under <own>/sandproc', () => {
-    expect(mgr.capabilities).toEqual({ cgroup: MODE, oomDetection: true, controllers: expect.objectContaining({ memory: { usable: true } }) })
+    expect(mgr.capabilities).toEqual({
+      cgroup: MODE,
+      oomDetection: true,
+      controllers: expect.objectContaining({ memory: { usable: true } }),
+      dir: mgr.dir,
+      placement: 'own',
+    })
     const dir = mgr.dir!
     expect(path.basename(dir)).toMatch(/^s\d+-[0-9a-f]{8}$/)
     expect(path.basename(path.dirname(dir))).toBe('sandproc')
@@ -359,6 +365,17 @@ describe('mode detection (fixture inputs)', () => {
     expect(() => detectLayout({ ...opts, selfCgroup: '4:memory:/docker/other\n' })).toThrow(CgroupUnavailable)
   })
 
+  it("a container's own cgroup2 mounted over the host's: the one on top (listed last) is the one paths reach", () => {
+    // As unshare --cgroup plus a fresh mount shows it: the host's mount root is above the namespace's.
+    const layout = detectLayout({
+      root: '/cg',
+      fsType: kinds({ '/cg': 'cgroup2' }),
+      mountinfo: [mountLine(30, '/..', '/cg', 'cgroup2', 'rw'), mountLine(90, '/', '/cg', 'cgroup2', 'rw')].join('\n'),
+      selfCgroup: '0::/\n',
+    })
+    expect(layout).toEqual({ mode: 'v2', hierarchy: 'unified', mountPoint: '/cg', ownDir: '/cg' })
+  })
+
   it('no memory controller, no cgroup filesystem, or no root: CgroupUnavailable', () => {
     const selfCgroup = '0::/\n'
     expect(() => detectLayout({ root: '/cg', fsType: kinds({ '/cg': 'tmpfs' }), mountinfo: '', selfCgroup })).toThrow(CgroupUnavailable)
@@ -394,7 +411,13 @@ describe('capabilities and errors on fixture trees', () => {
     const root = tree({ 'cgroup.controllers': 'cpu memory', 'svc/cgroup.controllers': 'cpu pids', 'svc/cgroup.subtree_control': '', 'svc/cgroup.procs': '1\n' })
     const before = listTree(root)
     const m = CgroupManager.detect(v2(root))
-    expect(m.capabilities).toEqual({ cgroup: null, oomDetection: false, reason: expect.stringContaining(`${root}/svc`), controllers: expect.anything() })
+    expect(m.capabilities).toEqual({
+      cgroup: null,
+      oomDetection: false,
+      reason: expect.stringContaining(`${root}/svc`),
+      fix: expect.stringContaining('Delegate=yes'),
+      controllers: expect.anything(),
+    })
     expect(m.acquire()).toBeNull()
     await m.close()
     expect(listTree(root)).toEqual(before)
@@ -433,7 +456,14 @@ describe('capabilities and errors on fixture trees', () => {
     })
     const before = listTree(root)
     const m = CgroupManager.detect(v1(root))
-    expect(m.capabilities).toEqual({ cgroup: 'v1', oomDetection: false, reason: expect.stringContaining('memory.oom_control'), controllers: expect.anything() })
+    expect(m.capabilities).toEqual({
+      cgroup: 'v1',
+      oomDetection: false,
+      reason: expect.stringContaining('memory.oom_control'),
+      controllers: expect.anything(),
+      dir: m.dir,
+      placement: 'own',
+    })
     expect(path.dirname(m.dir!)).toBe(`${root}/memory/svc/sandproc`)
     await m.close()
     expect(listTree(root)).toEqual(before)
