@@ -1,7 +1,8 @@
 /**
  * The supervisor as the public API has it: the core {@link CoreSupervisor} plus managed
- * processes (spec §5). `start()` with `name`, `restart` or `health_check` returns a
- * {@link ManagedProcess}; the pid lookups and the listing know which runs are managed.
+ * processes (docs/protocol.md "Managed processes"). `start()` with `name`, `restart`
+ * or `health_check` returns a {@link ManagedProcess}; the pid lookups and the listing
+ * know which runs are managed.
  */
 import { Supervisor as CoreSupervisor, type SupervisorOptions } from '../core/supervisor.js'
 import type { SupervisedProcess } from '../core/process.js'
