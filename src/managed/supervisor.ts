@@ -18,7 +18,7 @@ import { ManagedRegistry } from './registry.js'
 export type { SupervisorOptions }
 
 /**
- * Starts processes, keeps managed ones running, and keeps the table. See README.
+ * Starts processes, keeps managed ones running, and keeps the table. See docs/api.md.
  */
 export class Supervisor extends CoreSupervisor {
   readonly #registry = new ManagedRegistry()
