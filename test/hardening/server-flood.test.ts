@@ -1,9 +1,9 @@
 /**
- * Floods through the HTTP server (issue 6): `POST /api/v1/processes/run` of a fast writer
- * to a client in another process that keeps stalling until the writer is held back by its
- * full pipe. Every line arrives, in order, and the server's RSS stays bounded; a client
- * that goes away mid-flood gets the process tree killed. The suite runs 200 MB; `npm run
- * soak` runs 1 GB.
+ * Floods through the HTTP server (docs/guarantees.md): `POST /api/v1/processes/run` of
+ * a fast writer to a client in another process that keeps stalling until the writer is
+ * held back by its full pipe. Every line arrives, in order, and the server's RSS stays
+ * bounded; a client that goes away mid-flood gets the process tree killed. The suite
+ * runs 200 MB; `npm run soak` runs 1 GB.
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
