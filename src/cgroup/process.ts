@@ -8,7 +8,7 @@ import { promisify } from 'node:util'
 import { hasCode, wrapFsError } from './errors.js'
 import { delay, keyedValue, pidList, readOptionalSync, singleValue, writeIfPresentSync, writeSync } from './fs.js'
 import { killPass, killUntilEmpty, signalPass } from './kill.js'
-import type { AppliedLimits, LimitCounters } from './applied.js'
+import type { AppliedLimits, LimitCounters } from './applied-limits.js'
 import type { NativeCgroupJoin } from '../native.js'
 
 /** Counters of a process's cgroup, read after the process is reaped (pids and cpu: only with their limit). */

@@ -6,7 +6,7 @@ import path from 'node:path'
 
 import type { CgroupOptions } from '../cgroup/manager.js'
 import { parseCpuLimit } from '../cgroup/cpu.js'
-import { parseMemoryLimit } from '../cgroup/limit.js'
+import { parseMemoryLimit } from '../cgroup/memory.js'
 import { parsePidsLimit } from '../cgroup/pids.js'
 import { invalid } from '../errors.js'
 import type { NativeBinding } from '../native.js'

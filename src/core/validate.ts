@@ -3,7 +3,7 @@
  * INVALID_REQUEST whose message names the field; nothing here touches the system.
  */
 import { parseCpuLimit } from '../cgroup/cpu.js'
-import { parseMemoryLimit } from '../cgroup/limit.js'
+import { parseMemoryLimit } from '../cgroup/memory.js'
 import { parsePidsLimit } from '../cgroup/pids.js'
 import { invalid } from '../errors.js'
 import type { OutputEncoding, StartRequest, UserSpec } from '../types.js'

@@ -10,8 +10,8 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { mkdirOnce, rmdirQuiet } from './dance.js'
 import { CgroupUnavailable } from './detect.js'
-import { ExtraCgroup, rmdirRetry } from './extra.js'
-import { DirPool } from './pool.js'
+import { ExtraCgroup, rmdirRetry } from './v1-cgroup.js'
+import { DirPool } from './dir-pool.js'
 import { killPass, killUntilEmpty } from './kill.js'
 
 /** The limit controllers beside memory. */

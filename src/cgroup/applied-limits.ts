@@ -8,8 +8,8 @@ import type { NativeCgroupJoin } from '../native.js'
 import type { Controllers } from './controllers.js'
 import { cgroupError } from './errors.js'
 import { readThrottledMs, writeCpuLimit } from './cpu.js'
-import type { ExtraCgroup } from './extra.js'
-import type { Controller } from './hierarchy.js'
+import type { ExtraCgroup } from './v1-cgroup.js'
+import type { Controller } from './v1-hierarchy.js'
 import { readPidsCounters, writePidsLimit, type PidsCounters } from './pids.js'
 
 /** The limits asked for, already validated. */
