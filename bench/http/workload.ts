@@ -4,12 +4,12 @@
  * server runs in its own process; this process is the client and samples the servers' RSS.
  */
 import { readFileSync } from 'node:fs'
-import { seqBytes } from './lib/build.js'
-import { startScript, type Service } from './lib/child.js'
-import type { ContenderName, Measure } from './lib/results.js'
-import { which } from './lib/runner.js'
-import { runOverSse } from './lib/sse-client.js'
-import { summarize } from './lib/stats.js'
+import { seqBytes } from '../lib/build.js'
+import { startScript, type Service } from '../lib/child.js'
+import type { ContenderName, Measure } from '../lib/results.js'
+import { which } from '../lib/runner.js'
+import { runOverSse } from '../lib/sse-client.js'
+import { summarize } from '../lib/stats.js'
 
 const TOKEN = 'bench-token'
 
@@ -45,7 +45,7 @@ export async function w5Http(opts: { quick: boolean }): Promise<{ measures: Meas
   const servers: [ContenderName, Service<{ port: number }>][] = []
   try {
     for (const [name, kind] of [['sandproc', 'sandproc'], ['child_process', 'naive']] as const) {
-      servers.push([name, await startScript<{ port: number }>('w5-server.ts', [kind, TOKEN], { timeoutMs: 20_000 })])
+      servers.push([name, await startScript<{ port: number }>('http/server.ts', [kind, TOKEN], { timeoutMs: 20_000 })])
     }
     const idle = new Map(servers.map(([name, s]) => [name, rssMiB(s.pid)]))
     for (const [name, s] of servers) await measured(s, 100_000, idle.get(name) ?? 0) // warm-up: JIT, sockets

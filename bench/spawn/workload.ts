@@ -8,11 +8,11 @@
  * period once the previous writer is more than a grace period ago, so back-to-back
  * figures alone would hide it.
  */
-import { type Artifacts, runFloor } from './lib/build.js'
-import type { WorkerPeer } from './lib/worker-peer.js'
-import type { ContenderName, Measure } from './lib/results.js'
-import type { Runner } from './lib/runner.js'
-import { type Contender, interleave, summarize } from './lib/stats.js'
+import { type Artifacts, runFloor } from '../lib/build.js'
+import type { WorkerPeer } from '../lib/worker-peer.js'
+import type { ContenderName, Measure } from '../lib/results.js'
+import type { Runner } from '../lib/runner.js'
+import { type Contender, interleave, summarize } from '../lib/stats.js'
 
 export type RunnerSet = Partial<Record<Exclude<ContenderName, 'c_floor' | 'c_floor_pipes' | 'bun' | 'sandproc_own'>, Runner>>
 

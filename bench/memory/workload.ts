@@ -3,9 +3,9 @@
  * of JS heap. fork() copies the parent's page tables, so child_process's cost grows with
  * the parent; a vfork-style spawn shares them and should stay flat.
  */
-import { runScript } from './lib/child.js'
-import type { ContenderName, Measure } from './lib/results.js'
-import { summarize } from './lib/stats.js'
+import { runScript } from '../lib/child.js'
+import type { ContenderName, Measure } from '../lib/results.js'
+import { summarize } from '../lib/stats.js'
 
 interface ChildReport {
   rssMiB: number
@@ -27,7 +27,7 @@ export async function w2Memory(opts: { quick: boolean }): Promise<{ measures: Me
   const alone: Measure[] = []
   const notes: string[] = []
   for (const size of SIZES) {
-    const report = await runScript<ChildReport>('w2-child.ts', [size.kind, String(size.gib), opts.quick ? '1' : '0'], {
+    const report = await runScript<ChildReport>('memory/child.ts', [size.kind, String(size.gib), opts.quick ? '1' : '0'], {
       // Room for the JS heap variant; the Buffer variants live outside the V8 heap.
       nodeFlags: size.kind === 'heap' ? [`--max-old-space-size=${(size.gib + 1) * 1024 + 512}`] : [],
       timeoutMs: 120_000,

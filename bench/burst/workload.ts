@@ -3,12 +3,12 @@
  * (w3-child.ts), contenders alternating burst by burst, and the same burst from C
  * (burst_floor.c) as the floor of what starting 1,000 processes costs on this machine.
  */
-import { type Artifacts, runBurstFloor } from './lib/build.js'
-import { runScript } from './lib/child.js'
-import type { ContenderName, Measure } from './lib/results.js'
-import { which } from './lib/runner.js'
-import { summarize } from './lib/stats.js'
-import type { BurstReport } from './w3-child.js'
+import { type Artifacts, runBurstFloor } from '../lib/build.js'
+import { runScript } from '../lib/child.js'
+import type { ContenderName, Measure } from '../lib/results.js'
+import { which } from '../lib/runner.js'
+import { summarize } from '../lib/stats.js'
+import type { BurstReport } from './child.js'
 
 const N = 1000
 
@@ -33,7 +33,7 @@ export async function w3Burst(opts: W3Options): Promise<Measure[]> {
   }
   for (let r = 0; r < rounds; r++) {
     for (const name of opts.contenders) {
-      const report = await runScript<BurstReport>('w3-child.ts', [name, String(N)], {
+      const report = await runScript<BurstReport>('burst/child.ts', [name, String(N)], {
         // Up to 4 fds per child plus Node's own; prlimit steps in only below this.
         nofile: N * 4 + 1024,
         timeoutMs: 90_000,

@@ -4,15 +4,15 @@
  * Prints one JSON line. For the v2 paths run it in the VM, once as is (clone3 with
  * CLONE_INTO_CGROUP) and once under bench/c/no_clone3.c (the cgroup.procs fallback):
  *
- *   ../shared/tools/cgroup2-vm "$PWD" node --import tsx bench/cgroup-join.ts
- *   ../shared/tools/cgroup2-vm "$PWD" bench/.build/no_clone3 node --import tsx bench/cgroup-join.ts
+ *   ../shared/tools/cgroup2-vm "$PWD" node --import tsx bench/spawn/cgroup-join.ts
+ *   ../shared/tools/cgroup2-vm "$PWD" bench/.build/no_clone3 node --import tsx bench/spawn/cgroup-join.ts
  *
- * (`npm run bench` builds bench/.build/no_clone3.) Usage: tsx bench/cgroup-join.ts [--quick]
+ * (`npm run bench` builds bench/.build/no_clone3.) Usage: tsx bench/spawn/cgroup-join.ts [--quick]
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { Supervisor } from '../src/index.js'
-import { interleave, summarize } from './lib/stats.js'
+import { Supervisor } from '../../src/index.js'
+import { interleave, summarize } from '../lib/stats.js'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } })
 const quick = values.quick === true

@@ -1,8 +1,8 @@
 /**
  * Microbenchmark of LineSplitter alone: the output of `seq 1 2000000` fed in 64 KiB
- * chunks, as a pipe delivers it. Run: `npx tsx bench/lines-micro.ts [lines] [rounds]`.
+ * chunks, as a pipe delivers it. Run: `npx tsx bench/output/lines-micro.ts [lines] [rounds]`.
  */
-import { LineSplitter } from '../src/core/lines.js'
+import { LineSplitter } from '../../src/core/lines.js'
 
 const count = Number(process.argv[2] ?? 2_000_000)
 const rounds = Number(process.argv[3] ?? 5)

@@ -1,6 +1,6 @@
 /**
  * A supervisor in a process of its own with one monitoring set-up, for the `obs`
- * workload (bench/observability.ts): `tsx bench/obs-worker.ts MODE`, MODE one of
+ * workload (bench/observability/workload.ts): `tsx bench/observability/worker.ts MODE`, MODE one of
  *   plain    no observer, no SDK (the library as embedders get it)
  *   metrics  the server's Prometheus observer
  *   traced   metrics, and the OpenTelemetry SDK exporting each process span over OTLP/HTTP
@@ -16,12 +16,12 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { trace } from '@opentelemetry/api'
 
-import { startTracing } from '../src/cli/tracing.js'
-import { Supervisor } from '../src/index.js'
-import { auditObserver } from '../src/server/monitor/audit-events.js'
-import { AuditLog } from '../src/server/monitor/audit-log.js'
-import { ServerMetrics } from '../src/server/monitor/metrics.js'
-import { serveRequests } from './lib/worker-loop.js'
+import { startTracing } from '../../src/cli/tracing.js'
+import { Supervisor } from '../../src/index.js'
+import { auditObserver } from '../../src/server/monitor/audit-events.js'
+import { AuditLog } from '../../src/server/monitor/audit-log.js'
+import { ServerMetrics } from '../../src/server/monitor/metrics.js'
+import { serveRequests } from '../lib/worker-loop.js'
 
 const mode = process.argv[2]
 if (!['plain', 'metrics', 'traced', 'traced_json', 'audited'].includes(mode)) throw new TypeError(`obs-worker: unknown mode ${mode}`)

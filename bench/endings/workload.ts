@@ -4,13 +4,13 @@
  * (the SSE bytes `POST /processes/run` sends, without a socket), run → last chunk, plain
  * and with `max_output_bytes` of 1 MiB, interleaved. Also what each one sent.
  *
- * Standalone: `tsx bench/endings.ts [--quick]` prints one JSON line; `npm run bench`
+ * Standalone: `tsx bench/endings/workload.ts [--quick]` prints one JSON line; `npm run bench`
  * (or `npm run bench -- --only endings`) adds its figures to the notes.
  */
 import { parseArgs } from 'node:util'
-import { Supervisor, runEventStream } from '../src/index.js'
-import type { RunRequest } from '../src/types.js'
-import { interleave, summarize } from './lib/stats.js'
+import { Supervisor, runEventStream } from '../../src/index.js'
+import type { RunRequest } from '../../src/types.js'
+import { interleave, summarize } from '../lib/stats.js'
 
 const SEQ: RunRequest = { command: 'seq', args: ['1', '2000000'] }
 const KINDS = {

@@ -11,8 +11,8 @@
 import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { childProcessRunner, execaRunner } from './lib/peers.js'
-import { type Runner, which } from './lib/runner.js'
+import { childProcessRunner, execaRunner } from '../lib/peers.js'
+import { type Runner, which } from '../lib/runner.js'
 
 export interface BurstReport {
   /** From the first launch to the last start event. */
@@ -156,8 +156,8 @@ async function pick(name: string | undefined): Promise<Runner> {
   if (name === 'execa') return execaRunner
   // sandproc (and its addon) is loaded only for its own bursts: the peers' processes
   // should not carry it.
-  if (name === 'sandproc') return (await import('./lib/sandproc.js')).sandprocRunner()
-  if (name === 'sandproc_nocg') return (await import('./lib/sandproc.js')).sandprocRunner({ cgroup: false })
+  if (name === 'sandproc') return (await import('../lib/sandproc.js')).sandprocRunner()
+  if (name === 'sandproc_nocg') return (await import('../lib/sandproc.js')).sandprocRunner({ cgroup: false })
   throw new TypeError(`w3-child: unknown contender ${name}`)
 }
 

@@ -4,8 +4,8 @@
  * and `Bun.spawn` are measured alike (neither shares its process with forking peers).
  *   {"op":"run","cmd":"/bin/true","args":[]}  -> {"ms":1.2}
  */
-import { Supervisor } from '../src/index.js'
-import { serveRequests } from './lib/worker-loop.js'
+import { Supervisor } from '../../src/index.js'
+import { serveRequests } from '../lib/worker-loop.js'
 
 const sup = new Supervisor({})
 

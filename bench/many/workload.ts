@@ -9,10 +9,10 @@
  * hard RLIMIT_NOFILE may be lower; runScript then starts the child through prlimit
  * (root). Node itself raises its soft limit to the hard one at start-up.
  */
-import { runScript } from './lib/child.js'
-import type { ContenderName, Measure } from './lib/results.js'
-import { summarize } from './lib/stats.js'
-import type { BurstReport } from './w3-child.js'
+import { runScript } from '../lib/child.js'
+import type { ContenderName, Measure } from '../lib/results.js'
+import { summarize } from '../lib/stats.js'
+import type { BurstReport } from '../burst/child.js'
 
 const METRICS = [
   { key: 'spawnAllMs', id: 'w6.spawn', label: 'time to start all', unit: 'ms' },
@@ -37,7 +37,7 @@ export async function w6Many(opts: W6Options): Promise<{ measures: Measure[]; no
     try {
       reports.set(
         name,
-        await runScript<BurstReport>('w3-child.ts', [name, String(n), String(seconds), 'tolerate'], {
+        await runScript<BurstReport>('burst/child.ts', [name, String(n), String(seconds), 'tolerate'], {
           // Raised where allowed; where not, the burst runs into the limit and counts its EMFILEs.
           nofile: n * 4 + 1024,
           nofileBestEffort: true,

@@ -1,11 +1,11 @@
 /**
  * The `obs` workload: what metrics and tracing cost a spawn. W1's `/bin/true` start→exit
- * in five processes of their own (bench/obs-worker.ts), interleaved: no monitoring, the
+ * in five processes of their own (bench/observability/worker.ts), interleaved: no monitoring, the
  * server's metrics observer, metrics plus the OpenTelemetry SDK exporting every process
  * span over OTLP/HTTP to a receiver in this process (protobuf, and json), and the
  * protobuf one plus the audit log. Each set-up has a process of its own because a registered SDK is process-wide.
  *
- * Standalone: `tsx bench/observability.ts [--quick]` prints one JSON line; `npm run bench
+ * Standalone: `tsx bench/observability/workload.ts [--quick]` prints one JSON line; `npm run bench
  * -- --only obs` adds its figures to the notes.
  */
 import { createServer } from 'node:http'
@@ -13,9 +13,9 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 
-import { BENCH_DIR } from './lib/build.js'
-import { interleave, summarize } from './lib/stats.js'
-import { WorkerPeer } from './lib/worker-peer.js'
+import { BENCH_DIR } from '../lib/build.js'
+import { interleave, summarize } from '../lib/stats.js'
+import { WorkerPeer } from '../lib/worker-peer.js'
 
 const SPAN_NAME = 'process true'
 const MODES = ['plain', 'metrics', 'traced', 'traced_json', 'audited'] as const
@@ -56,7 +56,7 @@ export async function obsCost(opts: { quick: boolean }): Promise<{ costs: ObsCos
   }
   const workers = MODES.map((m) => {
     const protocol = m === 'traced_json' ? 'http/json' : 'http/protobuf'
-    return new WorkerPeer(m, process.version, process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, 'obs-worker.ts'), m], { ...env, OTEL_EXPORTER_OTLP_PROTOCOL: protocol })
+    return new WorkerPeer(m, process.version, process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, 'observability/worker.ts'), m], { ...env, OTEL_EXPORTER_OTLP_PROTOCOL: protocol })
   })
   try {
     const contenders = workers.map((w) => ({ name: w.name as Mode, op: async () => void (await w.run('/bin/true')), timed: () => w.run('/bin/true') }))

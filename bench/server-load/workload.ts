@@ -7,11 +7,11 @@
  * so that, as for every other measure, lower is better and a ratio above 1 is a win.
  */
 import { readFileSync } from 'node:fs'
-import { runScript, startScript, type Service } from './lib/child.js'
-import type { ContenderName, Measure } from './lib/results.js'
-import { which } from './lib/runner.js'
-import { summarize } from './lib/stats.js'
-import type { LoadReport } from './w7-load.js'
+import { runScript, startScript, type Service } from '../lib/child.js'
+import type { ContenderName, Measure } from '../lib/results.js'
+import { which } from '../lib/runner.js'
+import { summarize } from '../lib/stats.js'
+import type { LoadReport } from './load.js'
 
 const TOKEN = 'bench-token'
 export const W7_CLIENTS = 64
@@ -26,10 +26,10 @@ export async function w7ServerLoad(opts: { quick: boolean }): Promise<{ measures
   const program = which('true')
   const reports = new Map<ContenderName, LoadReport & { rssBefore: number; rssAfter: number }>()
   for (const [name, kind] of [['sandproc', 'sandproc'], ['child_process', 'naive']] as const) {
-    const server: Service<{ port: number }> = await startScript('w5-server.ts', [kind, TOKEN], { timeoutMs: 20_000 })
+    const server: Service<{ port: number }> = await startScript('http/server.ts', [kind, TOKEN], { timeoutMs: 20_000 })
     try {
       const load = (s: number): Promise<LoadReport> =>
-        runScript<LoadReport>('w7-load.ts', [String(server.info.port), TOKEN, String(s), String(W7_CLIENTS), program], { timeoutMs: (s + 60) * 1000 })
+        runScript<LoadReport>('server-load/load.ts', [String(server.info.port), TOKEN, String(s), String(W7_CLIENTS), program], { timeoutMs: (s + 60) * 1000 })
       await load(1) // warm-up: JIT, connections, the cgroup pool
       const rssBefore = rssMiB(server.pid)
       const r = await load(seconds)

@@ -5,10 +5,10 @@
  */
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { BENCH_DIR } from './lib/build.js'
-import { runScript } from './lib/child.js'
-import type { ContenderName, Measure } from './lib/results.js'
-import { summarize } from './lib/stats.js'
+import { BENCH_DIR } from '../lib/build.js'
+import { runScript } from '../lib/child.js'
+import type { ContenderName, Measure } from '../lib/results.js'
+import { summarize } from '../lib/stats.js'
 
 interface W8Report {
   gib: number
@@ -35,7 +35,7 @@ export async function w8Pty(opts: { quick: boolean }): Promise<{ measures: Measu
   const measures: Measure[] = []
   const notes: string[] = []
   for (const gib of [0, 2]) {
-    const r = await runScript<W8Report>('w8-child.ts', [String(gib), opts.quick ? '1' : '0', gib === 0 ? 'all' : 'spawn', file], { timeoutMs: 600_000 })
+    const r = await runScript<W8Report>('pty/child.ts', [String(gib), opts.quick ? '1' : '0', gib === 0 ? 'all' : 'spawn', file], { timeoutMs: 600_000 })
     if (r.nodePtyError !== null) notes.push(`W8: node-pty could not be loaded, measured sandproc alone: ${r.nodePtyError}`)
     measures.push({ id: `w8.spawn${gib}`, workload: 'W8 PTY', label: `spawn→exit of /bin/true on a pty, parent holds ${gib} GiB`, unit: 'ms', results: results(r.spawn) })
     measures.push({ id: `w8.spawn${gib}.alone`, workload: 'W8 PTY', label: `sandproc alone (no node-pty forks), parent holds ${gib} GiB`, unit: 'ms', results: results({ sandproc: r.alone }) })

@@ -4,10 +4,10 @@
  * kill -9 from outside, in turn). Prints how many OOM kills were reported as such and how
  * many other SIGKILLs were wrongly called OOM kills. Needs root and a memory cgroup.
  *
- *   npx tsx bench/oom-accuracy.ts [N=50]
+ *   npx tsx bench/oom/accuracy.ts [N=50]
  */
-import { Supervisor } from '../src/index.js'
-import type { ExitEvent } from '../src/types.js'
+import { Supervisor } from '../../src/index.js'
+import type { ExitEvent } from '../../src/types.js'
 
 const n = Number(process.argv[2] ?? 50)
 // Stops by itself at 1 GiB: a limit that failed to apply must not OOM the machine.

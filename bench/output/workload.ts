@@ -3,10 +3,10 @@
  * `seq 1 2000000` and a 200 MB file of 100-byte lines through `cat`. sandproc's
  * `output` events against child_process + readline and execa's line iteration.
  */
-import { LINE_BYTES, lineFile, seqBytes } from './lib/build.js'
-import type { ContenderName, Measure } from './lib/results.js'
-import { type Runner, which } from './lib/runner.js'
-import { interleave, summarize } from './lib/stats.js'
+import { LINE_BYTES, lineFile, seqBytes } from '../lib/build.js'
+import type { ContenderName, Measure } from '../lib/results.js'
+import { type Runner, which } from '../lib/runner.js'
+import { interleave, summarize } from '../lib/stats.js'
 
 const LINES = 2_000_000
 

@@ -6,9 +6,9 @@
  * usage: w5-server.ts sandproc|naive TOKEN
  */
 import type { Server } from 'node:http'
-import { Supervisor } from '../src/index.js'
-import { createServer } from '../src/server/server.js'
-import { createNaiveServer } from './w5-naive.js'
+import { Supervisor } from '../../src/index.js'
+import { createServer } from '../../src/server/server.js'
+import { createNaiveServer } from './naive.js'
 
 const [kind, token] = process.argv.slice(2)
 let server: Server

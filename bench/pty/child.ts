@@ -9,8 +9,8 @@
  */
 import { createRequire } from 'node:module'
 
-import { Supervisor } from '../src/index.js'
-import { interleave } from './lib/stats.js'
+import { Supervisor } from '../../src/index.js'
+import { interleave } from '../lib/stats.js'
 
 interface NodePty {
   spawn(file: string, args: string[], opts: Record<string, unknown>): {

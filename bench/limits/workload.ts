@@ -7,14 +7,14 @@
  * hierarchy (mkdir, a limit write, two opens, the child's `tasks` join, rmdir after the
  * exit); on v2 only a limit write into the process's own cgroup.
  *
- * Standalone: `tsx bench/limits.ts [--quick]` prints one JSON line; `npm run bench`
+ * Standalone: `tsx bench/limits/workload.ts [--quick]` prints one JSON line; `npm run bench`
  * (or `npm run bench -- --only limits`) adds its figures to the notes.
  */
 import { parseArgs } from 'node:util'
-import { CgroupManager, type AcquireOptions } from '../src/cgroup/manager.js'
-import { Supervisor } from '../src/index.js'
-import type { RunRequest } from '../src/types.js'
-import { interleave, summarize } from './lib/stats.js'
+import { CgroupManager, type AcquireOptions } from '../../src/cgroup/manager.js'
+import { Supervisor } from '../../src/index.js'
+import type { RunRequest } from '../../src/types.js'
+import { interleave, summarize } from '../lib/stats.js'
 
 const KINDS = {
   limits_off: null,

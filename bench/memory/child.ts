@@ -10,10 +10,10 @@
  *
  * usage: w2-child.ts buffers|heap GIB QUICK(0|1)
  */
-import { childProcessRunner, execaRunner } from './lib/peers.js'
-import type { Runner } from './lib/runner.js'
-import { sandprocRunner } from './lib/sandproc.js'
-import { interleave } from './lib/stats.js'
+import { childProcessRunner, execaRunner } from '../lib/peers.js'
+import type { Runner } from '../lib/runner.js'
+import { sandprocRunner } from '../lib/sandproc.js'
+import { interleave } from '../lib/stats.js'
 
 const [kind, gibArg, quickArg] = process.argv.slice(2)
 const gib = Number(gibArg)
