@@ -4,7 +4,7 @@
  * and lets the parent kill everything if a burst hangs. Prints one JSON line
  * (BurstReport).
  *
- * usage: w3-child.ts sandproc|sandproc_nocg|child_process|execa N [S [tolerate]]
+ * usage: burst/child.ts sandproc|sandproc_nocg|child_process|execa N [S [tolerate]]
  *   tolerate: a launch that fails (EMFILE past the fd limit, EAGAIN past the pid limit)
  *   is counted by its code instead of ending the burst (W6 runs into the fd limit).
  */
@@ -158,7 +158,7 @@ async function pick(name: string | undefined): Promise<Runner> {
   // should not carry it.
   if (name === 'sandproc') return (await import('../lib/sandproc.js')).sandprocRunner()
   if (name === 'sandproc_nocg') return (await import('../lib/sandproc.js')).sandprocRunner({ cgroup: false })
-  throw new TypeError(`w3-child: unknown contender ${name}`)
+  throw new TypeError(`burst/child: unknown contender ${name}`)
 }
 
 /** This process's per-supervisor cgroup directories (`s<pid>-<random>`), anywhere under /sys/fs/cgroup. */
@@ -172,8 +172,8 @@ function ownCgroupDirs(): number {
 const [name, nArg, sArg, mode] = process.argv.slice(2)
 const n = Number(nArg)
 const seconds = Number(sArg ?? 1)
-if (!Number.isInteger(n) || n <= 0) throw new TypeError(`w3-child: bad count ${nArg}`)
-if (!(seconds > 0)) throw new TypeError(`w3-child: bad sleep ${sArg}`)
+if (!Number.isInteger(n) || n <= 0) throw new TypeError(`burst/child: bad count ${nArg}`)
+if (!(seconds > 0)) throw new TypeError(`burst/child: bad sleep ${sArg}`)
 const runner = await pick(name)
 let report: BurstReport
 const lastExitAt = { t: 0 }

@@ -1,6 +1,6 @@
 /**
  * Workload 3: bursts of 1,000 concurrent `sleep 1`, one fresh process per burst
- * (w3-child.ts), contenders alternating burst by burst, and the same burst from C
+ * (child.ts), contenders alternating burst by burst, and the same burst from C
  * (burst_floor.c) as the floor of what starting 1,000 processes costs on this machine.
  */
 import { type Artifacts, runBurstFloor } from '../lib/build.js'

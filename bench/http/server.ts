@@ -3,7 +3,7 @@
  * it does not share an event loop with the client. Prints `{"port": N, "pid": P}` once
  * listening on loopback, then serves until its stdin closes.
  *
- * usage: w5-server.ts sandproc|naive TOKEN
+ * usage: http/server.ts sandproc|naive TOKEN
  */
 import type { Server } from 'node:http'
 import { Supervisor } from '../../src/index.js'
@@ -19,7 +19,7 @@ if (kind === 'sandproc' && token !== undefined) {
 } else if (kind === 'naive') {
   server = createNaiveServer()
 } else {
-  throw new TypeError('usage: w5-server.ts sandproc|naive TOKEN')
+  throw new TypeError('usage: http/server.ts sandproc|naive TOKEN')
 }
 
 server.listen(0, '127.0.0.1', () => {

@@ -1,6 +1,6 @@
 /**
  * Workload 6: 10,000 concurrent `sleep 5` from one supervisor with cgroups on, against
- * child_process doing the same, each burst in a fresh Node process (w3-child.ts):
+ * child_process doing the same, each burst in a fresh Node process (burst/child.ts):
  * time to start all, max event-loop delay, fds and RSS per process, and for sandproc
  * the time close() takes to remove every cgroup after the last exit (none may be left).
  *

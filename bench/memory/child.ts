@@ -1,6 +1,6 @@
 /**
  * Workload 2, inside a fresh Node process: hold memory, then time /bin/true with every
- * contender interleaved, then sandproc alone. Run by w2-memory.ts once per size so that
+ * contender interleaved, then sandproc alone. Run by workload.ts once per size so that
  * no size inherits another's heap. Prints one JSON line: { rssMiB, heapMiB, samples, alone }.
  *
  * Why "alone": after a fork, every page of the parent is write-protected until its next
@@ -8,7 +8,7 @@
  * that fork. Interleaved, sandproc's samples at 2 GiB carry about half a millisecond of
  * child_process's cost; alone they show sandproc's own.
  *
- * usage: w2-child.ts buffers|heap GIB QUICK(0|1)
+ * usage: memory/child.ts buffers|heap GIB QUICK(0|1)
  */
 import { childProcessRunner, execaRunner } from '../lib/peers.js'
 import type { Runner } from '../lib/runner.js'
@@ -19,7 +19,7 @@ const [kind, gibArg, quickArg] = process.argv.slice(2)
 const gib = Number(gibArg)
 const quick = quickArg === '1'
 if ((kind !== 'buffers' && kind !== 'heap') || !Number.isFinite(gib)) {
-  throw new TypeError('usage: w2-child.ts buffers|heap GIB QUICK')
+  throw new TypeError('usage: memory/child.ts buffers|heap GIB QUICK')
 }
 
 const held: unknown[] = []
@@ -37,7 +37,7 @@ if (kind === 'buffers') {
 
 const sandproc = await sandprocRunner()
 // Without its cgroup too, when there is one: joining a v1 cgroup can wait for an RCU
-// grace period (see w1-sequential.ts), and slow forks in between make that likely.
+// grace period (see spawn/workload.ts), and slow forks in between make that likely.
 const sandprocNoCg = sandproc.cgroup === 'none' ? null : await sandprocRunner({ cgroup: false })
 const runners: Record<string, Runner> = {
   sandproc,

@@ -11,7 +11,7 @@ interface ChildReport {
   rssMiB: number
   heapMiB: number
   samples: Record<string, number[]>
-  /** sandproc with no fork of a peer in between (see w2-child.ts). */
+  /** sandproc with no fork of a peer in between (see child.ts). */
   alone: number[]
 }
 

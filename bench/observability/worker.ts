@@ -7,7 +7,7 @@
  *            (the protocol of OTEL_EXPORTER_OTLP_PROTOCOL: the bench runs it with protobuf
  *            and, as `traced_json`, with json)
  *   audited  traced, and the audit log (two lines a spawn, to a file in /tmp)
- * Same protocol as own-worker.ts: {"op":"run","cmd":"/bin/true","args":[]} -> {"ms":1.2}; and
+ * Same protocol as spawn/own-worker.ts: {"op":"run","cmd":"/bin/true","args":[]} -> {"ms":1.2}; and
  * {"op":"cpu"} -> {"runs":N,"cpuUs":U}: the process's CPU time (all threads) spent inside
  * those runs, which the machine's load does not inflate as it does wall time.
  */

@@ -5,7 +5,7 @@
  * and the tail loss of RUNS programs writing 60 KB and exiting (bytes not delivered
  * by the exit event). Prints one JSON line.
  *
- * usage: w8-child.ts GIB QUICK(0|1) spawn|all FILE60K
+ * usage: pty/child.ts GIB QUICK(0|1) spawn|all FILE60K
  */
 import { createRequire } from 'node:module'
 
@@ -61,7 +61,7 @@ const contenders = [
 ]
 // sandproc alone as well (half before, half after the interleaved rounds): after each of
 // node-pty's forks every page of this 2 GiB parent is write-protected, and whatever runs
-// next pays the faults (see w2-child.ts); alone shows sandproc's own cost.
+// next pays the faults (see memory/child.ts); alone shows sandproc's own cost.
 const aloneHalf = async (): Promise<number[]> =>
   (await interleave([contenders[0]], { warmup: 3, rounds: quick ? 20 : 75, budgetMs: quick ? 500 : 2_000, minRounds: 8 })).sandproc
 const alone = await aloneHalf()

@@ -5,7 +5,7 @@
  * `exit_code: 0`; anything else (a status other than 200, a reset, a bad last frame) is
  * an error. Prints one JSON line (LoadReport).
  *
- * usage: w7-load.ts PORT TOKEN SECONDS CLIENTS PROGRAM
+ * usage: server-load/load.ts PORT TOKEN SECONDS CLIENTS PROGRAM
  */
 import { Agent, request } from 'node:http'
 
@@ -24,7 +24,7 @@ const port = Number(portArg)
 const seconds = Number(secondsArg)
 const clients = Number(clientsArg)
 if (!(port > 0 && seconds > 0 && clients > 0) || token === undefined || program === undefined) {
-  throw new TypeError('usage: w7-load.ts PORT TOKEN SECONDS CLIENTS PROGRAM')
+  throw new TypeError('usage: server-load/load.ts PORT TOKEN SECONDS CLIENTS PROGRAM')
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: clients })

@@ -1,6 +1,6 @@
 /**
  * Workload 7: the server under load. 64 clients on loopback run `POST /processes/run`
- * of `/bin/true` in a loop for 10 s (w7-load.ts, a process of its own) against
+ * of `/bin/true` in a loop for 10 s (load.ts, a process of its own) against
  * sandproc's server, then against the naive child_process server of workload 5, each
  * server in its own process: completed runs/s, p50 and p99 latency, errors (must be 0),
  * server RSS before and after. Runs/s is stored as its inverse (ms per completed run),
