@@ -11,7 +11,7 @@
  * (or `npm run bench -- --only limits`) adds its figures to the notes.
  */
 import { parseArgs } from 'node:util'
-import { CgroupManager, type AcquireOptions } from '../../src/cgroup/manager.js'
+import { CgroupManager, type AcquireOptions } from '../../src/cgroup/index.js'
 import { Supervisor } from '../../src/index.js'
 import type { RunRequest } from '../../src/types.js'
 import { interleave, summarize } from '../lib/stats.js'

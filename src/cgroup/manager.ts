@@ -15,18 +15,8 @@ import { parseMemoryLimit } from './memory.js'
 import { parsePidsLimit } from './pids.js'
 import type { Placement } from './placement.js'
 import { DirPool } from './dir-pool.js'
-import { CgroupHandle, type ProcessCgroup } from './process.js'
+import { ProcessCgroup } from './process.js'
 import { removeSupervisorDir, setupSupervisorDir, type Setup, type SetupOptions } from './setup.js'
-
-export type { CgroupError } from './errors.js'
-export type { FsKind } from './detect.js'
-export type { Placement } from './placement.js'
-export type { CgroupCounters, ProcessCgroup } from './process.js'
-export type { LimitRequest } from './applied-limits.js'
-export type { Controller, ControllerState } from './controllers.js'
-export { parseMemoryLimit }
-export { parsePidsLimit } from './pids.js'
-export { parseCpuLimit } from './cpu.js'
 
 /** What the supervisor can do with cgroups here (`sup.capabilities`). */
 export interface CgroupCapabilities {
@@ -74,8 +64,8 @@ export class CgroupManager {
   readonly dir: string | null
   private readonly setup: Setup | null
   /** Null when cgroups are unavailable. */
-  private readonly pool: DirPool<CgroupHandle> | null
-  private readonly held = new Set<CgroupHandle>()
+  private readonly pool: DirPool<ProcessCgroup> | null
+  private readonly held = new Set<ProcessCgroup>()
   private count = 0
   private closing: Promise<void> | null = null
   /** A refill waiting for the end of this event-loop turn (refillSoon). */
@@ -87,7 +77,7 @@ export class CgroupManager {
     this.controllers = controllers
     this.capabilities = capabilities
     this.dir = setup?.dir ?? null
-    this.pool = setup === null ? null : new DirPool(poolSize, () => this.nextDir(), (dir) => CgroupHandle.openSync(dir, setup.mode, true))
+    this.pool = setup === null ? null : new DirPool(poolSize, () => this.nextDir(), (dir) => ProcessCgroup.openSync(dir, setup.mode, true))
     this.pool?.refill()
   }
 
@@ -143,7 +133,7 @@ export class CgroupManager {
         throw cgroupError('ENOTSUP', `${c}_limit needs the ${c} controller, which is unavailable: ${state.reason ?? ''}`)
       }
     }
-    const cg = this.pool?.take() ?? CgroupHandle.createSync(this.nextDir(), this.setup.mode)
+    const cg = this.pool?.take() ?? ProcessCgroup.createSync(this.nextDir(), this.setup.mode)
     // Topped up once this turn of the event loop is over, not here (see refillSoon).
     this.refillSoon()
     try {
@@ -197,7 +187,7 @@ export class CgroupManager {
       entries
         .filter((e) => e.isDirectory())
         .map(async (e) => {
-          const cg = CgroupHandle.openSync(path.join(setup.dir, e.name), setup.mode)
+          const cg = ProcessCgroup.openSync(path.join(setup.dir, e.name), setup.mode)
           await cg.killAll().catch(() => {})
           await cg.release()
         }),

@@ -2,9 +2,7 @@
  * Request validation (spec §1). Every check throws a TypeError with code
  * INVALID_REQUEST whose message names the field; nothing here touches the system.
  */
-import { parseCpuLimit } from '../cgroup/cpu.js'
-import { parseMemoryLimit } from '../cgroup/memory.js'
-import { parsePidsLimit } from '../cgroup/pids.js'
+import { parseCpuLimit, parseMemoryLimit, parsePidsLimit } from '../cgroup/index.js'
 import { invalid } from '../errors.js'
 import type { OutputEncoding, StartRequest, UserSpec } from '../types.js'
 
