@@ -8,7 +8,7 @@ import type { NativeCgroupJoin } from '../native.js'
 import type { Controllers } from './controllers.js'
 import { cgroupError } from './errors.js'
 import { readThrottledMs, writeCpuLimit } from './cpu.js'
-import type { ExtraCgroup } from './v1-cgroup.js'
+import type { V1Cgroup } from './v1-cgroup.js'
 import type { Controller } from './v1-hierarchy.js'
 import { readPidsCounters, writePidsLimit, type PidsCounters } from './pids.js'
 
@@ -31,7 +31,7 @@ export interface LimitCounters {
 /** The limits applied to one process. */
 export class AppliedLimits {
   /** Cgroups in other v1 hierarchies, in join order. */
-  readonly extras: ExtraCgroup[] = []
+  readonly extras: V1Cgroup[] = []
   private pidsDir: string | null = null
   private cpuDir: string | null = null
 

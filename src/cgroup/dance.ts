@@ -6,8 +6,7 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { CgroupUnavailable } from './detect.js'
-import { hasCode } from './errors.js'
+import { CgroupUnavailable, hasCode, SharedCgroup } from './errors.js'
 import { pidList, writeSync } from './fs.js'
 
 /** The leaf the supervisor moves into. */
@@ -75,11 +74,6 @@ function descendsFrom(pid: number, ancestor: number): boolean {
     if (p === ancestor) return true
   }
   return false
-}
-
-/** `own` holds processes that are not the supervisor's: placement.ts looks further. */
-export class SharedCgroup extends CgroupUnavailable {
-  override name = 'SharedCgroup'
 }
 
 /** The supervisor and its descendants among the processes of `own` (they cannot stay behind). */

@@ -2,6 +2,8 @@
  * Errors of the cgroup layer in Node's SystemError shape (`code`, `errno`, `syscall`,
  * `path`), so that a spawn failing on its cgroup reads like any other spawn failure
  * (spec §2: `syscall: "cgroup"`). Callers branch on `code`, never on the message.
+ * Also the two reasons setup gives up on the memory hierarchy ({@link CgroupUnavailable},
+ * {@link SharedCgroup}), which become `capabilities.reason` rather than a throw.
  */
 import { constants } from 'node:os'
 
@@ -45,4 +47,24 @@ export function wrapFsError(err: unknown, what: string, path: string): CgroupErr
 /** True when `err` is an fs error with one of `codes`. */
 export function hasCode(err: unknown, ...codes: string[]): boolean {
   return codes.includes(codeOf(err))
+}
+
+/**
+ * Thrown when there is no usable memory hierarchy; the message is the capability
+ * `reason`, `fix` the one-line remedy for this deployment shape, when there is one.
+ */
+export class CgroupUnavailable extends Error {
+  override name = 'CgroupUnavailable'
+
+  constructor(
+    message: string,
+    readonly fix?: string,
+  ) {
+    super(message)
+  }
+}
+
+/** `own` holds processes that are not the supervisor's: placement.ts looks further. */
+export class SharedCgroup extends CgroupUnavailable {
+  override name = 'SharedCgroup'
 }

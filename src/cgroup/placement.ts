@@ -9,9 +9,9 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { enableMemoryWithDance, mkdirOnce, ours, SharedCgroup } from './dance.js'
-import { CgroupUnavailable, type Layout } from './detect.js'
-import { hasCode } from './errors.js'
+import { enableMemoryWithDance, mkdirOnce, ours } from './dance.js'
+import type { Layout } from './detect.js'
+import { CgroupUnavailable, hasCode, SharedCgroup } from './errors.js'
 import { pidList, writeSync } from './fs.js'
 
 /** How the cgroups were placed (`capabilities.placement`). */

@@ -28,7 +28,7 @@ export async function rmdirRetry(dir: string, boundMs = RMDIR_BOUND_MS): Promise
 }
 
 /** One process's cgroup in a {@link V1Hierarchy}: the fds the child joins it through. */
-export class ExtraCgroup {
+export class V1Cgroup {
   private fdsOpen = true
   private released: Promise<void> | null = null
 
@@ -41,7 +41,7 @@ export class ExtraCgroup {
   ) {}
 
   /** Creates `dir` (unless `exists`, a pooled one) and opens its join files; on failure nothing is left. */
-  static createSync(dir: string, exists = false): ExtraCgroup {
+  static createSync(dir: string, exists = false): V1Cgroup {
     if (!exists) {
       try {
         fs.mkdirSync(dir)
@@ -52,7 +52,7 @@ export class ExtraCgroup {
     let tasks = -1
     try {
       tasks = fs.openSync(path.join(dir, 'tasks'), fs.constants.O_WRONLY)
-      return new ExtraCgroup(dir, tasks, fs.openSync(path.join(dir, 'cgroup.procs'), fs.constants.O_WRONLY))
+      return new V1Cgroup(dir, tasks, fs.openSync(path.join(dir, 'cgroup.procs'), fs.constants.O_WRONLY))
     } catch (err) {
       if (tasks >= 0) fs.closeSync(tasks)
       rmdirQuiet(dir)

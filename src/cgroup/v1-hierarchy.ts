@@ -9,8 +9,8 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { mkdirOnce, rmdirQuiet } from './dance.js'
-import { CgroupUnavailable } from './detect.js'
-import { ExtraCgroup, rmdirRetry } from './v1-cgroup.js'
+import { CgroupUnavailable } from './errors.js'
+import { V1Cgroup, rmdirRetry } from './v1-cgroup.js'
 import { DirPool } from './dir-pool.js'
 import { killPass, killUntilEmpty } from './kill.js'
 
@@ -75,15 +75,15 @@ export class V1Hierarchy {
   }
 
   /** A cgroup for one process, pooled or made now. Sync: on the spawn path. */
-  create(): ExtraCgroup {
+  create(): V1Cgroup {
     const pooled = this.pool.take()
-    let cg: ExtraCgroup
+    let cg: V1Cgroup
     try {
-      cg = pooled === undefined ? ExtraCgroup.createSync(this.nextDir()) : ExtraCgroup.createSync(pooled, true)
+      cg = pooled === undefined ? V1Cgroup.createSync(this.nextDir()) : V1Cgroup.createSync(pooled, true)
     } catch (err) {
       // A pooled directory someone removed: make one now.
       if (pooled === undefined) throw err
-      cg = ExtraCgroup.createSync(this.nextDir())
+      cg = V1Cgroup.createSync(this.nextDir())
     }
     this.pool.refill()
     return cg
