@@ -2,8 +2,6 @@
  * Errors of the cgroup layer in Node's SystemError shape (`code`, `errno`, `syscall`,
  * `path`), so that a spawn failing on its cgroup reads like any other spawn failure
  * (spec §2: `syscall: "cgroup"`). Callers branch on `code`, never on the message.
- * Also the two reasons setup gives up on the memory hierarchy ({@link CgroupUnavailable},
- * {@link SharedCgroup}), which become `capabilities.reason` rather than a throw.
  */
 import { constants } from 'node:os'
 

@@ -1,10 +1,10 @@
 /**
- * The memory controller, which every process's cgroup has: the `memory_limit` request
- * field, the files that set the limit, and the OOM counters read after the reap.
+ * The `memory_limit` request field (spec §1): bytes as a number, or a string with a
+ * binary unit. Every unit is binary (`"1G"`, `"1GB"` and `"1GiB"` all mean 2^30) because
+ * that is what the kernel's own `memory.max` syntax and `docker --memory` mean by them.
  *
- * `memory_limit` (spec §1) is bytes as a number, or a string with a binary unit. Every
- * unit is binary (`"1G"`, `"1GB"` and `"1GiB"` all mean 2^30) because that is what the
- * kernel's own `memory.max` syntax and `docker --memory` mean by them.
+ * With it, the rest of the memory controller, which every process's cgroup has: the
+ * files that set the limit, and the OOM counters read after the reap.
  */
 import * as path from 'node:path'
 import { invalid } from '../errors.js'
