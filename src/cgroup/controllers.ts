@@ -10,7 +10,7 @@ import * as path from 'node:path'
 import { dirUnder, parseMountinfo, type Layout, type LayoutOptions } from './detect.js'
 import { writeSync } from './fs.js'
 import { type Controller, PROBE_FILE, V1Hierarchy, type V1Site } from './v1-hierarchy.js'
-import type { Setup } from './setup.js'
+import type { Setup } from './supervisor-dir.js'
 
 export type { Controller } from './v1-hierarchy.js'
 

@@ -16,7 +16,7 @@ import { parsePidsLimit } from './pids.js'
 import type { Placement } from './placement.js'
 import { DirPool } from './dir-pool.js'
 import { ProcessCgroup } from './process.js'
-import { removeSupervisorDir, setupSupervisorDir, type Setup, type SetupOptions } from './setup.js'
+import { removeSupervisorDir, setupSupervisorDir, type Setup, type SetupOptions } from './supervisor-dir.js'
 
 /** What the supervisor can do with cgroups here (`sup.capabilities`). */
 export interface CgroupCapabilities {

@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { enableMemoryWithDance, mkdirOnce, ours } from './dance.js'
+import { enableMemoryWithDance, mkdirOnce, ours } from './subtree-control.js'
 import type { Layout } from './detect.js'
 import { CgroupUnavailable, hasCode, SharedCgroup } from './errors.js'
 import { pidList, writeSync } from './fs.js'

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { promisify } from 'node:util'
-import { rmdirQuiet } from './dance.js'
+import { rmdirQuiet } from './subtree-control.js'
 import { hasCode, wrapFsError } from './errors.js'
 import { delay } from './fs.js'
 

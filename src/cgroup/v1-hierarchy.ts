@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { mkdirOnce, rmdirQuiet } from './dance.js'
+import { mkdirOnce, rmdirQuiet } from './subtree-control.js'
 import { CgroupUnavailable } from './errors.js'
 import { V1Cgroup, rmdirRetry } from './v1-cgroup.js'
 import { DirPool } from './dir-pool.js'

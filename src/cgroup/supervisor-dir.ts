@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { enableMemoryNoProcesses, LEAF, mkdirOnce, rmdirQuiet } from './dance.js'
+import { enableMemoryNoProcesses, LEAF, mkdirOnce, rmdirQuiet } from './subtree-control.js'
 import type { Layout } from './detect.js'
 import { CgroupUnavailable, hasCode } from './errors.js'
 import { delay, keyedValue, readOptionalSync } from './fs.js'
