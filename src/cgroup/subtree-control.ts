@@ -98,24 +98,39 @@ export function enableMemoryWithDance(own: string, self: number): void {
   const leaf = path.join(own, LEAF)
   const created = mkdirOnce(leaf)
   const moved: number[] = []
-  // A process we move may fork meanwhile, its child landing in `own`: look again.
-  for (let round = 0; round < 3; round++) {
-    const mine = ours(own, self)
-    for (const pid of mine) {
-      try {
-        writeSync(path.join(leaf, 'cgroup.procs'), String(pid))
-        moved.push(pid)
-      } catch (err) {
-        if (!hasCode(err, 'ESRCH')) throw err
+  try {
+    // A process we move may fork meanwhile, its child landing in `own`: look again.
+    for (let round = 0; round < 3; round++) {
+      const mine = ours(own, self)
+      for (const pid of mine) {
+        try {
+          writeSync(path.join(leaf, 'cgroup.procs'), String(pid))
+          moved.push(pid)
+        } catch (err) {
+          if (!hasCode(err, 'ESRCH')) throw err
+        }
       }
+      try {
+        return enableMemory(own)
+      } catch (err) {
+        if (!hasCode(err, 'EBUSY')) throw err
+      }
+      if (mine.length === 0) break
     }
-    try {
-      return enableMemory(own)
-    } catch (err) {
-      if (!hasCode(err, 'EBUSY')) throw err
-    }
-    if (mine.length === 0) break
+  } catch (err) {
+    // Any other failure (no memory controller to give, say) leaves nothing moved either:
+    // the caller may place the cgroups elsewhere, and the supervisor stays where it was.
+    moveBack(own, leaf, moved, created)
+    throw err
   }
+  moveBack(own, leaf, moved, created)
+  throw new SharedCgroup(
+    `${own} holds processes other than this supervisor and its children, so cgroup v2 cannot give its child cgroups the memory controller ("no internal processes")`,
+    'start sandproc as the only process of a cgroup of its own, or pass --cgroup-parent DIR',
+  )
+}
+
+function moveBack(own: string, leaf: string, moved: number[], created: boolean): void {
   for (const pid of moved) {
     try {
       writeSync(path.join(own, 'cgroup.procs'), String(pid))
@@ -124,8 +139,4 @@ export function enableMemoryWithDance(own: string, self: number): void {
     }
   }
   if (created) rmdirQuiet(leaf)
-  throw new SharedCgroup(
-    `${own} holds processes other than this supervisor and its children, so cgroup v2 cannot give its child cgroups the memory controller ("no internal processes")`,
-    'start sandproc as the only process of a cgroup of its own, or pass --cgroup-parent DIR',
-  )
 }

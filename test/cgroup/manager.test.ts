@@ -261,6 +261,9 @@ describe.skipIf(MODE !== 'v2')('cgroup v2 "no internal processes" dance (real, i
   async function dance(withNeighbour: boolean): Promise<{ own: string; out: Record<string, unknown> }> {
     const name = `sandproc-dance-${process.pid}-${withNeighbour ? 'b' : 'a'}`
     const own = path.join('/sys/fs/cgroup', name)
+    // The shape of a delegated unit: its parent gives it the memory controller, as systemd
+    // does (the real root may, though it holds processes).
+    fs.writeFileSync('/sys/fs/cgroup/cgroup.subtree_control', '+memory')
     fs.mkdirSync(own)
     const child = nodeScript(DANCER)
     const neighbour = withNeighbour ? spawn('sleep', ['1000'], { stdio: 'ignore' }) : null
@@ -285,25 +288,28 @@ describe.skipIf(MODE !== 'v2')('cgroup v2 "no internal processes" dance (real, i
 
   it('moves the supervisor and its children into <own>/supervisor, then enables memory', async () => {
     const { own, out } = await dance(false)
+    const dir = new RegExp(`^${own}/sandproc/s\\d+-[0-9a-f]{8}$`)
     expect(out).toEqual({
-      caps: { cgroup: 'v2', oomDetection: true, controllers: expect.anything() },
+      caps: { cgroup: 'v2', oomDetection: true, controllers: expect.anything(), placement: 'own', dir: expect.stringMatching(dir) },
       self: `0::/${path.basename(own)}/supervisor`,
       child: `0::/${path.basename(own)}/supervisor`,
-      dir: expect.stringMatching(new RegExp(`^${own}/sandproc/s\\d+-[0-9a-f]{8}$`)),
+      dir: expect.stringMatching(dir),
       limit: String(1 << 26),
       sameParent: true,
     })
   })
 
-  it('reports why when processes not its own share its cgroup, and moves back', async () => {
+  it('moves nothing when processes not its own share its cgroup: its cgroups go under the nearest usable ancestor', async () => {
     const { own, out } = await dance(true)
+    // The ancestor here is the root: <root>/sandproc-<pid>/, made for this supervisor process.
+    const dir = new RegExp(`^/sys/fs/cgroup/sandproc-\\d+/s\\d+-[0-9a-f]{8}$`)
     expect(out).toEqual({
-      caps: { cgroup: null, oomDetection: false, reason: expect.stringContaining(own), controllers: expect.anything() },
+      caps: { cgroup: 'v2', oomDetection: true, controllers: expect.anything(), placement: 'ancestor', dir: expect.stringMatching(dir) },
       self: `0::/${path.basename(own)}`,
       child: `0::/${path.basename(own)}`,
-      dir: null,
-      limit: null,
-      sameParent: false,
+      dir: expect.stringMatching(dir),
+      limit: String(1 << 26),
+      sameParent: true,
     })
   })
 })
