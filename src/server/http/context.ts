@@ -2,10 +2,10 @@
  * What every route handler gets, and the lookups several of them share.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { SupervisedProcess } from '../core/process.js'
+import type { SupervisedProcess } from '../../core/process.js'
 import { HttpError } from './errors.js'
-import type { Supervisor } from '../managed/supervisor.js'
-import type { IdempotencyKeys } from './idempotency.js'
+import type { Supervisor } from '../../managed/supervisor.js'
+import type { IdempotencyKeys } from '../processes/idempotency.js'
 
 /** The server's limits and settings after defaults are applied. */
 export interface ServerSettings {

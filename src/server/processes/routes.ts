@@ -2,12 +2,12 @@
  * The JSON endpoints of spec §2: health, info, start, list, get, kill, signal, stdin and
  * the output snapshots.
  */
-import type { LogSnapshot, LogView } from '../core/retain.js'
-import { readJsonObject, sendEmpty, sendJson, sendError } from './body.js'
-import { checkCapacity, type RouteContext } from './context.js'
-import { HttpError, spawnErrorResponse } from './errors.js'
-import type { ManagedStartRequest, StartRequest } from '../types.js'
-import { isManagedRequest } from '../managed/fields.js'
+import type { LogSnapshot, LogView } from '../../core/retain.js'
+import { readJsonObject, sendEmpty, sendJson, sendError } from '../http/body.js'
+import { checkCapacity, type RouteContext } from '../http/context.js'
+import { HttpError, spawnErrorResponse } from '../http/errors.js'
+import type { ManagedStartRequest, StartRequest } from '../../types.js'
+import { isManagedRequest } from '../../managed/fields.js'
 import { idempotencyKey, type FirstOutcome } from './idempotency.js'
 import { infoOf, targetOf } from './target.js'
 

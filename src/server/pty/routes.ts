@@ -2,13 +2,13 @@
  * The HTTP half of PTY sessions (spec §6): create, list, get, resize, delete. The
  * WebSocket itself is in pty-socket.ts (it never reaches these routes).
  */
-import { PtySession, type PtyRequest } from '../pty/index.js'
-import { colsOf, rowsOf } from '../pty/request.js'
-import { readJsonObject, sendEmpty, sendError, sendJson } from './body.js'
-import type { Handler, RouteContext } from './context.js'
-import { errorCode, HttpError, spawnErrorResponse } from './errors.js'
-import type { Route } from './router.js'
-import { infoOf, type PtyEntry, type PtyRegistry } from './pty-sessions.js'
+import { PtySession, type PtyRequest } from '../../pty/index.js'
+import { colsOf, rowsOf } from '../../pty/request.js'
+import { readJsonObject, sendEmpty, sendError, sendJson } from '../http/body.js'
+import type { Handler, RouteContext } from '../http/context.js'
+import { errorCode, HttpError, spawnErrorResponse } from '../http/errors.js'
+import type { Route } from '../http/router.js'
+import { infoOf, type PtyEntry, type PtyRegistry } from './sessions.js'
 
 /** The routes of §6 under `prefix` (`/api/v1`), bound to one server's sessions. */
 export function ptyRoutes(prefix: string, registry: PtyRegistry): Route<Handler>[] {

@@ -2,14 +2,14 @@
  * The event-stream endpoints: `POST /processes/run` and the three follow endpoints.
  */
 import type { ServerResponse } from 'node:http'
-import type { LogView } from '../core/retain.js'
-import { readJsonObject, sendError } from './body.js'
-import { checkCapacity, type RouteContext } from './context.js'
-import { HttpError, spawnErrorResponse } from './errors.js'
+import type { LogView } from '../../core/retain.js'
+import { readJsonObject, sendError } from '../http/body.js'
+import { checkCapacity, type RouteContext } from '../http/context.js'
+import { HttpError, spawnErrorResponse } from '../http/errors.js'
 import { followEventStream, runEventStream, type EventStream } from './streams.js'
-import { SSE_HEADERS } from './sse.js'
-import type { RunRequest } from '../types.js'
-import { targetOf } from './target.js'
+import { SSE_HEADERS } from './frames.js'
+import type { RunRequest } from '../../types.js'
+import { targetOf } from '../processes/target.js'
 
 /**
  * `POST /processes/run`. Nothing is sent until the program has started, so a program

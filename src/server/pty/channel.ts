@@ -8,10 +8,10 @@
  * connection takes over; at the end the last byte, then `0x03`, then close 1000 `"exit:N"`.
  */
 import type { WebSocket } from 'ws'
-import type { PtySession } from '../pty/index.js'
-import type { ExitEvent } from '../types.js'
-import { exitCodeOf, Op, parseFrame } from './pty-frames.js'
-import { Scrollback } from './pty-scrollback.js'
+import type { PtySession } from '../../pty/index.js'
+import type { ExitEvent } from '../../types.js'
+import { exitCodeOf, Op, parseFrame } from '../../pty/wire.js'
+import { Scrollback } from './scrollback.js'
 
 /** Scrollback of each session, which is also what it holds while nobody is attached and ready. */
 export const DEFAULT_PTY_HOLD_BYTES = 1024 * 1024

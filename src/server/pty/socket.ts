@@ -9,9 +9,9 @@ import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 
-import { MAX_PTY_FRAME } from './pty-channel.js'
-import type { PtyRegistry } from './pty-sessions.js'
-import { refuseUpgrade } from './upgrade.js'
+import { MAX_PTY_FRAME } from './channel.js'
+import type { PtyRegistry } from './sessions.js'
+import { refuseUpgrade } from '../http/upgrade.js'
 
 /** How often the server pings each client; one missed pong and it is cut. */
 export const DEFAULT_PTY_PING_MS = 30_000
