@@ -7,18 +7,18 @@ import type { Duplex } from 'node:stream'
 import { bearerChecker, isLoopback } from './http/auth.js'
 import { DEFAULT_MAX_JSON_BYTES, DEFAULT_MAX_STDIN_BYTES, sendError } from './http/body.js'
 import { consoleHandler } from './console/static.js'
-import type { Handler, ServerSettings } from './http/context.js'
+import type { ServerSettings } from './http/context.js'
 import { errorCode, HttpError, toErrorResponse } from './http/errors.js'
 import { AuditLog } from './monitor/audit-log.js'
 import { Monitoring } from './monitor/monitoring.js'
 import { withRequestSpan } from './monitor/request-span.js'
-import { labelOf, matchRoute, pathOf, type Route } from './http/router.js'
-import * as routes from './processes/routes.js'
-import { follow, run } from './sse/routes.js'
-import { DEFAULT_MAX_STDIN_QUEUE_BYTES, writeStdin } from './processes/stdin.js'
+import { statusRoutes } from './monitor/status.js'
+import { labelOf, matchRoute, pathOf } from './http/router.js'
+import { processRoutes } from './processes/routes.js'
+import { sseRoutes } from './sse/routes.js'
+import { DEFAULT_MAX_STDIN_QUEUE_BYTES } from './processes/stdin.js'
 import { DEFAULT_HIGH_WATER_MARK, DEFAULT_KEEP_ALIVE_MS } from './sse/streams.js'
 import type { Supervisor } from '../managed/supervisor.js'
-import { restart } from './processes/restart.js'
 import { UpgradeFilteringRequest } from './http/upgrade.js'
 import { DEFAULT_PTY_HOLD_BYTES } from './pty/channel.js'
 import { ptyRoutes } from './pty/routes.js'
@@ -72,20 +72,6 @@ export interface ServerOptions {
 }
 
 const P = '/api/v1'
-const PID = '([^/]+)'
-const ROUTES: readonly Route<Handler>[] = [
-  { pattern: re(`${P}/health`), methods: { GET: routes.health } },
-  { pattern: re(`${P}/info`), methods: { GET: routes.info } },
-  { pattern: re(`${P}/processes`), methods: { GET: routes.list, POST: routes.start } },
-  { pattern: re(`${P}/processes/run`), methods: { POST: run } },
-  { pattern: re(`${P}/processes/${PID}`), methods: { GET: routes.get, DELETE: routes.remove } },
-  { pattern: re(`${P}/processes/${PID}/signal`), methods: { POST: routes.signal } },
-  { pattern: re(`${P}/processes/${PID}/restart`), methods: { POST: restart } },
-  { pattern: re(`${P}/processes/${PID}/stdin`), methods: { POST: writeStdin } },
-  { pattern: re(`${P}/processes/${PID}/stdin/close`), methods: { POST: routes.closeStdin } },
-  { pattern: re(`${P}/processes/${PID}/(stdout|stderr|output)`), methods: { GET: routes.snapshot } },
-  { pattern: re(`${P}/processes/${PID}/(stdout|stderr|output)/follow`), methods: { GET: follow } },
-]
 
 const supervisors = new WeakMap<Server, Supervisor>()
 const monitorings = new WeakMap<Server, Monitoring>()
@@ -130,11 +116,13 @@ export function createServer(options: ServerOptions): Server {
     throw new TypeError('auditLog must be an AuditLog')
   }
   const monitoring = new Monitoring(supervisor, pty, { metrics: options.metrics !== false, auditLog: options.auditLog ?? null })
-  const routeTable = [...ROUTES, ...ptyRoutes(P, pty), ...monitoring.route()]
+  // Each room's routes; the SSE room's first, as its `processes/run` would otherwise be
+  // taken for `processes/{id}` (sse/routes.ts).
+  const routeTable = [...statusRoutes(P), ...sseRoutes(P), ...processRoutes(P), ...ptyRoutes(P, pty), ...monitoring.route()]
 
   const serveConsole = options.console === false ? null : consoleHandler()
   // Only the PTY WebSocket upgrade is honoured; every other upgrade offer arrives here
-  // as a plain request (upgrade.ts).
+  // as a plain request (http/upgrade.ts).
   const server = createHttpServer({ IncomingMessage: UpgradeFilteringRequest }, (req, res) => {
     // Known once the route matched; a request refused before that is labelled by its path's route.
     let label: string | null = null
@@ -263,10 +251,6 @@ function clientErrorResponse(err: NodeJS.ErrnoException): string {
     'Connection: close\r\n\r\n' +
     body
   )
-}
-
-function re(path: string): RegExp {
-  return new RegExp(`^${path}$`)
 }
 
 function positive(name: string, value: number | undefined, fallback: number, zeroOk = false): number {

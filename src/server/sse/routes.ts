@@ -4,12 +4,24 @@
 import type { ServerResponse } from 'node:http'
 import type { LogView } from '../../core/retain.js'
 import { readJsonObject, sendError } from '../http/body.js'
-import { checkCapacity, type RouteContext } from '../http/context.js'
+import { checkCapacity, type Handler, type RouteContext } from '../http/context.js'
 import { HttpError, spawnErrorResponse } from '../http/errors.js'
 import { followEventStream, runEventStream, type EventStream } from './streams.js'
 import { SSE_HEADERS } from './frames.js'
 import type { RunRequest } from '../../types.js'
 import { targetOf } from '../processes/target.js'
+import { exact, PARAM, type Route } from '../http/router.js'
+
+/**
+ * The event-stream routes under `prefix` (`/api/v1`). `processes/run` must be matched
+ * before the processes room's `processes/{id}`, which would take `run` for an id.
+ */
+export function sseRoutes(prefix: string): Route<Handler>[] {
+  return [
+    { pattern: exact(`${prefix}/processes/run`), methods: { POST: run } },
+    { pattern: exact(`${prefix}/processes/${PARAM}/(stdout|stderr|output)/follow`), methods: { GET: follow } },
+  ]
+}
 
 /**
  * `POST /processes/run`. Nothing is sent until the program has started, so a program
