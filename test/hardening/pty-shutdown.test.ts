@@ -6,8 +6,8 @@
 import type { Duplex } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 
-import { DEFAULT_PTY_HOLD_BYTES, MAX_PTY_FRAME } from '../../src/server/pty/channel.js'
-import { dataFrame } from '../../src/pty/wire.js'
+import { DEFAULT_PTY_HOLD_BYTES } from '../../src/server/pty/channel.js'
+import { dataFrame, MAX_PTY_FRAME } from '../../src/pty/wire.js'
 import { ptySessionsOf } from '../../src/server/pty/socket.js'
 import { shutdown } from '../../src/server/server.js'
 import { DEFAULT_HIGH_WATER_MARK } from '../../src/server/sse/streams.js'
