@@ -1,9 +1,7 @@
 /**
- * What every route handler gets, and the lookups several of them share.
+ * What every route handler gets.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { SupervisedProcess } from '../../core/process.js'
-import { HttpError } from './errors.js'
 import type { Supervisor } from '../../managed/supervisor.js'
 import type { IdempotencyKeys } from '../processes/idempotency.js'
 
@@ -35,29 +33,3 @@ export interface RouteContext {
 }
 
 export type Handler = (ctx: RouteContext) => Promise<void>
-
-/**
- * The process named by the `{pid}` path segment: the OS pid in decimal, the newest
- * process that had it (spec §2).
- *
- * @throws HttpError 404 `NOT_FOUND` with the spec's message `Process 42 not found`.
- */
-export function processOf(ctx: RouteContext, raw: string): SupervisedProcess {
-  const pid = /^[0-9]{1,10}$/.test(raw) ? Number(raw) : Number.NaN
-  const proc = Number.isSafeInteger(pid) ? ctx.sup.process(pid) : undefined
-  if (proc === undefined) throw new HttpError('NOT_FOUND', `Process ${raw} not found`)
-  return proc
-}
-
-/**
- * Refuses a new process while the configured number are running or being launched
- * (spawns still queued count, so concurrent requests cannot overshoot the cap).
- *
- * @throws HttpError 429 `TOO_MANY_PROCESSES`.
- */
-export function checkCapacity(ctx: RouteContext): void {
-  const limit = ctx.settings.maxProcesses
-  if (ctx.sup.active >= limit) {
-    throw new HttpError('TOO_MANY_PROCESSES', `Limit of ${limit} running processes reached`)
-  }
-}
