@@ -13,7 +13,7 @@ import { UpgradeFilteringRequest } from './http/upgrade.js'
 import { AuditLog } from './monitor/audit-log.js'
 import { Monitoring } from './monitor/monitoring.js'
 import { withRequestSpan } from './monitor/request-span.js'
-import { statusRoutes } from './monitor/status.js'
+import { monitorRoutes } from './monitor/routes.js'
 import { ptyOptionsOf, settingsOf, type ServerOptions } from './options.js'
 import { processRoutes } from './processes/routes.js'
 import { ptyRoutes } from './pty/routes.js'
@@ -51,9 +51,9 @@ export function createServer(options: ServerOptions): Server {
     throw new TypeError('auditLog must be an AuditLog')
   }
   const monitoring = new Monitoring(supervisor, pty, { metrics: options.metrics !== false, auditLog: options.auditLog ?? null })
-  // Each room's routes; the SSE room's first, as its `processes/run` would otherwise be
-  // taken for `processes/{id}` (sse/routes.ts).
-  const routeTable = [...statusRoutes(P), ...sseRoutes(P), ...processRoutes(P), ...ptyRoutes(P, pty), ...monitoring.route()]
+  // Each room's routes; the SSE room's before the processes room's, as its `processes/run`
+  // would otherwise be taken for `processes/{id}` (sse/routes.ts).
+  const routeTable = [...monitorRoutes(P, monitoring), ...sseRoutes(P), ...processRoutes(P), ...ptyRoutes(P, pty)]
 
   const serveConsole = options.console === false ? null : consoleHandler()
   // Only the PTY WebSocket upgrade is honoured; every other upgrade offer arrives here

@@ -1,15 +1,18 @@
 /**
- * Whether the server is up and what it runs on: `GET /health` and `GET /info`.
+ * The monitor room's routes: whether the server is up and what it runs on (`GET /health`,
+ * `GET /info`), and `GET /metrics` when the server serves metrics (monitoring.ts).
  */
 import { sendJson } from '../http/body.js'
 import type { Handler, RouteContext } from '../http/context.js'
 import { exact, type Route } from '../http/router.js'
+import type { Monitoring } from './monitoring.js'
 
-/** The routes of `health` and `info` under `prefix` (`/api/v1`). */
-export function statusRoutes(prefix: string): Route<Handler>[] {
+/** `health` and `info` under `prefix` (`/api/v1`); `/metrics` at the root. */
+export function monitorRoutes(prefix: string, monitoring: Monitoring): Route<Handler>[] {
   return [
     { pattern: exact(`${prefix}/health`), methods: { GET: health } },
     { pattern: exact(`${prefix}/info`), methods: { GET: info } },
+    ...monitoring.route(),
   ]
 }
 
