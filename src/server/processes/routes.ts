@@ -6,7 +6,7 @@
 import type { LogSnapshot, LogView } from '../../core/retain.js'
 import { readJsonObject, sendEmpty, sendJson, sendError } from '../http/body.js'
 import type { Handler, RouteContext } from '../http/context.js'
-import { checkCapacity } from '../processes/capacity.js'
+import { checkCapacity } from './capacity.js'
 import { HttpError, spawnErrorResponse } from '../http/errors.js'
 import { exact, PARAM, type Route } from '../http/router.js'
 import type { ManagedStartRequest, StartRequest } from '../../types.js'
