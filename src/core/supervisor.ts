@@ -32,12 +32,12 @@ export type { SupervisorObserver }
 export { pathCandidates } from './prepare.js'
 
 
-/** What the supervisor found about memory cgroups (see the README's OOM section). */
+/** What the supervisor found about memory cgroups (docs/cgroups.md "OOM kills"). */
 export type Capabilities = CgroupCapabilities
 
 
 /**
- * Starts processes and keeps their table. See README for the full API.
+ * Starts processes and keeps their table. See docs/api.md for the full API.
  */
 export class Supervisor {
   /** Where the memory controller is and whether OOM kills can be reported. */

@@ -1,7 +1,8 @@
 /**
  * The supervisor as the public API has it: the core {@link CoreSupervisor} plus managed
- * processes (spec §5). `start()` with `name`, `restart` or `health_check` returns a
- * {@link ManagedProcess}; the pid lookups and the listing know which runs are managed.
+ * processes (docs/protocol.md "Managed processes"). `start()` with `name`, `restart`
+ * or `health_check` returns a {@link ManagedProcess}; the pid lookups and the listing
+ * know which runs are managed.
  */
 import { Supervisor as CoreSupervisor, type SupervisorOptions } from '../core/supervisor.js'
 import type { SupervisedProcess } from '../core/process.js'
@@ -17,7 +18,7 @@ import { ManagedRegistry } from './registry.js'
 export type { SupervisorOptions }
 
 /**
- * Starts processes, keeps managed ones running, and keeps the table. See README.
+ * Starts processes, keeps managed ones running, and keeps the table. See docs/api.md.
  */
 export class Supervisor extends CoreSupervisor {
   readonly #registry = new ManagedRegistry()

@@ -14,10 +14,11 @@ export { DEFAULT_COLS, DEFAULT_ROWS, type PtyRequest } from './request.js'
 declare module '../core/supervisor.js' {
   interface Supervisor {
     /**
-     * Starts `req.command` on a new pseudo-terminal (spec §6), on the same spawn path as
-     * `run`/`start`: credentials, its own cgroup, `memory_limit`, OOM reporting.
-     * Throws a TypeError (code INVALID_REQUEST) for a bad field; start failures reject
-     * `started`/`exited` and emit `error`.
+     * Starts `req.command` on a new pseudo-terminal (docs/protocol.md
+     * "PTY sessions"), on the same spawn path as `run`/`start`: credentials, its
+     * own cgroup, `memory_limit`, OOM reporting. Throws a TypeError (code
+     * INVALID_REQUEST) for a bad field; start failures reject `started`/`exited`
+     * and emit `error`.
      */
     pty(req: PtyRequest): PtySession
   }
