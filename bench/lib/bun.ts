@@ -78,5 +78,5 @@ export function startBun(log: (msg: string) => void): BunPeer | null {
  * like-for-like peer of `Bun.spawn`, free of the in-process contenders' forks and GC.
  */
 export function startOwnSandproc(): WorkerPeer {
-  return new WorkerPeer('sandproc', process.version, process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, 'own-worker.ts')])
+  return new WorkerPeer('sandproc', process.version, process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, 'spawn/own-worker.ts')])
 }

@@ -3,7 +3,7 @@
  * time over stdin/stdout so that its runs interleave with the in-process contenders'
  * and see the same background load, and timed inside that process, so the pipe to the
  * bench is not in the figure. One JSON request a line, one JSON answer a line
- * (bench/bun/worker.mjs and bench/own-worker.ts speak the same protocol).
+ * (bench/bun/worker.mjs and bench/spawn/own-worker.ts speak the same protocol).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 
@@ -53,7 +53,7 @@ export class WorkerPeer {
     return out
   }
 
-  /** Any other request of a worker that knows it (bench/obs-worker.ts: `{"op":"cpu"}`). */
+  /** Any other request of a worker that knows it (bench/observability/worker.ts: `{"op":"cpu"}`). */
   ask<T>(op: string): Promise<T> {
     return this.request<T>({ op })
   }

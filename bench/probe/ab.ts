@@ -5,7 +5,7 @@
  *
  * usage: npx tsx bench/probe/ab.ts PROGRAM [N] [IDLE_MS]
  *   PHASES=1   use phases-worker.ts (per-phase medians on stderr at the end)
- *   TREES=a,b  compare the bench/own-worker.ts of two checkouts instead (each needs its
+ *   TREES=a,b  compare the bench/spawn/own-worker.ts of two checkouts instead (each needs its
  *              own node_modules and build)
  */
 import path from 'node:path'
@@ -25,9 +25,9 @@ function worker(name: string, script: string, env: Record<string, string> = {}):
 const peers: Record<string, WorkerPeer> = {}
 const trees = process.env.TREES?.split(',')
 if (trees !== undefined) {
-  for (const t of trees) peers[t] = worker(t, path.join(path.resolve(t), 'bench', 'own-worker.ts'))
+  for (const t of trees) peers[t] = worker(t, path.join(path.resolve(t), 'bench', 'spawn', 'own-worker.ts'))
 } else {
-  const script = path.join(BENCH_DIR, process.env.PHASES === '1' ? 'probe/phases-worker.ts' : 'own-worker.ts')
+  const script = path.join(BENCH_DIR, process.env.PHASES === '1' ? 'probe/phases-worker.ts' : 'spawn/own-worker.ts')
   peers.sandproc = worker('sandproc', script)
   if (process.env.PHASES === '1') peers.nocg = worker('nocg', script, { OWN_NOCG: '1' })
 }

@@ -1,5 +1,5 @@
 /**
- * A profiling probe: the own-process worker of bench/own-worker.ts (same protocol),
+ * A profiling probe: the own-process worker of bench/spawn/own-worker.ts (same protocol),
  * timing each phase of every run through a wrapped binding, printed to stderr as medians
  * in µs when its stdin ends: JS before the addon (pre), the addon's spawn call (native,
  * the clone until execve when inline), the hand-back to the spawn callback (toSpawnCb),

@@ -9,10 +9,10 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { dirUnder, parseMountinfo, type Layout, type LayoutOptions } from './detect.js'
 import { writeSync } from './fs.js'
-import { type Controller, PROBE_FILE, V1Hierarchy, type V1Site } from './hierarchy.js'
-import type { Setup } from './setup.js'
+import { type Controller, PROBE_FILE, V1Hierarchy, type V1Site } from './v1-hierarchy.js'
+import type { Setup } from './supervisor-dir.js'
 
-export type { Controller } from './hierarchy.js'
+export type { Controller } from './v1-hierarchy.js'
 
 export const LIMIT_CONTROLLERS: readonly Controller[] = ['pids', 'cpu']
 

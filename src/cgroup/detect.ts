@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { hasCode } from './errors.js'
+import { CgroupUnavailable, hasCode } from './errors.js'
 
 /** What `statfs` says a path is. Tests pass their own classifier to lay out fixture trees. */
 export type FsKind = 'cgroup2' | 'cgroup' | 'tmpfs' | 'other' | 'missing'
@@ -32,21 +32,6 @@ export interface Layout {
   mountPoint: string
   /** Absolute directory of this process's own memory cgroup. */
   ownDir: string
-}
-
-/**
- * Thrown when there is no usable memory hierarchy; the message is the capability
- * `reason`, `fix` the one-line remedy for this deployment shape, when there is one.
- */
-export class CgroupUnavailable extends Error {
-  override name = 'CgroupUnavailable'
-
-  constructor(
-    message: string,
-    readonly fix?: string,
-  ) {
-    super(message)
-  }
 }
 
 const MAGIC: Record<number, FsKind> = { 0x63677270: 'cgroup2', 0x27e0eb: 'cgroup', 0x01021994: 'tmpfs' }

@@ -47,3 +47,23 @@ export function wrapFsError(err: unknown, what: string, path: string): CgroupErr
 export function hasCode(err: unknown, ...codes: string[]): boolean {
   return codes.includes(codeOf(err))
 }
+
+/**
+ * Thrown when there is no usable memory hierarchy; the message is the capability
+ * `reason`, `fix` the one-line remedy for this deployment shape, when there is one.
+ */
+export class CgroupUnavailable extends Error {
+  override name = 'CgroupUnavailable'
+
+  constructor(
+    message: string,
+    readonly fix?: string,
+  ) {
+    super(message)
+  }
+}
+
+/** `own` holds processes that are not the supervisor's: placement.ts looks further. */
+export class SharedCgroup extends CgroupUnavailable {
+  override name = 'SharedCgroup'
+}

@@ -40,6 +40,15 @@ export function readOptionalSync(path: string): string | null {
   }
 }
 
+/** The file's text; null when it is missing or unreadable (a counter that cannot be read is null). */
+export function readOrNull(path: string): string | null {
+  try {
+    return readOptionalSync(path)
+  } catch {
+    return null
+  }
+}
+
 /** The value of `key` in a flat-keyed file (`memory.events`, `memory.oom_control`), or null. */
 export function keyedValue(text: string, key: string): number | null {
   for (const line of text.split('\n')) {

@@ -6,27 +6,17 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { AppliedLimits, type LimitRequest } from './applied.js'
+import { AppliedLimits, type LimitRequest } from './applied-limits.js'
 import { detectControllers, LIMIT_CONTROLLERS, type Controller, type ControllerOptions, type Controllers, type ControllerState } from './controllers.js'
-import { CgroupUnavailable, detectLayout, type LayoutOptions } from './detect.js'
-import { cgroupError } from './errors.js'
+import { detectLayout, type LayoutOptions } from './detect.js'
+import { cgroupError, CgroupUnavailable } from './errors.js'
 import { parseCpuLimit } from './cpu.js'
-import { parseMemoryLimit } from './limit.js'
+import { parseMemoryLimit } from './memory.js'
 import { parsePidsLimit } from './pids.js'
 import type { Placement } from './placement.js'
-import { DirPool } from './pool.js'
-import { CgroupHandle, type ProcessCgroup } from './process.js'
-import { removeSupervisorDir, setupSupervisorDir, type Setup, type SetupOptions } from './setup.js'
-
-export type { CgroupError } from './errors.js'
-export type { FsKind } from './detect.js'
-export type { Placement } from './placement.js'
-export type { CgroupCounters, ProcessCgroup } from './process.js'
-export type { LimitRequest } from './applied.js'
-export type { Controller, ControllerState } from './controllers.js'
-export { parseMemoryLimit }
-export { parsePidsLimit } from './pids.js'
-export { parseCpuLimit } from './cpu.js'
+import { DirPool } from './dir-pool.js'
+import { ProcessCgroup } from './process.js'
+import { removeSupervisorDir, setupSupervisorDir, type Setup, type SetupOptions } from './supervisor-dir.js'
 
 /** What the supervisor can do with cgroups here (`sup.capabilities`). */
 export interface CgroupCapabilities {
@@ -74,8 +64,8 @@ export class CgroupManager {
   readonly dir: string | null
   private readonly setup: Setup | null
   /** Null when cgroups are unavailable. */
-  private readonly pool: DirPool<CgroupHandle> | null
-  private readonly held = new Set<CgroupHandle>()
+  private readonly pool: DirPool<ProcessCgroup> | null
+  private readonly held = new Set<ProcessCgroup>()
   private count = 0
   private closing: Promise<void> | null = null
   /** A refill waiting for the end of this event-loop turn (refillSoon). */
@@ -87,13 +77,13 @@ export class CgroupManager {
     this.controllers = controllers
     this.capabilities = capabilities
     this.dir = setup?.dir ?? null
-    this.pool = setup === null ? null : new DirPool(poolSize, () => this.nextDir(), (dir) => CgroupHandle.openSync(dir, setup.mode, true))
+    this.pool = setup === null ? null : new DirPool(poolSize, () => this.nextDir(), (dir) => ProcessCgroup.openSync(dir, setup.mode, true))
     this.pool?.refill()
   }
 
   /**
    * Detects the memory hierarchy and prepares this supervisor's directory (module doc
-   * of `cgroup-setup.ts` and docs/protocol.md "OOM"). Sync; never throws: a failure
+   * of `supervisor-dir.ts` and docs/protocol.md "OOM"). Sync; never throws: a failure
    * becomes `capabilities = { cgroup: null, oomDetection: false, reason }`.
    */
   static detect(opts: CgroupOptions = {}): CgroupManager {
@@ -143,7 +133,7 @@ export class CgroupManager {
         throw cgroupError('ENOTSUP', `${c}_limit needs the ${c} controller, which is unavailable: ${state.reason ?? ''}`)
       }
     }
-    const cg = this.pool?.take() ?? CgroupHandle.createSync(this.nextDir(), this.setup.mode)
+    const cg = this.pool?.take() ?? ProcessCgroup.createSync(this.nextDir(), this.setup.mode)
     // Topped up once this turn of the event loop is over, not here (see refillSoon).
     this.refillSoon()
     try {
@@ -197,7 +187,7 @@ export class CgroupManager {
       entries
         .filter((e) => e.isDirectory())
         .map(async (e) => {
-          const cg = CgroupHandle.openSync(path.join(setup.dir, e.name), setup.mode)
+          const cg = ProcessCgroup.openSync(path.join(setup.dir, e.name), setup.mode)
           await cg.killAll().catch(() => {})
           await cg.release()
         }),

@@ -1,7 +1,7 @@
 /**
  * Where the per-process cgroups go on cgroup v2 when no parent is given: the deployment
  * shapes of docs/deploying.md. In order: the supervisor's own cgroup (after the leaf move
- * of dance.ts); as PID 1 of a container whose cgroup-namespace root holds processes it
+ * of subtree-control.ts); as PID 1 of a container whose cgroup-namespace root holds processes it
  * does not own, those move into `<root>/init` first, as container inits do; else (its
  * cgroup shared, or without the memory controller) the nearest ancestor whose children
  * can have the memory controller gets `<ancestor>/sandproc-<pid>/`. Nothing sandproc does not own is moved, and under systemd
@@ -9,9 +9,9 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { enableMemoryWithDance, mkdirOnce, ours, SharedCgroup } from './dance.js'
-import { CgroupUnavailable, type Layout } from './detect.js'
-import { hasCode } from './errors.js'
+import { enableMemoryWithDance, mkdirOnce, ours } from './subtree-control.js'
+import type { Layout } from './detect.js'
+import { CgroupUnavailable, hasCode, SharedCgroup } from './errors.js'
 import { pidList, writeSync } from './fs.js'
 
 /** How the cgroups were placed (`capabilities.placement`). */

@@ -1,15 +1,18 @@
 /**
- * One process's own memory cgroup: its limit, the fds the child joins it through, the
- * counters read after the reap, killing what remains, and removal.
+ * One process's own cgroup ({@link ProcessCgroup}): the memory cgroup every process gets,
+ * with the pids and cpu limits beside it when asked (applied-limits.ts); the fds the
+ * child joins it through, the counters read after the reap, killing what remains, and
+ * removal. What the memory files mean: memory.ts.
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { promisify } from 'node:util'
 import { hasCode, wrapFsError } from './errors.js'
-import { delay, keyedValue, pidList, readOptionalSync, singleValue, writeIfPresentSync, writeSync } from './fs.js'
+import { delay, pidList, readOrNull, singleValue } from './fs.js'
 import { killPass, killUntilEmpty, signalPass } from './kill.js'
-import type { AppliedLimits, LimitCounters } from './applied.js'
+import type { AppliedLimits, LimitCounters } from './applied-limits.js'
 import type { NativeCgroupJoin } from '../native.js'
+import { MEMORY_FILES, oomKillsIn, readOomKills, writeMemoryLimit } from './memory.js'
 
 /** Counters of a process's cgroup, read after the process is reaped (pids and cpu: only with their limit). */
 export interface CgroupCounters extends LimitCounters {
@@ -23,87 +26,11 @@ export interface CgroupCounters extends LimitCounters {
   memoryPeak: number | null
 }
 
-/** A process's own cgroup, from {@link CgroupManager.acquire}. */
-export interface ProcessCgroup {
-  readonly path: string
-  readonly mode: 'v1' | 'v2'
-  /** The limit written at acquire, bytes; null for none. */
-  readonly memoryLimit: number | null
-  /** `cgroup.procs`, `O_WRONLY|O_CLOEXEC`: v2's join, v1's fallback join. */
-  readonly procsFd: number
-  /** v1: `tasks`, `O_WRONLY|O_CLOEXEC`, the join that skips the global lock; -1 on v2 (or without the file). */
-  readonly tasksFd: number
-  /** How the child joins: v1 `tasks` then `cgroup.procs`, v2 `cgroup.procs` (after clone3 fails). */
-  readonly join: NativeCgroupJoin
-  /** v2: the directory, `O_RDONLY|O_DIRECTORY|O_CLOEXEC`, for `clone3` `CLONE_INTO_CGROUP`; -1 on v1. */
-  readonly dirFd: number
-  /** v1 hierarchies apart from memory that a limit needs (pids, cpu): joined after {@link join}, in order. */
-  readonly extraJoins: readonly NativeCgroupJoin[]
-  /** Closes the fds the child joined through; call once the spawn has returned. */
-  closeJoinFds(): void
-  /** One synchronous kill pass (v2 `cgroup.kill`, else SIGKILL to each listed pid), for timeouts. */
-  kill(): void
-  /**
-   * Kills what remains after the main process is reaped and resolves once `cgroup.procs`
-   * reads empty. Rejects with code EBUSY if processes survive ~10 s (say, stuck in D state).
-   */
-  killAll(): Promise<void>
-  /** One pass of a catchable signal to every process listed in the cgroup. */
-  signalAll(sig: number): void
-  /** The files the addon reads right after the reap (`exitReads`), for readCounters and emptyAtReap. */
-  readonly exitReads: readonly string[]
-  /**
-   * Synchronous; never throws (an unreadable counter is null). `texts`: the contents of
-   * {@link exitReads} read at the reap; without them the files are read now.
-   */
-  readCounters(texts?: readonly (string | null)[]): CgroupCounters
-  /** True when `cgroup.procs`, read at the reap, listed nobody: nothing is left to kill. */
-  emptyAtReap(texts?: readonly (string | null)[]): boolean
-  /** Closes the fds and removes the directory, retrying ~5 s while busy; rejects with EBUSY after. */
-  release(): Promise<void>
-}
-
-/**
- * Which files hold what. On v2 the hierarchical `memory.events` is used rather than
- * `memory.events.local`: it exists on every v2 kernel (`.local` only from 5.2), and it
- * still counts an OOM kill when the process tree makes sub-cgroups of its own.
- */
-const FILES = {
-  v2: { events: 'memory.events', peak: 'memory.peak' },
-  v1: { events: 'memory.oom_control', peak: 'memory.max_usage_in_bytes' },
-} as const
-
 const RMDIR_BOUND_MS = 5_000
 
 const closeAsync = promisify(fs.close)
 
-/**
- * Processes killed by the OOM killer so far. On v1 that is `oom_kill`. On v2 a group
- * kill (`memory.oom.group`) counts its victim twice in `oom_kill`, once as the chosen
- * victim and again in the sweep over the group (kernel 6.1: one hog alone gives
- * `oom_kill 2`, a shell and its hog `oom_kill 3`, each with `oom_group_kill 1`), so
- * every group kill is subtracted once.
- */
-function oomKillsIn(text: string | null, mode: 'v1' | 'v2'): number | null {
-  const kills = text === null ? null : keyedValue(text, 'oom_kill')
-  if (kills === null || mode === 'v1') return kills
-  return kills - (keyedValue(text ?? '', 'oom_group_kill') ?? 0)
-}
-
-function readOomKills(dir: string, mode: 'v1' | 'v2'): number | null {
-  return oomKillsIn(readOrNull(path.join(dir, FILES[mode].events)), mode)
-}
-
-/** The file's text; null when it is missing or unreadable. */
-function readOrNull(file: string): string | null {
-  try {
-    return readOptionalSync(file)
-  } catch {
-    return null
-  }
-}
-
-/** What {@link CgroupHandle.exitReads} lists, by index. */
+/** What {@link ProcessCgroup.exitReads} lists, by index. */
 const AT_REAP = { events: 0, peak: 1, procs: 2 } as const
 
 /** Opened for writing; -1 when the file does not exist (the join then has only its fallback). */
@@ -116,8 +43,9 @@ function openIfPresent(file: string): number {
   }
 }
 
-/** The {@link ProcessCgroup} implementation; the manager creates and tracks these. */
-export class CgroupHandle implements ProcessCgroup {
+/** A process's own cgroup, from {@link CgroupManager.acquire}; the manager creates and tracks these. */
+export class ProcessCgroup {
+  /** The limit written at acquire, bytes; null for none. */
   memoryLimit: number | null = null
   /** The pids and cpu limits, when the request set any. */
   limits: AppliedLimits | null = null
@@ -127,20 +55,25 @@ export class CgroupHandle implements ProcessCgroup {
   private fdsOpen = true
   private hasKillFile: boolean
 
+  /** How the child joins: v1 `tasks` then `cgroup.procs`, v2 `cgroup.procs` (after clone3 fails). */
   readonly join: NativeCgroupJoin
+  /** The files the addon reads right after the reap (`exitReads`), for readCounters and emptyAtReap. */
   readonly exitReads: readonly string[]
 
   private constructor(
     readonly path: string,
     readonly mode: 'v1' | 'v2',
+    /** `cgroup.procs`, `O_WRONLY|O_CLOEXEC`: v2's join, v1's fallback join. */
     readonly procsFd: number,
+    /** v1: `tasks`, `O_WRONLY|O_CLOEXEC`, the join that skips the global lock; -1 on v2 (or without the file). */
     readonly tasksFd: number,
+    /** v2: the directory, `O_RDONLY|O_DIRECTORY|O_CLOEXEC`, for `clone3` `CLONE_INTO_CGROUP`; -1 on v1. */
     readonly dirFd: number,
     private readonly baseline: number | null,
   ) {
     this.hasKillFile = mode === 'v2'
     this.join = tasksFd >= 0 ? { fd: tasksFd, fallbackFd: procsFd, path } : { fd: procsFd, path }
-    this.exitReads = [FILES[mode].events, FILES[mode].peak, 'cgroup.procs'].map((f) => `${path}/${f}`)
+    this.exitReads = [MEMORY_FILES[mode].events, MEMORY_FILES[mode].peak, 'cgroup.procs'].map((f) => `${path}/${f}`)
   }
 
   /**
@@ -149,7 +82,7 @@ export class CgroupHandle implements ProcessCgroup {
    * (a new memcg starts from zero, and a leaf has no descendants to count on v2); the
    * spawn path then skips reading them.
    */
-  static openSync(dir: string, mode: 'v1' | 'v2', fresh = false): CgroupHandle {
+  static openSync(dir: string, mode: 'v1' | 'v2', fresh = false): ProcessCgroup {
     const procs = fs.openSync(path.join(dir, 'cgroup.procs'), fs.constants.O_WRONLY)
     let dirFd = -1
     let tasks = -1
@@ -160,18 +93,18 @@ export class CgroupHandle implements ProcessCgroup {
       fs.closeSync(procs)
       throw err
     }
-    return new CgroupHandle(dir, mode, procs, tasks, dirFd, fresh ? 0 : readOomKills(dir, mode))
+    return new ProcessCgroup(dir, mode, procs, tasks, dirFd, fresh ? 0 : readOomKills(dir, mode))
   }
 
   /** Creates `dir` and opens it; on failure nothing is left. Sync: the spawn path's fallback. */
-  static createSync(dir: string, mode: 'v1' | 'v2'): CgroupHandle {
+  static createSync(dir: string, mode: 'v1' | 'v2'): ProcessCgroup {
     try {
       fs.mkdirSync(dir)
     } catch (err) {
       throw wrapFsError(err, 'mkdir', dir)
     }
     try {
-      return CgroupHandle.openSync(dir, mode, true)
+      return ProcessCgroup.openSync(dir, mode, true)
     } catch (err) {
       try {
         fs.rmdirSync(dir)
@@ -182,31 +115,13 @@ export class CgroupHandle implements ProcessCgroup {
     }
   }
 
-  /**
-   * Writes the hard limit. v2: `memory.max`, no swap, and (with `oomGroup`) the whole
-   * cgroup killed together on OOM, so no half-killed tree keeps running. v1:
-   * `memory.limit_in_bytes` first, because `memsw` must stay >= it. Files a kernel
-   * lacks (`memory.swap.max` without swap, `memsw` without swap accounting,
-   * `memory.oom.group` before 4.19) are skipped.
-   */
+  /** Writes the hard memory limit (memory.ts says which files and why). */
   setLimitSync(bytes: number, oomGroup = true): void {
-    const files: [string, string, boolean][] =
-      this.mode === 'v2'
-        ? [['memory.max', String(bytes), true], ['memory.swap.max', '0', false]]
-        : [['memory.limit_in_bytes', String(bytes), true], ['memory.memsw.limit_in_bytes', String(bytes), false]]
-    if (this.mode === 'v2' && oomGroup) files.push(['memory.oom.group', '1', false])
-    for (const [name, value, required] of files) {
-      const file = path.join(this.path, name)
-      try {
-        if (required) writeSync(file, value)
-        else writeIfPresentSync(file, value)
-      } catch (err) {
-        throw wrapFsError(err, `write ${name}`, file)
-      }
-    }
+    writeMemoryLimit(this.path, this.mode, bytes, oomGroup)
     this.memoryLimit = bytes
   }
 
+  /** v1 hierarchies apart from memory that a limit needs (pids, cpu): joined after {@link join}, in order. */
   get extraJoins(): readonly NativeCgroupJoin[] {
     return this.limits?.joins ?? []
   }
@@ -219,18 +134,28 @@ export class CgroupHandle implements ProcessCgroup {
     for (const fd of [this.procsFd, this.tasksFd, this.dirFd]) if (fd >= 0) fs.closeSync(fd)
   }
 
+  /** One synchronous kill pass (v2 `cgroup.kill`, else SIGKILL to each listed pid), for timeouts. */
   kill(): void {
     this.hasKillFile = killPass(this.path, this.hasKillFile)
   }
 
+  /**
+   * Kills what remains after the main process is reaped and resolves once `cgroup.procs`
+   * reads empty. Rejects with code EBUSY if processes survive ~10 s (say, stuck in D state).
+   */
   killAll(): Promise<void> {
     return killUntilEmpty(this.path, () => this.kill())
   }
 
+  /** One pass of a catchable signal to every process listed in the cgroup. */
   signalAll(sig: number): void {
     signalPass(this.path, sig)
   }
 
+  /**
+   * Synchronous; never throws (an unreadable counter is null). `texts`: the contents of
+   * {@link exitReads} read at the reap; without them the files are read now.
+   */
   readCounters(texts?: readonly (string | null)[]): CgroupCounters {
     const [events, peak] =
       texts === undefined ? [readOrNull(this.exitReads[AT_REAP.events]), readOrNull(this.exitReads[AT_REAP.peak])] : [texts[AT_REAP.events], texts[AT_REAP.peak]]
@@ -239,6 +164,7 @@ export class CgroupHandle implements ProcessCgroup {
     return { oomKills: now === null || this.baseline === null ? null : now - this.baseline, memoryPeak, ...this.limits?.counters() }
   }
 
+  /** True when `cgroup.procs`, read at the reap, listed nobody: nothing is left to kill. */
   emptyAtReap(texts?: readonly (string | null)[]): boolean {
     const procs = texts?.[AT_REAP.procs]
     return typeof procs === 'string' && pidList(procs).length === 0
@@ -258,6 +184,7 @@ export class CgroupHandle implements ProcessCgroup {
     }
   }
 
+  /** Closes the fds and removes the directory, retrying ~5 s while busy; rejects with EBUSY after. */
   release(): Promise<void> {
     this.released ??= this.remove()
     return this.released

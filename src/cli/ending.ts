@@ -5,7 +5,7 @@
  */
 import { constants as os } from 'node:os'
 
-import { parseMemoryLimit } from '../cgroup/limit.js'
+import { parseMemoryLimit } from '../cgroup/index.js'
 import type { DroppedEvent, ExitEvent, RunRequest } from '../types.js'
 
 const MIB = 1024 * 1024

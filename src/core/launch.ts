@@ -2,7 +2,7 @@
  * The contract between the supervisor, which prepares and spawns a child, and the object
  * that owns it afterwards ({@link SupervisedProcess}, or a layer's own through launchChild).
  */
-import type { CgroupCounters } from '../cgroup/process.js'
+import type { CgroupCounters } from '../cgroup/index.js'
 import type { CodedError } from '../errors.js'
 import type { NativeBinding, NativeExitCallback, NativeSpawned, NativeSpawnOptions } from '../native.js'
 import type { KilledBy, OutputEncoding } from '../types.js'

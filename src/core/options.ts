@@ -4,10 +4,7 @@
  */
 import path from 'node:path'
 
-import type { CgroupOptions } from '../cgroup/manager.js'
-import { parseCpuLimit } from '../cgroup/cpu.js'
-import { parseMemoryLimit } from '../cgroup/limit.js'
-import { parsePidsLimit } from '../cgroup/pids.js'
+import { parseCpuLimit, parseMemoryLimit, parsePidsLimit, type CgroupOptions } from '../cgroup/index.js'
 import { invalid } from '../errors.js'
 import type { NativeBinding } from '../native.js'
 

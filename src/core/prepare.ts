@@ -6,8 +6,7 @@
 import os from 'node:os'
 import path from 'node:path'
 
-import { lockFreeJoin } from '../cgroup/join.js'
-import type { CgroupCapabilities, CgroupManager } from '../cgroup/manager.js'
+import { lockFreeJoin, type CgroupCapabilities, type CgroupManager } from '../cgroup/index.js'
 import { coded, type CodedError } from '../errors.js'
 import type { NativeBinding, NativeExitCallback } from '../native.js'
 import type { ChildLaunch, Launched } from './launch.js'

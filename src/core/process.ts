@@ -5,7 +5,7 @@
  */
 import { constants as os } from 'node:os'
 
-import type { CgroupCounters } from '../cgroup/process.js'
+import type { CgroupCounters } from '../cgroup/index.js'
 import { coded, type CodedError } from '../errors.js'
 import type { NativeChild, NativeExitCallback } from '../native.js'
 import type { ExitEvent, KilledBy, OutputEncoding, OutputEvent, ProcessInfo, StartEvent, StreamName } from '../types.js'

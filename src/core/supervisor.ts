@@ -3,7 +3,7 @@
  * clone (prepare.ts: credentials, PATH candidates, environment, cgroups) and spawned,
  * and keeps the table of running and recently exited processes.
  */
-import { CgroupManager, type CgroupCapabilities } from '../cgroup/manager.js'
+import { CgroupManager, type CgroupCapabilities } from '../cgroup/index.js'
 
 import { coded, type CodedError } from '../errors.js'
 import { binding as realBinding, type NativeBinding, type NativeSpawnOptions } from '../native.js'

@@ -3,9 +3,7 @@
  * with code INVALID_REQUEST whose message names the field; nothing here touches the
  * system.
  */
-import { parseCpuLimit } from '../cgroup/cpu.js'
-import { parseMemoryLimit } from '../cgroup/limit.js'
-import { parsePidsLimit } from '../cgroup/pids.js'
+import { parseCpuLimit, parseMemoryLimit, parsePidsLimit } from '../cgroup/index.js'
 import { invalid } from '../errors.js'
 import type { OutputEncoding, StartRequest, UserSpec } from '../types.js'
 

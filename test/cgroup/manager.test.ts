@@ -9,9 +9,10 @@ import * as path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CgroupManager, parseMemoryLimit, type CgroupError, type ProcessCgroup } from '../../src/cgroup/manager.js'
-import { CgroupUnavailable, detectLayout, parseMountinfo, type FsKind } from '../../src/cgroup/detect.js'
-import { CgroupHandle } from '../../src/cgroup/process.js'
+import { CgroupManager, parseMemoryLimit, type CgroupError } from '../../src/cgroup/index.js'
+import { detectLayout, parseMountinfo, type FsKind } from '../../src/cgroup/detect.js'
+import { CgroupUnavailable } from '../../src/cgroup/errors.js'
+import { ProcessCgroup } from '../../src/cgroup/process.js'
 import { listTree, makeTree, mountLine, useTrees } from '../fixtures/cgroupfs/tree.js'
 
 const MiB = 2 ** 20
@@ -489,7 +490,7 @@ describe('a process cgroup on fixture trees', () => {
       fs.writeFileSync(path.join(dir, 'cgroup.procs'), '')
       return { code, signal }
     })
-    const cg = CgroupHandle.openSync(dir, 'v2')
+    const cg = ProcessCgroup.openSync(dir, 'v2')
     fs.writeFileSync(path.join(dir, 'memory.events'), 'low 0\nhigh 0\nmax 3\noom 3\noom_kill 3\n')
     expect(cg.readCounters()).toEqual({ oomKills: 2, memoryPeak: null })
     await cg.killAll()
@@ -499,7 +500,7 @@ describe('a process cgroup on fixture trees', () => {
 
   it('v2 group kills: the victim counted twice in oom_kill is counted once', () => {
     const dir = cgroupDir({ 'cgroup.procs': '', 'memory.events': 'oom 1\noom_kill 1\noom_group_kill 0\n' })
-    const cg = CgroupHandle.openSync(dir, 'v2')
+    const cg = ProcessCgroup.openSync(dir, 'v2')
     // One group kill of a shell and its hog, as kernel 6.1 counts it.
     fs.writeFileSync(path.join(dir, 'memory.events'), 'oom 2\noom_kill 4\noom_group_kill 1\n')
     expect(cg.readCounters().oomKills).toBe(2)
@@ -507,7 +508,7 @@ describe('a process cgroup on fixture trees', () => {
 
   it('v1 without oom_kill: oomKills is null, the peak still reads', () => {
     const dir = cgroupDir({ 'cgroup.procs': '', 'memory.oom_control': 'oom_kill_disable 0\nunder_oom 0\n', 'memory.max_usage_in_bytes': '1234\n' })
-    const cg = CgroupHandle.openSync(dir, 'v1')
+    const cg = ProcessCgroup.openSync(dir, 'v1')
     expect(cg.readCounters()).toEqual({ oomKills: null, memoryPeak: 1234 })
     expect(cg.dirFd).toBe(-1)
     // Without a tasks file the join is cgroup.procs alone.
@@ -517,7 +518,7 @@ describe('a process cgroup on fixture trees', () => {
 
   it('texts read at the reap are used instead of the files; procs read then says whether a kill pass is needed', () => {
     const dir = cgroupDir({ 'cgroup.procs': '', 'memory.oom_control': 'oom_kill 1\n', 'memory.max_usage_in_bytes': '1\n' })
-    const cg = CgroupHandle.openSync(dir, 'v1')
+    const cg = ProcessCgroup.openSync(dir, 'v1')
     expect(cg.exitReads).toEqual(['memory.oom_control', 'memory.max_usage_in_bytes', 'cgroup.procs'].map((f) => path.join(dir, f)))
     // Baseline 1 from the file; the counters from the texts, not from the files (still 1 and 1).
     expect(cg.readCounters(['under_oom 0\noom_kill 3\n', '4096\n', ''])).toEqual({ oomKills: 2, memoryPeak: 4096 })
@@ -532,7 +533,7 @@ describe('a process cgroup on fixture trees', () => {
 
   it('a limit skips the files a kernel lacks (no swap, no oom.group)', () => {
     const dir = cgroupDir({ 'cgroup.procs': '', 'memory.max': 'max\n', 'memory.events': 'oom_kill 0\n' })
-    const cg = CgroupHandle.openSync(dir, 'v2')
+    const cg = ProcessCgroup.openSync(dir, 'v2')
     cg.setLimitSync(64 * MiB)
     expect(fs.readFileSync(path.join(dir, 'memory.max'), 'utf8')).toBe(String(64 * MiB))
     expect(fs.readdirSync(dir).sort()).toEqual(['cgroup.procs', 'memory.events', 'memory.max'])
@@ -540,7 +541,7 @@ describe('a process cgroup on fixture trees', () => {
 
   it('a failed limit write is a SystemError with syscall cgroup and the path', () => {
     const dir = cgroupDir({ 'cgroup.procs': '' })
-    const cg = CgroupHandle.openSync(dir, 'v1')
+    const cg = ProcessCgroup.openSync(dir, 'v1')
     expect(() => cg.setLimitSync(64 * MiB)).toThrow(
       expect.objectContaining({ code: 'ENOENT', errno: -2, syscall: 'cgroup', path: path.join(dir, 'memory.limit_in_bytes') }),
     )
@@ -549,7 +550,7 @@ describe('a process cgroup on fixture trees', () => {
   it('release closes the fds once and removes the directory', async () => {
     const root = cgroupDir({ 'p1/cgroup.procs': '' })
     const dir = path.join(root, 'p1')
-    const cg = CgroupHandle.openSync(dir, 'v2')
+    const cg = ProcessCgroup.openSync(dir, 'v2')
     fs.rmSync(path.join(dir, 'cgroup.procs'))
     const [a, b] = [cg.release(), cg.release()]
     expect(a).toBe(b)

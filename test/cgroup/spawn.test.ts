@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 
-import { CgroupManager } from '../../src/cgroup/manager.js'
+import { CgroupManager } from '../../src/cgroup/index.js'
 import { Supervisor } from '../../src/core/supervisor.js'
 import type { NativeCgroupJoin } from '../../src/native.js'
 import { spawnDirect } from '../helpers/spawn.js'

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { parseServeArgs, UsageError } from '../../src/cli/args.js'
 import { cgroupLines, fdLimit, fdLine } from '../../src/cli/startup.js'
-import { CgroupManager } from '../../src/cgroup/manager.js'
+import { CgroupManager } from '../../src/cgroup/index.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
