@@ -4,10 +4,10 @@
  */
 import fc from 'fast-check'
 
-import { parseFrame } from '../src/server/pty-frames.js'
-import { matchRoute, pathOf } from '../src/server/router.js'
-import { HttpError } from '../src/server/errors.js'
-import { lastEventId } from '../src/server/sse-routes.js'
+import { parseFrame } from '../src/pty/wire.js'
+import { matchRoute, pathOf } from '../src/server/http/router.js'
+import { HttpError } from '../src/server/http/errors.js'
+import { lastEventId } from '../src/server/sse/routes.js'
 import { target } from './arbitraries.js'
 
 /** The PTY frame decoder: any bytes give a frame or null, and a frame is one the spec allows. */

@@ -17,7 +17,7 @@ export {
   type EventStream,
   type StreamOptions,
   type FollowOptions,
-} from './server/streams.js'
-export { dataFrame, eventFrame, commentFrame, KEEP_ALIVE_FRAME, SSE_HEADERS } from './server/sse.js'
-export { HttpError, toErrorResponse, spawnErrorResponse, type ErrorBody, type ErrorCode, type ErrorResponse } from './server/errors.js'
+} from './server/sse/streams.js'
+export { dataFrame, eventFrame, commentFrame, KEEP_ALIVE_FRAME, SSE_HEADERS } from './server/sse/frames.js'
+export { HttpError, toErrorResponse, spawnErrorResponse, type ErrorBody, type ErrorCode, type ErrorResponse } from './server/http/errors.js'
 export { openPty, PtySession, DEFAULT_COLS, DEFAULT_ROWS, type PtyRequest, type PtyStartEvent } from './pty/index.js'

@@ -7,7 +7,7 @@
 import type { ReadStream, WriteStream } from 'node:tty'
 import WebSocket from 'ws'
 
-import { dataFrame, Op, READY_FRAME, resizeFrame } from '../server/pty-frames.js'
+import { dataFrame, Op, READY_FRAME, resizeFrame } from '../pty/wire.js'
 import { UsageError } from './args.js'
 
 export interface AttachConfig {

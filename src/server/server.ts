@@ -2,91 +2,29 @@
  * The reference HTTP server: the process API (docs/protocol.md "Endpoints") on
  * `node:http`.
  */
-import { readFileSync } from 'node:fs'
-import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { bearerChecker, isLoopback } from './auth.js'
-import { DEFAULT_MAX_JSON_BYTES, DEFAULT_MAX_STDIN_BYTES, sendError } from './body.js'
+import type { Supervisor } from '../managed/supervisor.js'
 import { consoleHandler } from './console/static.js'
-import type { Handler, ServerSettings } from './context.js'
-import { errorCode, HttpError, toErrorResponse } from './errors.js'
+import { bearerChecker, isLoopback } from './http/auth.js'
+import { sendError } from './http/body.js'
+import { clientErrorResponse, errorCode, HttpError, toErrorResponse } from './http/errors.js'
+import { labelOf, matchRoute, pathOf } from './http/router.js'
+import { UpgradeFilteringRequest } from './http/upgrade.js'
 import { AuditLog } from './monitor/audit-log.js'
 import { Monitoring } from './monitor/monitoring.js'
 import { withRequestSpan } from './monitor/request-span.js'
-import { labelOf, matchRoute, pathOf, type Route } from './router.js'
-import * as routes from './routes.js'
-import { follow, run } from './sse-routes.js'
-import { DEFAULT_MAX_STDIN_QUEUE_BYTES, writeStdin } from './stdin-write.js'
-import { DEFAULT_HIGH_WATER_MARK, DEFAULT_KEEP_ALIVE_MS } from './streams.js'
-import type { Supervisor } from '../managed/supervisor.js'
-import { restart } from './managed-routes.js'
-import { UpgradeFilteringRequest } from './upgrade.js'
-import { DEFAULT_PTY_HOLD_BYTES } from './pty-channel.js'
-import { ptyRoutes } from './pty-routes.js'
-import { DEFAULT_MAX_PTY_SESSIONS, PtyRegistry } from './pty-sessions.js'
-import { DEFAULT_PTY_PING_MS, ptySessionsOf, servePtySockets } from './pty-socket.js'
-import { IdempotencyKeys } from './idempotency.js'
+import { monitorRoutes } from './monitor/routes.js'
+import { ptyOptionsOf, settingsOf, type ServerOptions } from './options.js'
+import { processRoutes } from './processes/routes.js'
+import { ptyRoutes } from './pty/routes.js'
+import { PtyRegistry } from './pty/sessions.js'
+import { ptySessionsOf, servePtySockets } from './pty/socket.js'
+import { sseRoutes } from './sse/routes.js'
 
-/** Default limit of running processes; one more is refused with 429. */
-export const DEFAULT_MAX_PROCESSES = 256
-
-/** Options of {@link createServer}. */
-export interface ServerOptions {
-  /** The supervisor whose processes the API exposes. The server never closes it. */
-  supervisor: Supervisor
-  /** Bearer token every request must carry. Required unless `allowNoAuth`. */
-  token?: string
-  /** Serve without a token; only honoured for connections on a loopback address. */
-  allowNoAuth?: boolean
-  /** Running processes at which `run` and `start` answer 429. Default 256. */
-  maxProcesses?: number
-  /** Largest JSON body, bytes; more is 413. Default 1 MiB. */
-  maxJsonBytes?: number
-  /** Largest stdin write, bytes; more is 413. Default 16 MiB. */
-  maxStdinBytes?: number
-  /** Bytes of stdin writes queued per process that it has not taken; more is 429. Default 32 MiB. */
-  maxStdinQueueBytes?: number
-  /** Quiet time before a `: keep-alive` comment on event streams, ms. Default 15000. */
-  keepAliveMs?: number
-  /** Unread bytes per event stream before the process is paused. Default 64 KiB. */
-  highWaterMark?: number
-  /** `version` of `GET /info`. Default: this package's version. */
-  version?: string
-  /** Live PTY sessions at which `POST /pty` answers 429. Default 64. */
-  maxPtySessions?: number
-  /** PTY scrollback per session, bytes, which also bounds output held while no client is ready (docs/pty.md). Default 1 MiB. */
-  ptyHoldBytes?: number
-  /** Interval of the PTY WebSocket's pings, ms. Default 30000. */
-  ptyPingMs?: number
-  /** Called with every internal error (those answered with 500). Default: `console.error`. */
-  onError?: (err: unknown) => void
-  /** Serve the browser console at `/` (no token needed for its static files). Default true. */
-  console?: boolean
-  /** Serve Prometheus metrics at `GET /metrics` (docs/monitoring.md). Default true. */
-  metrics?: boolean
-  /**
-   * Audit log (docs/monitoring.md): one JSON line per process start, exit, signal, kill,
-   * stdin close, PTY session event and managed restart. The caller owns it (reopens it on
-   * SIGHUP, closes it after the server).
-   */
-  auditLog?: AuditLog
-}
+export { DEFAULT_MAX_PROCESSES, type ServerOptions } from './options.js'
 
 const P = '/api/v1'
-const PID = '([^/]+)'
-const ROUTES: readonly Route<Handler>[] = [
-  { pattern: re(`${P}/health`), methods: { GET: routes.health } },
-  { pattern: re(`${P}/info`), methods: { GET: routes.info } },
-  { pattern: re(`${P}/processes`), methods: { GET: routes.list, POST: routes.start } },
-  { pattern: re(`${P}/processes/run`), methods: { POST: run } },
-  { pattern: re(`${P}/processes/${PID}`), methods: { GET: routes.get, DELETE: routes.remove } },
-  { pattern: re(`${P}/processes/${PID}/signal`), methods: { POST: routes.signal } },
-  { pattern: re(`${P}/processes/${PID}/restart`), methods: { POST: restart } },
-  { pattern: re(`${P}/processes/${PID}/stdin`), methods: { POST: writeStdin } },
-  { pattern: re(`${P}/processes/${PID}/stdin/close`), methods: { POST: routes.closeStdin } },
-  { pattern: re(`${P}/processes/${PID}/(stdout|stderr|output)`), methods: { GET: routes.snapshot } },
-  { pattern: re(`${P}/processes/${PID}/(stdout|stderr|output)/follow`), methods: { GET: follow } },
-]
 
 const supervisors = new WeakMap<Server, Supervisor>()
 const monitorings = new WeakMap<Server, Monitoring>()
@@ -108,34 +46,19 @@ export function createServer(options: ServerOptions): Server {
     }
   }
   const authorized = token ? bearerChecker(token) : null
-  const settings: ServerSettings = {
-    maxProcesses: positive('maxProcesses', options.maxProcesses, DEFAULT_MAX_PROCESSES),
-    maxJsonBytes: positive('maxJsonBytes', options.maxJsonBytes, DEFAULT_MAX_JSON_BYTES),
-    maxStdinBytes: positive('maxStdinBytes', options.maxStdinBytes, DEFAULT_MAX_STDIN_BYTES),
-    maxStdinQueueBytes: positive('maxStdinQueueBytes', options.maxStdinQueueBytes, DEFAULT_MAX_STDIN_QUEUE_BYTES),
-    keepAliveMs: positive('keepAliveMs', options.keepAliveMs, DEFAULT_KEEP_ALIVE_MS, true),
-    highWaterMark: positive('highWaterMark', options.highWaterMark, DEFAULT_HIGH_WATER_MARK),
-    version: options.version ?? packageVersion(),
-    startedAt: Date.now(),
-    onError: options.onError ?? ((err) => console.error('sandproc: internal error:', err)),
-    idempotency: new IdempotencyKeys(),
-  }
-
-  const pty = new PtyRegistry({
-    maxSessions: positive('maxPtySessions', options.maxPtySessions, DEFAULT_MAX_PTY_SESSIONS),
-    holdBytes: positive('ptyHoldBytes', options.ptyHoldBytes, DEFAULT_PTY_HOLD_BYTES),
-    pingIntervalMs: positive('ptyPingMs', options.ptyPingMs, DEFAULT_PTY_PING_MS),
-    highWaterMark: settings.highWaterMark,
-  })
+  const settings = settingsOf(options)
+  const pty = new PtyRegistry(ptyOptionsOf(options, settings.highWaterMark))
   if (options.auditLog !== undefined && !(options.auditLog instanceof AuditLog)) {
     throw new TypeError('auditLog must be an AuditLog')
   }
   const monitoring = new Monitoring(supervisor, pty, { metrics: options.metrics !== false, auditLog: options.auditLog ?? null })
-  const routeTable = [...ROUTES, ...ptyRoutes(P, pty), ...monitoring.route()]
+  // Each room's routes; the SSE room's before the processes room's, as its `processes/run`
+  // would otherwise be taken for `processes/{id}` (sse/routes.ts).
+  const routeTable = [...monitorRoutes(P, monitoring), ...sseRoutes(P), ...processRoutes(P), ...ptyRoutes(P, pty)]
 
   const serveConsole = options.console === false ? null : consoleHandler()
   // Only the PTY WebSocket upgrade is honoured; every other upgrade offer arrives here
-  // as a plain request (upgrade.ts).
+  // as a plain request (http/upgrade.ts).
   const server = createHttpServer({ IncomingMessage: UpgradeFilteringRequest }, (req, res) => {
     // Known once the route matched; a request refused before that is labelled by its path's route.
     let label: string | null = null
@@ -245,46 +168,5 @@ export async function shutdown(server: Server, forceAfterMs = DEFAULT_SHUTDOWN_F
     await closed
   } finally {
     clearTimeout(force)
-  }
-}
-
-/** The raw bytes of the JSON error answer to a request the HTTP parser refused. */
-function clientErrorResponse(err: NodeJS.ErrnoException): string {
-  const [status, code, message] =
-    err.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'HEADERS_TOO_LARGE', 'Request line and headers exceed the size limit']
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'REQUEST_TIMEOUT', 'Request not received in time']
-        : [400, 'INVALID_REQUEST', 'Malformed HTTP request']
-  const body = JSON.stringify({ error: message, code })
-  return (
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
-    'Content-Type: application/json; charset=utf-8\r\n' +
-    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-    'Connection: close\r\n\r\n' +
-    body
-  )
-}
-
-function re(path: string): RegExp {
-  return new RegExp(`^${path}$`)
-}
-
-function positive(name: string, value: number | undefined, fallback: number, zeroOk = false): number {
-  if (value === undefined) return fallback
-  if (!Number.isFinite(value) || value < (zeroOk ? 0 : 1)) {
-    throw new TypeError(`${name} must be a ${zeroOk ? 'non-negative' : 'positive'} number`)
-  }
-  return value
-}
-
-function packageVersion(): string {
-  try {
-    const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
-    const pkg: unknown = JSON.parse(text)
-    const version: unknown = typeof pkg === 'object' && pkg !== null ? Reflect.get(pkg, 'version') : undefined
-    return typeof version === 'string' ? version : '0.0.0'
-  } catch {
-    return '0.0.0'
   }
 }

@@ -7,7 +7,7 @@ import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 
-import { runEventStream } from '../../src/server/streams.js'
+import { runEventStream } from '../../src/server/sse/streams.js'
 import { Supervisor } from '../../src/core/supervisor.js'
 import type { OutputEvent, RunRequest } from '../../src/types.js'
 import { collect, lineMatching } from '../helpers/events.js'

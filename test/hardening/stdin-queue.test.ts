@@ -9,7 +9,7 @@ import vm from 'node:vm'
 import type { IncomingMessage } from 'node:http'
 import { describe, expect, it } from 'vitest'
 
-import { stdinQueuedBytes } from '../../src/server/stdin-write.js'
+import { stdinQueuedBytes } from '../../src/server/processes/stdin.js'
 import { until } from '../fixtures/hardening/util.js'
 import { requestText } from '../helpers/raw-http.js'
 import { startServer, TOKEN, type TestServer } from '../helpers/server.js'

@@ -4,9 +4,9 @@ import { setImmediate as tick } from 'node:timers/promises'
 import WebSocket from 'ws'
 
 import type { PtySession } from '../../src/pty/index.js'
-import { READY_FRAME } from '../../src/server/pty-frames.js'
-import type { PtyEntry } from '../../src/server/pty-sessions.js'
-import { ptySessionsOf } from '../../src/server/pty-socket.js'
+import { READY_FRAME } from '../../src/pty/wire.js'
+import type { PtyEntry } from '../../src/server/pty/sessions.js'
+import { ptySessionsOf } from '../../src/server/pty/socket.js'
 import type { ExitEvent } from '../../src/types.js'
 import type { TestServer } from './server.js'
 

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { loadAssets } from './assets.js'
-import { pathOf } from '../router.js'
+import { pathOf } from '../http/router.js'
 
 /**
  * The page's policy. Scripts only from this origin and never inline. `connect-src

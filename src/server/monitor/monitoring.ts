@@ -3,9 +3,9 @@
  * log, and the observers that feed both from the supervisor and the PTY sessions.
  */
 import type { Supervisor } from '../../managed/supervisor.js'
-import type { Handler } from '../context.js'
-import type { PtyEntry, PtyRegistry } from '../pty-sessions.js'
-import type { Route } from '../router.js'
+import type { Handler } from '../http/context.js'
+import type { PtyEntry, PtyRegistry } from '../pty/sessions.js'
+import type { Route } from '../http/router.js'
 import type { AuditLog } from './audit-log.js'
 import { auditObserver, currentTraceId, exitRecord } from './audit-events.js'
 import { ServerMetrics } from './metrics.js'

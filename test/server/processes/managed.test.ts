@@ -5,10 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import type { ManagedProcess } from '../../src/managed/process.js'
-import type { ProcessInfo } from '../../src/types.js'
-import { next, untilStatus } from '../helpers/managed.js'
-import { dataOf, json, readSse, startServer, type TestServer } from '../helpers/server.js'
+import type { ManagedProcess } from '../../../src/managed/process.js'
+import type { ProcessInfo } from '../../../src/types.js'
+import { next, untilStatus } from '../../helpers/managed.js'
+import { dataOf, json, readSse, startServer, type TestServer } from '../../helpers/server.js'
 
 let t: TestServer
 beforeAll(async () => {

@@ -3,9 +3,9 @@
  * `POST /processes/{pid_or_name}/restart`. (A managed start is `POST /processes` with
  * `name`, `restart` or `health_check`: routes.ts.)
  */
-import { sendError, sendJson } from './body.js'
-import type { RouteContext } from './context.js'
-import { errorCode, HttpError, spawnErrorResponse } from './errors.js'
+import { sendError, sendJson } from '../http/body.js'
+import type { RouteContext } from '../http/context.js'
+import { errorCode, HttpError, spawnErrorResponse } from '../http/errors.js'
 import { targetOf } from './target.js'
 
 /** `POST /processes/{pid_or_name}/restart`: 200 with the new run's ProcessInfo once it has started. */

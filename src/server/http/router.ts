@@ -10,6 +10,14 @@ export interface Route<H> {
   methods: Readonly<Partial<Record<string, H>>>
 }
 
+/** One path segment captured as a parameter (`{id}` in the route's label). */
+export const PARAM = '([^/]+)'
+
+/** The pattern that matches `path` and nothing else; groups in `path` capture parameters. */
+export function exact(path: string): RegExp {
+  return new RegExp(`^${path}$`)
+}
+
 /** The handler of a request and the captured path parameters. */
 export interface Match<H> {
   handler: H

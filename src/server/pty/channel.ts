@@ -8,17 +8,15 @@
  * connection takes over; at the end the last byte, then `0x03`, then close 1000 `"exit:N"`.
  */
 import type { WebSocket } from 'ws'
-import type { PtySession } from '../pty/index.js'
-import type { ExitEvent } from '../types.js'
-import { exitCodeOf, Op, parseFrame } from './pty-frames.js'
-import { Scrollback } from './pty-scrollback.js'
+import type { PtySession } from '../../pty/index.js'
+import type { ExitEvent } from '../../types.js'
+import { exitCodeOf, MAX_PTY_FRAME, Op, parseFrame } from '../../pty/wire.js'
+import { Scrollback } from './scrollback.js'
 
 /** Scrollback of each session, which is also what it holds while nobody is attached and ready. */
 export const DEFAULT_PTY_HOLD_BYTES = 1024 * 1024
 /** Terminal input a session queues for a program that does not read it; past it the socket is paused. */
 export const PTY_INPUT_BYTES = 1024 * 1024
-/** Largest frame, both ways; also the most output put into one frame. */
-export const MAX_PTY_FRAME = 64 * 1024
 
 export interface ChannelOptions {
   holdBytes: number

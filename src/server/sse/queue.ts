@@ -4,7 +4,7 @@
  * (`onPressure(true)`), so that a slow reader slows the process instead of growing memory,
  * and it sends keep-alive comments while the stream is quiet.
  */
-import { KEEP_ALIVE_FRAME } from './sse.js'
+import { KEEP_ALIVE_FRAME } from './frames.js'
 
 export interface QueueOptions {
   /** Bytes queued and not yet pulled at which `onPressure(true)` fires. */

@@ -7,12 +7,12 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { ptySessionsOf } from '../../src/server/pty-socket.js'
-import { shutdown } from '../../src/server/server.js'
-import { dataFrame, READY_FRAME, resizeFrame } from '../../src/server/pty-frames.js'
-import { createPty, PtyClient, type Created } from '../helpers/pty.js'
-import { startServer, TOKEN, type TestServer } from '../helpers/server.js'
-import { account, isDead, untilDead } from '../helpers/system.js'
+import { ptySessionsOf } from '../../../src/server/pty/socket.js'
+import { shutdown } from '../../../src/server/server.js'
+import { dataFrame, READY_FRAME, resizeFrame } from '../../../src/pty/wire.js'
+import { createPty, PtyClient, type Created } from '../../helpers/pty.js'
+import { startServer, TOKEN, type TestServer } from '../../helpers/server.js'
+import { account, isDead, untilDead } from '../../helpers/system.js'
 
 let ts: TestServer
 

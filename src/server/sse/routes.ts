@@ -2,14 +2,27 @@
  * The event-stream endpoints: `POST /processes/run` and the three follow endpoints.
  */
 import type { ServerResponse } from 'node:http'
-import type { LogView } from '../core/retain.js'
-import { readJsonObject, sendError } from './body.js'
-import { checkCapacity, type RouteContext } from './context.js'
-import { HttpError, spawnErrorResponse } from './errors.js'
+import type { LogView } from '../../core/retain.js'
+import { readJsonObject, sendError } from '../http/body.js'
+import type { Handler, RouteContext } from '../http/context.js'
+import { checkCapacity } from '../processes/capacity.js'
+import { HttpError, spawnErrorResponse } from '../http/errors.js'
 import { followEventStream, runEventStream, type EventStream } from './streams.js'
-import { SSE_HEADERS } from './sse.js'
-import type { RunRequest } from '../types.js'
-import { targetOf } from './target.js'
+import { SSE_HEADERS } from './frames.js'
+import type { RunRequest } from '../../types.js'
+import { targetOf } from '../processes/target.js'
+import { exact, PARAM, type Route } from '../http/router.js'
+
+/**
+ * The event-stream routes under `prefix` (`/api/v1`). `processes/run` must be matched
+ * before the processes room's `processes/{id}`, which would take `run` for an id.
+ */
+export function sseRoutes(prefix: string): Route<Handler>[] {
+  return [
+    { pattern: exact(`${prefix}/processes/run`), methods: { POST: run } },
+    { pattern: exact(`${prefix}/processes/${PARAM}/(stdout|stderr|output)/follow`), methods: { GET: follow } },
+  ]
+}
 
 /**
  * `POST /processes/run`. Nothing is sent until the program has started, so a program

@@ -7,6 +7,9 @@ import type { ExitEvent } from '../types.js'
 
 export const Op = { Data: 0x00, Resize: 0x01, Ready: 0x02, Exit: 0x03 } as const
 
+/** Largest frame, both ways; also the most output put into one frame. */
+export const MAX_PTY_FRAME = 64 * 1024
+
 export type ClientFrame =
   | { op: typeof Op.Data; payload: Buffer }
   | { op: typeof Op.Resize; cols: number; rows: number }

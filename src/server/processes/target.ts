@@ -4,11 +4,11 @@
  * had it, which may be a run of a managed process), anything else the name of a
  * managed process and its current run.
  */
-import type { SupervisedProcess } from '../core/process.js'
-import type { ManagedProcess } from '../managed/process.js'
-import type { ProcessInfo } from '../types.js'
-import type { RouteContext } from './context.js'
-import { HttpError } from './errors.js'
+import type { SupervisedProcess } from '../../core/process.js'
+import type { ManagedProcess } from '../../managed/process.js'
+import type { ProcessInfo } from '../../types.js'
+import type { RouteContext } from '../http/context.js'
+import { HttpError } from '../http/errors.js'
 
 /** What a path names: a run, and the managed process it belongs to (if any). */
 export interface Target {

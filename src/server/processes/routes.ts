@@ -1,33 +1,37 @@
 /**
- * The JSON endpoints (docs/protocol.md "Endpoints"): health, info, start, list, get,
- * kill, signal, stdin and the output snapshots.
+ * The processes room: the JSON endpoints under `/processes` (start, list, get, kill,
+ * signal, stdin, restart, the output snapshots) and their route table. The event
+ * streams under `/processes` (`run`, `follow`) are the SSE room's (../sse/routes.ts).
  */
-import type { LogSnapshot, LogView } from '../core/retain.js'
-import { readJsonObject, sendEmpty, sendJson, sendError } from './body.js'
-import { checkCapacity, type RouteContext } from './context.js'
-import { HttpError, spawnErrorResponse } from './errors.js'
-import type { ManagedStartRequest, StartRequest } from '../types.js'
-import { isManagedRequest } from '../managed/fields.js'
+import type { LogSnapshot, LogView } from '../../core/retain.js'
+import { readJsonObject, sendEmpty, sendJson, sendError } from '../http/body.js'
+import type { Handler, RouteContext } from '../http/context.js'
+import { checkCapacity } from './capacity.js'
+import { HttpError, spawnErrorResponse } from '../http/errors.js'
+import { exact, PARAM, type Route } from '../http/router.js'
+import type { ManagedStartRequest, StartRequest } from '../../types.js'
+import { isManagedRequest } from '../../managed/fields.js'
 import { idempotencyKey, type FirstOutcome } from './idempotency.js'
+import { restart } from './restart.js'
+import { writeStdin } from './stdin.js'
 import { infoOf, targetOf } from './target.js'
+
+/** The routes of this room under `prefix` (`/api/v1`). */
+export function processRoutes(prefix: string): Route<Handler>[] {
+  const one = `${prefix}/processes/${PARAM}`
+  return [
+    { pattern: exact(`${prefix}/processes`), methods: { GET: list, POST: start } },
+    { pattern: exact(one), methods: { GET: get, DELETE: remove } },
+    { pattern: exact(`${one}/signal`), methods: { POST: signal } },
+    { pattern: exact(`${one}/restart`), methods: { POST: restart } },
+    { pattern: exact(`${one}/stdin`), methods: { POST: writeStdin } },
+    { pattern: exact(`${one}/stdin/close`), methods: { POST: closeStdin } },
+    { pattern: exact(`${one}/(stdout|stderr|output)`), methods: { GET: snapshot } },
+  ]
+}
 
 /** The highest signal number on Linux (SIGRTMAX). */
 const MAX_SIGNAL = 64
-
-export async function health(ctx: RouteContext): Promise<void> {
-  sendJson(ctx.res, 200, { healthy: true })
-}
-
-export async function info(ctx: RouteContext): Promise<void> {
-  sendJson(ctx.res, 200, {
-    version: ctx.settings.version,
-    uptime_secs: Math.floor((Date.now() - ctx.settings.startedAt) / 1000),
-    running_processes: ctx.sup.running,
-    total_processes: ctx.sup.total,
-    // sandproc's addition: where the cgroups go, or why OOM detection is off and the fix.
-    capabilities: ctx.sup.capabilities,
-  })
-}
 
 export async function list(ctx: RouteContext): Promise<void> {
   sendJson(ctx.res, 200, { processes: ctx.sup.list() })

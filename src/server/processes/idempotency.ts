@@ -4,8 +4,8 @@
  * remembered for 10 minutes from its first request, including while that one is still
  * starting; a repeat with the same body gets the first one's outcome, another body a 409.
  */
-import { HttpError } from './errors.js'
-import type { ProcessInfo } from '../types.js'
+import { HttpError } from '../http/errors.js'
+import type { ProcessInfo } from '../../types.js'
 
 /** How long a key is remembered (from its first request). */
 export const IDEMPOTENCY_TTL_MS = 10 * 60 * 1000

@@ -3,10 +3,10 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createServer } from '../../src/server/server.js'
-import { Supervisor } from '../../src/managed/supervisor.js'
-import type { ProcessInfo } from '../../src/types.js'
-import { json, readSse, startServer, type TestServer } from '../helpers/server.js'
+import { createServer } from '../../../src/server/server.js'
+import { Supervisor } from '../../../src/managed/supervisor.js'
+import type { ProcessInfo } from '../../../src/types.js'
+import { json, readSse, startServer, type TestServer } from '../../helpers/server.js'
 
 const servers: TestServer[] = []
 async function server(...args: Parameters<typeof startServer>): Promise<TestServer> {

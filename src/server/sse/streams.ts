@@ -4,11 +4,11 @@
  * and its web `ReadableStream` form.
  */
 import { ReadableStream } from 'node:stream/web'
-import type { SupervisedProcess } from '../core/process.js'
-import type { LogView } from '../core/retain.js'
+import type { SupervisedProcess } from '../../core/process.js'
+import type { LogView } from '../../core/retain.js'
 import { ChunkQueue } from './queue.js'
-import { commentFrame, dataFrame, eventFrame, outputFrame } from './sse.js'
-import type { DroppedEvent, ExitEvent, OutputEvent, StartEvent } from '../types.js'
+import { commentFrame, dataFrame, eventFrame, outputFrame } from './frames.js'
+import type { DroppedEvent, ExitEvent, OutputEvent, StartEvent } from '../../types.js'
 
 /**
  * Default quiet time before a `: keep-alive` comment (docs/protocol.md

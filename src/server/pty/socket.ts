@@ -9,9 +9,9 @@ import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 
-import { MAX_PTY_FRAME } from './pty-channel.js'
-import type { PtyRegistry } from './pty-sessions.js'
-import { refuseUpgrade } from './upgrade.js'
+import { MAX_PTY_FRAME } from '../../pty/wire.js'
+import type { PtyRegistry } from './sessions.js'
+import { refuseUpgrade } from '../http/upgrade.js'
 
 /** How often the server pings each client; one missed pong and it is cut. */
 export const DEFAULT_PTY_PING_MS = 30_000
@@ -25,7 +25,7 @@ export function ptySessionsOf(server: Server): PtyRegistry | undefined {
 
 /**
  * Answers `upgrade` on `server` for the sessions of `registry`. Only WebSocket offers to
- * the PTY socket path get here (see upgrade.ts); an unknown session is 404.
+ * the PTY socket path get here (see ../http/upgrade.ts); an unknown session is 404.
  */
 export function servePtySockets(server: Server, prefix: string, registry: PtyRegistry): void {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_PTY_FRAME, clientTracking: false })

@@ -6,10 +6,10 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { WebSocket } from 'ws'
 
-import type { PtySession } from '../pty/index.js'
-import type { ExitEvent } from '../types.js'
-import { PtyChannel, type ChannelOptions } from './pty-channel.js'
-import type { ExitReason, KilledBy } from '../types.js'
+import type { PtySession } from '../../pty/index.js'
+import type { ExitEvent } from '../../types.js'
+import { PtyChannel, type ChannelOptions } from './channel.js'
+import type { ExitReason, KilledBy } from '../../types.js'
 
 /** Live sessions at which `POST /pty` answers 429. */
 export const DEFAULT_MAX_PTY_SESSIONS = 64

@@ -3,6 +3,7 @@
  * status plus `{"error": "human message", "code": "MACHINE_CODE"}`. Exported so that a
  * server built on another framework answers with the same bodies.
  */
+import { STATUS_CODES } from 'node:http'
 
 /** Machine codes of the HTTP API (docs/errors.md). */
 export type ErrorCode =
@@ -137,4 +138,22 @@ function stringField(err: unknown, key: string): string | undefined {
   if (typeof err !== 'object' || err === null) return undefined
   const value: unknown = Reflect.get(err, key)
   return typeof value === 'string' ? value : undefined
+}
+
+/** The raw bytes of the JSON error answer to a request the HTTP parser refused. */
+export function clientErrorResponse(err: NodeJS.ErrnoException): string {
+  const [status, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'HEADERS_TOO_LARGE', 'Request line and headers exceed the size limit']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'REQUEST_TIMEOUT', 'Request not received in time']
+        : [400, 'INVALID_REQUEST', 'Malformed HTTP request']
+  const body = JSON.stringify({ error: message, code })
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
+    'Content-Type: application/json; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    'Connection: close\r\n\r\n' +
+    body
+  )
 }

@@ -1,15 +1,14 @@
 /**
  * The HTTP half of PTY sessions (docs/protocol.md "PTY sessions"): create, list, get,
- * resize, delete. The WebSocket itself is in pty-socket.ts (it never reaches these
- * routes).
+ * resize, delete. The WebSocket itself is in socket.ts (it never reaches these routes).
  */
-import { PtySession, type PtyRequest } from '../pty/index.js'
-import { colsOf, rowsOf } from '../pty/request.js'
-import { readJsonObject, sendEmpty, sendError, sendJson } from './body.js'
-import type { Handler, RouteContext } from './context.js'
-import { errorCode, HttpError, spawnErrorResponse } from './errors.js'
-import type { Route } from './router.js'
-import { infoOf, type PtyEntry, type PtyRegistry } from './pty-sessions.js'
+import { PtySession, type PtyRequest } from '../../pty/index.js'
+import { colsOf, rowsOf } from '../../pty/request.js'
+import { readJsonObject, sendEmpty, sendError, sendJson } from '../http/body.js'
+import type { Handler, RouteContext } from '../http/context.js'
+import { errorCode, HttpError, spawnErrorResponse } from '../http/errors.js'
+import { exact, type Route } from '../http/router.js'
+import { infoOf, type PtyEntry, type PtyRegistry } from './sessions.js'
 
 /**
  * The PTY routes (docs/protocol.md "PTY sessions") under `prefix` (`/api/v1`), bound
@@ -18,9 +17,9 @@ import { infoOf, type PtyEntry, type PtyRegistry } from './pty-sessions.js'
 export function ptyRoutes(prefix: string, registry: PtyRegistry): Route<Handler>[] {
   const base = `${prefix}/pty`
   return [
-    { pattern: re(base), methods: { GET: (ctx) => list(ctx, registry), POST: (ctx) => create(ctx, registry) } },
-    { pattern: re(`${base}/([^/]+)`), methods: { GET: (ctx) => get(ctx, registry), DELETE: (ctx) => remove(ctx, registry) } },
-    { pattern: re(`${base}/([^/]+)/resize`), methods: { POST: (ctx) => resize(ctx, registry) } },
+    { pattern: exact(base), methods: { GET: (ctx) => list(ctx, registry), POST: (ctx) => create(ctx, registry) } },
+    { pattern: exact(`${base}/([^/]+)`), methods: { GET: (ctx) => get(ctx, registry), DELETE: (ctx) => remove(ctx, registry) } },
+    { pattern: exact(`${base}/([^/]+)/resize`), methods: { POST: (ctx) => resize(ctx, registry) } },
   ]
 }
 
@@ -84,8 +83,4 @@ function entryOf(ctx: RouteContext, registry: PtyRegistry): PtyEntry {
   const entry = registry.get(ctx.params[0])
   if (entry === undefined) throw new HttpError('NOT_FOUND', `PTY session ${ctx.params[0]} not found`)
   return entry
-}
-
-function re(path: string): RegExp {
-  return new RegExp(`^${path}$`)
 }

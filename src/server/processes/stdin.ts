@@ -6,10 +6,10 @@
  * the requests of one process in the order their bodies completed; when a client goes
  * away, what the pipe has not taken of its body is dropped and freed.
  */
-import type { SupervisedProcess } from '../core/process.js'
-import { readBody, sendEmpty } from './body.js'
-import type { RouteContext } from './context.js'
-import { errorCode, HttpError } from './errors.js'
+import type { SupervisedProcess } from '../../core/process.js'
+import { readBody, sendEmpty } from '../http/body.js'
+import type { RouteContext } from '../http/context.js'
+import { errorCode, HttpError } from '../http/errors.js'
 import { targetOf } from './target.js'
 
 /** Default bound of the bytes queued for one process's stdin: two of the largest writes. */
