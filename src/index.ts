@@ -1,6 +1,6 @@
 /** Public exports of sandproc. */
-export { type Capabilities, type SupervisorOptions, type SupervisorObserver } from './core/supervisor.js'
-export { Supervisor } from './managed/supervisor.js'
+export { type Capabilities, type SupervisorOptions, type SupervisorObserver } from './core/table.js'
+export { Supervisor } from './supervisor.js'
 export { ManagedProcess } from './managed/process.js'
 export type * from './managed/events.js'
 export { SupervisedProcess } from './core/process.js'

@@ -4,14 +4,14 @@
  * module augmentation, and `src/index.ts` loads this file; `openPty(sup, req)` is the
  * same thing as a plain function.
  */
-import { Supervisor } from '../core/supervisor.js'
+import { Supervisor } from '../core/table.js'
 import { PtySession } from './session.js'
 import type { PtyRequest } from './request.js'
 
 export { PtySession, type PtyStartEvent } from './session.js'
 export { DEFAULT_COLS, DEFAULT_ROWS, type PtyRequest } from './request.js'
 
-declare module '../core/supervisor.js' {
+declare module '../core/table.js' {
   interface Supervisor {
     /**
      * Starts `req.command` on a new pseudo-terminal (spec §6), on the same spawn path as

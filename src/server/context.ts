@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { SupervisedProcess } from '../core/process.js'
 import { HttpError } from './errors.js'
-import type { Supervisor } from '../managed/supervisor.js'
+import type { Supervisor } from '../supervisor.js'
 import type { IdempotencyKeys } from './idempotency.js'
 
 /** The server's limits and settings after defaults are applied. */

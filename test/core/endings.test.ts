@@ -8,14 +8,14 @@ import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 
 import { runEventStream } from '../../src/server/streams.js'
-import { Supervisor } from '../../src/core/supervisor.js'
+import { Supervisor } from '../../src/core/table.js'
 import type { OutputEvent, RunRequest } from '../../src/types.js'
 import { collect, lineMatching } from '../helpers/events.js'
 import { isDead } from '../helpers/system.js'
 import { useSupervisor } from '../helpers/fixture.js'
 import { untilStatus } from '../helpers/managed.js'
 import type { ManagedProcess } from '../../src/managed/process.js'
-import type { Supervisor as ManagedSupervisor } from '../../src/managed/supervisor.js'
+import type { Supervisor as ManagedSupervisor } from '../../src/supervisor.js'
 
 let sup: Supervisor
 let dir: string

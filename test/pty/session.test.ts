@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 
-import { Supervisor } from '../../src/core/supervisor.js'
+import { Supervisor } from '../../src/core/table.js'
 import '../../src/pty/index.js'
 import { collectPty, untilOutput } from '../helpers/pty.js'
 import { useSupervisor } from '../helpers/fixture.js'

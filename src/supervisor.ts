@@ -3,16 +3,16 @@
  * processes (spec §5). `start()` with `name`, `restart` or `health_check` returns a
  * {@link ManagedProcess}; the pid lookups and the listing know which runs are managed.
  */
-import { Supervisor as CoreSupervisor, type SupervisorOptions } from '../core/supervisor.js'
-import type { SupervisedProcess } from '../core/process.js'
-import { resolveOptions } from '../core/options.js'
-import { LINE_HEAP_OVERHEAD, OutputLog } from '../core/retain.js'
-import { normalize } from '../core/validate.js'
-import { coded } from '../errors.js'
-import type { ManagedStartRequest, ProcessInfo, StartRequest } from '../types.js'
-import { isManagedRequest, managedSpec } from './fields.js'
-import { ManagedProcess, type RunHost } from './process.js'
-import { ManagedRegistry } from './registry.js'
+import { Supervisor as CoreSupervisor, type SupervisorOptions } from './core/table.js'
+import type { SupervisedProcess } from './core/process.js'
+import { resolveOptions } from './core/options.js'
+import { LINE_HEAP_OVERHEAD, OutputLog } from './core/retain.js'
+import { normalize } from './core/validate.js'
+import { coded } from './errors.js'
+import type { ManagedStartRequest, ProcessInfo, StartRequest } from './types.js'
+import { isManagedRequest, managedSpec } from './managed/fields.js'
+import { ManagedProcess, type RunHost } from './managed/process.js'
+import { ManagedRegistry } from './managed/registry.js'
 
 export type { SupervisorOptions }
 
