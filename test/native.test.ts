@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest'
 
 import { binding, type NativeSpawnOptions } from '../src/native.js'
 import type { SupervisedProcess } from '../src/core/process.js'
-import { Supervisor } from '../src/core/table.js'
+import { Supervisor } from '../src/supervisor.js'
 import { collect, ending, lineMatching } from './helpers/events.js'
 import { spawnDirect } from './helpers/spawn.js'
 import { openFds, parseStat, stat, statusMask, untilDead } from './helpers/system.js'

@@ -11,7 +11,7 @@ import { constants as os } from 'node:os'
 import type { Launched, ProcessCgroupHandle } from '../core/launch.js'
 import { exitEvent, type Reaped } from '../core/exit.js'
 import { signalNumber } from '../core/signals.js'
-import type { Supervisor } from '../core/table.js'
+import type { ProcessTable } from '../core/table.js'
 import { coded, type CodedError } from '../errors.js'
 import type { NativeBinding, NativeChild, NativeExitCallback, NativePipeReader, NativePty } from '../native.js'
 import { EndingRecord } from '../core/ending.js'
@@ -72,7 +72,8 @@ export class PtySession extends EventEmitter {
   readonly #end: TerminalEnd
   #resolve!: { start: (e: PtyStartEvent) => void; exit: (e: ExitEvent) => void; fail: (e: Error) => void }
 
-  constructor(sup: Supervisor, request: PtyRequest) {
+  /** Made by `Supervisor.pty(request)`; `sup` is the supervisor's core table. */
+  constructor(sup: ProcessTable, request: PtyRequest) {
     super()
     const { req, rows, cols } = normalizePty(request)
     this.command = req.command
