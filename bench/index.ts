@@ -107,7 +107,8 @@ try {
   await step('obs', async () => {
     notes.push(...(await obsCost({ quick })).notes)
   })
-  // The spawn cost of each limit (issue 15); needs the pids and cpu controllers.
+  // The spawn cost of each limit (docs/cgroups.md); needs the pids and cpu
+  // controllers.
   if (sandproc.cgroup !== 'none') {
     await step('limits', async () => {
       notes.push(...(await limitsCost({ quick })).notes)

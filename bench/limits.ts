@@ -1,11 +1,12 @@
 /**
- * The `limits` workload (issue 15): what each limit costs a spawn. `/bin/true` start→exit on one
- * default supervisor without a limit, with `pids_limit`, with `cpu_limit`, with both,
- * and with `memory_limit` for comparison, plus a supervisor whose pids and cpu
- * controllers are turned off (the cost before these limits existed), interleaved, back
- * to back and after 50 ms of idleness. On v1 a pids or cpu limit adds a cgroup in that
- * hierarchy (mkdir, a limit write, two opens, the child's `tasks` join, rmdir after the
- * exit); on v2 only a limit write into the process's own cgroup.
+ * The `limits` workload (docs/cgroups.md): what each limit costs a spawn. `/bin/true`
+ * start→exit on one default supervisor without a limit, with `pids_limit`, with
+ * `cpu_limit`, with both, and with `memory_limit` for comparison, plus a supervisor
+ * whose pids and cpu controllers are turned off (the cost before these limits
+ * existed), interleaved, back to back and after 50 ms of idleness. On v1 a pids or cpu
+ * limit adds a cgroup in that hierarchy (mkdir, a limit write, two opens, the child's
+ * `tasks` join, rmdir after the exit); on v2 only a limit write into the process's own
+ * cgroup.
  *
  * Standalone: `tsx bench/limits.ts [--quick]` prints one JSON line; `npm run bench`
  * (or `npm run bench -- --only limits`) adds its figures to the notes.

@@ -1,6 +1,7 @@
 /**
- * The README's Performance table from bench/results.json (the last `npm run bench`):
- * one row per measure, medians with the p90 in parentheses, one column per contender.
+ * The Performance table of docs/performance.md from bench/results.json (the last
+ * `npm run bench`): one row per measure, medians with the p90 in parentheses, one
+ * column per contender.
  * usage: tsx bench/readme-table.ts [results.json]
  */
 import { readFileSync } from 'node:fs'

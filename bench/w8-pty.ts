@@ -1,7 +1,8 @@
 /**
- * Workload 6: PTY sessions against node-pty (issue 11). node-pty forks on the JS thread
- * (forkpty), so its spawn cost grows with the parent's memory; sandproc's vfork-style
- * spawn on its spawner thread should stay flat. Also terminal throughput and tail loss.
+ * Workload 6: PTY sessions against node-pty (docs/pty.md). node-pty forks on the JS
+ * thread (forkpty), so its spawn cost grows with the parent's memory; sandproc's
+ * vfork-style spawn on its spawner thread should stay flat. Also terminal throughput
+ * and tail loss.
  */
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'

@@ -1,6 +1,6 @@
 /**
- * The supervisor as the public API has it (see README's API section): the process table
- * of the core (core/table.ts) with managed processes (docs/managed.md) and PTY sessions
+ * The supervisor as the public API has it (docs/api.md): the process table of the core
+ * (core/table.ts) with managed processes (docs/managed.md) and PTY sessions
  * (`pty`) on it. The one class users see; the core's extra members (the addon, child
  * launches for the layers, retention hooks) stay on the table, which is not exported.
  */
@@ -21,7 +21,7 @@ export type { Capabilities, SupervisorOptions, SupervisorObserver }
 
 /**
  * Starts processes, keeps managed ones running, opens terminals, and keeps the table.
- * See README.
+ * See docs/api.md.
  */
 export class Supervisor {
   /** Where the memory controller is and whether OOM kills can be reported. */

@@ -1,13 +1,13 @@
 /**
- * The wire types of the process API (`shared/spec/process-api.md`). Event objects are
- * exactly the JSON of the spec (snake_case keys) so that a front end serialises them
- * without mapping.
+ * The wire types of the process API (docs/protocol.md). Event objects are exactly the
+ * JSON of the protocol (snake_case keys) so that a front end serialises them without
+ * mapping.
  */
 
-/** Who the child runs as. See spec §1 for each form. */
+/** Who the child runs as. See docs/protocol.md "Requests" for each form. */
 export type UserSpec = string | { uid: number; gid?: number } | { name: string }
 
-/** Fields shared by `run` and `start` (spec §1). */
+/** Fields shared by `run` and `start` (docs/protocol.md "Requests"). */
 export interface RunRequest {
   /** Program to execute. No shell; a name without `/` is looked up in the child's PATH. */
   command: string
@@ -48,7 +48,7 @@ export interface RunRequest {
 /** How output is delivered: lines of text, or chunks of exact bytes. */
 export type OutputEncoding = 'utf8' | 'base64'
 
-/** `start` adds stdio modes (spec §1). */
+/** `start` adds stdio modes (docs/protocol.md "Requests"). */
 export interface StartRequest extends RunRequest {
   stdin_mode?: 'closed' | 'pipe'
   stdout_mode?: 'capture' | 'discard'
@@ -104,7 +104,7 @@ export interface Usage {
 
 /**
  * The last event. Exactly one of `exit_code` or `signal` is set (Node's rule);
- * `oom_killed: true` appears only with `signal: 9` (spec §4).
+ * `oom_killed: true` appears only with `signal: 9` (docs/protocol.md "OOM").
  */
 export interface ExitEvent {
   exit_code?: number
@@ -140,7 +140,7 @@ export type ProcessEvent = StartEvent | OutputEvent | DroppedEvent | ExitEvent
 
 export type ProcessStatus = 'running' | 'exited' | 'signaled' | 'oom_killed'
 
-/** ProcessInfo of spec §2. */
+/** ProcessInfo (docs/protocol.md "Endpoints"). */
 export interface ProcessInfo {
   handle: number
   pid: number
@@ -165,14 +165,20 @@ export interface ProcessInfo {
   timed_out: boolean
   /** sandproc: resource figures once the process has exited, else null. */
   usage: Usage | null
-  /** Only on a run of a managed process (spec §5). */
+  /** Only on a run of a managed process (docs/protocol.md "Managed processes"). */
   managed?: ManagedInfo
 }
 
-/** When a run that ended by itself is followed by another (spec §5). */
+/**
+ * When a run that ended by itself is followed by another (docs/protocol.md
+ * "Managed processes").
+ */
 export type RestartPolicy = 'never' | 'on_failure' | 'always'
 
-/** `restart` of a managed start request (spec §5); omitted fields take their defaults. */
+/**
+ * `restart` of a managed start request (docs/protocol.md "Managed processes"); omitted
+ * fields take their defaults.
+ */
 export interface RestartSpec {
   /** Default `"on_failure"`. */
   policy?: RestartPolicy
@@ -184,7 +190,10 @@ export interface RestartSpec {
   max_backoff_ms?: number
 }
 
-/** `health_check` of a managed start request (spec §5). Probes go to 127.0.0.1. */
+/**
+ * `health_check` of a managed start request (docs/protocol.md "Managed processes").
+ * Probes go to 127.0.0.1.
+ */
 export interface HealthCheckSpec {
   /** `http`: GET passes on 200–399; `tcp`: a connect passes. */
   type: 'http' | 'tcp'
@@ -203,7 +212,7 @@ export interface HealthCheckSpec {
 
 /**
  * A `start` request for a managed process: at least one of `name`, `restart` or
- * `health_check` (spec §5).
+ * `health_check` (docs/protocol.md "Managed processes").
  */
 export type ManagedStartRequest = StartRequest & {
   /** Non-empty, at most 255 bytes, no `/`, no control characters, not all digits. */
@@ -212,10 +221,10 @@ export type ManagedStartRequest = StartRequest & {
   health_check?: HealthCheckSpec
 } & ({ name: string } | { restart: RestartSpec } | { health_check: HealthCheckSpec })
 
-/** Managed status (spec §5). */
+/** Managed status (docs/protocol.md "Managed processes"). */
 export type ManagedStatus = 'starting' | 'running' | 'backing_off' | 'stopped'
 
-/** Health status (spec §5). */
+/** Health status (docs/protocol.md "Managed processes"). */
 export type HealthStatus = 'disabled' | 'starting' | 'healthy' | 'unhealthy'
 
 /** How the latest run ended. */

@@ -26,7 +26,7 @@ async function cc(args: string[]): Promise<void> {
     await execFileP(compiler, args)
   } catch (err) {
     const e = err as Error & { stderr?: string }
-    throw new Error(`${compiler} ${args.join(' ')} failed: ${e.stderr ?? e.message}`)
+    throw new Error(`${compiler} ${args.join(' ')} failed: ${e.stderr ?? e.message}`, { cause: err })
   }
 }
 

@@ -1,4 +1,4 @@
-/** The markdown printed at the end of a run (and pasted into the README). */
+/** The markdown printed at the end of a run (and pasted into docs/performance.md). */
 import { type BenchResults, type ContenderName, type Measure, advantage, rates } from './results.js'
 import type { Summary } from './stats.js'
 

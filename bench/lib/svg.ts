@@ -1,7 +1,7 @@
 /**
  * bench/results.svg: the speed ratios as horizontal bars on a log scale, written by hand
  * so the bench needs no charting dependency. Above 1× sandproc is faster; a red tick
- * marks the issue's target for child_process where there is one.
+ * marks the target (docs/performance.md) for child_process where there is one.
  */
 import { type Measure, advantage } from './results.js'
 
@@ -31,10 +31,16 @@ const SERIES = [
   { name: 'node_pty', label: 'node-pty ÷ sandproc (W6)', color: '#e15759' },
 ] as const
 
-/** Issue 5's bound on sandproc ÷ C floor (1.5×, workload 1), as floor ÷ sandproc. */
+/**
+ * The goal on sandproc ÷ C floor (1.5×, workload 1; docs/performance.md), as floor ÷
+ * sandproc.
+ */
 const FLOOR_TARGETS: Record<string, number> = { 'w1.true': 1 / 1.5, 'w1.noop': 1 / 1.5 }
 
-/** Issue 12: at least as fast as Bun.spawn, back to back and after idleness. */
+/**
+ * The goal of docs/performance.md: at least as fast as Bun.spawn, back to back and
+ * after idleness.
+ */
 const BUN_TARGETS: Record<string, number> = { 'w1.true': 1, 'w1.idle': 1 }
 
 const LABEL_W = 330

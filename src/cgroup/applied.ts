@@ -1,8 +1,8 @@
 /**
- * The pids and cpu limits of one process (issue 15), beside its memory cgroup: written
- * into that cgroup where the controller lives there (v2), or into cgroups of their own
- * hierarchies (v1), which the child joins before exec. Only what the request asks for is
- * made, so a process without these limits costs nothing more.
+ * The pids and cpu limits of one process (docs/cgroups.md), beside its memory cgroup:
+ * written into that cgroup where the controller lives there (v2), or into cgroups of
+ * their own hierarchies (v1), which the child joins before exec. Only what the request
+ * asks for is made, so a process without these limits costs nothing more.
  */
 import type { NativeCgroupJoin } from '../native.js'
 import type { Controllers } from './controllers.js'

@@ -1,9 +1,9 @@
 /**
  * Which limit controllers (`pids`, `cpu`) a supervisor can use beside memory, and where
- * (issue 15). On v2 they live in the memory cgroups themselves, once enabled beside
- * `+memory` down the same subtree. On v1 each is a hierarchy of its own, found in
- * `/proc/self/mountinfo`; one co-mounted with memory uses the memory cgroups. Reasons
- * are kept for `capabilities`.
+ * (docs/cgroups.md). On v2 they live in the memory cgroups themselves, once enabled
+ * beside `+memory` down the same subtree. On v1 each is a hierarchy of its own, found
+ * in `/proc/self/mountinfo`; one co-mounted with memory uses the memory cgroups.
+ * Reasons are kept for `capabilities`.
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'

@@ -1,6 +1,6 @@
 /**
- * The cpu controller of one process's cgroup (issue 15): `cpu_limit`, a number of CPUs,
- * becomes a CFS bandwidth quota over a 100 ms period (`cpu.max` on v2,
+ * The cpu controller of one process's cgroup (docs/cgroups.md): `cpu_limit`, a number
+ * of CPUs, becomes a CFS bandwidth quota over a 100 ms period (`cpu.max` on v2,
  * `cpu.cfs_quota_us` over `cpu.cfs_period_us` on v1), and the time the tree spent
  * throttled comes back from `cpu.stat`.
  */

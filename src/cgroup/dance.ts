@@ -1,8 +1,9 @@
 /**
  * Giving child cgroups the memory controller on cgroup v2, and the "no internal
- * processes" dance that needs (spec §4): a cgroup holding processes cannot enable
- * controllers for its children (the real root is exempt), so the supervisor first moves
- * into a leaf `<own>/supervisor` beside the cgroups it will create.
+ * processes" dance that needs (docs/protocol.md "OOM"): a cgroup holding processes
+ * cannot enable controllers for its children (the real root is exempt), so the
+ * supervisor first moves into a leaf `<own>/supervisor` beside the cgroups it will
+ * create.
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'

@@ -1,7 +1,8 @@
 /**
  * Errors of the cgroup layer in Node's SystemError shape (`code`, `errno`, `syscall`,
  * `path`), so that a spawn failing on its cgroup reads like any other spawn failure
- * (spec §2: `syscall: "cgroup"`). Callers branch on `code`, never on the message.
+ * (docs/errors.md: `syscall: "cgroup"`). Callers branch on `code`, never on the
+ * message.
  */
 import { constants } from 'node:os'
 

@@ -1,7 +1,8 @@
 /**
- * The `memory_limit` request field (spec §1): bytes as a number, or a string with a
- * binary unit. Every unit is binary (`"1G"`, `"1GB"` and `"1GiB"` all mean 2^30) because
- * that is what the kernel's own `memory.max` syntax and `docker --memory` mean by them.
+ * The `memory_limit` request field (docs/protocol.md "Requests"): bytes as a number,
+ * or a string with a binary unit. Every unit is binary (`"1G"`, `"1GB"` and `"1GiB"`
+ * all mean 2^30) because that is what the kernel's own `memory.max` syntax and
+ * `docker --memory` mean by them.
  */
 import { invalid } from '../errors.js'
 

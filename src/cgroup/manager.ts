@@ -1,8 +1,8 @@
 /**
- * Per-process memory cgroups (issue 3, spec §4 "OOM"): detection of the memory
- * hierarchy, one cgroup per process taken from a small pool prepared in the background,
- * and removal of everything on close. The supervisor integrates it; the native spawn
- * joins the child through the fds of {@link ProcessCgroup}.
+ * Per-process memory cgroups (docs/cgroups.md, docs/protocol.md "OOM"): detection of
+ * the memory hierarchy, one cgroup per process taken from a small pool prepared in the
+ * background, and removal of everything on close. The supervisor integrates it; the
+ * native spawn joins the child through the fds of {@link ProcessCgroup}.
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
@@ -93,8 +93,8 @@ export class CgroupManager {
 
   /**
    * Detects the memory hierarchy and prepares this supervisor's directory (module doc
-   * of `cgroup-setup.ts` and spec §4). Sync; never throws: a failure becomes
-   * `capabilities = { cgroup: null, oomDetection: false, reason }`.
+   * of `cgroup-setup.ts` and docs/protocol.md "OOM"). Sync; never throws: a failure
+   * becomes `capabilities = { cgroup: null, oomDetection: false, reason }`.
    */
   static detect(opts: CgroupOptions = {}): CgroupManager {
     const poolSize = opts.poolSize ?? 4

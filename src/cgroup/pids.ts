@@ -1,8 +1,8 @@
 /**
- * The pids controller of one process's cgroup (issue 15): `pids_limit`, its file
- * `pids.max`, and what it did. `pids.max` counts tasks, so the processes and the threads
- * of the whole tree; a fork or clone past it fails with EAGAIN and the refusal is
- * counted as `max` in `pids.events` (v1 and v2 spell both files the same way).
+ * The pids controller of one process's cgroup (docs/cgroups.md): `pids_limit`, its
+ * file `pids.max`, and what it did. `pids.max` counts tasks, so the processes and the
+ * threads of the whole tree; a fork or clone past it fails with EAGAIN and the refusal
+ * is counted as `max` in `pids.events` (v1 and v2 spell both files the same way).
  */
 import * as path from 'node:path'
 import { invalid } from '../errors.js'

@@ -1,8 +1,9 @@
 /**
- * The grace period after the main process is reaped (spec §4 "Process tree"). Something
- * that escaped both the process group and the cgroup may hold a pipe open forever: give
- * up on the pipes once they stay idle for the grace period. Never while the consumer has
- * paused reading or while bytes still flow, so a slow consumer loses nothing.
+ * The grace period after the main process is reaped (docs/protocol.md "Process tree").
+ * Something that escaped both the process group and the cgroup may hold a pipe open
+ * forever: give up on the pipes once they stay idle for the grace period. Never while
+ * the consumer has paused reading or while bytes still flow, so a slow consumer loses
+ * nothing.
  */
 export class DrainGuard {
   #timer: NodeJS.Timeout | null = null

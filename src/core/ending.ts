@@ -41,7 +41,10 @@ export class EndingRecord {
 export interface Outcome {
   exitCode: number | null
   signal: number | null
-  /** The OOM rule of spec §4 held (counter rose, SIGKILL, not sent by sandproc). */
+  /**
+   * The OOM rule (docs/protocol.md "OOM") held (counter rose, SIGKILL, not sent by
+   * sandproc).
+   */
   oomKilled: boolean
 }
 

@@ -1,6 +1,7 @@
 /**
- * The exit event of a reaped process (spec §3, §4): how it ended, and the OOM decision.
- * Pure: the process object gathers the facts, this states the rule.
+ * The exit event of a reaped process (docs/protocol.md "Event streams", "Semantics"):
+ * how it ended, and the OOM decision. Pure: the process object gathers the facts, this
+ * states the rule.
  */
 import { constants as os } from 'node:os'
 

@@ -1,6 +1,7 @@
 /**
- * Pipe bytes to lines (spec §4 "Lines"). Runs once per line a process prints, so the
- * loop decodes each line straight out of the chunk and allocates nothing but the string.
+ * Pipe bytes to lines (docs/protocol.md "Lines"). Runs once per line a process prints,
+ * so the loop decodes each line straight out of the chunk and allocates nothing but
+ * the string.
  */
 
 const LF = 10

@@ -130,7 +130,7 @@ export class SupervisedProcess extends ProcessEmitter {
   #treeKilled = false
   #refed = true
 
-  /** Current ProcessInfo (spec §2). */
+  /** Current ProcessInfo (docs/protocol.md "Endpoints"). */
   info(): ProcessInfo {
     const e = this.#exit
     return {

@@ -1,6 +1,7 @@
 /**
- * Retained output of a `start()`ed process (spec §4 "Retention"): what the snapshot and
- * follow endpoints read. Bounded per stream; nothing here uses timers or polls.
+ * Retained output of a `start()`ed process (docs/protocol.md "Retention"): what the
+ * snapshot and follow endpoints read. Bounded per stream; nothing here uses timers or
+ * polls.
  */
 import type { OutputEvent, StreamName } from '../types.js'
 import { Chain } from './chain.js'

@@ -1,4 +1,4 @@
-/** ProcessInfo's `status` (spec §2) from the exit event. */
+/** ProcessInfo's `status` (docs/protocol.md "Endpoints") from the exit event. */
 import type { ExitEvent, ProcessInfo } from '../types.js'
 
 export function statusOf(exit: ExitEvent | null): ProcessInfo['status'] {

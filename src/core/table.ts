@@ -34,11 +34,11 @@ export type { SupervisorObserver }
 export { pathCandidates } from './prepare.js'
 
 
-/** What the supervisor found about memory cgroups (see the README's OOM section). */
+/** What the supervisor found about memory cgroups (docs/cgroups.md "OOM kills"). */
 export type Capabilities = CgroupCapabilities
 
 
-/** Starts processes and keeps their table; the public `Supervisor` wraps it. */
+/** Starts processes and keeps their table; the public `Supervisor` (src/supervisor.ts) wraps it. */
 export class ProcessTable {
   /** Where the memory controller is and whether OOM kills can be reported. */
   readonly capabilities: Capabilities

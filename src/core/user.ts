@@ -1,6 +1,7 @@
 /**
- * Turns a validated `user` field (spec §1) into the exact credentials of the child.
- * Supplementary groups are always explicit: the child never keeps the supervisor's.
+ * Turns a validated `user` field (docs/protocol.md "Requests") into the exact
+ * credentials of the child. Supplementary groups are always explicit: the child never
+ * keeps the supervisor's.
  */
 import { coded } from '../errors.js'
 import type { NativeBinding } from '../native.js'

@@ -1,6 +1,7 @@
 /**
- * Request validation (spec §1). Every check throws a TypeError with code
- * INVALID_REQUEST whose message names the field; nothing here touches the system.
+ * Request validation (docs/protocol.md "Requests"). Every check throws a TypeError
+ * with code INVALID_REQUEST whose message names the field; nothing here touches the
+ * system.
  */
 import { parseCpuLimit } from '../cgroup/cpu.js'
 import { parseMemoryLimit } from '../cgroup/limit.js'
@@ -107,7 +108,10 @@ function maxOutput(v: unknown): number | undefined {
   return v
 }
 
-/** Validates a `run` or `start` request. `run` ignores the stdio modes (spec §1). */
+/**
+ * Validates a `run` or `start` request. `run` ignores the stdio modes
+ * (docs/protocol.md "Requests").
+ */
 export function normalize(req: unknown, kind: 'run' | 'start'): Normalized {
   if (typeof req !== 'object' || req === null || Array.isArray(req)) throw invalid('request', 'must be an object')
   const r = req as StartRequest & Record<string, unknown>

@@ -1,6 +1,7 @@
 /**
- * The backoff rule of spec §5, pure: the k-th consecutive automatic restart waits
- * `min(initial × 2^(k−1), max)`; a run that lasted at least `max` resets k.
+ * The backoff rule (docs/protocol.md "Managed processes": "Backoff"), pure: the k-th
+ * consecutive automatic restart waits `min(initial × 2^(k−1), max)`; a run that lasted
+ * at least `max` resets k.
  */
 import type { RestartSettings } from './fields.js'
 

@@ -1,7 +1,8 @@
 /**
- * The fields of a managed start request (spec §5): `name`, `restart` and `health_check`,
- * validated and with their defaults filled in. Every check throws a TypeError with code
- * INVALID_REQUEST naming the field, as the core's validation does.
+ * The fields of a managed start request (docs/protocol.md "Managed processes"):
+ * `name`, `restart` and `health_check`, validated and with their defaults filled in.
+ * Every check throws a TypeError with code INVALID_REQUEST naming the field, as the
+ * core's validation does.
  */
 import { invalid } from '../errors.js'
 import type { HealthCheckSpec, ManagedInfo, RestartPolicy } from '../types.js'

@@ -1,8 +1,9 @@
 /**
- * The health check of one run (spec §5): the first probe `initial_delay_ms` after the run
- * starts, then one probe `interval_ms` after the previous one ended, never two at once.
- * A pass makes the run healthy and zeroes the failures; `failure_threshold` consecutive
- * failures make it unhealthy, after which no more probes are made (the run is ended).
+ * The health check of one run (docs/protocol.md "Managed processes": "Health"): the
+ * first probe `initial_delay_ms` after the run starts, then one probe `interval_ms`
+ * after the previous one ended, never two at once. A pass makes the run healthy and
+ * zeroes the failures; `failure_threshold` consecutive failures make it unhealthy,
+ * after which no more probes are made (the run is ended).
  */
 import type { HealthSettings } from './fields.js'
 import { probe, type ProbeResult } from './probe.js'

@@ -1,4 +1,7 @@
-/** The `managed` object of ProcessInfo (spec §5), assembled from a managed process's state. */
+/**
+ * The `managed` object of ProcessInfo (docs/protocol.md "Managed processes"),
+ * assembled from a managed process's state.
+ */
 import type { ExitEvent, HealthStatus, LastExit, ManagedInfo, ManagedStatus } from '../types.js'
 import type { ManagedSpec } from './fields.js'
 

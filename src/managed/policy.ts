@@ -1,6 +1,7 @@
 /**
- * What follows a run that ended by itself (spec §5 "Restart", "Backoff"), pure: the
- * policy, `max_restarts`, and the delay of the k-th consecutive automatic restart.
+ * What follows a run that ended by itself (docs/protocol.md "Managed processes":
+ * "Restart", "Backoff"), pure: the policy, `max_restarts`, and the delay of the k-th
+ * consecutive automatic restart.
  */
 import { backoffDelay, resetsBackoff } from './backoff.js'
 import type { RestartSettings } from './fields.js'

@@ -1,8 +1,8 @@
 /**
- * One health probe on loopback with Node's own `net`/`http` (spec §5): `http` passes on a
- * status of 200–399, `tcp` on a connect. A probe not answered within `timeoutMs` fails
- * and is aborted. The result is given only once the socket is closed, so a caller that
- * awaited a probe holds no fd for it.
+ * One health probe on loopback with Node's own `net`/`http` (docs/protocol.md
+ * "Managed processes"): `http` passes on a status of 200–399, `tcp` on a connect. A
+ * probe not answered within `timeoutMs` fails and is aborted. The result is given only
+ * once the socket is closed, so a caller that awaited a probe holds no fd for it.
  */
 import { request } from 'node:http'
 import { connect, type Socket } from 'node:net'

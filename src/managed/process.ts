@@ -1,9 +1,10 @@
 /**
- * A managed process (spec §5): one object across any number of runs, each a new OS
- * process. It owns the state machine (`starting`, `running`, `backing_off`, `stopped`),
- * the restart policy with its backoff, the health check of each run and one output log
- * across runs. Every timer and every async continuation re-checks the state (an epoch
- * that DELETE, restart and close advance) before it acts.
+ * A managed process (docs/protocol.md "Managed processes"): one object across any
+ * number of runs, each a new OS process. It owns the state machine (`starting`,
+ * `running`, `backing_off`, `stopped`), the restart policy with its backoff, the
+ * health check of each run and one output log across runs. Every timer and every async
+ * continuation re-checks the state (an epoch that DELETE, restart and close advance)
+ * before it acts.
  */
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
@@ -117,7 +118,7 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
     return { ...run.info(), managed: this.managedInfo() }
   }
 
-  /** The `managed` object of spec §5, every field present. */
+  /** The `managed` object of ProcessInfo (docs/managed.md), every field present. */
   managedInfo(): ManagedInfo {
     return managedInfo({
       id: this.id,
@@ -133,11 +134,12 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
   }
 
   /**
-   * Manual restart (spec §5 "Operations"): ends the current run (SIGTERM, SIGKILL after the
-   * kill grace) and waits until it is reaped, or cancels a pending restart, then starts a
-   * new run at once. Resolves with the new run's ProcessInfo once it has started; rejects
-   * with its spawn error (the policy then decides what follows). Restarts and stops apply
-   * one at a time, in order.
+   * Manual restart (docs/protocol.md "Managed processes": "Operations"): ends the
+   * current run (SIGTERM, SIGKILL after the kill grace) and waits until it is
+   * reaped, or cancels a pending restart, then starts a new run at once. Resolves
+   * with the new run's ProcessInfo once it has started; rejects with its spawn error
+   * (the policy then decides what follows). Restarts and stops apply one at a time,
+   * in order.
    */
   restart(): Promise<ProcessInfo> {
     return this.#ops.run(async () => {
@@ -160,8 +162,9 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
   }
 
   /**
-   * DELETE (spec §5): SIGKILL to the current tree and wait until it is reaped, or cancel a
-   * pending restart; then `stopped`, and nothing restarts.
+   * DELETE (docs/protocol.md "Managed processes": "Operations"): SIGKILL to the
+   * current tree and wait until it is reaped, or cancel a pending restart; then
+   * `stopped`, and nothing restarts.
    */
   stop(): Promise<void> {
     return this.#ops.run(async () => {

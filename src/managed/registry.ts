@@ -1,7 +1,8 @@
 /**
- * Managed processes by name, and each run's managed process (spec §5 "Names",
- * "Addressing"): a name belongs to one managed process; a stopped holder is replaced;
- * the runs of a replaced holder keep knowing their managed process.
+ * Managed processes by name, and each run's managed process (docs/protocol.md
+ * "Managed processes": "Names", "Addressing"): a name belongs to one managed process;
+ * a stopped holder is replaced; the runs of a replaced holder keep knowing their
+ * managed process.
  */
 import { coded } from '../errors.js'
 import type { SupervisedProcess } from '../core/process.js'

@@ -1,7 +1,7 @@
 /**
- * The health status of a managed process across its runs (spec §5 "Health"): each run
- * starts `starting` with zero failures and gets its own {@link HealthChecker}; between
- * runs the last verdict stays.
+ * The health status of a managed process across its runs (docs/protocol.md
+ * "Managed processes": "Health"): each run starts `starting` with zero failures and
+ * gets its own {@link HealthChecker}; between runs the last verdict stays.
  */
 import type { HealthStatus } from '../types.js'
 import type { HealthChange, ProbeEvent } from './events.js'

@@ -1,11 +1,11 @@
 /**
- * The end of a PTY session (spec §6 "At the end"). The exit comes after every byte the
- * program wrote: the master reports EIO once the last slave fd is closed, and a read
- * after the reap waits for output still in the line discipline, so EIO is the end.
- * A descendant that keeps the terminal open (a `setsid`'d or SIGHUP-ignoring job) would
- * delay EIO forever: at most the drain grace after the reap, the tree is killed; then
- * EIO follows at once. Reading is never given up while the consumer holds it paused, so
- * nothing written before the kill is lost.
+ * The end of a PTY session (docs/protocol.md "At the end"). The exit comes after every
+ * byte the program wrote: the master reports EIO once the last slave fd is closed, and
+ * a read after the reap waits for output still in the line discipline, so EIO is the
+ * end. A descendant that keeps the terminal open (a `setsid`'d or SIGHUP-ignoring job)
+ * would delay EIO forever: at most the drain grace after the reap, the tree is killed;
+ * then EIO follows at once. Reading is never given up while the consumer holds it
+ * paused, so nothing written before the kill is lost.
  */
 import type { Reaped } from '../core/exit.js'
 

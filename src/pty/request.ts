@@ -1,12 +1,16 @@
 /**
- * A PTY session request (spec §6): the fields of §1 that make sense for a terminal, plus
- * the window size. Validation throws a TypeError with code INVALID_REQUEST naming the field.
+ * A PTY session request (docs/protocol.md "PTY sessions"): the fields of "Requests"
+ * that make sense for a terminal, plus the window size. Validation throws a TypeError
+ * with code INVALID_REQUEST naming the field.
  */
 import { invalid } from '../errors.js'
 import { normalize, type Normalized } from '../core/validate.js'
 import type { RunRequest } from '../types.js'
 
-/** What `sup.pty()` takes: §1's fields without `timeout`, plus the window size. */
+/**
+ * What `sup.pty()` takes: the request fields (docs/protocol.md "Requests") without
+ * `timeout`, plus the window size.
+ */
 export interface PtyRequest extends Omit<RunRequest, 'timeout'> {
   /** Terminal rows, 1–500 (default 24). */
   rows?: number
@@ -44,7 +48,8 @@ export function colsOf(v: unknown, fallback?: number): number {
 export function normalizePty(raw: unknown): NormalizedPty {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid('request', 'must be an object')
   const r = raw as Record<string, unknown>
-  // A terminal session lives until it ends or is deleted: a timeout is not part of §6.
+  // A terminal session lives until it ends or is deleted: a timeout is not part of a
+  // PTY session (docs/pty.md).
   const req = normalize({ ...r, timeout: undefined }, 'run')
   req.env = { TERM: 'xterm-256color', ...req.env }
   return { req, rows: rowsOf(r.rows, DEFAULT_ROWS), cols: colsOf(r.cols, DEFAULT_COLS) }

@@ -1,8 +1,8 @@
 /**
- * The tree of a session without cgroups: every process of its kernel session (spec §6).
- * An interactive shell gives each job a process group of its own, so killing the
- * leader's group is not enough; a `setsid`'d descendant escapes even this, which is why
- * cgroups are the normal case.
+ * The tree of a session without cgroups: every process of its kernel session
+ * (docs/protocol.md "The terminal"). An interactive shell gives each job a process
+ * group of its own, so killing the leader's group is not enough; a `setsid`'d
+ * descendant escapes even this, which is why cgroups are the normal case.
  */
 import fs from 'node:fs'
 

@@ -4,9 +4,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { HttpError, type ErrorResponse } from './errors.js'
 
-/** Default limit of a JSON request body (spec §2). */
+/** Default limit of a JSON request body (docs/protocol.md "Endpoints"). */
 export const DEFAULT_MAX_JSON_BYTES = 1024 * 1024
-/** Default limit of a stdin write (spec §2). */
+/** Default limit of a stdin write (docs/protocol.md "Endpoints"). */
 export const DEFAULT_MAX_STDIN_BYTES = 16 * 1024 * 1024
 
 /**

@@ -38,9 +38,9 @@ export type Handler = (ctx: RouteContext) => Promise<void>
 
 /**
  * The process named by the `{pid}` path segment: the OS pid in decimal, the newest
- * process that had it (spec §2).
+ * process that had it (docs/protocol.md "Endpoints").
  *
- * @throws HttpError 404 `NOT_FOUND` with the spec's message `Process 42 not found`.
+ * @throws HttpError 404 `NOT_FOUND` with the protocol's message `Process 42 not found`.
  */
 export function processOf(ctx: RouteContext, raw: string): SupervisedProcess {
   const pid = /^[0-9]{1,10}$/.test(raw) ? Number(raw) : Number.NaN

@@ -1,10 +1,10 @@
 /**
- * The error model of the HTTP API (spec §2): every failure is a status plus
- * `{"error": "human message", "code": "MACHINE_CODE"}`. Exported so that a server built on
- * another framework answers with the same bodies.
+ * The error model of the HTTP API (docs/protocol.md "Endpoints"): every failure is a
+ * status plus `{"error": "human message", "code": "MACHINE_CODE"}`. Exported so that a
+ * server built on another framework answers with the same bodies.
  */
 
-/** Machine codes of spec §2. */
+/** Machine codes of the HTTP API (docs/errors.md). */
 export type ErrorCode =
   | 'INVALID_REQUEST'
   | 'USER_NOT_FOUND'

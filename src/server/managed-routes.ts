@@ -1,6 +1,7 @@
 /**
- * The endpoint of managed processes (spec §5): `POST /processes/{pid_or_name}/restart`.
- * (A managed start is `POST /processes` with `name`, `restart` or `health_check`: routes.ts.)
+ * The endpoint of managed processes (docs/protocol.md "Managed processes"):
+ * `POST /processes/{pid_or_name}/restart`. (A managed start is `POST /processes` with
+ * `name`, `restart` or `health_check`: routes.ts.)
  */
 import { sendError, sendJson } from './body.js'
 import type { RouteContext } from './context.js'

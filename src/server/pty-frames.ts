@@ -1,6 +1,7 @@
 /**
- * The binary frames of the PTY WebSocket (spec §6): the first byte is an opcode.
- * Data both ways, resize and ready from the client, exit from the server.
+ * The binary frames of the PTY WebSocket (docs/protocol.md "The socket"): the first
+ * byte is an opcode. Data both ways, resize and ready from the client, exit from the
+ * server.
  */
 import type { ExitEvent } from '../types.js'
 

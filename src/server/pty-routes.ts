@@ -1,6 +1,7 @@
 /**
- * The HTTP half of PTY sessions (spec §6): create, list, get, resize, delete. The
- * WebSocket itself is in pty-socket.ts (it never reaches these routes).
+ * The HTTP half of PTY sessions (docs/protocol.md "PTY sessions"): create, list, get,
+ * resize, delete. The WebSocket itself is in pty-socket.ts (it never reaches these
+ * routes).
  */
 import type { PtyRequest } from '../pty/index.js'
 import { colsOf, rowsOf } from '../pty/request.js'
@@ -10,7 +11,10 @@ import { errorCode, HttpError, spawnErrorResponse } from './errors.js'
 import type { Route } from './router.js'
 import { infoOf, type PtyEntry, type PtyRegistry } from './pty-sessions.js'
 
-/** The routes of §6 under `prefix` (`/api/v1`), bound to one server's sessions. */
+/**
+ * The PTY routes (docs/protocol.md "PTY sessions") under `prefix` (`/api/v1`), bound
+ * to one server's sessions.
+ */
 export function ptyRoutes(prefix: string, registry: PtyRegistry): Route<Handler>[] {
   const base = `${prefix}/pty`
   return [

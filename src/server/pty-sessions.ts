@@ -1,6 +1,7 @@
 /**
- * The server's PTY sessions (spec §6): ids and tokens, the live-session limit, the
- * bounded list of ended ones, and each session's channel to its WebSocket client.
+ * The server's PTY sessions (docs/protocol.md "PTY sessions"): ids and tokens, the
+ * live-session limit, the bounded list of ended ones, and each session's channel to
+ * its WebSocket client.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { WebSocket } from 'ws'
@@ -15,7 +16,7 @@ export const DEFAULT_MAX_PTY_SESSIONS = 64
 /** Ended sessions kept listed (until DELETE), oldest out first. */
 export const MAX_ENDED_PTY_SESSIONS = 256
 
-/** PtySessionInfo of spec §6. */
+/** PtySessionInfo (docs/protocol.md "PTY sessions"). */
 export interface PtySessionInfo {
   session_id: string
   pid: number

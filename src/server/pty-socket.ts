@@ -1,9 +1,9 @@
 /**
- * The PTY WebSocket (spec §6): `GET /api/v1/pty/{id}/ws`, authenticated in the HTTP
- * server's `upgrade` event before `ws` sees the request, by the session token (header
- * `X-PTY-Token` or query `token`, equal if both are sent). The bearer token is not
- * needed: the session token is a capability handed only to an authenticated creator.
- * `Host` is not looked at (the SDK sends `<sandbox id>.local`).
+ * The PTY WebSocket (docs/protocol.md "The socket"): `GET /api/v1/pty/{id}/ws`,
+ * authenticated in the HTTP server's `upgrade` event before `ws` sees the request, by
+ * the session token (header `X-PTY-Token` or query `token`, equal if both are sent).
+ * The bearer token is not needed: the session token is a capability handed only to an
+ * authenticated creator. `Host` is not looked at (the SDK sends `<sandbox id>.local`).
  */
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'

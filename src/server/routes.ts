@@ -1,6 +1,6 @@
 /**
- * The JSON endpoints of spec §2: health, info, start, list, get, kill, signal, stdin and
- * the output snapshots.
+ * The JSON endpoints (docs/protocol.md "Endpoints"): health, info, start, list, get,
+ * kill, signal, stdin and the output snapshots.
  */
 import type { LogSnapshot, LogView } from '../core/retain.js'
 import { readJsonObject, sendEmpty, sendJson, sendError } from './body.js'
@@ -85,7 +85,10 @@ export async function remove(ctx: RouteContext): Promise<void> {
   sendEmpty(ctx.res, 204)
 }
 
-/** `POST /processes/{pid}/signal` with `{"signal": 15}`: a signal number, as the spec's wire format has it. */
+/**
+ * `POST /processes/{pid}/signal` with `{"signal": 15}`: a signal number, as the
+ * protocol's wire format has it.
+ */
 export async function signal(ctx: RouteContext): Promise<void> {
   const proc = targetOf(ctx, ctx.params[0]).run
   const body = await readJsonObject(ctx.req, ctx.settings.maxJsonBytes)
@@ -101,7 +104,8 @@ export async function signal(ctx: RouteContext): Promise<void> {
 /** `POST /processes/{pid}/stdin/close`: EOF on stdin; closing twice is fine. */
 export async function closeStdin(ctx: RouteContext): Promise<void> {
   const t = targetOf(ctx, ctx.params[0])
-  // A managed process between runs has no stdin at all (spec §5).
+  // A managed process between runs has no stdin at all (docs/protocol.md
+  // "Managed processes": "Operations").
   if (t.managed !== undefined && !t.run.running) throw stdinNotWritable(ctx.params[0])
   t.run.closeStdin()
   ctx.audit({ event: 'stdin_close', pid: t.run.pid })
@@ -133,7 +137,7 @@ export async function snapshot(ctx: RouteContext): Promise<void> {
 
 /**
  * A signal number from a request: an integer 1..64. Names ("TERM", "SIGTERM") are refused
- * like any other non-number (issue 6 lists "TERM" among the bad signal values).
+ * like any other non-number (docs/server.md, "Wire format").
  *
  * @throws HttpError 400 `INVALID_REQUEST`.
  */

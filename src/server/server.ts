@@ -1,5 +1,6 @@
 /**
- * The reference HTTP server: the process API of spec §2 on `node:http`.
+ * The reference HTTP server: the process API (docs/protocol.md "Endpoints") on
+ * `node:http`.
  */
 import { readFileSync } from 'node:fs'
 import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'

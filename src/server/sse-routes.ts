@@ -19,8 +19,9 @@ import { targetOf } from './target.js'
 export async function run(ctx: RouteContext): Promise<void> {
   const body = await readJsonObject(ctx.req, ctx.settings.maxJsonBytes)
   checkCapacity(ctx)
-  // `run` always closes stdin and captures both streams, whatever the body says (seed:
-  // "even if stdin_mode, stdout_mode, or stderr_mode are present").
+  // `run` always closes stdin and captures both streams, whatever the body says
+  // (Tensorlake's run page: "even if stdin_mode, stdout_mode, or stderr_mode are
+  // present").
   const request = { ...body }
   delete request.stdin_mode
   delete request.stdout_mode

@@ -1,6 +1,7 @@
 /**
- * Server-Sent Events framing (spec §3), free of any I/O so that any HTTP framework can
- * use it. Every function returns the exact text of one frame, blank line included.
+ * Server-Sent Events framing (docs/protocol.md "Event streams"), free of any I/O so
+ * that any HTTP framework can use it. Every function returns the exact text of one
+ * frame, blank line included.
  *
  * `JSON.stringify` escapes every line break inside strings, so one JSON payload always
  * fits one `data:` line; the other fields are checked instead of escaped because the SSE
@@ -61,7 +62,7 @@ export function commentFrame(text: string): string {
 /** The keep-alive comment that every stream sends after a quiet spell. */
 export const KEEP_ALIVE_FRAME = commentFrame('keep-alive')
 
-/** Response headers of every event stream (spec §3). */
+/** Response headers of every event stream (docs/protocol.md "Event streams"). */
 export const SSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'Content-Type': 'text/event-stream',
   'Cache-Control': 'no-cache',

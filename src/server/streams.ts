@@ -10,7 +10,10 @@ import { ChunkQueue } from './queue.js'
 import { commentFrame, dataFrame, eventFrame, outputFrame } from './sse.js'
 import type { DroppedEvent, ExitEvent, OutputEvent, StartEvent } from '../types.js'
 
-/** Default quiet time before a `: keep-alive` comment (spec §3). */
+/**
+ * Default quiet time before a `: keep-alive` comment (docs/protocol.md
+ * "Event streams").
+ */
 export const DEFAULT_KEEP_ALIVE_MS = 15_000
 /** Bytes a stream holds for a slow reader before it pauses the process's pipes. */
 export const DEFAULT_HIGH_WATER_MARK = 64 * 1024
@@ -90,11 +93,11 @@ export function runEventStream(
 }
 
 /**
- * A follow stream (spec §3) of `view` of `proc`'s retained output: `event: output` frames
- * with `id: N` (replay, then live), then `event: eof` once the process has exited and its
- * output is drained. A gap in the ids (lines dropped by the retention bound) is announced
- * by a `: dropped N` comment. A process without retained output (one started by `run`)
- * gets its `eof` when it exits.
+ * A follow stream (docs/protocol.md "Event streams") of `view` of `proc`'s retained
+ * output: `event: output` frames with `id: N` (replay, then live), then `event: eof`
+ * once the process has exited and its output is drained. A gap in the ids (lines
+ * dropped by the retention bound) is announced by a `: dropped N` comment. A process
+ * without retained output (one started by `run`) gets its `eof` when it exits.
  */
 export function followEventStream(
   proc: Pick<SupervisedProcess, 'log' | 'exited'>,

@@ -1,7 +1,8 @@
 /**
- * The `{pid_or_name}` path segment (spec §5 "Addressing"): percent-decoded; all ASCII
- * digits is a pid (the newest process that had it, which may be a run of a managed
- * process), anything else the name of a managed process and its current run.
+ * The `{pid_or_name}` path segment (docs/protocol.md "Managed processes":
+ * "Addressing"): percent-decoded; all ASCII digits is a pid (the newest process that
+ * had it, which may be a run of a managed process), anything else the name of a
+ * managed process and its current run.
  */
 import type { SupervisedProcess } from '../core/process.js'
 import type { ManagedProcess } from '../managed/process.js'
@@ -21,7 +22,7 @@ export interface Target {
 /**
  * Resolves the segment.
  *
- * @throws HttpError 404 `NOT_FOUND` with the spec's message `Process 42 not found`.
+ * @throws HttpError 404 `NOT_FOUND` with the protocol's message `Process 42 not found`.
  */
 export function targetOf(ctx: RouteContext, raw: string): Target {
   let key: string

@@ -1,7 +1,8 @@
 /**
- * The OOM decision rule of spec §4 on real memory cgroups: oom_killed only when the main
- * process died of SIGKILL, its cgroup's oom_kill counter rose, and sandproc did not send
- * that SIGKILL. Runs on v1 here and on v2 inside the VM (test/vm/run-v2.sh).
+ * The OOM decision rule of docs/protocol.md "OOM" on real memory cgroups: oom_killed
+ * only when the main process died of SIGKILL, its cgroup's oom_kill counter rose, and
+ * sandproc did not send that SIGKILL. Runs on v1 here and on v2 inside the VM
+ * (test/vm/run-v2.sh).
  */
 import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

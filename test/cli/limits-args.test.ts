@@ -1,4 +1,7 @@
-/** The limit flags of `sandproc run` and `sandproc serve` (issue 15), and a real run with them. */
+/**
+ * The limit flags of `sandproc run` and `sandproc serve` (docs/cgroups.md), and a real
+ * run with them.
+ */
 import { execFile } from 'node:child_process'
 import path from 'node:path'
 import { promisify } from 'node:util'

@@ -1,6 +1,7 @@
-// The OOM decision rule as a table (spec §4). The same rule is exercised end to end on
-// real cgroups in oom.test.ts; this pins every combination, including those no kernel
-// produces on demand (a lost status, a counter that cannot be read).
+// The OOM decision rule as a table (docs/protocol.md "OOM"). The same rule is
+// exercised end to end on real cgroups in oom.test.ts; this pins every combination,
+// including those no kernel produces on demand (a lost status, a counter that cannot
+// be read).
 import { describe, expect, it } from 'vitest'
 
 import { exitEvent, type Reaped } from '../../src/core/exit.js'

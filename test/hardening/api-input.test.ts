@@ -1,11 +1,12 @@
 /**
- * Malformed requests to every endpoint (issue 6), table-driven: invalid and truncated
- * JSON, wrong types for every field, huge strings, NUL bytes, bad numbers, bad signals,
- * bad and unknown users, missing and oversized bodies, bodies that are not JSON, path
- * traversal in {pid}, long URLs and headers, and requests the HTTP parser itself refuses.
- * Each must get its 4xx (or the spec's 422 where the request is well formed but the
- * program cannot start) with a JSON `{error, code}` body, and the server must answer a
- * health check right after, with the processes it runs untouched.
+ * Malformed requests to every endpoint (docs/hardening.md), table-driven: invalid and
+ * truncated JSON, wrong types for every field, huge strings, NUL bytes, bad numbers,
+ * bad signals, bad and unknown users, missing and oversized bodies, bodies that are
+ * not JSON, path traversal in {pid}, long URLs and headers, and requests the HTTP
+ * parser itself refuses. Each must get its 4xx (or the protocol's 422 where the
+ * request is well formed but the program cannot start) with a JSON `{error, code}`
+ * body, and the server must answer a health check right after, with the processes it
+ * runs untouched.
  */
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -131,7 +132,7 @@ const BAD_BODIES: Array<[string, string, number, string, string?]> = [
   ['form-encoded body', 'command=echo&args=hi', 400, 'INVALID_REQUEST'],
   ['multipart body', '--b\r\nContent-Disposition: form-data; name="command"\r\n\r\necho\r\n--b--\r\n', 400, 'INVALID_REQUEST'],
   ['invalid UTF-8 in JSON', '{"command":"\xff\xfe"}', 422, 'SPAWN_FAILED', 'ENOENT'],
-  // Well formed, but the kernel refuses: the spec's 422 with the errno.
+  // Well formed, but the kernel refuses: the protocol's 422 with the errno.
   ['200 KB argument (E2BIG)', body({ command: 'echo', args: ['a'.repeat(200_000)] }), 422, 'SPAWN_FAILED', 'E2BIG'],
   ['missing program', body({ command: 'sandproc-no-such-program' }), 422, 'SPAWN_FAILED', 'ENOENT'],
   ['missing working_dir', body({ command: 'pwd', working_dir: '/nonexistent/sandproc' }), 422, 'SPAWN_FAILED', 'ENOENT'],

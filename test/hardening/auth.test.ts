@@ -1,9 +1,10 @@
 /**
- * Authentication (issue 6): no route answers without the token (not even with a 404 that
- * would reveal which paths exist), nothing happens on an unauthorised request (no process
- * started, killed or written to, no body buffered), the token is never echoed in a
- * response nor logged, tokens of any length are refused without an error, and the CLI
- * binds to loopback by default and does not hand its token to the processes it runs.
+ * Authentication (docs/guarantees.md): no route answers without the token (not even
+ * with a 404 that would reveal which paths exist), nothing happens on an unauthorised
+ * request (no process started, killed or written to, no body buffered), the token is
+ * never echoed in a response nor logged, tokens of any length are refused without an
+ * error, and the CLI binds to loopback by default and does not hand its token to the
+ * processes it runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import type { AddressInfo } from 'node:net'
@@ -39,7 +40,10 @@ afterAll(async () => {
   await sup.close()
 })
 
-/** Every route of spec §2 with a method it serves, plus unknown paths and methods. */
+/**
+ * Every route (docs/protocol.md "Endpoints") with a method it serves, plus unknown
+ * paths and methods.
+ */
 function routes(pid: number): Array<[string, string, string?]> {
   const run = JSON.stringify({ command: 'sh', args: ['-c', 'echo ran'] })
   return [

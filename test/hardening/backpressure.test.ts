@@ -1,8 +1,8 @@
 /**
- * Backpressure of async iteration measured in bytes (issue 6). A consumer that stops
- * taking events must hold the writer back by its full pipe before the supervisor holds
- * more than a few MiB, whatever the line length: counting queued events alone lets 4096
- * lines of 64 KiB (256 MiB) pile up per process.
+ * Backpressure of async iteration measured in bytes (docs/guarantees.md). A consumer
+ * that stops taking events must hold the writer back by its full pipe before the
+ * supervisor holds more than a few MiB, whatever the line length: counting queued
+ * events alone lets 4096 lines of 64 KiB (256 MiB) pile up per process.
  */
 import { beforeAll, describe, expect, it } from 'vitest'
 

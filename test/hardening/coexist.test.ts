@@ -1,8 +1,8 @@
 /**
- * Coexistence at the issue's scale (issue 6): 500 processes through Node's child_process
- * and 500 through sandproc, all started at once from one process, every exit delivered to
- * its own side with its own status. (test/hardening/sigchld.test.ts covers the mechanisms at a
- * smaller scale.)
+ * Coexistence at scale (docs/guarantees.md): 500 processes through Node's
+ * child_process and 500 through sandproc, all started at once from one process, every
+ * exit delivered to its own side with its own status. (test/hardening/sigchld.test.ts
+ * covers the mechanisms at a smaller scale.)
  */
 import { spawn as spawnNode } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

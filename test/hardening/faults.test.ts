@@ -1,8 +1,9 @@
 /**
- * Faults (issue 6): the supervisor killed with SIGKILL, close() with many processes and
- * one that ignores SIGTERM, and resource exhaustion (EMFILE from RLIMIT_NOFILE, EAGAIN
- * from a pids cgroup) giving clean coded errors after which the supervisor still works.
- * Each exhaustion runs in a child Node process (fixtures) so this worker keeps its limits.
+ * Faults (docs/guarantees.md): the supervisor killed with SIGKILL, close() with many
+ * processes and one that ignores SIGTERM, and resource exhaustion (EMFILE from
+ * RLIMIT_NOFILE, EAGAIN from a pids cgroup) giving clean coded errors after which the
+ * supervisor still works. Each exhaustion runs in a child Node process (fixtures) so
+ * this worker keeps its limits.
  */
 import { spawn as spawnNode } from 'node:child_process'
 import { mkdirSync, readdirSync, rmdirSync } from 'node:fs'

@@ -1,9 +1,9 @@
 /**
- * Output floods at the library level (issue 6): a fast writer and a consumer that keeps
- * stalling, one huge line without a newline, and 200 writers at once. Nothing may be lost
- * or reordered, the writer must be held back by its full pipe while the consumer stalls,
- * and the supervisor's RSS must stay bounded. Sizes here are the suite's; `npm run soak`
- * runs the 1 GB form (soak/soak.ts).
+ * Output floods at the library level (docs/guarantees.md): a fast writer and a
+ * consumer that keeps stalling, one huge line without a newline, and 200 writers at
+ * once. Nothing may be lost or reordered, the writer must be held back by its full
+ * pipe while the consumer stalls, and the supervisor's RSS must stay bounded. Sizes
+ * here are the suite's; `npm run soak` runs the 1 GB form (soak/soak.ts).
  */
 import { beforeAll, describe, expect, it } from 'vitest'
 

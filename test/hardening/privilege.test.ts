@@ -1,8 +1,9 @@
 /**
- * Privilege drop (issue 6): a child run as another user has exactly the asked-for
- * real/effective/saved/fs uids and gids and supplementary groups, no capabilities, cannot
- * regain root, and inherits no fd of the supervisor but 0, 1 and 2. Read from the child's
- * own /proc/self/status by a small C probe (test/fixtures/hardening/creds.c).
+ * Privilege drop (docs/guarantees.md): a child run as another user has exactly the
+ * asked-for real/effective/saved/fs uids and gids and supplementary groups, no
+ * capabilities, cannot regain root, and inherits no fd of the supervisor but 0, 1 and
+ * 2. Read from the child's own /proc/self/status by a small C probe
+ * (test/fixtures/hardening/creds.c).
  */
 import { spawn as spawnNode } from 'node:child_process'
 import { closeSync, openSync, unlinkSync, writeFileSync } from 'node:fs'
@@ -109,8 +110,8 @@ describe('privilege drop', () => {
   })
 
   it('without user, the child keeps the supervisor\'s own credentials', async () => {
-    // Spec §1: the default user is "the supervisor's own user"; explicit groups apply to
-    // a user change.
+    // docs/protocol.md "Requests": the default user is
+    // "the supervisor's own user"; explicit groups apply to a user change.
     const p = await runProbe(undefined)
     expect(p.Uid).toBe(four(0))
     expect(p.Gid).toBe(four(0))

@@ -1,7 +1,7 @@
 /**
- * PTY sessions at scale (spec §6): the live-session limit frees a slot at exit, and 200
- * sessions opened and closed leave no fd (pty master or slave, pidfd, cgroup file), no
- * zombie and no cgroup behind.
+ * PTY sessions at scale (docs/protocol.md "PTY sessions"): the live-session limit
+ * frees a slot at exit, and 200 sessions opened and closed leave no fd (pty master or
+ * slave, pidfd, cgroup file), no zombie and no cgroup behind.
  */
 import fs from 'node:fs'
 import path from 'node:path'

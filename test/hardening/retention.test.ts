@@ -1,8 +1,9 @@
 /**
- * Retained output must be bounded in memory, not only in characters (issue 6: "never
- * leak memory"). A `start()`ed process printing very short lines (`yes`) must not make the
- * supervisor hold many times its retention bound: each retained line costs an object, a
- * timestamp and two array slots on top of its text.
+ * Retained output must be bounded in memory, not only in characters
+ * (docs/guarantees.md: "Nothing lost, memory bounded"). A `start()`ed process printing
+ * very short lines (`yes`) must not make the supervisor hold many times its retention
+ * bound: each retained line costs an object, a timestamp and two array slots on top of
+ * its text.
  */
 import v8 from 'node:v8'
 import vm from 'node:vm'

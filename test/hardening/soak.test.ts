@@ -1,8 +1,9 @@
 /**
- * The short soak (issue 6) inside `npm test`: `soak/soak.ts --short` runs 1,000 mixed runs
- * (exits, signals, timeouts, spawn failures, stdin, kills, trees, users, limits, refused
- * requests, small floods) and 100 MB floods through the library and the server, in its own
- * Node process, and reports what it measured. `npm run soak` is the 10,000-run, 1 GB form.
+ * The short soak (docs/guarantees.md) inside `npm test`: `soak/soak.ts --short` runs
+ * 1,000 mixed runs (exits, signals, timeouts, spawn failures, stdin, kills, trees,
+ * users, limits, refused requests, small floods) and 100 MB floods through the library
+ * and the server, in its own Node process, and reports what it measured.
+ * `npm run soak` is the 10,000-run, 1 GB form.
  */
 import { spawn } from 'node:child_process'
 import path from 'node:path'

@@ -84,7 +84,7 @@ const DOCS_DIR = fileURLToPath(new URL('../../docs/console/', import.meta.url))
 
 /**
  * Saves a screenshot into test-output/console/ and, with SANDPROC_UPDATE_SCREENSHOTS=1,
- * into docs/console/ for the README.
+ * into docs/console/ for docs/console.md and the README.
  */
 export async function screenshot(page: Page, name: string): Promise<void> {
   const png = await page.screenshot({ fullPage: false })

@@ -13,7 +13,8 @@ export function thrown(fn: () => unknown): unknown {
 
 /**
  * A bad field must be a TypeError with code INVALID_REQUEST whose message names the
- * field (spec §1): the message is matched only for the field's name, never its wording.
+ * field (docs/protocol.md "Requests"): the message is matched only for the field's
+ * name, never its wording.
  */
 export function expectInvalid(err: unknown, field: string): void {
   expect(err).toBeInstanceOf(TypeError)

@@ -1,7 +1,7 @@
 /**
- * Health checks of real runs (spec §5 "Health"): passing http and tcp checks, and an
- * unhealthy run that is killed as a tree (a descendant that left its process group holds
- * the port) and restarted on the same port.
+ * Health checks of real runs (docs/protocol.md "Managed processes": "Health"): passing
+ * http and tcp checks, and an unhealthy run that is killed as a tree (a descendant
+ * that left its process group holds the port) and restarted on the same port.
  */
 import { createServer, type AddressInfo } from 'node:net'
 import path from 'node:path'

@@ -1,6 +1,7 @@
 /**
- * The managed state machine on real processes (spec §5): policies, backoff, max_restarts,
- * later spawn failures, OOM kills, stop and restart in each state, concurrency and close.
+ * The managed state machine on real processes (docs/protocol.md "Managed processes"):
+ * policies, backoff, max_restarts, later spawn failures, OOM kills, stop and restart
+ * in each state, concurrency and close.
  */
 import fs from 'node:fs'
 import path from 'node:path'

@@ -115,7 +115,9 @@ describe.each(modes)('$name', (mode) => {
     } finally {
       try {
         process.kill(-server.pid!, 'SIGKILL')
-      } catch {}
+      } catch {
+        // The group has already gone.
+      }
     }
   })
 })

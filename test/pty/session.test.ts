@@ -1,6 +1,7 @@
 /**
- * PTY sessions through the library (spec §6 "The terminal", "At the end"): a real
- * terminal, job control, the exit after the last byte, the tree, credentials, OOM.
+ * PTY sessions through the library (docs/protocol.md "The terminal", "At the end"): a
+ * real terminal, job control, the exit after the last byte, the tree, credentials,
+ * OOM.
  */
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'

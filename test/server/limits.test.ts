@@ -1,7 +1,8 @@
 /**
- * pids_limit and cpu_limit over HTTP (issue 15): bad values are 400 INVALID_REQUEST on
- * run and start; a limit the machine cannot apply is 422 SPAWN_FAILED with errno
- * ENOTSUP and syscall cgroup. (Not in the v2 VM: it has no loopback network.)
+ * pids_limit and cpu_limit over HTTP (docs/cgroups.md): bad values are 400
+ * INVALID_REQUEST on run and start; a limit the machine cannot apply is 422
+ * SPAWN_FAILED with errno ENOTSUP and syscall cgroup. (Not in the v2 VM: it has no
+ * loopback network.)
  */
 import { describe, expect, it } from 'vitest'
 

@@ -1,7 +1,7 @@
 /**
- * Managed processes over HTTP (spec §5): names in every /processes path, restart, the
- * `managed` object, 409 NAME_IN_USE, 400 NOT_MANAGED, operations by state, output and
- * follows across runs, and the listing.
+ * Managed processes over HTTP (docs/protocol.md "Managed processes"): names in every
+ * /processes path, restart, the `managed` object, 409 NAME_IN_USE, 400 NOT_MANAGED,
+ * operations by state, output and follows across runs, and the listing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 

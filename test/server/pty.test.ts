@@ -1,6 +1,7 @@
 /**
- * PTY sessions through the server and a real WebSocket client (spec §6): endpoints,
- * session info, frames, holding output, takeover, the end order, DELETE, the limits.
+ * PTY sessions through the server and a real WebSocket client (docs/protocol.md
+ * "PTY sessions"): endpoints, session info, frames, holding output, takeover, the end
+ * order, DELETE, the limits.
  */
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'

@@ -7,7 +7,7 @@ fs=$(stat -f -c %T /sys/fs/cgroup)
 echo "run-v2: kernel $(uname -r), cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
 node_modules/.bin/vitest run --reporter=verbose "$@"
 rc=$?
-# The suite must leave no cgroup of its own behind (issue 3: "nothing is left behind").
+# The suite must leave no cgroup of its own behind (docs/guarantees.md: "No leaks").
 left=$(find /sys/fs/cgroup -mindepth 1 -type d -name 'sandproc*' 2>/dev/null)
 if [ -n "$left" ]; then
   echo "run-v2: cgroups left behind:" $left >&2

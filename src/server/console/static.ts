@@ -1,6 +1,7 @@
 /**
- * Serves the browser console (issue 13) at `/`: static files that hold no secret, so
- * they need no bearer token. Every API call the page makes carries the token itself.
+ * Serves the browser console (docs/console.md) at `/`: static files that hold no
+ * secret, so they need no bearer token. Every API call the page makes carries the
+ * token itself.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { loadAssets } from './assets.js'

@@ -1,7 +1,8 @@
 /**
- * The console with managed processes (spec §5): a crash-looping process started from the
- * form shows its restarts climbing, its managed status and health, and the restart and
- * kill buttons act on the managed process. Needs the managed-process API (issue 10).
+ * The console with managed processes (docs/protocol.md "Managed processes"): a
+ * crash-looping process started from the form shows its restarts climbing, its managed
+ * status and health, and the restart and kill buttons act on the managed process.
+ * Needs the managed-process API (docs/managed.md).
  */
 import { describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'

@@ -1,9 +1,9 @@
 /**
- * The console's terminal (spec §6) in headless Chromium: xterm.js on a PTY session over
- * the session's WebSocket. Typed input echoes, `stty size` follows a viewport resize, a
- * socket cut by the network is reconnected, another window takes the session over and
- * gives it back, a reload reattaches to the same shell, and `exit 3` shows the exit.
- * Needs the PTY API (issue 11).
+ * The console's terminal (docs/protocol.md "PTY sessions") in headless Chromium:
+ * xterm.js on a PTY session over the session's WebSocket. Typed input echoes,
+ * `stty size` follows a viewport resize, a socket cut by the network is reconnected,
+ * another window takes the session over and gives it back, a reload reattaches to the
+ * same shell, and `exit 3` shows the exit. Needs the PTY API (docs/pty.md).
  */
 import { describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
