@@ -33,18 +33,18 @@ namespace {
 // The child's stages and the syscall each reports as, in one table: an enum, a name
 // array and a hand-written bound drift apart (a stage past the bound was once reported
 // as execve).
-#define SANDPROC_STAGES(X)       \
-  X(kCgroup, "cgroup")           \
-  X(kSetsid, "setsid")           \
-  X(kDup2, "dup2")               \
-  X(kChdir, "chdir")             \
-  X(kSetgroups, "setgroups")     \
-  X(kSetgid, "setgid")           \
-  X(kSetuid, "setuid")           \
-  X(kPrctl, "prctl")             \
-  X(kExecve, "execve")           \
-  X(kSetctty, "ioctl")           \
-  X(kUnshare, "close_range")     \
+#define SANDPROC_STAGES(X)   \
+  X(kCgroup, "cgroup")       \
+  X(kSetsid, "setsid")       \
+  X(kDup2, "dup2")           \
+  X(kChdir, "chdir")         \
+  X(kSetgroups, "setgroups") \
+  X(kSetgid, "setgid")       \
+  X(kSetuid, "setuid")       \
+  X(kPrctl, "prctl")         \
+  X(kExecve, "execve")       \
+  X(kSetctty, "ioctl")       \
+  X(kUnshare, "close_range") \
   X(kOomScore, "oom_score_adj")
 
 #define SANDPROC_STAGE_ENUM(stage, syscall) stage,
