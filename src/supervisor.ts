@@ -39,11 +39,11 @@ export class Supervisor {
     const settings = resolveOptions(opts)
     this.#retainBytes = settings.retainBytes
     this.#retainHeadBytes = settings.retainHeadBytes
-    const self = this
+    const closing = (): boolean => this.#closing
     this.#host = {
       launch: (req) => this.#table.startRun(req),
       get closing() {
-        return self.#closing
+        return closing()
       },
       killGrace: settings.killGrace,
     }
@@ -69,12 +69,18 @@ export class Supervisor {
   }
 
   /** `start()` for a request that is managed whatever fields it has (a managed process with defaults). */
-  startManaged(req: StartRequest & Partial<Pick<ManagedStartRequest, 'name' | 'restart' | 'health_check'>>): ManagedProcess {
+  startManaged(
+    req: StartRequest & Partial<Pick<ManagedStartRequest, 'name' | 'restart' | 'health_check'>>,
+  ): ManagedProcess {
     const request = normalize(req, 'start')
     const spec = managedSpec(req as unknown as Record<string, unknown>)
     if (this.#closing) throw coded('the supervisor is closed', 'ERR_SUPERVISOR_CLOSED')
     if (spec.name !== null) this.#registry.checkName(spec.name)
-    const log = new OutputLog({ maxBytes: this.#retainBytes, headBytes: this.#retainHeadBytes, lineOverhead: LINE_HEAP_OVERHEAD })
+    const log = new OutputLog({
+      maxBytes: this.#retainBytes,
+      headBytes: this.#retainHeadBytes,
+      lineOverhead: LINE_HEAP_OVERHEAD,
+    })
     const m = new ManagedProcess({ request, spec, host: this.#host, log })
     const replaced = spec.name === null ? undefined : this.#registry.byName(spec.name)
     this.#registry.add(m)
@@ -85,7 +91,11 @@ export class Supervisor {
     // forgotten oldest first past maxExited, its output inside retainTotalBytes.
     m.on('status', ({ status }) => {
       if (status !== 'stopped') return table.unretain(m)
-      table.retainEnded(m, { bytes: m.log.bytes, release: () => m.log.release(), forget: () => this.#registry.forget(m) })
+      table.retainEnded(m, {
+        bytes: m.log.bytes,
+        release: () => m.log.release(),
+        forget: () => this.#registry.forget(m),
+      })
     })
     m.started.catch(() => table.unretain(m))
     return m
