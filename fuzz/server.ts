@@ -1,7 +1,7 @@
 /** A server to fuzz: a real supervisor behind createServer on a loopback port. */
 import type { AddressInfo } from 'node:net'
 
-import { Supervisor } from '../src/managed/supervisor.js'
+import { Supervisor } from '../src/supervisor.js'
 import { createServer } from '../src/server/server.js'
 import type { FuzzTarget } from './http.js'
 

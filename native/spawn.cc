@@ -30,10 +30,36 @@
 namespace sandproc {
 namespace {
 
-enum Stage : int32_t { kCgroup, kSetsid, kDup2, kChdir, kSetgroups, kSetgid, kSetuid, kPrctl, kExecve, kSetctty, kUnshare, kOomScore };
-const char* const kStageSyscall[] = {"cgroup", "setsid", "dup2",   "chdir", "setgroups",   "setgid",
-                                     "setuid", "prctl",  "execve", "ioctl", "close_range", "oom_score_adj"};
-constexpr int kStages = sizeof kStageSyscall / sizeof kStageSyscall[0];
+// The child's stages and the syscall each reports as, in one table: an enum, a name
+// array and a hand-written bound drift apart (a stage past the bound was once reported
+// as execve).
+#define SANDPROC_STAGES(X)   \
+  X(kCgroup, "cgroup")       \
+  X(kSetsid, "setsid")       \
+  X(kDup2, "dup2")           \
+  X(kChdir, "chdir")         \
+  X(kSetgroups, "setgroups") \
+  X(kSetgid, "setgid")       \
+  X(kSetuid, "setuid")       \
+  X(kPrctl, "prctl")         \
+  X(kExecve, "execve")       \
+  X(kSetctty, "ioctl")       \
+  X(kUnshare, "close_range") \
+  X(kOomScore, "oom_score_adj")
+
+#define SANDPROC_STAGE_ENUM(stage, syscall) stage,
+#define SANDPROC_STAGE_NAME(stage, syscall) syscall,
+enum Stage : int32_t { SANDPROC_STAGES(SANDPROC_STAGE_ENUM) kStages };
+constexpr const char* kStageSyscall[] = {SANDPROC_STAGES(SANDPROC_STAGE_NAME)};
+static_assert(sizeof kStageSyscall / sizeof kStageSyscall[0] == kStages, "a name for every stage");
+#undef SANDPROC_STAGE_ENUM
+#undef SANDPROC_STAGE_NAME
+
+// What the child wrote, as the syscall to report; an unknown stage (a torn write cannot
+// happen on a pipe, but the value comes from another process) is execve's.
+const char* StageSyscall(int32_t stage) {
+  return stage >= 0 && stage < kStages ? kStageSyscall[stage] : kStageSyscall[kExecve];
+}
 
 // What a failed child writes to the error pipe; EOF instead means execve succeeded.
 struct ChildError {
@@ -422,8 +448,7 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure, 
     } else if (ce.stage == kCgroup && ce.index >= 0 && ce.index < args.njoins) {
       path = req.cgroup_joins[ce.index].path;
     }
-    int stage = ce.stage >= 0 && ce.stage < kStages ? ce.stage : kExecve;
-    return fail(ce.err, kStageSyscall[stage], path);
+    return fail(ce.err, StageSyscall(ce.stage), path);
   }
 
   result->pid = pid;

@@ -11,7 +11,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { createServer } from '../src/server/server.js'
-import type { Supervisor } from '../src/managed/supervisor.js'
+import type { Supervisor } from '../src/supervisor.js'
 import { floodLine, heldBack, peakRssBytes, resetPeakRss, rssBytes } from '../test/fixtures/hardening/util.js'
 
 export interface FloodResult {

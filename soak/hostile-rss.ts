@@ -8,7 +8,7 @@
 import net from 'node:net'
 import type { AddressInfo } from 'node:net'
 
-import { Supervisor } from '../src/managed/supervisor.js'
+import { Supervisor } from '../src/supervisor.js'
 import { createServer } from '../src/server/server.js'
 
 const MiB = 1024 * 1024

@@ -5,6 +5,7 @@
  * through the binding itself where the Supervisor cannot reach a path.
  */
 import { spawn as spawnNode } from 'node:child_process'
+import { once } from 'node:events'
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -12,7 +13,7 @@ import { describe, expect, it } from 'vitest'
 
 import { binding, type NativeSpawnOptions } from '../src/native.js'
 import type { SupervisedProcess } from '../src/core/process.js'
-import { Supervisor } from '../src/core/supervisor.js'
+import { Supervisor } from '../src/supervisor.js'
 import { collect, ending, lineMatching } from './helpers/events.js'
 import { spawnDirect } from './helpers/spawn.js'
 import { openFds, parseStat, stat, statusMask, untilDead } from './helpers/system.js'
@@ -244,6 +245,20 @@ describe('binding.spawn errors', () => {
       syscall: 'execve',
       path: locked,
     })
+  })
+
+  // The stage after the terminal one: once reported as execve (a hand-synced bound).
+  it('a failing close_range(CLOSE_RANGE_UNSHARE) is reported from that stage', async () => {
+    const fixtures = path.join(ROOT, 'test', 'fixtures', 'native')
+    const child = spawnNode('python3', [path.join(fixtures, 'deny-unshare.py'), process.execPath, '--import', 'tsx', path.join(fixtures, 'unshare-fails.ts')], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    const [code] = (await once(child, 'close')) as [number]
+    expect(code).toBe(0)
+    expect(JSON.parse(out)).toEqual({ code: 'EPERM', errno: -1, syscall: 'close_range' })
   })
 
   it('failures leave no fd and no child behind', async () => {

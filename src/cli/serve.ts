@@ -8,7 +8,7 @@ import { UsageError, type ServeConfig } from './args.js'
 import { isLoopback } from '../server/http/auth.js'
 import { AuditLog } from '../server/monitor/audit-log.js'
 import { createServer, DEFAULT_MAX_PROCESSES, shutdown } from '../server/server.js'
-import { Supervisor } from '../managed/supervisor.js'
+import { Supervisor } from '../supervisor.js'
 import { cgroupLines, fdLimit, fdLine, openFdCount } from './startup.js'
 import { carryRequestContext, startTracing } from './tracing.js'
 

@@ -4,7 +4,7 @@
  * many processes its fd limit allows. Pure text from the facts, for tests.
  */
 import * as fs from 'node:fs'
-import type { Capabilities } from '../core/supervisor.js'
+import type { Capabilities } from '../core/table.js'
 
 /** A running process holds its stdout and stderr pipes and its pidfd. */
 export const FDS_PER_PROCESS = 3

@@ -59,7 +59,7 @@ export interface ProcessOptions {
   native: NativeBinding
 }
 
-/** A child started through `Supervisor.launchChild`, as `close()` sees it. */
+/** A child started through `ProcessTable.launchChild`, as `close()` sees it. */
 export interface ChildOwner {
   readonly exited: Promise<unknown>
   /** Signals the child's process group; false once it is reaped. `by`: who ends it (its exit's `killed_by`). */
@@ -68,7 +68,7 @@ export interface ChildOwner {
   killTree(by?: KilledBy): void
 }
 
-/** What `Supervisor.launchChild` starts. */
+/** What `ProcessTable.launchChild` starts. */
 export interface ChildLaunch {
   /** A validated request (see validate.ts); `timeout` and the stdio modes are the caller's. */
   req: Normalized

@@ -5,7 +5,6 @@
  */
 import { constants as os } from 'node:os'
 
-import type { CgroupCounters } from '../cgroup/index.js'
 import { coded, type CodedError } from '../errors.js'
 import type { NativeChild, NativeExitCallback } from '../native.js'
 import type { ExitEvent, KilledBy, OutputEncoding, OutputEvent, ProcessInfo, StartEvent, StreamName } from '../types.js'
@@ -14,6 +13,7 @@ import { EndingRecord } from './ending.js'
 import { exitEvent, type Reaped } from './exit.js'
 import type { Launched, ProcessCgroupHandle, ProcessOptions } from './launch.js'
 import { ProcessOutput } from './output.js'
+import { reapedOf } from './reap.js'
 import { OutputCap } from './output-cap.js'
 import type { OutputLog } from './retain.js'
 import { signalNumber } from './signals.js'
@@ -298,27 +298,7 @@ export class SupervisedProcess extends ProcessEmitter {
 
   #onExit: NativeExitCallback = (code, signal, userUs, sysUs, texts) => {
     this.#clocks.reaped()
-    // Counters right after the reap (the addon read them then: `texts`): the kernel
-    // raises oom_kill before it sends SIGKILL, so an OOM kill of the main process is
-    // always visible here.
-    let counters: CgroupCounters = { oomKills: null, memoryPeak: null }
-    try {
-      if (this.#cgroup !== null) counters = this.#cgroup.readCounters(texts)
-    } catch {
-      // A counter we cannot read is a counter we do not claim anything from.
-    }
-    const wallMs = Math.round((performance.now() - this.#startedMono) * 1000) / 1000
-    this.#reaped = {
-      code,
-      signal,
-      userUs,
-      sysUs,
-      wallMs,
-      oomKills: counters.oomKills,
-      peak: counters.memoryPeak,
-      pids: counters.pids,
-      cpuThrottledMs: counters.cpuThrottledMs,
-    }
+    this.#reaped = reapedOf(this.#cgroup, this.#startedMono, code, signal, userUs, sysUs, texts)
     this.#endedAt = Date.now()
     this.#stdin?.destroy()
     // Descendants that left the process group are still in the cgroup. Usually it was

@@ -10,8 +10,9 @@ import { constants as os } from 'node:os'
 
 import type { Launched, ProcessCgroupHandle } from '../core/launch.js'
 import { exitEvent, type Reaped } from '../core/exit.js'
+import { reapedOf } from '../core/reap.js'
 import { signalNumber } from '../core/signals.js'
-import type { Supervisor } from '../core/supervisor.js'
+import type { ProcessTable } from '../core/table.js'
 import { coded, type CodedError } from '../errors.js'
 import type { NativeBinding, NativeChild, NativeExitCallback, NativePipeReader, NativePty } from '../native.js'
 import { EndingRecord } from '../core/ending.js'
@@ -72,7 +73,8 @@ export class PtySession extends EventEmitter {
   readonly #end: TerminalEnd
   #resolve!: { start: (e: PtyStartEvent) => void; exit: (e: ExitEvent) => void; fail: (e: Error) => void }
 
-  constructor(sup: Supervisor, request: PtyRequest) {
+  /** Made by `Supervisor.pty(request)`; `sup` is the supervisor's core table. */
+  constructor(sup: ProcessTable, request: PtyRequest) {
     super()
     const { req, rows, cols } = normalizePty(request)
     this.command = req.command
@@ -223,16 +225,9 @@ export class PtySession extends EventEmitter {
   }
 
   #onExit: NativeExitCallback = (code, signal, userUs, sysUs, texts) => {
-    let counters: { oomKills: number | null; memoryPeak: number | null } = { oomKills: null, memoryPeak: null }
-    try {
-      // Right after the reap: the kernel raises oom_kill before it sends SIGKILL.
-      if (this.#cgroup !== null) counters = this.#cgroup.readCounters(texts)
-    } catch {
-      // A counter we cannot read is a counter we claim nothing from.
-    }
-    const wallMs = Math.round((performance.now() - this.#startedMono) * 1000) / 1000
+    const reaped = reapedOf(this.#cgroup, this.#startedMono, code, signal, userUs, sysUs, texts)
     this.endedAt = Date.now()
-    this.#end.reap({ code, signal, userUs, sysUs, wallMs, oomKills: counters.oomKills, peak: counters.memoryPeak })
+    this.#end.reap(reaped)
   }
 
   #finish(r: Reaped): void {

@@ -12,7 +12,7 @@ import { DEFAULT_PTY_HOLD_BYTES } from './pty/channel.js'
 import { DEFAULT_MAX_PTY_SESSIONS, type RegistryOptions } from './pty/sessions.js'
 import { DEFAULT_PTY_PING_MS } from './pty/socket.js'
 import { DEFAULT_HIGH_WATER_MARK, DEFAULT_KEEP_ALIVE_MS } from './sse/streams.js'
-import type { Supervisor } from '../managed/supervisor.js'
+import type { Supervisor } from '../supervisor.js'
 
 /** Default limit of running processes; one more is refused with 429. */
 export const DEFAULT_MAX_PROCESSES = 256

@@ -4,7 +4,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import type { Supervisor } from '../managed/supervisor.js'
+import type { Supervisor } from '../supervisor.js'
 import { consoleHandler } from './console/static.js'
 import { bearerChecker, isLoopback } from './http/auth.js'
 import { sendError } from './http/body.js'

@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 
-import { Supervisor } from '../../src/core/supervisor.js'
+import { Supervisor } from '../../src/supervisor.js'
 import type { RunRequest } from '../../src/types.js'
 import { alive, FIXTURES, supervisorCgroupDirs, until } from '../fixtures/hardening/util.js'
 

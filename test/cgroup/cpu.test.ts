@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 
-import type { Supervisor } from '../../src/core/supervisor.js'
+import type { Supervisor } from '../../src/supervisor.js'
 import type { ExitEvent } from '../../src/types.js'
 import { collect } from '../helpers/events.js'
 import { useSupervisor } from '../helpers/fixture.js'

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { detectControllers } from '../../src/cgroup/controllers.js'
 import type { Layout } from '../../src/cgroup/detect.js'
 import { CgroupManager, type CgroupError, type FsKind } from '../../src/cgroup/index.js'
-import { Supervisor } from '../../src/core/supervisor.js'
+import { Supervisor } from '../../src/supervisor.js'
 import { collect, spawnError } from '../helpers/events.js'
 import { listTree, mountLine, useTrees } from '../fixtures/cgroupfs/tree.js'
 

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { Supervisor } from '../../src/core/supervisor.js'
+import { Supervisor } from '../../src/supervisor.js'
 
 // Stops by itself at 1 GiB with a code of its own: a limit that failed to apply must
 // never set off the machine-wide OOM killer.

@@ -8,7 +8,7 @@
 import fs from 'node:fs'
 import { describe, expect, it } from 'vitest'
 
-import type { Supervisor } from '../../src/core/supervisor.js'
+import type { Supervisor } from '../../src/supervisor.js'
 import { collect, lineMatching } from '../helpers/events.js'
 import { useSupervisor } from '../helpers/fixture.js'
 import { compileFixture } from '../fixtures/cgroup/compile.js'

@@ -9,7 +9,7 @@ import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 
 import { CgroupManager } from '../../src/cgroup/index.js'
-import { Supervisor } from '../../src/core/supervisor.js'
+import { Supervisor } from '../../src/supervisor.js'
 import type { NativeCgroupJoin } from '../../src/native.js'
 import { spawnDirect } from '../helpers/spawn.js'
 

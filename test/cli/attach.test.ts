@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { parseAttachArgs } from '../../src/cli/attach.js'
 import { UsageError } from '../../src/cli/args.js'
-import '../../src/pty/index.js'
 import { collectPty, createPty, untilOutput } from '../helpers/pty.js'
 import { startServer, type TestServer } from '../helpers/server.js'
 import { rmTemp, tempDir } from '../helpers/system.js'

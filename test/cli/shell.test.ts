@@ -12,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { UsageError } from '../../src/cli/args.js'
 import { DEFAULT_SHELL, parseShellArgs, shellRequest } from '../../src/cli/shell.js'
-import '../../src/pty/index.js'
 import { collectPty, untilOutput } from '../helpers/pty.js'
 import { startServer, TOKEN, type TestServer } from '../helpers/server.js'
 import { rmTemp, tempDir } from '../helpers/system.js'

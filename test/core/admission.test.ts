@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 
 import { Admission } from '../../src/core/admission.js'
-import { Supervisor } from '../../src/core/supervisor.js'
+import { Supervisor } from '../../src/supervisor.js'
 import { openFds } from '../helpers/system.js'
 
 describe('Admission', () => {

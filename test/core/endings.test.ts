@@ -8,14 +8,13 @@ import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 
 import { runEventStream } from '../../src/server/sse/streams.js'
-import { Supervisor } from '../../src/core/supervisor.js'
+import { Supervisor } from '../../src/supervisor.js'
 import type { OutputEvent, RunRequest } from '../../src/types.js'
 import { collect, lineMatching } from '../helpers/events.js'
 import { isDead } from '../helpers/system.js'
 import { useSupervisor } from '../helpers/fixture.js'
 import { untilStatus } from '../helpers/managed.js'
 import type { ManagedProcess } from '../../src/managed/process.js'
-import type { Supervisor as ManagedSupervisor } from '../../src/managed/supervisor.js'
 
 let sup: Supervisor
 let dir: string
@@ -95,7 +94,7 @@ describe('reason', () => {
 
 describe('reason of managed runs', () => {
   it('is in last_exit: exited for a run that ended by itself, killed by api for stop()', async () => {
-    const managed = sup as ManagedSupervisor
+    const managed = sup
     const done = managed.start({ command: 'sh', args: ['-c', 'exit 3'], name: 'ends-by-itself', restart: { policy: 'never' } }) as ManagedProcess
     await untilStatus(done, 'stopped')
     expect(done.managedInfo().last_exit).toMatchObject({ exit_code: 3, reason: 'exited' })

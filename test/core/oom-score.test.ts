@@ -7,8 +7,7 @@
 import fs from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { Supervisor } from '../../src/core/supervisor.js'
-import '../../src/pty/index.js'
+import { Supervisor } from '../../src/supervisor.js'
 import { collect, ending } from '../helpers/events.js'
 import { collectPty } from '../helpers/pty.js'
 

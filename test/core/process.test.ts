@@ -3,7 +3,7 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 import type { SupervisedProcess } from '../../src/core/process.js'
-import { Supervisor } from '../../src/core/supervisor.js'
+import { Supervisor } from '../../src/supervisor.js'
 import type { OutputEvent, ProcessEvent, RunRequest } from '../../src/types.js'
 import { collect, ending, isExit, isOutput, isStart, lineMatching } from '../helpers/events.js'
 import { isDead, untilDead } from '../helpers/system.js'

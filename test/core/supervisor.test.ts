@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 
 import type { CodedError } from '../../src/errors.js'
 import type { SupervisedProcess } from '../../src/core/process.js'
-import { Supervisor } from '../../src/core/supervisor.js'
+import { Supervisor } from '../../src/supervisor.js'
 import type { ProcessEvent, RunRequest } from '../../src/types.js'
 import { collect, ending, isExit, lineMatching, spawnError } from '../helpers/events.js'
 import { script, untilDead } from '../helpers/system.js'

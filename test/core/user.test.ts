@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { binding, type NativeAccount, type NativeBinding } from '../../src/native.js'
-import { Supervisor } from '../../src/core/supervisor.js'
+import { Supervisor } from '../../src/supervisor.js'
 import type { UserSpec } from '../../src/types.js'
 import { resolveUser } from '../../src/core/user.js'
 import { collect, ending, spawnError } from '../helpers/events.js'

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
 
-import { Supervisor } from '../../src/core/supervisor.js'
+import { Supervisor } from '../../src/supervisor.js'
 import type { StartRequest } from '../../src/types.js'
 import { normalize } from '../../src/core/validate.js'
 import { expectInvalid, thrown } from '../helpers/invalid.js'

@@ -11,7 +11,7 @@ import { setImmediate as tick } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import type { SupervisedProcess } from '../../src/core/process.js'
-import { Supervisor } from '../../src/core/supervisor.js'
+import { Supervisor } from '../../src/supervisor.js'
 import type { ExitEvent } from '../../src/types.js'
 import { ending } from '../helpers/events.js'
 import { openFds, pidfds, rmTemp, tempDir, untilNoChildren, zombieChildren } from '../helpers/system.js'

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process'
 import { setImmediate as tick } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 
-import { Supervisor } from '../../src/managed/supervisor.js'
+import { Supervisor } from '../../src/supervisor.js'
 import { untilStatus } from '../helpers/managed.js'
 import { openFds, pidfds, zombieChildren } from '../helpers/system.js'
 

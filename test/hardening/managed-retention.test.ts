@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 
-import { Supervisor } from '../../src/managed/supervisor.js'
+import { Supervisor } from '../../src/supervisor.js'
 import type { ManagedProcess } from '../../src/managed/process.js'
 
 function stopped(m: ManagedProcess): Promise<void> {

@@ -8,7 +8,7 @@ import { spawn as spawnNode, spawnSync, type ChildProcess } from 'node:child_pro
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import type { SupervisedProcess } from '../../src/core/process.js'
-import { Supervisor } from '../../src/core/supervisor.js'
+import { Supervisor } from '../../src/supervisor.js'
 import type { ExitEvent } from '../../src/types.js'
 import { ending } from '../helpers/events.js'
 

@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs'
 
-import { Supervisor } from '../../src/core/supervisor.js'
+import { Supervisor } from '../../src/supervisor.js'
 import { lineMatching } from './events.js'
 
 const O_CLOEXEC = 0o2000000

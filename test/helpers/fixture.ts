@@ -1,7 +1,7 @@
 /** The per-file test fixture: one Supervisor and one temp dir, made before the file's tests and removed after. */
 import { afterAll, beforeAll } from 'vitest'
 
-import { Supervisor, type SupervisorOptions } from '../../src/managed/supervisor.js'
+import { Supervisor, type SupervisorOptions } from '../../src/supervisor.js'
 import { rmTemp, tempDir } from './system.js'
 
 /** Calls `take` with the fixture before the file's tests run; closes and removes it after them. */

@@ -6,7 +6,7 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import { createServer, type ServerOptions } from '../../src/server/server.js'
-import { Supervisor, type SupervisorOptions } from '../../src/managed/supervisor.js'
+import { Supervisor, type SupervisorOptions } from '../../src/supervisor.js'
 
 export const TOKEN = 'test-token-of-some-length'
 

@@ -7,7 +7,7 @@ import { createServer, type AddressInfo } from 'node:net'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 
-import type { Supervisor } from '../../src/managed/supervisor.js'
+import type { Supervisor } from '../../src/supervisor.js'
 import { useSupervisor } from '../helpers/fixture.js'
 import { next, record, untilStatus } from '../helpers/managed.js'
 import { isDead, untilDead } from '../helpers/system.js'

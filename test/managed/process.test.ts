@@ -8,7 +8,7 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 import type { ManagedProcess } from '../../src/managed/process.js'
-import { Supervisor } from '../../src/managed/supervisor.js'
+import { Supervisor } from '../../src/supervisor.js'
 import type { ExitEvent, ManagedStartRequest, RestartSpec } from '../../src/types.js'
 import { useSupervisor } from '../helpers/fixture.js'
 import { afterTimersDue, next, record, untilStatus } from '../helpers/managed.js'

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 
 import { SupervisedProcess } from '../../src/core/process.js'
 import { ManagedProcess } from '../../src/managed/process.js'
-import type { Supervisor } from '../../src/managed/supervisor.js'
+import type { Supervisor } from '../../src/supervisor.js'
 import { useSupervisor } from '../helpers/fixture.js'
 import { untilStatus } from '../helpers/managed.js'
 

@@ -6,7 +6,7 @@ import { context, SpanStatusCode, trace } from '@opentelemetry/api'
 import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node'
 import { describe, expect, it } from 'vitest'
 
-import type { Supervisor } from '../../src/managed/supervisor.js'
+import type { Supervisor } from '../../src/supervisor.js'
 import { useSupervisor } from '../helpers/fixture.js'
 
 const exporter = new InMemorySpanExporter()

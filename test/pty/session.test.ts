@@ -8,8 +8,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 
-import { Supervisor } from '../../src/core/supervisor.js'
-import '../../src/pty/index.js'
+import { Supervisor } from '../../src/supervisor.js'
 import { collectPty, untilOutput } from '../helpers/pty.js'
 import { useSupervisor } from '../helpers/fixture.js'
 import { account, isDead, parseStat, stat, untilDead } from '../helpers/system.js'
@@ -216,6 +215,16 @@ describe('credentials and limits', () => {
     const { exit } = await collectPty(sup.pty({ command: 'python3', args: ['-c', hog], memory_limit: '64M' }))
     expect(exit).toMatchObject({ signal: 9, oom_killed: true })
     expect(exit.oom_kills).toBeGreaterThanOrEqual(1)
+  })
+
+  // The same counters as a process's exit: the session used to read only the memory ones.
+  it('reports the pids and cpu counters of its cgroup at the exit', async () => {
+    expect(sup.capabilities.controllers).toMatchObject({ pids: { usable: true }, cpu: { usable: true } })
+    // Limited to one task, the shell's fork is refused: a hit the exit must carry.
+    const { exit } = await collectPty(sup.pty({ command: 'sh', args: ['-c', 'true & wait'], pids_limit: 1, cpu_limit: 1 }))
+    expect(exit.pids_limit_hits).toBeGreaterThanOrEqual(1)
+    expect(exit.usage?.pids_peak).toBe(1)
+    expect(exit.usage?.cpu_throttled_ms).toEqual(expect.any(Number))
   })
 
   it('a missing program rejects started and exited with the spawn error', async () => {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 
-import { Supervisor } from '../../src/managed/supervisor.js'
+import { Supervisor } from '../../src/supervisor.js'
 import { startServer } from '../helpers/server.js'
 
 describe('limits over HTTP', () => {

@@ -2,7 +2,7 @@
  * What every route handler gets.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Supervisor } from '../../managed/supervisor.js'
+import type { Supervisor } from '../../supervisor.js'
 import type { IdempotencyKeys } from '../processes/idempotency.js'
 
 /** The server's limits and settings after defaults are applied. */

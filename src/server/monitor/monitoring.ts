@@ -2,7 +2,7 @@
  * A server's monitoring in one place: its metrics registry and `GET /metrics`, its audit
  * log, and the observers that feed both from the supervisor and the PTY sessions.
  */
-import type { Supervisor } from '../../managed/supervisor.js'
+import type { Supervisor } from '../../supervisor.js'
 import type { Handler } from '../http/context.js'
 import type { PtyEntry, PtyRegistry } from '../pty/sessions.js'
 import type { Route } from '../http/router.js'

@@ -2,7 +2,7 @@
  * The HTTP half of PTY sessions (docs/protocol.md "PTY sessions"): create, list, get,
  * resize, delete. The WebSocket itself is in socket.ts (it never reaches these routes).
  */
-import { PtySession, type PtyRequest } from '../../pty/index.js'
+import type { PtyRequest } from '../../pty/index.js'
 import { colsOf, rowsOf } from '../../pty/request.js'
 import { readJsonObject, sendEmpty, sendError, sendJson } from '../http/body.js'
 import type { Handler, RouteContext } from '../http/context.js'
@@ -29,7 +29,7 @@ async function create(ctx: RouteContext, registry: PtyRegistry): Promise<void> {
   const limit = registry.opts.maxSessions
   if (registry.live >= limit) throw new HttpError('TOO_MANY_SESSIONS', `Limit of ${limit} live PTY sessions reached`)
   // Validation throws INVALID_REQUEST naming the field (a 400 by toErrorResponse).
-  const session = new PtySession(ctx.sup, body as unknown as PtyRequest)
+  const session = ctx.sup.pty(body as unknown as PtyRequest)
   // Registered at once: output written before the first client is held from the start.
   const { entry, token } = registry.add(session)
   try {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createServer } from '../../../src/server/server.js'
-import { Supervisor } from '../../../src/managed/supervisor.js'
+import { Supervisor } from '../../../src/supervisor.js'
 import type { ProcessInfo } from '../../../src/types.js'
 import { json, readSse, startServer, type TestServer } from '../../helpers/server.js'
 

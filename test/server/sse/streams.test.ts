@@ -2,7 +2,7 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { followEventStream, runEventStream, toReadableStream } from '../../../src/server/sse/streams.js'
 import { commentFrame, dataFrame, eventFrame, KEEP_ALIVE_FRAME } from '../../../src/server/sse/frames.js'
-import { Supervisor } from '../../../src/core/supervisor.js'
+import { Supervisor } from '../../../src/supervisor.js'
 
 describe('SSE frames', () => {
   it('formats bare data frames exactly', () => {

@@ -1,7 +1,9 @@
 /**
- * The supervisor: validates requests, has everything a child needs prepared before the
- * clone (prepare.ts: credentials, PATH candidates, environment, cgroups) and spawned,
- * and keeps the table of running and recently exited processes.
+ * The core under the public `Supervisor` (src/supervisor.ts): validates requests, has
+ * everything a child needs prepared before the clone (prepare.ts: credentials, PATH
+ * candidates, environment, cgroups) and spawned, and keeps the table of running and
+ * recently exited processes. Internal: the layers above (managed processes, PTY
+ * sessions) reach it through the members the public class does not show.
  */
 import { CgroupManager, type CgroupCapabilities } from '../cgroup/index.js'
 
@@ -36,10 +38,8 @@ export { pathCandidates } from './prepare.js'
 export type Capabilities = CgroupCapabilities
 
 
-/**
- * Starts processes and keeps their table. See docs/api.md for the full API.
- */
-export class Supervisor {
+/** Starts processes and keeps their table; the public `Supervisor` (src/supervisor.ts) wraps it. */
+export class ProcessTable {
   /** Where the memory controller is and whether OOM kills can be reported. */
   readonly capabilities: Capabilities
   readonly #s: Settings
@@ -69,7 +69,7 @@ export class Supervisor {
   readonly #others = new Set<ChildOwner>()
   readonly #admission = new Admission(MAX_SPAWNS_IN_FLIGHT)
   /** Monitoring's view of the launches (see observer.ts); the layers above report through it too. */
-  protected readonly observers = new Observers()
+  readonly observers = new Observers()
 
   constructor(opts: SupervisorOptions = {}) {
     this.#s = resolveOptions(opts)
@@ -95,7 +95,7 @@ export class Supervisor {
    * `normalize(req, 'start')` whose output the process does not retain itself; the
    * caller keeps its own log from the `output` events.
    */
-  protected startRun(req: Normalized): SupervisedProcess {
+  startRun(req: Normalized): SupervisedProcess {
     return this.#launch(req, false)
   }
 
@@ -309,7 +309,7 @@ export class Supervisor {
    * (`maxExited` in number, `retainTotalBytes` in log bytes, oldest out first). Its log
    * must no longer grow; `release` drops it, `forget` removes `key` from every listing.
    */
-  protected retainEnded(key: object, entry: Retained): void {
+  retainEnded(key: object, entry: Retained): void {
     this.unretain(key)
     this.#exited.set(key, { ...entry })
     this.#retained += entry.bytes
@@ -317,7 +317,7 @@ export class Supervisor {
   }
 
   /** `key` lives again (a stopped managed process restarted): no longer counted or forgotten. */
-  protected unretain(key: object): void {
+  unretain(key: object): void {
     const entry = this.#exited.get(key)
     if (entry === undefined) return
     this.#retained -= entry.bytes
@@ -351,7 +351,7 @@ export class Supervisor {
   }
 }
 
-/** Something ended that the supervisor's retention bounds cover (see `retainEnded`). */
+/** Something ended that the table's retention bounds cover (see `retainEnded`). */
 export interface Retained {
   /** Log bytes it holds. */
   bytes: number

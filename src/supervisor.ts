@@ -1,0 +1,213 @@
+/**
+ * The supervisor as the public API has it (docs/api.md): the process table of the core
+ * (core/table.ts) with managed processes (docs/managed.md) and PTY sessions
+ * (`pty`) on it. The one class users see; the core's extra members (the addon, child
+ * launches for the layers, retention hooks) stay on the table, which is not exported.
+ */
+import { ProcessTable, type Capabilities, type SupervisorOptions } from './core/table.js'
+import type { SupervisorObserver } from './core/observer.js'
+import type { SupervisedProcess } from './core/process.js'
+import { resolveOptions } from './core/options.js'
+import { LINE_HEAP_OVERHEAD, OutputLog } from './core/retain.js'
+import { normalize } from './core/validate.js'
+import { coded } from './errors.js'
+import type { ManagedStartRequest, ProcessInfo, RunRequest, StartRequest } from './types.js'
+import { isManagedRequest, managedSpec } from './managed/fields.js'
+import { ManagedProcess, type RunHost } from './managed/process.js'
+import { ManagedRegistry } from './managed/registry.js'
+import { PtySession, type PtyRequest } from './pty/index.js'
+
+export type { Capabilities, SupervisorOptions, SupervisorObserver }
+
+/**
+ * Starts processes, keeps managed ones running, opens terminals, and keeps the table.
+ * See docs/api.md.
+ */
+export class Supervisor {
+  /** Where the memory controller is and whether OOM kills can be reported. */
+  readonly capabilities: Capabilities
+  readonly #table: ProcessTable
+  readonly #registry = new ManagedRegistry()
+  readonly #host: RunHost
+  readonly #retainBytes: number
+  readonly #retainHeadBytes: number
+  #closing = false
+
+  constructor(opts: SupervisorOptions = {}) {
+    this.#table = new ProcessTable(opts)
+    this.capabilities = this.#table.capabilities
+    const settings = resolveOptions(opts)
+    this.#retainBytes = settings.retainBytes
+    this.#retainHeadBytes = settings.retainHeadBytes
+    const closing = (): boolean => this.#closing
+    this.#host = {
+      launch: (req) => this.#table.startRun(req),
+      get closing() {
+        return closing()
+      },
+      killGrace: settings.killGrace,
+    }
+  }
+
+  /** Runs a process with stdin closed and both streams captured (the `run` endpoint). */
+  run(req: RunRequest): SupervisedProcess {
+    return this.#table.run(req)
+  }
+
+  /**
+   * Starts a background process with stdio modes; its output is retained for snapshots
+   * and follows. With any of `name`, `restart` or `health_check` it is managed: the
+   * returned {@link ManagedProcess} stays the same across its runs.
+   *
+   * @throws TypeError (code `INVALID_REQUEST`) naming a bad field; Error with code
+   *   `NAME_IN_USE` when a managed process that is not stopped holds the name.
+   */
+  start(req: ManagedStartRequest): ManagedProcess
+  start(req: StartRequest): SupervisedProcess
+  start(req: StartRequest | ManagedStartRequest): SupervisedProcess | ManagedProcess {
+    return isManagedRequest(req) ? this.startManaged(req) : this.#table.start(req)
+  }
+
+  /** `start()` for a request that is managed whatever fields it has (a managed process with defaults). */
+  startManaged(
+    req: StartRequest & Partial<Pick<ManagedStartRequest, 'name' | 'restart' | 'health_check'>>,
+  ): ManagedProcess {
+    const request = normalize(req, 'start')
+    const spec = managedSpec(req as unknown as Record<string, unknown>)
+    if (this.#closing) throw coded('the supervisor is closed', 'ERR_SUPERVISOR_CLOSED')
+    if (spec.name !== null) this.#registry.checkName(spec.name)
+    const log = new OutputLog({
+      maxBytes: this.#retainBytes,
+      headBytes: this.#retainHeadBytes,
+      lineOverhead: LINE_HEAP_OVERHEAD,
+    })
+    const m = new ManagedProcess({ request, spec, host: this.#host, log })
+    const replaced = spec.name === null ? undefined : this.#registry.byName(spec.name)
+    this.#registry.add(m)
+    const table = this.#table
+    m.on('restart', (run, automatic) => table.observers.restarted(spec.name, run, automatic))
+    if (replaced !== undefined) table.unretain(replaced)
+    // A stopped managed process counts among the ended ones the retention bounds cover:
+    // forgotten oldest first past maxExited, its output inside retainTotalBytes.
+    m.on('status', ({ status }) => {
+      if (status !== 'stopped') return table.unretain(m)
+      table.retainEnded(m, {
+        bytes: m.log.bytes,
+        release: () => m.log.release(),
+        forget: () => this.#registry.forget(m),
+      })
+    })
+    m.started.catch(() => table.unretain(m))
+    return m
+  }
+
+  /**
+   * Starts `req.command` on a new pseudo-terminal (docs/pty.md), on the same spawn path
+   * as `run`/`start`: credentials, its own cgroup, `memory_limit`, OOM reporting.
+   * Throws a TypeError (code INVALID_REQUEST) for a bad field; start failures reject
+   * `started`/`exited` and emit `error`.
+   */
+  pty(req: PtyRequest): PtySession {
+    return new PtySession(this.#table, req)
+  }
+
+  /** The managed process holding `name`. */
+  managed(name: string): ManagedProcess | undefined {
+    return this.#registry.byName(name)
+  }
+
+  /** The managed process that `run` is a run of, if any. */
+  managedOf(run: SupervisedProcess): ManagedProcess | undefined {
+    return this.#registry.ownerOf(run)
+  }
+
+  /** Every managed process (replaced holders excluded), oldest first. */
+  managedProcesses(): ManagedProcess[] {
+    return this.#registry.all()
+  }
+
+  /** ProcessInfo of the newest process that had this pid; a run of a managed process carries `managed`. */
+  get(pid: number): ProcessInfo | undefined {
+    const run = this.process(pid)
+    if (run === undefined) return undefined
+    return this.managedOf(run)?.infoOf(run) ?? run.info()
+  }
+
+  /** The process object of the newest process that had this pid. */
+  process(pid: number): SupervisedProcess | undefined {
+    return this.#table.process(pid)
+  }
+
+  /** Running and retained exited processes, oldest first (each run its own entry). */
+  processes(): SupervisedProcess[] {
+    return this.#table.processes()
+  }
+
+  /**
+   * Running and retained exited processes, oldest first; a managed process once, as its
+   * current run, where that run is in the table (else at the end).
+   */
+  list(): ProcessInfo[] {
+    const out: ProcessInfo[] = []
+    const listed = new Set<ManagedProcess>()
+    const live = new Set(this.#registry.all())
+    for (const p of this.processes()) {
+      const m = this.managedOf(p)
+      if (m === undefined) out.push(p.info())
+      else if (live.has(m) && !listed.has(m) && m.info().pid === p.pid) {
+        listed.add(m)
+        out.push(m.info())
+      }
+    }
+    for (const m of live) if (!listed.has(m) && m.info().pid !== 0) out.push(m.info())
+    return out
+  }
+
+  /** Adds an observer of every launch (metrics, an audit log). Returns the function that removes it. */
+  observe(observer: SupervisorObserver): () => void {
+    return this.#table.observe(observer)
+  }
+
+  /** Processes running now. */
+  get running(): number {
+    return this.#table.running
+  }
+
+  /** Processes running now plus launches not spawned yet: what a cap on processes counts. */
+  get active(): number {
+    return this.#table.active
+  }
+
+  /** Processes started since construction. */
+  get total(): number {
+    return this.#table.total
+  }
+
+  /** The base working directory of the children (`cwd`), absolute. */
+  get cwd(): string {
+    return this.#table.cwd
+  }
+
+  /** Resolves once the cgroups kept ready for the next spawns are made and opened. Never rejects. */
+  ready(): Promise<void> {
+    return this.#table.ready()
+  }
+
+  /**
+   * Cancels every pending restart and probe, then SIGTERM to every running process tree,
+   * SIGKILL after `killGrace`, waits until all are reaped and drained, then removes the
+   * cgroups. Idempotent; nothing starts after.
+   */
+  close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closing = true
+      for (const m of this.#registry.all()) m.shutdown()
+    }
+    return this.#table.close()
+  }
+}
+
+/** `sup.pty(req)` as a function. */
+export function openPty(sup: Supervisor, req: PtyRequest): PtySession {
+  return sup.pty(req)
+}
