@@ -6,14 +6,14 @@
 import type { Duplex } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 
-import { DEFAULT_PTY_HOLD_BYTES } from '../../src/server/pty/channel.js'
-import { dataFrame, MAX_PTY_FRAME } from '../../src/pty/wire.js'
-import { ptySessionsOf } from '../../src/server/pty/socket.js'
-import { shutdown } from '../../src/server/server.js'
-import { DEFAULT_HIGH_WATER_MARK } from '../../src/server/sse/streams.js'
-import { createPty, entryOf, PtyClient, until } from '../helpers/pty.js'
-import { startServer, type TestServer } from '../helpers/server.js'
-import { isDead } from '../helpers/system.js'
+import { DEFAULT_PTY_HOLD_BYTES } from '../../../src/server/pty/channel.js'
+import { dataFrame, MAX_PTY_FRAME } from '../../../src/pty/wire.js'
+import { ptySessionsOf } from '../../../src/server/pty/socket.js'
+import { shutdown } from '../../../src/server/server.js'
+import { DEFAULT_HIGH_WATER_MARK } from '../../../src/server/sse/streams.js'
+import { createPty, entryOf, PtyClient, until } from '../../helpers/pty.js'
+import { startServer, type TestServer } from '../../helpers/server.js'
+import { isDead } from '../../helpers/system.js'
 
 /** The server's side of every upgraded connection, as the HTTP server handed it over. */
 function upgradedSockets(ts: TestServer): Duplex[] {

@@ -6,11 +6,11 @@
 import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { PTY_INPUT_BYTES } from '../../src/server/pty/channel.js'
-import { dataFrame, MAX_PTY_FRAME } from '../../src/pty/wire.js'
-import { createPty, entryOf, PtyClient, until } from '../helpers/pty.js'
-import { startServer, type TestServer } from '../helpers/server.js'
-import { stat } from '../helpers/system.js'
+import { PTY_INPUT_BYTES } from '../../../src/server/pty/channel.js'
+import { dataFrame, MAX_PTY_FRAME } from '../../../src/pty/wire.js'
+import { createPty, entryOf, PtyClient, until } from '../../helpers/pty.js'
+import { startServer, type TestServer } from '../../helpers/server.js'
+import { stat } from '../../helpers/system.js'
 
 const MiB = 1024 * 1024
 

@@ -7,9 +7,9 @@ import { execFileSync } from 'node:child_process'
 import { setImmediate as tick } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 
-import { Supervisor } from '../../src/supervisor.js'
-import { untilStatus } from '../helpers/managed.js'
-import { openFds, pidfds, zombieChildren } from '../helpers/system.js'
+import { Supervisor } from '../../../src/supervisor.js'
+import { untilStatus } from '../../helpers/managed.js'
+import { openFds, pidfds, zombieChildren } from '../../helpers/system.js'
 
 /** Directories below this process's supervisor cgroups (named s<pid>-<random>), per-run ones included. */
 function cgroupDirs(): string[] {

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { startServer, type TestServer } from '../helpers/server.js'
+import { startServer, type TestServer } from '../../helpers/server.js'
 
 let s: TestServer
 

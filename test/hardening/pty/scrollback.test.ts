@@ -6,10 +6,10 @@
 import type { Duplex } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { DEFAULT_PTY_HOLD_BYTES } from '../../src/server/pty/channel.js'
-import { dataFrame, READY_FRAME } from '../../src/pty/wire.js'
-import { createPty, entryOf, PtyClient, until, type Created } from '../helpers/pty.js'
-import { startServer, type TestServer } from '../helpers/server.js'
+import { DEFAULT_PTY_HOLD_BYTES } from '../../../src/server/pty/channel.js'
+import { dataFrame, READY_FRAME } from '../../../src/pty/wire.js'
+import { createPty, entryOf, PtyClient, until, type Created } from '../../helpers/pty.js'
+import { startServer, type TestServer } from '../../helpers/server.js'
 
 let ts: TestServer
 

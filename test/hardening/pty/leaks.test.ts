@@ -8,10 +8,10 @@ import path from 'node:path'
 import { setImmediate as tick } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { dataFrame } from '../../src/pty/wire.js'
-import { createPty, PtyClient, type Created } from '../helpers/pty.js'
-import { startServer, type TestServer } from '../helpers/server.js'
-import { openFds, zombieChildren } from '../helpers/system.js'
+import { dataFrame } from '../../../src/pty/wire.js'
+import { createPty, PtyClient, type Created } from '../../helpers/pty.js'
+import { startServer, type TestServer } from '../../helpers/server.js'
+import { openFds, zombieChildren } from '../../helpers/system.js'
 
 let ts: TestServer
 

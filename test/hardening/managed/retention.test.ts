@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest'
 
-import { Supervisor } from '../../src/supervisor.js'
-import type { ManagedProcess } from '../../src/managed/process.js'
+import { Supervisor } from '../../../src/supervisor.js'
+import type { ManagedProcess } from '../../../src/managed/process.js'
 
 function stopped(m: ManagedProcess): Promise<void> {
   if (m.status === 'stopped') return Promise.resolve()
