@@ -36,7 +36,8 @@ const { values } = parseArgs({
 const quick = values.quick === true
 const only = (values.only?.split(',') ?? [...WORKLOADS]).map((w) => w.trim())
 for (const w of only) {
-  if (!(WORKLOADS as readonly string[]).includes(w)) throw new TypeError(`--only: unknown workload ${w} (${WORKLOADS.join(',')})`)
+  if (!(WORKLOADS as readonly string[]).includes(w))
+    throw new TypeError(`--only: unknown workload ${w} (${WORKLOADS.join(',')})`)
 }
 const selected = (w: Workload): boolean => only.includes(w)
 
@@ -77,7 +78,12 @@ try {
     notes.push(...r.notes)
   })
   await step('w3', async () => {
-    const contenders: ContenderName[] = ['sandproc', ...(sandprocNoCg ? (['sandproc_nocg'] as const) : []), 'child_process', 'execa']
+    const contenders: ContenderName[] = [
+      'sandproc',
+      ...(sandprocNoCg ? (['sandproc_nocg'] as const) : []),
+      'child_process',
+      'execa',
+    ]
     measures.push(...(await w3Burst({ quick, artifacts, contenders })))
   })
   await step('w4', async () => {

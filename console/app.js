@@ -20,9 +20,13 @@ const table = new ProcessTable({
   count: $('proc-count'),
   filter: $('filter'),
   actions: {
-    signal: (p, n) => act(`Signal ${n} sent to ${p.pid}`, () => api(`${processPath(p)}/signal`, { method: 'POST', body: { signal: n } })),
+    signal: (p, n) =>
+      act(`Signal ${n} sent to ${p.pid}`, () =>
+        api(`${processPath(p)}/signal`, { method: 'POST', body: { signal: n } }),
+      ),
     kill: (p) => act(`Killed ${p.managed?.name ?? p.pid}`, () => api(processPath(p), { method: 'DELETE' })),
-    restart: (p) => act(`Restarted ${p.managed?.name ?? p.pid}`, () => api(`${processPath(p)}/restart`, { method: 'POST' })),
+    restart: (p) =>
+      act(`Restarted ${p.managed?.name ?? p.pid}`, () => api(`${processPath(p)}/restart`, { method: 'POST' })),
     output: (p) => output.open(p),
   },
 })
@@ -82,7 +86,8 @@ function startRequest(form) {
   const text = (name) => String(data.get(name) ?? '').trim()
   const body = { command: text('command'), args: splitArgs(String(data.get('args') ?? '')) }
   if (text('user') !== '') body.user = text('user')
-  if (text('memory_limit') !== '') body.memory_limit = /^[0-9]+$/.test(text('memory_limit')) ? Number(text('memory_limit')) : text('memory_limit')
+  if (text('memory_limit') !== '')
+    body.memory_limit = /^[0-9]+$/.test(text('memory_limit')) ? Number(text('memory_limit')) : text('memory_limit')
   if (text('name') !== '') body.name = text('name')
   if (text('restart') !== '') {
     body.restart = { policy: text('restart') }
@@ -108,7 +113,8 @@ $('start-form').addEventListener('submit', async (e) => {
 })
 
 function showView(name) {
-  for (const b of document.querySelectorAll('#views button')) b.setAttribute('aria-pressed', String(b.dataset.view === name))
+  for (const b of document.querySelectorAll('#views button'))
+    b.setAttribute('aria-pressed', String(b.dataset.view === name))
   $('processes-view').hidden = name !== 'processes'
   $('terminal-view').hidden = name !== 'terminal'
   if (name === 'processes') startPolling()
@@ -119,14 +125,17 @@ function showView(name) {
 // xterm.js is loaded only when the terminal is first wanted.
 async function loadTerminal() {
   if (terminal === null) {
-    terminal = import('./terminal.js').then(({ TerminalView }) => new TerminalView({
-      form: $('pty-form'),
-      container: $('term'),
-      status: $('term-status'),
-      size: $('term-size'),
-      reconnect: $('pty-reconnect'),
-      kill: $('pty-kill'),
-    }))
+    terminal = import('./terminal.js').then(
+      ({ TerminalView }) =>
+        new TerminalView({
+          form: $('pty-form'),
+          container: $('term'),
+          status: $('term-status'),
+          size: $('term-size'),
+          reconnect: $('pty-reconnect'),
+          kill: $('pty-kill'),
+        }),
+    )
   }
   return terminal
 }

@@ -7,10 +7,19 @@ const STATUS_ORDER = { running: 0, exited: 1, signaled: 2, oom_killed: 3 }
 export const SIGNAL_CHOICES = [15, 2, 1, 9, 10, 12, 19, 18, 3]
 
 export const COLUMNS = [
-  ['pid', 'PID'], ['command', 'Command'], ['user', 'User'], ['status', 'Status'],
-  ['started', 'Started'], ['ended', 'Ended'], ['wall', 'Wall'], ['cpu', 'CPU'],
-  ['memory', 'Mem peak'], ['managed', 'Managed'], ['health', 'Health'],
-  ['restarts', 'Restarts'], ['next', 'Next restart'],
+  ['pid', 'PID'],
+  ['command', 'Command'],
+  ['user', 'User'],
+  ['status', 'Status'],
+  ['started', 'Started'],
+  ['ended', 'Ended'],
+  ['wall', 'Wall'],
+  ['cpu', 'CPU'],
+  ['memory', 'Mem peak'],
+  ['managed', 'Managed'],
+  ['health', 'Health'],
+  ['restarts', 'Restarts'],
+  ['next', 'Next restart'],
 ]
 
 export const SORT_VALUE = {

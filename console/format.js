@@ -1,10 +1,38 @@
 // Formatting of ProcessInfo fields for display, and the argument splitter of the forms.
 
 const SIGNALS = [
-  '', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGKILL',
-  'SIGUSR1', 'SIGSEGV', 'SIGUSR2', 'SIGPIPE', 'SIGALRM', 'SIGTERM', 'SIGSTKFLT', 'SIGCHLD', 'SIGCONT',
-  'SIGSTOP', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGURG', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF',
-  'SIGWINCH', 'SIGIO', 'SIGPWR', 'SIGSYS',
+  '',
+  'SIGHUP',
+  'SIGINT',
+  'SIGQUIT',
+  'SIGILL',
+  'SIGTRAP',
+  'SIGABRT',
+  'SIGBUS',
+  'SIGFPE',
+  'SIGKILL',
+  'SIGUSR1',
+  'SIGSEGV',
+  'SIGUSR2',
+  'SIGPIPE',
+  'SIGALRM',
+  'SIGTERM',
+  'SIGSTKFLT',
+  'SIGCHLD',
+  'SIGCONT',
+  'SIGSTOP',
+  'SIGTSTP',
+  'SIGTTIN',
+  'SIGTTOU',
+  'SIGURG',
+  'SIGXCPU',
+  'SIGXFSZ',
+  'SIGVTALRM',
+  'SIGPROF',
+  'SIGWINCH',
+  'SIGIO',
+  'SIGPWR',
+  'SIGSYS',
 ]
 
 export function signalName(n) {
@@ -32,16 +60,26 @@ export function statusText(p) {
 /** The `reason` of an exited process in words (docs/endings.md). */
 export function reasonText(p) {
   switch (p.reason) {
-    case 'exited': return 'exited by itself'
-    case 'signaled': return 'ended by a signal from outside sandproc'
-    case 'oom_killed': return 'killed by the OOM killer'
-    case 'timed_out': return 'ended by its timeout'
-    case 'idle_timeout': return 'ended by its idle timeout (no output for too long)'
+    case 'exited':
+      return 'exited by itself'
+    case 'signaled':
+      return 'ended by a signal from outside sandproc'
+    case 'oom_killed':
+      return 'killed by the OOM killer'
+    case 'timed_out':
+      return 'ended by its timeout'
+    case 'idle_timeout':
+      return 'ended by its idle timeout (no output for too long)'
     case 'killed': {
-      const by = { api: 'through the API', client_gone: 'because its run client went away', shutdown: 'at server shutdown' }[p.killed_by]
+      const by = {
+        api: 'through the API',
+        client_gone: 'because its run client went away',
+        shutdown: 'at server shutdown',
+      }[p.killed_by]
       return `killed by sandproc ${by ?? ''}`.trimEnd()
     }
-    default: return ''
+    default:
+      return ''
   }
 }
 

@@ -129,7 +129,11 @@ class Follow {
       try {
         const headers = this.lastId === null ? {} : { 'last-event-id': this.lastId }
         this.panel.setState(this.lastId === null ? 'connecting…' : 'reconnecting…', 'connecting')
-        const res = await api(`${processPath(this.proc)}/output/follow`, { headers, signal: this.abort.signal, raw: true })
+        const res = await api(`${processPath(this.proc)}/output/follow`, {
+          headers,
+          signal: this.abort.signal,
+          raw: true,
+        })
         this.panel.setState('live', 'live')
         this.panel.panel.dataset.connects = String(++this.connects)
         attempt = 0

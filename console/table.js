@@ -2,7 +2,19 @@
 // across runs), updated in place so that focus and a chosen signal survive each poll.
 
 import { COLUMNS, FILTERS, SIGNAL_CHOICES, SORT_VALUE } from './columns.js'
-import { bytes, clock, commandLine, cpuMs, duration, reasonText, signalName, statusText, untilText, userText, wallMs } from './format.js'
+import {
+  bytes,
+  clock,
+  commandLine,
+  cpuMs,
+  duration,
+  reasonText,
+  signalName,
+  statusText,
+  untilText,
+  userText,
+  wallMs,
+} from './format.js'
 
 export function rowKey(p) {
   return p.managed ? `m:${p.managed.id}` : `h:${p.handle}`
@@ -75,7 +87,10 @@ export class ProcessTable {
       if (row.tr === cursor) cursor = cursor.nextElementSibling
       else this.body.insertBefore(row.tr, cursor)
     }
-    this.table.classList.toggle('has-managed', this.list.some((p) => p.managed))
+    this.table.classList.toggle(
+      'has-managed',
+      this.list.some((p) => p.managed),
+    )
     this.empty.hidden = shown.length > 0
     const running = this.list.filter((p) => p.status === 'running').length
     this.count.textContent = `${shown.length} shown of ${this.list.length}, ${running} running`

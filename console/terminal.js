@@ -68,7 +68,12 @@ export class TerminalView {
     this.term.loadAddon(this.fit)
     this.term.open(this.container)
     this.term.onData((text) => this.#send(DATA, encoder.encode(text)))
-    this.term.onBinary((text) => this.#send(DATA, Uint8Array.from(text, (c) => c.charCodeAt(0))))
+    this.term.onBinary((text) =>
+      this.#send(
+        DATA,
+        Uint8Array.from(text, (c) => c.charCodeAt(0)),
+      ),
+    )
     this.term.onResize(({ cols, rows }) => {
       this.#showSize()
       this.#sendResize(cols, rows)

@@ -100,11 +100,13 @@ export function checkAnswer(req: FuzzRequest, answer: Answer | null): void {
     if (req.method === 'CONNECT' || req.method === 'PRI') return
     throw new Error(`${what}: no response`)
   }
-  if (answer.status < 100 || answer.status >= 500) throw new Error(`${what}: status ${answer.status} ${answer.body.slice(0, 200)}`)
+  if (answer.status < 100 || answer.status >= 500)
+    throw new Error(`${what}: status ${answer.status} ${answer.body.slice(0, 200)}`)
   if (req.method === 'HEAD' || answer.status === 204 || answer.status === 101) return
   if (answer.status >= 400) {
     const parsed = JSON.parse(answer.body) as { error?: unknown; code?: unknown }
-    if (typeof parsed.error !== 'string' || typeof parsed.code !== 'string') throw new Error(`${what}: error body ${answer.body}`)
+    if (typeof parsed.error !== 'string' || typeof parsed.code !== 'string')
+      throw new Error(`${what}: error body ${answer.body}`)
   } else if (answer.contentType.startsWith('application/json')) {
     JSON.parse(answer.body)
   }
@@ -113,7 +115,8 @@ export function checkAnswer(req: FuzzRequest, answer: Answer | null): void {
 /** Throws unless `GET /api/v1/health` answers 200 `{"healthy": true}`. */
 export async function checkServes(t: FuzzTarget): Promise<void> {
   const answer = await send(t, { method: 'GET', target: '/api/v1/health', headers: [], body: Buffer.alloc(0) }, true)
-  if (answer?.status !== 200 || answer.body !== '{"healthy":true}') throw new Error(`the server no longer serves: ${JSON.stringify(answer)}`)
+  if (answer?.status !== 200 || answer.body !== '{"healthy":true}')
+    throw new Error(`the server no longer serves: ${JSON.stringify(answer)}`)
 }
 
 /** Each request, with and without the token: a valid answer, no internal error, the server still serves. */

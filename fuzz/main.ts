@@ -22,7 +22,10 @@ const t = await fuzzServer()
 const session = await catSession(t)
 
 /** One property's round: counts its inputs and records a failure. */
-function record(name: keyof typeof counts, details: { failed: boolean; numRuns: number; seed: number; counterexample: unknown; errorInstance: unknown }): void {
+function record(
+  name: keyof typeof counts,
+  details: { failed: boolean; numRuns: number; seed: number; counterexample: unknown; errorInstance: unknown },
+): void {
   counts[name] += details.numRuns
   if (!details.failed) return
   const line = `${name}: seed ${details.seed}, counterexample ${fc.stringify(details.counterexample)}: ${String(details.errorInstance)}`

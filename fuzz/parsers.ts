@@ -22,7 +22,11 @@ export const frameProperty = fc.property(fc.uint8Array({ maxLength: 80 }), (byte
 
 /** `Last-Event-ID`: a non-negative safe integer, undefined, or a 400; nothing else. */
 export const lastEventIdProperty = fc.property(
-  fc.oneof(fc.string({ maxLength: 30 }), fc.array(fc.string({ maxLength: 20 }), { maxLength: 3 }), fc.constant(undefined)),
+  fc.oneof(
+    fc.string({ maxLength: 30 }),
+    fc.array(fc.string({ maxLength: 20 }), { maxLength: 3 }),
+    fc.constant(undefined),
+  ),
   (header) => {
     let id: number | undefined
     try {

@@ -28,9 +28,14 @@ let marks = 0
  * socket must either be closed by the server with 1008 or 1009 (a malformed frame) or
  * echo the marker, and the session must still be alive.
  */
-export function ptyFrameProperty(t: FuzzTarget, session: { id: string; token: string }): fc.IAsyncPropertyWithHooks<[Uint8Array[]]> {
+export function ptyFrameProperty(
+  t: FuzzTarget,
+  session: { id: string; token: string },
+): fc.IAsyncPropertyWithHooks<[Uint8Array[]]> {
   return fc.asyncProperty(clientFrames, async (frames) => {
-    const ws = new WebSocket(`${t.url.replace(/^http/, 'ws')}/api/v1/pty/${session.id}/ws?token=${session.token}`, { perMessageDeflate: false })
+    const ws = new WebSocket(`${t.url.replace(/^http/, 'ws')}/api/v1/pty/${session.id}/ws?token=${session.token}`, {
+      perMessageDeflate: false,
+    })
     const mark = `mark${++marks}`
     const outcome = new Promise<string>((resolve) => {
       let text = ''
@@ -53,7 +58,8 @@ export function ptyFrameProperty(t: FuzzTarget, session: { id: string; token: st
     if (got !== 'echoed' && got !== 'closed 1008' && got !== 'closed 1009') throw new Error(`PTY socket: ${got}`)
     const info = await fetch(`${t.url}/api/v1/pty/${session.id}`, { headers: { Authorization: `Bearer ${t.token}` } })
     const body = (await info.json()) as { is_alive?: boolean }
-    if (info.status !== 200 || body.is_alive !== true) throw new Error(`session gone: ${info.status} ${JSON.stringify(body)}`)
+    if (info.status !== 200 || body.is_alive !== true)
+      throw new Error(`session gone: ${info.status} ${JSON.stringify(body)}`)
     if (t.errors.length > 0) throw new Error(`internal error: ${String(t.errors[0])}`)
     await checkServes(t)
   })

@@ -40,8 +40,10 @@ Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
   req.command = opts.Get("command").As<Napi::String>().Utf8Value();
   req.candidates = Strings(opts, "candidates");
   req.argv = Strings(opts, "argv");
-  if (opts.Get("envBlock").IsString()) req.env_block = opts.Get("envBlock").As<Napi::String>().Utf8Value();
-  else req.envp = Strings(opts, "envp");
+  if (opts.Get("envBlock").IsString())
+    req.env_block = opts.Get("envBlock").As<Napi::String>().Utf8Value();
+  else
+    req.envp = Strings(opts, "envp");
   if (opts.Get("cwd").IsString()) req.cwd = opts.Get("cwd").As<Napi::String>().Utf8Value();
   if (opts.Get("uid").IsNumber()) {
     req.set_credentials = true;

@@ -21,8 +21,7 @@ namespace {
 #if defined(__x86_64__)
 // The kernel's clone3 argument block (linux/sched.h, version 2 with `cgroup`).
 struct Clone3Args {
-  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
-      set_tid_size, cgroup;
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
 };
 
 // clone3 has no libc wrapper, and a child on a new stack cannot return into this C++
@@ -68,7 +67,8 @@ pid_t Clone3IntoCgroup(int cgroup_fd, void* stack, size_t stack_size, int (*fn)(
   long r = Clone3Run(&ca, fn, arg);
   if (r >= 0) return static_cast<pid_t>(r);
   int err = static_cast<int>(-r);
-  if (err == ENOSYS || err == EPERM || err == E2BIG || err == EINVAL) clone3_usable.store(false, std::memory_order_relaxed);
+  if (err == ENOSYS || err == EPERM || err == E2BIG || err == EINVAL)
+    clone3_usable.store(false, std::memory_order_relaxed);
   return -1;
 #else
   (void)cgroup_fd, (void)stack, (void)stack_size, (void)fn, (void)arg, (void)pidfd, (void)extra_flags;

@@ -8,8 +8,6 @@
 
 #if defined(_GLIBCXX_RELEASE) && _GLIBCXX_RELEASE >= 11
 namespace std {
-__attribute__((visibility("hidden"), noreturn)) void __throw_bad_array_new_length() {
-  throw std::bad_alloc();
-}
+__attribute__((visibility("hidden"), noreturn)) void __throw_bad_array_new_length() { throw std::bad_alloc(); }
 }  // namespace std
 #endif

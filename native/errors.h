@@ -12,8 +12,7 @@
 
 namespace sandproc {
 
-inline Napi::Error SystemError(Napi::Env env, int err, const char* syscall,
-                               const std::string& path = std::string()) {
+inline Napi::Error SystemError(Napi::Env env, int err, const char* syscall, const std::string& path = std::string()) {
   std::string msg = std::string(syscall) + " " + ErrnoName(err) + ": " + strerror(err);
   if (!path.empty()) msg += " '" + path + "'";
   Napi::Error e = Napi::Error::New(env, msg);
@@ -26,8 +25,7 @@ inline Napi::Error SystemError(Napi::Env env, int err, const char* syscall,
 }
 
 // Throws into JS (exceptions are disabled: the caller must return right after).
-inline void ThrowSystemError(Napi::Env env, int err, const char* syscall,
-                             const std::string& path = std::string()) {
+inline void ThrowSystemError(Napi::Env env, int err, const char* syscall, const std::string& path = std::string()) {
   SystemError(env, err, syscall, path).ThrowAsJavaScriptException();
 }
 

@@ -38,11 +38,10 @@ Napi::Value ReadSmall(Napi::Env env, const std::string& path) {
 }  // namespace
 
 Napi::Function ChildHandle::Init(Napi::Env env) {
-  return DefineClass(env, "ChildHandle",
-                     {InstanceMethod<&ChildHandle::Signal>("signal"),
-                      InstanceMethod<&ChildHandle::KillGroup>("killGroup"),
-                      InstanceMethod<&ChildHandle::Ref>("ref"),
-                      InstanceMethod<&ChildHandle::Unref>("unref")});
+  return DefineClass(
+      env, "ChildHandle",
+      {InstanceMethod<&ChildHandle::Signal>("signal"), InstanceMethod<&ChildHandle::KillGroup>("killGroup"),
+       InstanceMethod<&ChildHandle::Ref>("ref"), InstanceMethod<&ChildHandle::Unref>("unref")});
 }
 
 Napi::Object ChildHandle::New(Napi::Env env, pid_t pid, int pidfd, Napi::Function on_exit,
@@ -82,8 +81,7 @@ void ChildHandle::StopPolling() {
   if (poll_ == nullptr) return;
   uv_poll_stop(poll_);
   poll_->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(poll_),
-           [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+  uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
   poll_ = nullptr;
 }
 
@@ -107,7 +105,7 @@ void ChildHandle::Reap() {
   struct rusage ru = {};
   // The raw syscall's fifth argument returns the rusage that glibc's waitid drops.
   long r = syscall(SYS_waitid, P_PIDFD, pidfd_, &si, WEXITED | WNOHANG, &ru);
-  if (r < 0 && errno == EINTR) return;  // still readable: the loop calls again
+  if (r < 0 && errno == EINTR) return;   // still readable: the loop calls again
   if (r == 0 && si.si_pid == 0) return;  // woken early; not exited yet
   reaped_ = true;
   StopPolling();

@@ -36,7 +36,8 @@ bool Probe() {
   sigset_t all, old;
   sigfillset(&all);
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, sizeof(uint64_t));
-  pid_t pid = clone(ProbeChild, static_cast<char*>(stack) + kStack, CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, nullptr);
+  pid_t pid =
+      clone(ProbeChild, static_cast<char*>(stack) + kStack, CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, nullptr);
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr, sizeof(uint64_t));
   bool ok = false;
   if (pid > 0) {

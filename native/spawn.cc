@@ -221,7 +221,6 @@ int ChildMain(void* arg) {
   ChildFail(a, kExecve, err, at);
 }
 
-
 // Moves fd to a number >= 3 so that dup2 onto 0..2 in the child cannot clobber it.
 int AboveStdio(int fd) {
   if (fd < 0 || fd >= 3) return fd;
@@ -342,8 +341,10 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure, 
     auto place = [&](int* fd) {
       if (*fd < 0 || !ok) return;
       int to = slots->Place(*fd);
-      if (to < 0) ok = false;
-      else *fd = to;
+      if (to < 0)
+        ok = false;
+      else
+        *fd = to;
     };
     for (int i = 0; i < 3; i++) place(&placed.stdio[i]);
     place(&placed.tty_fd);
@@ -394,8 +395,10 @@ bool Spawn(const SpawnRequest& req, SpawnResult* result, SpawnFailure* failure, 
     // Atomic placement: the child is born in its cgroup and never writes cgroup.procs.
     args.first_join = 1;
     pid = Clone3IntoCgroup(req.cgroup_dir_fd, stack, kChildStackSize, ChildMain, &args, &pidfd, share_files);
-    if (pid >= 0) result->used_clone3 = true;
-    else args.first_join = 0;
+    if (pid >= 0)
+      result->used_clone3 = true;
+    else
+      args.first_join = 0;
   }
   if (pid < 0) {
     // SIGCHLD as the exit signal keeps the child an ordinary one for waitid.

@@ -29,10 +29,10 @@ struct SpawnRequest {
   std::vector<std::string> candidates;  // executable paths to try, in PATH order
   std::string command;                  // as given, for error messages
   std::vector<std::string> argv;
-  std::vector<std::string> envp;        // "KEY=value"
+  std::vector<std::string> envp;  // "KEY=value"
   // Or all of them in one string, each entry NUL-terminated (used when non-empty).
   std::string env_block;
-  std::string cwd;                      // empty: inherit
+  std::string cwd;  // empty: inherit
   bool set_credentials = false;
   uid_t uid = 0;
   gid_t gid = 0;
@@ -43,7 +43,7 @@ struct SpawnRequest {
   // v2: clone3(CLONE_INTO_CGROUP) target, when the kernel allows. It is the cgroup of
   // cgroup_joins[0], which the child then skips: it was born there.
   int cgroup_dir_fd = -1;
-  int pipe_size = 0;         // F_SETPIPE_SZ for stdout/stderr; 0 keeps the default
+  int pipe_size = 0;  // F_SETPIPE_SZ for stdout/stderr; 0 keeps the default
   // A pty slave (>= 3, opened by the caller, which also closes it): the child's
   // controlling terminal and its fds 0-2; `stdio` is then ignored.
   int tty_fd = -1;

@@ -15,8 +15,9 @@
 // 4.4 has, so a prebuild made with GCC 12 loads on GCC 8's runtime (RHEL 8). The two
 // differ only when the waiting thread is cancelled, and these threads never are.
 #if defined(_GLIBCXX_RELEASE) && _GLIBCXX_RELEASE >= 12
-__asm__(".symver _ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE,"
-        "_ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE@GLIBCXX_3.4.11");
+__asm__(
+    ".symver _ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE,"
+    "_ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE@GLIBCXX_3.4.11");
 #endif
 
 namespace sandproc {
@@ -91,9 +92,7 @@ void Spawner::Run(FdSlots* slots) {
   }
 }
 
-void Spawner::OnDone(uv_async_t* handle) {
-  static_cast<Spawner*>(handle->data)->Deliver();
-}
+void Spawner::OnDone(uv_async_t* handle) { static_cast<Spawner*>(handle->data)->Deliver(); }
 
 void Spawner::Deliver() {
   std::deque<SpawnJob*> done;
@@ -113,7 +112,8 @@ void Spawner::Deliver() {
       for (uint32_t i = 0; i < 3; i++) fds.Set(i, Napi::Number::New(env, job->result.fds[i]));
       out.Set("fds", fds);
       out.Set("clone3", Napi::Boolean::New(env, job->result.used_clone3));
-      out.Set("child", ChildHandle::New(env, job->result.pid, job->result.pidfd, job->on_exit.Value(), std::move(job->exit_reads)));
+      out.Set("child", ChildHandle::New(env, job->result.pid, job->result.pidfd, job->on_exit.Value(),
+                                        std::move(job->exit_reads)));
       args[0] = env.Null();
       args[1] = out;
     } else {

@@ -1,8 +1,8 @@
 // Spawns on dedicated long-lived threads (two where there are two cores), so that the JS thread never waits for a
 // clone: vfork suspends only the calling thread, and a cgroup join that takes the
 // global threadgroup lock (v1 cgroup.procs, the fallback of tasks) can wait a whole RCU
-// grace period (about 10 ms) when no cgroup write happened recently. The thread lives as long as the environment, which matters:
-// PR_SET_PDEATHSIG fires when the parent *thread* exits.
+// grace period (about 10 ms) when no cgroup write happened recently. The thread lives as long as the environment, which
+// matters: PR_SET_PDEATHSIG fires when the parent *thread* exits.
 #pragma once
 
 #include <napi.h>
@@ -29,8 +29,8 @@ struct SpawnJob {
   SpawnResult result;
   SpawnFailure failure;
   bool ok = false;
-  Napi::FunctionReference on_spawned;  // JS thread only
-  Napi::FunctionReference on_exit;     // JS thread only
+  Napi::FunctionReference on_spawned;   // JS thread only
+  Napi::FunctionReference on_exit;      // JS thread only
   std::vector<std::string> exit_reads;  // files read right after the reap (ChildHandle)
 };
 

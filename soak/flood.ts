@@ -28,7 +28,13 @@ export interface FloodResult {
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 
 /** `bytes` of `len`-byte lines (100 by default) through async iteration. */
-export async function libraryFlood(sup: Supervisor, flood: string, bytes: number, stallEvery: number, len = 100): Promise<FloodResult> {
+export async function libraryFlood(
+  sup: Supervisor,
+  flood: string,
+  bytes: number,
+  stallEvery: number,
+  len = 100,
+): Promise<FloodResult> {
   const before = rssBytes()
   resetPeakRss()
   const proc = sup.run({ command: flood, args: ['lines', String(bytes), String(len)] })
@@ -52,11 +58,26 @@ export async function libraryFlood(sup: Supervisor, flood: string, bytes: number
       stalls++
     }
   }
-  return { bytes, lines, expectedLines: Math.floor(bytes / len), inOrder, stalls, exit, rssBeforeBytes: before, peakGrowthBytes: peakRssBytes() - before }
+  return {
+    bytes,
+    lines,
+    expectedLines: Math.floor(bytes / len),
+    inOrder,
+    stalls,
+    exit,
+    rssBeforeBytes: before,
+    peakGrowthBytes: peakRssBytes() - before,
+  }
 }
 
 /** The same through `POST /api/v1/processes/run` on a server of its own, to a slow client in another process. */
-export async function serverFlood(sup: Supervisor, flood: string, bytes: number, stallEvery: number, len = 100): Promise<FloodResult & { status: number }> {
+export async function serverFlood(
+  sup: Supervisor,
+  flood: string,
+  bytes: number,
+  stallEvery: number,
+  len = 100,
+): Promise<FloodResult & { status: number }> {
   const token = 'soak-token'
   const server = createServer({ supervisor: sup, token })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -66,7 +87,16 @@ export async function serverFlood(sup: Supervisor, flood: string, bytes: number,
   const body = JSON.stringify({ command: flood, args: ['lines', String(bytes), String(len)] })
   const client = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(HERE, 'slow-client.ts'), `http://127.0.0.1:${port}/api/v1/processes/run`, token, body, String(len), String(stallEvery)],
+    [
+      '--import',
+      'tsx',
+      path.join(HERE, 'slow-client.ts'),
+      `http://127.0.0.1:${port}/api/v1/processes/run`,
+      token,
+      body,
+      String(len),
+      String(stallEvery),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   )
   let text = ''

@@ -40,13 +40,19 @@ async function stdinScenario(url: string, sup: Supervisor): Promise<void> {
     return socket
   })
   // Every upload sent (the writes drained into the kernel), then every client gone.
-  await Promise.all(sockets.map((s) => new Promise<void>((resolve) => (s.writableLength === 0 ? resolve() : s.once('drain', () => resolve())))))
+  await Promise.all(
+    sockets.map(
+      (s) => new Promise<void>((resolve) => (s.writableLength === 0 ? resolve() : s.once('drain', () => resolve()))),
+    ),
+  )
   await new Promise((resolve) => setTimeout(resolve, 2000))
   const held = rssMiB()
   const refused = statuses.filter((s) => s === '429').length
   for (const s of sockets) s.destroy()
   await new Promise((resolve) => setTimeout(resolve, 1000))
-  console.log(`stdin: RSS ${before} MiB before, ${held} MiB with 24 x 16 MiB uploaded (${refused} answered 429), ${rssMiB()} MiB after the clients left`)
+  console.log(
+    `stdin: RSS ${before} MiB before, ${held} MiB with 24 x 16 MiB uploaded (${refused} answered 429), ${rssMiB()} MiB after the clients left`,
+  )
   proc.killTree()
   await proc.exited
 }
@@ -55,11 +61,18 @@ async function managedScenario(sup: Supervisor): Promise<void> {
   const before = rssMiB()
   const line = '0123456789'.repeat(10)
   for (let i = 0; i < 40; i++) {
-    const m = sup.start({ command: 'sh', args: ['-c', `yes ${line} | head -n 80000`], name: `out${i}`, restart: { policy: 'never' } })
+    const m = sup.start({
+      command: 'sh',
+      args: ['-c', `yes ${line} | head -n 80000`],
+      name: `out${i}`,
+      restart: { policy: 'never' },
+    })
     await new Promise<void>((resolve) => m.on('status', ({ status }) => status === 'stopped' && resolve()))
   }
   const first = sup.managed('out0')
-  console.log(`managed: RSS ${before} MiB before, ${rssMiB()} MiB after 40 x 8 MB stopped; the oldest keeps ${first === undefined ? 'nothing (forgotten)' : `${(first.log.bytes / MiB).toFixed(1)} MiB`}`)
+  console.log(
+    `managed: RSS ${before} MiB before, ${rssMiB()} MiB after 40 x 8 MB stopped; the oldest keeps ${first === undefined ? 'nothing (forgotten)' : `${(first.log.bytes / MiB).toFixed(1)} MiB`}`,
+  )
 }
 
 const sup = new Supervisor()

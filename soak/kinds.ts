@@ -57,7 +57,8 @@ export function kinds(ctx: KindContext): Kind[] {
   return [
     {
       name: 'exit code with output',
-      run: (sup, i) => outcome(sup.run({ command: 'sh', args: ['-c', `echo out ${i}; echo err >&2; exit ${i % 7}`] }), true),
+      run: (sup, i) =>
+        outcome(sup.run({ command: 'sh', args: ['-c', `echo out ${i}; echo err >&2; exit ${i % 7}`] }), true),
       expect: (i) => ({ exit_code: i % 7, lines: 2 }),
     },
     { name: 'true', run: (sup) => outcome(sup.run({ command: 'true' })), expect: () => ({ exit_code: 0 }) },
@@ -128,7 +129,10 @@ export function kinds(ctx: KindContext): Kind[] {
         const proc = sup.start({ command: 'sh', args: ['-c', 'sleep 100 & echo up; wait'] })
         await new Promise<void>((resolve) => {
           proc.once('output', () => resolve())
-          proc.exited.then(() => resolve(), () => resolve())
+          proc.exited.then(
+            () => resolve(),
+            () => resolve(),
+          )
         })
         proc.killTree()
         return outcome(proc)

@@ -40,7 +40,8 @@ req.on('response', (res) => {
       const data = JSON.parse(frame.slice(6)) as { pid?: number; line?: string; exit_code?: number; signal?: number }
       if (data.pid !== undefined) pid = data.pid
       else if (data.line !== undefined) {
-        if (result.bad === null && data.line !== expectedLine(result.lines)) result.bad = `line ${result.lines}: ${data.line.slice(0, 40)}`
+        if (result.bad === null && data.line !== expectedLine(result.lines))
+          result.bad = `line ${result.lines}: ${data.line.slice(0, 40)}`
         result.lines++
         sinceStall += len
       } else result.exit = data

@@ -71,9 +71,13 @@ const initial = snapshot(0)
 // checkpoints hold the same retained state.
 const sup = new Supervisor({ maxExited: 100 })
 const only = opts.kinds?.split(',').map((k) => k.trim().toLowerCase())
-const table = kinds({ flood, cgroup: sup.capabilities.cgroup !== null, root: process.getuid?.() === 0, noExec, badFormat }).filter(
-  (k) => only === undefined || only.some((o) => k.name.toLowerCase().includes(o)),
-)
+const table = kinds({
+  flood,
+  cgroup: sup.capabilities.cgroup !== null,
+  root: process.getuid?.() === 0,
+  noExec,
+  badFormat,
+}).filter((k) => only === undefined || only.some((o) => k.name.toLowerCase().includes(o)))
 if (table.length === 0) throw new Error(`no kind matches --kinds ${opts.kinds ?? ''}`)
 const wrong: Array<{ run: number; kind: string; got: Outcome; want: Outcome }> = []
 const perKind = new Map<string, number>()
@@ -103,13 +107,15 @@ await batch(0, Math.min(100, runs))
 const first = await settledSnapshot(Math.min(100, runs))
 const half = Math.max(100, Math.floor(runs / 2))
 let mid = first
-for (let from = 100; from < runs; ) {
+for (let from = 100; from < runs;) {
   const to = Math.min(from + 1000, runs, from < half ? half : runs)
   await batch(from, to)
   from = to
   if (to === half) mid = await settledSnapshot(half)
   const m = process.memoryUsage()
-  log(`  ${to} runs, ${wrong.length} wrong, rss ${(m.rss / MiB).toFixed(1)} MiB, heap ${(m.heapUsed / MiB).toFixed(1)} MiB, external ${(m.external / MiB).toFixed(1)} MiB`)
+  log(
+    `  ${to} runs, ${wrong.length} wrong, rss ${(m.rss / MiB).toFixed(1)} MiB, heap ${(m.heapUsed / MiB).toFixed(1)} MiB, external ${(m.external / MiB).toFixed(1)} MiB`,
+  )
 }
 const last = await settledSnapshot(runs)
 const runSeconds = (Date.now() - started) / 1000
@@ -128,17 +134,24 @@ const closed = await settledSnapshot(runs)
 const failures: string[] = []
 if (wrong.length > 0) failures.push(`${wrong.length} runs ended wrongly`)
 for (const key of ['fds', 'children', 'zombies', 'cgroupDirs'] as const) {
-  if (last[key] !== first[key]) failures.push(`${key}: ${first[key]} after ${first.runs} runs, ${last[key]} after ${last.runs}`)
+  if (last[key] !== first[key])
+    failures.push(`${key}: ${first[key]} after ${first.runs} runs, ${last[key]} after ${last.runs}`)
 }
 if (last.zombies !== 0) failures.push(`${last.zombies} zombies after ${last.runs} runs`)
 // Children that were there before the supervisor (tsx's esbuild service) are not ours.
-if (closed.children !== initial.children || closed.zombies !== 0) failures.push(`after close(): ${closed.children - initial.children} children left, ${closed.zombies} zombies`)
-if (last.heapUsedBytes - first.heapUsedBytes > HEAP_TOLERANCE) failures.push(`heap grew by ${((last.heapUsedBytes - first.heapUsedBytes) / MiB).toFixed(1)} MiB`)
-if (last.rssBytes - mid.rssBytes > RSS_SLOPE_TOLERANCE(opts.short)) failures.push(`rss grew by ${((last.rssBytes - mid.rssBytes) / MiB).toFixed(1)} MiB over the second half`)
+if (closed.children !== initial.children || closed.zombies !== 0)
+  failures.push(`after close(): ${closed.children - initial.children} children left, ${closed.zombies} zombies`)
+if (last.heapUsedBytes - first.heapUsedBytes > HEAP_TOLERANCE)
+  failures.push(`heap grew by ${((last.heapUsedBytes - first.heapUsedBytes) / MiB).toFixed(1)} MiB`)
+if (last.rssBytes - mid.rssBytes > RSS_SLOPE_TOLERANCE(opts.short))
+  failures.push(`rss grew by ${((last.rssBytes - mid.rssBytes) / MiB).toFixed(1)} MiB over the second half`)
 for (const [name, f] of Object.entries(floods ?? {})) {
-  if (f.lines !== f.expectedLines || !f.inOrder) failures.push(`${name} flood: ${f.lines} of ${f.expectedLines} lines, in order: ${f.inOrder}`)
-  if (f.peakGrowthBytes > FLOOD_RSS_BOUND) failures.push(`${name} flood: peak rss grew by ${(f.peakGrowthBytes / MiB).toFixed(1)} MiB`)
-  if (!isDeepStrictEqual((f.exit as { exit_code?: number } | null)?.exit_code, 0)) failures.push(`${name} flood: exit ${JSON.stringify(f.exit)}`)
+  if (f.lines !== f.expectedLines || !f.inOrder)
+    failures.push(`${name} flood: ${f.lines} of ${f.expectedLines} lines, in order: ${f.inOrder}`)
+  if (f.peakGrowthBytes > FLOOD_RSS_BOUND)
+    failures.push(`${name} flood: peak rss grew by ${(f.peakGrowthBytes / MiB).toFixed(1)} MiB`)
+  if (!isDeepStrictEqual((f.exit as { exit_code?: number } | null)?.exit_code, 0))
+    failures.push(`${name} flood: exit ${JSON.stringify(f.exit)}`)
 }
 if (closed.cgroupDirs !== 0) failures.push(`${closed.cgroupDirs} cgroup directories left after close()`)
 
@@ -154,7 +167,11 @@ const report = {
   mid,
   last,
   afterClose: closed,
-  tolerance: { heapBytes: HEAP_TOLERANCE, rssSecondHalfBytes: RSS_SLOPE_TOLERANCE(opts.short), floodPeakGrowthBytes: FLOOD_RSS_BOUND },
+  tolerance: {
+    heapBytes: HEAP_TOLERANCE,
+    rssSecondHalfBytes: RSS_SLOPE_TOLERANCE(opts.short),
+    floodPeakGrowthBytes: FLOOD_RSS_BOUND,
+  },
   floods,
   failures,
 }
@@ -168,7 +185,9 @@ if (opts.json) {
   log(row(last))
   log(`after close: ${row(closed)}`)
   for (const [name, f] of Object.entries(floods ?? {})) {
-    log(`${name} flood: ${f.lines}/${f.expectedLines} lines, in order ${f.inOrder}, ${f.stalls} stalls, peak rss +${(f.peakGrowthBytes / MiB).toFixed(1)} MiB over ${(f.rssBeforeBytes / MiB).toFixed(1)} MiB`)
+    log(
+      `${name} flood: ${f.lines}/${f.expectedLines} lines, in order ${f.inOrder}, ${f.stalls} stalls, peak rss +${(f.peakGrowthBytes / MiB).toFixed(1)} MiB over ${(f.rssBeforeBytes / MiB).toFixed(1)} MiB`,
+    )
   }
   log(`${runSeconds.toFixed(1)} s for the runs; ${failures.length === 0 ? 'PASS' : `FAIL: ${failures.join('; ')}`}`)
 }

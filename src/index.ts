@@ -1,5 +1,11 @@
 /** Public exports of sandproc: what README.md and docs/ document, and the types they name. */
-export { Supervisor, openPty, type Capabilities, type SupervisorOptions, type SupervisorObserver } from './supervisor.js'
+export {
+  Supervisor,
+  openPty,
+  type Capabilities,
+  type SupervisorOptions,
+  type SupervisorObserver,
+} from './supervisor.js'
 export { ManagedProcess } from './managed/process.js'
 export type * from './managed/events.js'
 export { SupervisedProcess } from './core/process.js'
@@ -16,5 +22,11 @@ export {
   type FollowOptions,
 } from './server/sse/streams.js'
 export { dataFrame, eventFrame, commentFrame, SSE_HEADERS } from './server/sse/frames.js'
-export { toErrorResponse, spawnErrorResponse, type ErrorBody, type ErrorCode, type ErrorResponse } from './server/http/errors.js'
+export {
+  toErrorResponse,
+  spawnErrorResponse,
+  type ErrorBody,
+  type ErrorCode,
+  type ErrorResponse,
+} from './server/http/errors.js'
 export type { PtySession, PtyRequest, PtyStartEvent } from './pty/index.js'

@@ -162,7 +162,10 @@ export interface NativeBinding {
   /** By name or uid; null when no such account exists. */
   lookupUser(nameOrUid: string | number): NativeAccount | null
   /** Forks the watchdog (see src/core/watchdog.ts); `fd` is the non-blocking write end of its pipe. */
-  startWatchdog(cgroupDirs: string | string[], onExit: NativeExitCallback): { pid: number; fd: number; child: NativeChild }
+  startWatchdog(
+    cgroupDirs: string | string[],
+    onExit: NativeExitCallback,
+  ): { pid: number; fd: number; child: NativeChild }
 }
 
 const require = createRequire(import.meta.url)

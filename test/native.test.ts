@@ -81,7 +81,9 @@ describe('signal dispositions and mask', () => {
 
   it('`yes | head -1` ends promptly: yes dies of SIGPIPE instead of looping on EPIPE', async () => {
     // The subshell reports how yes ended: 141 = 128 + SIGPIPE.
-    const { stdout, stderr, exit } = await collect(sup.run({ command: 'sh', args: ['-c', '(yes; echo $? >&2) | head -1'] }))
+    const { stdout, stderr, exit } = await collect(
+      sup.run({ command: 'sh', args: ['-c', '(yes; echo $? >&2) | head -1'] }),
+    )
     expect(stdout).toEqual(['y'])
     expect(stderr).toEqual(['141'])
     expect(ending(exit)).toEqual({ exit_code: 0 })
@@ -150,7 +152,11 @@ describe('file descriptors', () => {
       cat.closeStdin()
       await cat.exited
       // Twenty at once: the first inline, the others on the spawner threads, each with its own slots.
-      const runs = await Promise.all(Array.from({ length: 20 }, (_, i) => collect(own.run({ command: 'sh', args: ['-c', `ls /proc/self/fd; echo err${i} >&2; exit ${i}`] }))))
+      const runs = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          collect(own.run({ command: 'sh', args: ['-c', `ls /proc/self/fd; echo err${i} >&2; exit ${i}`] })),
+        ),
+      )
       runs.forEach((r, i) => {
         expect(r.stdout.sort()).toEqual(['0', '1', '2', '3'])
         expect(r.stderr).toEqual([`err${i}`])
@@ -201,14 +207,22 @@ describe('exit status', () => {
   })
 
   it('gives usage figures with the exit', async () => {
-    const { exit } = await collect(sup.run({ command: 'sh', args: ['-c', 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done'] }))
+    const { exit } = await collect(
+      sup.run({ command: 'sh', args: ['-c', 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done'] }),
+    )
     expect(exit.usage?.wall_ms).toBeGreaterThan(0)
     expect((exit.usage?.user_cpu_ms ?? 0) + (exit.usage?.system_cpu_ms ?? 0)).toBeGreaterThan(0)
   })
 })
 
 describe('binding.spawn errors', () => {
-  const base: NativeSpawnOptions = { command: 'true', candidates: ['/bin/true'], argv: ['true'], envp: [], stdio: [0, 1, 1] }
+  const base: NativeSpawnOptions = {
+    command: 'true',
+    candidates: ['/bin/true'],
+    argv: ['true'],
+    envp: [],
+    stdio: [0, 1, 1],
+  }
   function spawnError(opts: NativeSpawnOptions): Promise<unknown> {
     return spawnDirect(opts).then(
       () => {
@@ -229,18 +243,29 @@ describe('binding.spawn errors', () => {
 
   it('a failing chdir names the directory', async () => {
     const missing = path.join(dir, 'missing')
-    expect(await spawnError({ ...base, cwd: missing })).toMatchObject({ code: 'ENOENT', errno: -2, syscall: 'chdir', path: missing })
+    expect(await spawnError({ ...base, cwd: missing })).toMatchObject({
+      code: 'ENOENT',
+      errno: -2,
+      syscall: 'chdir',
+      path: missing,
+    })
   })
 
   it('a failing setgroups is reported from that stage (too many groups: EINVAL)', async () => {
     const groups = Array.from({ length: 70000 }, (_, i) => i + 1)
-    expect(await spawnError({ ...base, uid: 65534, gid: 65534, groups })).toMatchObject({ code: 'EINVAL', errno: -22, syscall: 'setgroups' })
+    expect(await spawnError({ ...base, uid: 65534, gid: 65534, groups })).toMatchObject({
+      code: 'EINVAL',
+      errno: -22,
+      syscall: 'setgroups',
+    })
   })
 
   it('the first PATH candidate that execs wins; EACCES is kept only if none does', async () => {
     const locked = path.join(dir, 'locked')
     fs.writeFileSync(locked, '#!/bin/sh\n', { mode: 0o644 })
-    expect(await spawnError({ ...base, candidates: [path.join(dir, 'nope'), locked, path.join(dir, 'nope2')] })).toMatchObject({
+    expect(
+      await spawnError({ ...base, candidates: [path.join(dir, 'nope'), locked, path.join(dir, 'nope2')] }),
+    ).toMatchObject({
       code: 'EACCES',
       syscall: 'execve',
       path: locked,
@@ -250,10 +275,20 @@ describe('binding.spawn errors', () => {
   // The stage after the terminal one: once reported as execve (a hand-synced bound).
   it('a failing close_range(CLOSE_RANGE_UNSHARE) is reported from that stage', async () => {
     const fixtures = path.join(ROOT, 'test', 'fixtures', 'native')
-    const child = spawnNode('python3', [path.join(fixtures, 'deny-unshare.py'), process.execPath, '--import', 'tsx', path.join(fixtures, 'unshare-fails.ts')], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
+    const child = spawnNode(
+      'python3',
+      [
+        path.join(fixtures, 'deny-unshare.py'),
+        process.execPath,
+        '--import',
+        'tsx',
+        path.join(fixtures, 'unshare-fails.ts'),
+      ],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    )
     let out = ''
     child.stdout.on('data', (d: Buffer) => (out += d.toString()))
     const [code] = (await once(child, 'close')) as [number]
@@ -271,7 +306,13 @@ describe('binding.spawn errors', () => {
   })
 
   it('a direct spawn reports its exit through the callback and hands over the pipe ends', async () => {
-    const { spawned, exit } = await spawnDirect({ ...base, command: 'sh', candidates: ['/bin/sh'], argv: ['sh', '-c', 'exit 9'], stdio: [1, 1, 0] })
+    const { spawned, exit } = await spawnDirect({
+      ...base,
+      command: 'sh',
+      candidates: ['/bin/sh'],
+      argv: ['sh', '-c', 'exit 9'],
+      stdio: [1, 1, 0],
+    })
     expect(spawned.pid).toBeGreaterThan(0)
     expect(spawned.fds[0]).toBeGreaterThan(2)
     expect(spawned.fds[1]).toBeGreaterThan(2)
@@ -283,7 +324,13 @@ describe('binding.spawn errors', () => {
 })
 
 describe('where the clone runs', () => {
-  const base: NativeSpawnOptions = { command: 'true', candidates: ['/bin/true'], argv: ['true'], envp: [], stdio: [0, 1, 1] }
+  const base: NativeSpawnOptions = {
+    command: 'true',
+    candidates: ['/bin/true'],
+    argv: ['true'],
+    envp: [],
+    stdio: [0, 1, 1],
+  }
 
   it('inline or on a thread, onSpawned comes from a later turn, never from inside spawn()', async () => {
     for (const inline of [true, false]) {
@@ -327,7 +374,14 @@ describe('where the clone runs', () => {
   it('a burst of inline-allowed spawns all start and exit (the first inline, the rest on the threads)', async () => {
     const exits = await Promise.all(
       Array.from({ length: 20 }, () =>
-        spawnDirect({ ...base, command: 'sh', candidates: ['/bin/sh'], argv: ['sh', '-c', 'exit 4'], stdio: [0, 0, 0], inline: true }).then((d) => d.exit),
+        spawnDirect({
+          ...base,
+          command: 'sh',
+          candidates: ['/bin/sh'],
+          argv: ['sh', '-c', 'exit 4'],
+          stdio: [0, 0, 0],
+          inline: true,
+        }).then((d) => d.exit),
       ),
     )
     for (const e of await Promise.all(exits)) expect(e.slice(0, 2)).toEqual([4, null])

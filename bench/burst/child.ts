@@ -142,7 +142,13 @@ async function burst(runner: Runner, n: number, seconds: number, tolerate: boole
       rssPerProcessKiB: (rssAtAllStarted - baselineRss) / 1024 / Math.max(1, started),
       started,
       failures,
-      nofile: readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'))?.split(/\s{2,}/).slice(1, 3).join('/') ?? '?',
+      nofile:
+        readFileSync('/proc/self/limits', 'utf8')
+          .split('\n')
+          .find((l) => l.startsWith('Max open files'))
+          ?.split(/\s{2,}/)
+          .slice(1, 3)
+          .join('/') ?? '?',
     }
   } finally {
     clearTimeout(timer)
@@ -165,7 +171,9 @@ async function pick(name: string | undefined): Promise<Runner> {
 function ownCgroupDirs(): number {
   // Other supervisors (the bench's own) remove cgroups while find walks the tree, which
   // makes it exit non-zero: its output is still the answer for our own directories.
-  const r = spawnSync('find', ['/sys/fs/cgroup', '-maxdepth', '8', '-type', 'd', '-name', `s${process.pid}-*`], { encoding: 'utf8' })
+  const r = spawnSync('find', ['/sys/fs/cgroup', '-maxdepth', '8', '-type', 'd', '-name', `s${process.pid}-*`], {
+    encoding: 'utf8',
+  })
   return r.stdout.split('\n').filter(Boolean).length
 }
 

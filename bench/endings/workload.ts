@@ -49,7 +49,12 @@ export async function endingsCost(opts: { quick: boolean }): Promise<{ costs: En
         cpu[name].push((c.user + c.system) / 1000)
       },
     }))
-    const samples = await interleave(contenders, { warmup: 1, rounds: opts.quick ? 3 : 10, budgetMs: opts.quick ? 15_000 : 60_000, minRounds: 3 })
+    const samples = await interleave(contenders, {
+      warmup: 1,
+      rounds: opts.quick ? 3 : 10,
+      budgetMs: opts.quick ? 15_000 : 60_000,
+      minRounds: 3,
+    })
     const ms = {} as EndingsCosts['ms']
     const cpuMs = {} as EndingsCosts['cpuMs']
     for (const k of Object.keys(KINDS) as Kind[]) {
@@ -63,7 +68,12 @@ export async function endingsCost(opts: { quick: boolean }): Promise<{ costs: En
     const mb = (b: number): string => `${(b / 1e6).toFixed(1)} MB`
     const note =
       'Endings: run of seq 1 2000000 through its run event stream, median (p90) ms: ' +
-      (Object.keys(KINDS) as Kind[]).map((k) => `${k} ${ms[k].median} (${ms[k].p90}), CPU ${cpuMs[k].median} (${cpuMs[k].p90}), ${mb(sentBytes[k])} sent`).join('; ')
+      (Object.keys(KINDS) as Kind[])
+        .map(
+          (k) =>
+            `${k} ${ms[k].median} (${ms[k].p90}), CPU ${cpuMs[k].median} (${cpuMs[k].p90}), ${mb(sentBytes[k])} sent`,
+        )
+        .join('; ')
     return { costs, notes: [note] }
   } finally {
     await sup.close()

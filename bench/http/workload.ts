@@ -44,7 +44,10 @@ export async function w5Http(opts: { quick: boolean }): Promise<{ measures: Meas
   // In this workload's table the child_process column is the naive server.
   const servers: [ContenderName, Service<{ port: number }>][] = []
   try {
-    for (const [name, kind] of [['sandproc', 'sandproc'], ['child_process', 'naive']] as const) {
+    for (const [name, kind] of [
+      ['sandproc', 'sandproc'],
+      ['child_process', 'naive'],
+    ] as const) {
       servers.push([name, await startScript<{ port: number }>('http/server.ts', [kind, TOKEN], { timeoutMs: 20_000 })])
     }
     const idle = new Map(servers.map(([name, s]) => [name, rssMiB(s.pid)]))
@@ -74,7 +77,9 @@ export async function w5Http(opts: { quick: boolean }): Promise<{ measures: Meas
         },
         { id: 'w5.rss', workload, label: 'server RSS growth during the stream', unit: 'MiB', results: results(rss) },
       ],
-      notes: [`W5 idle server RSS before any request: ${[...idle].map(([n, v]) => `${n} ${v.toFixed(0)} MiB`).join(', ')}`],
+      notes: [
+        `W5 idle server RSS before any request: ${[...idle].map(([n, v]) => `${n} ${v.toFixed(0)} MiB`).join(', ')}`,
+      ],
     }
   } finally {
     await Promise.all(servers.map(([, s]) => s.stop()))

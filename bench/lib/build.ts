@@ -39,7 +39,14 @@ export async function buildArtifacts(): Promise<Artifacts> {
   await cc(['-O2', '-Wall', '-Wextra', '-o', burstFloor, path.join(BENCH_DIR, 'c', 'burst_floor.c')])
   await cc(['-O2', '-Wall', '-Wextra', '-static', '-nostdlib', '-o', noop, path.join(BENCH_DIR, 'c', 'noop.c')])
   // For bench/spawn/cgroup-join.ts in the v2 VM: the cgroup.procs fallback of a refused clone3.
-  await cc(['-O2', '-Wall', '-Wextra', '-o', path.join(BUILD_DIR, 'no_clone3'), path.join(BENCH_DIR, 'c', 'no_clone3.c')])
+  await cc([
+    '-O2',
+    '-Wall',
+    '-Wextra',
+    '-o',
+    path.join(BUILD_DIR, 'no_clone3'),
+    path.join(BENCH_DIR, 'c', 'no_clone3.c'),
+  ])
   // A no-op that fails to exit 0 would make every later figure meaningless.
   await execFileP(noop)
   return { floor, burstFloor, noop }

@@ -51,13 +51,21 @@ export function findBun(): { bin: string; version: string } | { bin: null; reaso
     if (!existsSync(bin) || !isElf(bin)) continue
     try {
       // A binary built for a newer CPU (AVX2) dies of SIGILL here rather than mid-run.
-      const version = execFileSync(bin, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim()
+      const version = execFileSync(bin, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim()
       return { bin, version }
     } catch {
       continue
     }
   }
-  return { bin: null, reason: main === null ? 'the bun package is not installed (npm ci)' : `no runnable Bun binary among ${candidates.join(', ')}` }
+  return {
+    bin: null,
+    reason:
+      main === null
+        ? 'the bun package is not installed (npm ci)'
+        : `no runnable Bun binary among ${candidates.join(', ')}`,
+  }
 }
 
 export type BunPeer = WorkerPeer
@@ -78,5 +86,9 @@ export function startBun(log: (msg: string) => void): BunPeer | null {
  * like-for-like peer of `Bun.spawn`, free of the in-process contenders' forks and GC.
  */
 export function startOwnSandproc(): WorkerPeer {
-  return new WorkerPeer('sandproc', process.version, process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, 'spawn/own-worker.ts')])
+  return new WorkerPeer('sandproc', process.version, process.execPath, [
+    '--import',
+    'tsx',
+    path.join(BENCH_DIR, 'spawn/own-worker.ts'),
+  ])
 }

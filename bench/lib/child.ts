@@ -48,7 +48,11 @@ function canRaiseNofile(n: number): boolean {
 export async function runScript<T>(script: string, args: string[], opts: ChildOptions): Promise<T> {
   let file = process.execPath
   let argv = [...tsFlags(), ...(opts.nodeFlags ?? []), path.join(BENCH_DIR, script), ...args]
-  if (opts.nofile !== undefined && hardNofile() < opts.nofile && !(opts.nofileBestEffort === true && !canRaiseNofile(opts.nofile))) {
+  if (
+    opts.nofile !== undefined &&
+    hardNofile() < opts.nofile &&
+    !(opts.nofileBestEffort === true && !canRaiseNofile(opts.nofile))
+  ) {
     argv = [`--nofile=${opts.nofile}:${opts.nofile}`, '--', file, ...argv]
     file = 'prlimit'
   }
@@ -61,7 +65,8 @@ export async function runScript<T>(script: string, args: string[], opts: ChildOp
     child.once('close', (c, s) => resolve([c, s]))
   }).finally(() => clearTimeout(timer))
   const out = Buffer.concat(chunks).toString().trim().split('\n')
-  if (code !== 0) throw new Error(`${script} ${args.join(' ')} ended with ${code ?? signal}: ${out.slice(-5).join('\n')}`)
+  if (code !== 0)
+    throw new Error(`${script} ${args.join(' ')} ended with ${code ?? signal}: ${out.slice(-5).join('\n')}`)
   return JSON.parse(out[out.length - 1] ?? 'null') as T
 }
 

@@ -38,7 +38,9 @@ function cgroupMode(): MachineFacts['cgroupMode'] {
 
 function nofileLimit(): string {
   try {
-    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'))
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'))
     const parts = line?.split(/\s{2,}/) ?? []
     return `${parts[1] ?? '?'}/${parts[2] ?? '?'}`
   } catch {

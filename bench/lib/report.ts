@@ -67,7 +67,11 @@ export function targetsTable(results: BenchResults): string {
   const rows = results.targets.map((t) => [
     t.workload,
     t.text,
-    t.measured === null ? 'n/a' : t.unit === '×' ? ratio(t.measured) : `${t.measured === 0 ? '0' : num(t.measured)}${t.unit === 'count' ? '' : ` ${t.unit}`}`,
+    t.measured === null
+      ? 'n/a'
+      : t.unit === '×'
+        ? ratio(t.measured)
+        : `${t.measured === 0 ? '0' : num(t.measured)}${t.unit === 'count' ? '' : ` ${t.unit}`}`,
     `${t.op} ${t.threshold}${t.unit === '×' ? '×' : t.unit === 'count' ? '' : ` ${t.unit}`}`,
     t.pass === null ? 'n/a' : t.pass ? 'pass' : '**miss**',
   ])

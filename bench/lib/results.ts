@@ -7,7 +7,16 @@ import type { Summary } from './stats.js'
  * stderr; in workload 5 `child_process` is the naive server; `bun` is `Bun.spawn` in Bun;
  * `sandproc_own` is sandproc in a Node process of its own, as Bun is measured.
  */
-export type ContenderName = 'sandproc' | 'sandproc_nocg' | 'sandproc_own' | 'bun' | 'child_process' | 'execa' | 'c_floor' | 'c_floor_pipes' | 'node_pty'
+export type ContenderName =
+  | 'sandproc'
+  | 'sandproc_nocg'
+  | 'sandproc_own'
+  | 'bun'
+  | 'child_process'
+  | 'execa'
+  | 'c_floor'
+  | 'c_floor_pipes'
+  | 'node_pty'
 
 export interface Measure {
   /** Stable key, e.g. `w1.true`, used by targets. */

@@ -97,21 +97,36 @@ export function ratioChart(measures: readonly Measure[], subtitle: readonly stri
   }
   let y0 = top
   for (const { m, bars } of rows) {
-    out.push(`<text x="${LABEL_W - 8}" y="${y0 + 14}" text-anchor="end">${esc(m.workload.split(' ')[0] ?? '')} ${esc(m.label)}</text>`)
+    out.push(
+      `<text x="${LABEL_W - 8}" y="${y0 + 14}" text-anchor="end">${esc(m.workload.split(' ')[0] ?? '')} ${esc(m.label)}</text>`,
+    )
     const barY = (i: number): number => y0 + 3 + i * (BAR_H + 2)
     bars.forEach(({ s, r }, i) => {
       const [a, b] = [x(1), x(r)].sort((p, q) => p - q)
-      out.push(`<rect x="${a.toFixed(1)}" y="${barY(i)}" width="${Math.max(1, b - a).toFixed(1)}" height="${BAR_H}" fill="${s.color}"/>`)
+      out.push(
+        `<rect x="${a.toFixed(1)}" y="${barY(i)}" width="${Math.max(1, b - a).toFixed(1)}" height="${BAR_H}" fill="${s.color}"/>`,
+      )
       const label = r >= 10 ? r.toFixed(0) : r.toFixed(2)
       const anchor = r >= 1 ? 'start' : 'end'
-      out.push(`<text x="${(r >= 1 ? b + 3 : a - 3).toFixed(1)}" y="${barY(i) + BAR_H - 1}" font-size="10" text-anchor="${anchor}">${label}×</text>`)
+      out.push(
+        `<text x="${(r >= 1 ? b + 3 : a - 3).toFixed(1)}" y="${barY(i) + BAR_H - 1}" font-size="10" text-anchor="${anchor}">${label}×</text>`,
+      )
     })
     // After the bars, so that a bar that passes its target does not hide the tick.
     bars.forEach(({ s }, i) => {
-      const t = s.name === 'child_process' ? CP_TARGETS[m.id] : s.name === 'c_floor' ? FLOOR_TARGETS[m.id] : s.name === 'bun' ? BUN_TARGETS[m.id] : undefined
+      const t =
+        s.name === 'child_process'
+          ? CP_TARGETS[m.id]
+          : s.name === 'c_floor'
+            ? FLOOR_TARGETS[m.id]
+            : s.name === 'bun'
+              ? BUN_TARGETS[m.id]
+              : undefined
       if (t === undefined) return
       const tx = x(t).toFixed(1)
-      out.push(`<line x1="${tx}" y1="${barY(i) - 2}" x2="${tx}" y2="${barY(i) + BAR_H + 2}" stroke="#e15759" stroke-width="2"/>`)
+      out.push(
+        `<line x1="${tx}" y1="${barY(i) - 2}" x2="${tx}" y2="${barY(i) + BAR_H + 2}" stroke="#e15759" stroke-width="2"/>`,
+      )
     })
     y0 += rowH(bars.length)
   }

@@ -48,7 +48,10 @@ const ACQUIRE: Record<Exclude<Kind, 'limits_off'>, AcquireOptions> = {
 async function acquireCost(rounds: number): Promise<LimitCosts['acquireUs']> {
   const mgr = CgroupManager.detect()
   try {
-    const samples = Object.fromEntries(Object.keys(ACQUIRE).map((k) => [k, [] as number[]])) as Record<keyof typeof ACQUIRE, number[]>
+    const samples = Object.fromEntries(Object.keys(ACQUIRE).map((k) => [k, [] as number[]])) as Record<
+      keyof typeof ACQUIRE,
+      number[]
+    >
     for (let r = 0; r < rounds + 5; r++) {
       for (const [k, opts] of Object.entries(ACQUIRE) as [keyof typeof ACQUIRE, AcquireOptions][]) {
         await mgr.prepared()
@@ -76,7 +79,8 @@ export async function limitsCost(opts: { quick: boolean }): Promise<{ costs: Lim
   const off = new Supervisor({ cgroup: { hierarchies: { pids: false, cpu: false } } })
   try {
     for (const c of ['pids', 'cpu'] as const) {
-      if (!sup.capabilities.controllers[c].usable) throw new Error(`bench limits: ${c} unusable: ${sup.capabilities.controllers[c].reason}`)
+      if (!sup.capabilities.controllers[c].usable)
+        throw new Error(`bench limits: ${c} unusable: ${sup.capabilities.controllers[c].reason}`)
     }
     const contenders = (Object.keys(KINDS) as Kind[]).map((name) => {
       const extra = KINDS[name]
@@ -89,8 +93,19 @@ export async function limitsCost(opts: { quick: boolean }): Promise<{ costs: Lim
         },
       }
     })
-    const back = await interleave(contenders, { warmup: 20, rounds: opts.quick ? 60 : 300, budgetMs: opts.quick ? 4_000 : 20_000, minRounds: 20 })
-    const idle = await interleave(contenders, { warmup: 2, rounds: opts.quick ? 10 : 40, budgetMs: opts.quick ? 4_000 : 15_000, minRounds: 8, idleMs: 50 })
+    const back = await interleave(contenders, {
+      warmup: 20,
+      rounds: opts.quick ? 60 : 300,
+      budgetMs: opts.quick ? 4_000 : 20_000,
+      minRounds: 20,
+    })
+    const idle = await interleave(contenders, {
+      warmup: 2,
+      rounds: opts.quick ? 10 : 40,
+      budgetMs: opts.quick ? 4_000 : 15_000,
+      minRounds: 8,
+      idleMs: 50,
+    })
     const table = (samples: Record<Kind, number[]>): LimitCosts['backToBack'] => {
       const out = {} as LimitCosts['backToBack']
       for (const k of Object.keys(KINDS) as Kind[]) {
@@ -100,13 +115,28 @@ export async function limitsCost(opts: { quick: boolean }): Promise<{ costs: Lim
       return out
     }
     const acquireUs = await acquireCost(opts.quick ? 50 : 300)
-    const costs: LimitCosts = { cgroup: sup.capabilities.cgroup, backToBack: table(back), idle50ms: table(idle), acquireUs }
+    const costs: LimitCosts = {
+      cgroup: sup.capabilities.cgroup,
+      backToBack: table(back),
+      idle50ms: table(idle),
+      acquireUs,
+    }
     const line = (label: string, t: LimitCosts['backToBack']): string =>
       `Limits: /bin/true start→exit ${label}, median (p90) ms: ` +
       (Object.keys(t) as Kind[]).map((k) => `${k} ${t[k].median} (${t[k].p90})`).join(', ')
-    const acq = `Limits: the cgroup step on the JS thread (acquire + close join fds), median (p90) µs: ` +
-      (Object.keys(acquireUs) as (keyof typeof acquireUs)[]).map((k) => `${k} ${acquireUs[k].median} (${acquireUs[k].p90})`).join(', ')
-    return { costs, notes: [line(`back to back, cgroup ${costs.cgroup}`, costs.backToBack), line('after 50 ms idle', costs.idle50ms), acq] }
+    const acq =
+      `Limits: the cgroup step on the JS thread (acquire + close join fds), median (p90) µs: ` +
+      (Object.keys(acquireUs) as (keyof typeof acquireUs)[])
+        .map((k) => `${k} ${acquireUs[k].median} (${acquireUs[k].p90})`)
+        .join(', ')
+    return {
+      costs,
+      notes: [
+        line(`back to back, cgroup ${costs.cgroup}`, costs.backToBack),
+        line('after 50 ms idle', costs.idle50ms),
+        acq,
+      ],
+    }
   } finally {
     await Promise.all([sup.close(), off.close()])
   }

@@ -21,7 +21,12 @@ const METRICS = [
   { key: 'rssPerProcessKiB', id: 'w6.rss', label: 'parent RSS per child', unit: 'KiB' },
   { key: 'closeMs', id: 'w6.close', label: 'close() removing every cgroup after the last exit', unit: 'ms' },
   { key: 'cgroupsLeft', id: 'w6.left', label: 'cgroup directories left after close()', unit: 'count' },
-  { key: 'started', id: 'w6.started', label: 'processes that started (the rest failed with the code in the notes)', unit: 'count' },
+  {
+    key: 'started',
+    id: 'w6.started',
+    label: 'processes that started (the rest failed with the code in the notes)',
+    unit: 'count',
+  },
 ] as const
 
 export interface W6Options {
@@ -52,7 +57,9 @@ export async function w6Many(opts: W6Options): Promise<{ measures: Measure[]; no
     const failed = Object.entries(r.failures ?? {})
     notes.push(
       `W6 ${name}: ${r.started} of ${n} started` +
-        (failed.length === 0 ? '' : `, the others failed cleanly: ${failed.map(([code, k]) => `${k} × ${code}`).join(', ')}`) +
+        (failed.length === 0
+          ? ''
+          : `, the others failed cleanly: ${failed.map(([code, k]) => `${k} × ${code}`).join(', ')}`) +
         ` (fd limit ${r.nofile})`,
     )
   }
@@ -62,7 +69,13 @@ export async function w6Many(opts: W6Options): Promise<{ measures: Measure[]; no
       const v = r[m.key]
       if (v !== undefined) results[name] = summarize([v])
     }
-    return { id: m.id, workload: `W6 ${n.toLocaleString('en')} × sleep ${seconds}`, label: m.label, unit: m.unit, results }
+    return {
+      id: m.id,
+      workload: `W6 ${n.toLocaleString('en')} × sleep ${seconds}`,
+      label: m.label,
+      unit: m.unit,
+      results,
+    }
   })
   return { measures: measures.filter((m) => Object.keys(m.results).length > 0), notes }
 }

@@ -27,11 +27,15 @@ export async function w2Memory(opts: { quick: boolean }): Promise<{ measures: Me
   const alone: Measure[] = []
   const notes: string[] = []
   for (const size of SIZES) {
-    const report = await runScript<ChildReport>('memory/child.ts', [size.kind, String(size.gib), opts.quick ? '1' : '0'], {
-      // Room for the JS heap variant; the Buffer variants live outside the V8 heap.
-      nodeFlags: size.kind === 'heap' ? [`--max-old-space-size=${(size.gib + 1) * 1024 + 512}`] : [],
-      timeoutMs: 120_000,
-    })
+    const report = await runScript<ChildReport>(
+      'memory/child.ts',
+      [size.kind, String(size.gib), opts.quick ? '1' : '0'],
+      {
+        // Room for the JS heap variant; the Buffer variants live outside the V8 heap.
+        nodeFlags: size.kind === 'heap' ? [`--max-old-space-size=${(size.gib + 1) * 1024 + 512}`] : [],
+        timeoutMs: 120_000,
+      },
+    )
     const results: Measure['results'] = {}
     for (const [name, xs] of Object.entries(report.samples)) results[name as ContenderName] = summarize(xs)
     measures.push({ id: size.id, workload: 'W2 parent memory', label: `/bin/true, ${size.label}`, unit: 'ms', results })

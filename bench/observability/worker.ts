@@ -24,7 +24,8 @@ import { ServerMetrics } from '../../src/server/monitor/metrics.js'
 import { serveRequests } from '../lib/worker-loop.js'
 
 const mode = process.argv[2]
-if (!['plain', 'metrics', 'traced', 'traced_json', 'audited'].includes(mode)) throw new TypeError(`obs-worker: unknown mode ${mode}`)
+if (!['plain', 'metrics', 'traced', 'traced_json', 'audited'].includes(mode))
+  throw new TypeError(`obs-worker: unknown mode ${mode}`)
 const traced = mode === 'traced' || mode === 'traced_json' || mode === 'audited'
 
 const tracing = traced ? await startTracing(process.env) : null

@@ -56,10 +56,20 @@ export async function obsCost(opts: { quick: boolean }): Promise<{ costs: ObsCos
   }
   const workers = MODES.map((m) => {
     const protocol = m === 'traced_json' ? 'http/json' : 'http/protobuf'
-    return new WorkerPeer(m, process.version, process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, 'observability/worker.ts'), m], { ...env, OTEL_EXPORTER_OTLP_PROTOCOL: protocol })
+    return new WorkerPeer(
+      m,
+      process.version,
+      process.execPath,
+      ['--import', 'tsx', path.join(BENCH_DIR, 'observability/worker.ts'), m],
+      { ...env, OTEL_EXPORTER_OTLP_PROTOCOL: protocol },
+    )
   })
   try {
-    const contenders = workers.map((w) => ({ name: w.name as Mode, op: async () => void (await w.run('/bin/true')), timed: () => w.run('/bin/true') }))
+    const contenders = workers.map((w) => ({
+      name: w.name as Mode,
+      op: async () => void (await w.run('/bin/true')),
+      timed: () => w.run('/bin/true'),
+    }))
     const samples = await interleave(contenders, {
       warmup: 30,
       rounds: opts.quick ? 150 : 1000,
@@ -72,7 +82,12 @@ export async function obsCost(opts: { quick: boolean }): Promise<{ costs: ObsCos
       spawn[m] = { median: +s.median.toFixed(3), p90: +s.p90.toFixed(3), n: s.n }
     }
     const pct = (m: Mode): number => +((spawn[m].median / spawn.plain.median - 1) * 100).toFixed(1)
-    const overheadPct = { metrics: pct('metrics'), traced: pct('traced'), traced_json: pct('traced_json'), audited: pct('audited') }
+    const overheadPct = {
+      metrics: pct('metrics'),
+      traced: pct('traced'),
+      traced_json: pct('traced_json'),
+      audited: pct('audited'),
+    }
     const cpuUsPerSpawn = {} as ObsCosts['cpuUsPerSpawn']
     for (const w of workers) {
       const c = await w.ask<{ runs: number; cpuUs: number }>('cpu')

@@ -37,5 +37,7 @@ for (let i = 0; i < n; i++) {
   if (other.signal !== 9) throw new Error(`expected SIGKILL, got ${JSON.stringify(other)}`)
   if (other.oom_killed === true) falsePositives++
 }
-console.log(`cgroup ${sup.capabilities.cgroup}: OOM kills reported ${detected}/${n}; other SIGKILLs called OOM ${falsePositives}/${n}`)
+console.log(
+  `cgroup ${sup.capabilities.cgroup}: OOM kills reported ${detected}/${n}; other SIGKILLs called OOM ${falsePositives}/${n}`,
+)
 await sup.close()

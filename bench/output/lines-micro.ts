@@ -42,4 +42,6 @@ for (let r = 0; r < rounds; r++) {
 }
 rates.sort((a, b) => a - b)
 const fmt = (x: number): string => `${(x / 1e6).toFixed(2)} M lines/s`
-console.log(`${count} lines, ${(data.length / 1e6).toFixed(1)} MB, ${rounds} rounds: median ${fmt(rates[rates.length >> 1])} (min ${fmt(rates[0])}, max ${fmt(rates[rates.length - 1])})`)
+console.log(
+  `${count} lines, ${(data.length / 1e6).toFixed(1)} MB, ${rounds} rounds: median ${fmt(rates[rates.length >> 1])} (min ${fmt(rates[0])}, max ${fmt(rates[rates.length - 1])})`,
+)

@@ -10,7 +10,10 @@ import { interleave, summarize } from '../lib/stats.js'
 
 const LINES = 2_000_000
 
-export async function w4Output(opts: { quick: boolean; runners: Partial<Record<ContenderName, Runner>> }): Promise<Measure[]> {
+export async function w4Output(opts: {
+  quick: boolean
+  runners: Partial<Record<ContenderName, Runner>>
+}): Promise<Measure[]> {
   const file = await lineFile(LINES)
   const inputs = [
     {

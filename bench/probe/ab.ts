@@ -19,7 +19,10 @@ const n = Number(process.argv[3] ?? 600)
 const idle = Number(process.argv[4] ?? 0)
 
 function worker(name: string, script: string, env: Record<string, string> = {}): WorkerPeer {
-  return new WorkerPeer(name, process.version, process.execPath, ['--import', 'tsx', script], { ...process.env, ...env })
+  return new WorkerPeer(name, process.version, process.execPath, ['--import', 'tsx', script], {
+    ...process.env,
+    ...env,
+  })
 }
 
 const peers: Record<string, WorkerPeer> = {}
@@ -43,5 +46,9 @@ for (let i = 0; i < n + 20; i++) {
   }
 }
 const q = (a: number[], f: number): string => [...a].sort((x, y) => x - y)[Math.floor(a.length * f)].toFixed(3)
-console.log(`${path.basename(prog)}, ms: ${Object.entries(xs).map(([k, a]) => `${k} ${q(a, 0.5)} (p10 ${q(a, 0.1)}, p90 ${q(a, 0.9)})`).join(' | ')}`)
+console.log(
+  `${path.basename(prog)}, ms: ${Object.entries(xs)
+    .map(([k, a]) => `${k} ${q(a, 0.5)} (p10 ${q(a, 0.1)}, p90 ${q(a, 0.9)})`)
+    .join(' | ')}`,
+)
 for (const p of Object.values(peers)) await p.close()

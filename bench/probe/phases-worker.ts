@@ -36,7 +36,16 @@ wrapped.spawn = (opts, onSpawned, onExit) => {
 }
 const nocg = process.env.OWN_NOCG === '1'
 const sup = new Supervisor(nocg ? { cgroup: false, binding: wrapped } : { binding: wrapped })
-const phases: Record<string, number[]> = { pre: [], native: [], toSpawnCb: [], toStarted: [], toExitCb: [], exitCb: [], toExited: [], total: [] }
+const phases: Record<string, number[]> = {
+  pre: [],
+  native: [],
+  toSpawnCb: [],
+  toStarted: [],
+  toExitCb: [],
+  exitCb: [],
+  toExited: [],
+  total: [],
+}
 
 async function run(cmd: string): Promise<{ ms: number }> {
   const t0 = performance.now()
@@ -64,5 +73,9 @@ for await (const line of createInterface({ input: process.stdin })) {
   process.stdout.write(JSON.stringify(await run(req.cmd)) + '\n')
 }
 const median = (xs: number[]): string => ([...xs].sort((a, b) => a - b)[xs.length >> 1] * 1000).toFixed(0)
-process.stderr.write(`${nocg ? 'no cgroup' : 'cgroup'}: ${Object.entries(phases).map(([k, v]) => `${k} ${median(v)}`).join(' ')} µs\n`)
+process.stderr.write(
+  `${nocg ? 'no cgroup' : 'cgroup'}: ${Object.entries(phases)
+    .map(([k, v]) => `${k} ${median(v)}`)
+    .join(' ')} µs\n`,
+)
 await sup.close()

@@ -13,7 +13,11 @@ import { Supervisor } from '../../src/index.js'
 import { interleave } from '../lib/stats.js'
 
 interface NodePty {
-  spawn(file: string, args: string[], opts: Record<string, unknown>): {
+  spawn(
+    file: string,
+    args: string[],
+    opts: Record<string, unknown>,
+  ): {
     onData(cb: (d: Buffer | string) => void): void
     onExit(cb: (e: { exitCode: number; signal?: number }) => void): void
   }
@@ -63,9 +67,21 @@ const contenders = [
 // node-pty's forks every page of this 2 GiB parent is write-protected, and whatever runs
 // next pays the faults (see memory/child.ts); alone shows sandproc's own cost.
 const aloneHalf = async (): Promise<number[]> =>
-  (await interleave([contenders[0]], { warmup: 3, rounds: quick ? 20 : 75, budgetMs: quick ? 500 : 2_000, minRounds: 8 })).sandproc
+  (
+    await interleave([contenders[0]], {
+      warmup: 3,
+      rounds: quick ? 20 : 75,
+      budgetMs: quick ? 500 : 2_000,
+      minRounds: 8,
+    })
+  ).sandproc
 const alone = await aloneHalf()
-const spawn = await interleave(contenders, { warmup: 5, rounds: quick ? 40 : 150, budgetMs: quick ? 1_500 : 10_000, minRounds: 10 })
+const spawn = await interleave(contenders, {
+  warmup: 5,
+  rounds: quick ? 40 : 150,
+  budgetMs: quick ? 1_500 : 10_000,
+  minRounds: 10,
+})
 alone.push(...(await aloneHalf()))
 
 const out: Record<string, unknown> = { gib, nodePtyError, spawn, alone }
@@ -73,7 +89,9 @@ if (part === 'all') {
   const seq = await interleave(
     [
       { name: 'sandproc' as const, op: async () => void (await sandproc('seq', ['1', '2000000'])) },
-      ...(nodePty === null ? [] : [{ name: 'node_pty' as const, op: async () => void (await nodepty('seq', ['1', '2000000'])) }]),
+      ...(nodePty === null
+        ? []
+        : [{ name: 'node_pty' as const, op: async () => void (await nodepty('seq', ['1', '2000000'])) }]),
     ],
     { warmup: 1, rounds: quick ? 3 : 8, budgetMs: quick ? 10_000 : 60_000, minRounds: 3 },
   )

@@ -36,19 +36,51 @@ export async function w8Pty(opts: { quick: boolean }): Promise<{ measures: Measu
   const measures: Measure[] = []
   const notes: string[] = []
   for (const gib of [0, 2]) {
-    const r = await runScript<W8Report>('pty/child.ts', [String(gib), opts.quick ? '1' : '0', gib === 0 ? 'all' : 'spawn', file], { timeoutMs: 600_000 })
-    if (r.nodePtyError !== null) notes.push(`W8: node-pty could not be loaded, measured sandproc alone: ${r.nodePtyError}`)
-    measures.push({ id: `w8.spawn${gib}`, workload: 'W8 PTY', label: `spawn→exit of /bin/true on a pty, parent holds ${gib} GiB`, unit: 'ms', results: results(r.spawn) })
-    measures.push({ id: `w8.spawn${gib}.alone`, workload: 'W8 PTY', label: `sandproc alone (no node-pty forks), parent holds ${gib} GiB`, unit: 'ms', results: results({ sandproc: r.alone }) })
+    const r = await runScript<W8Report>(
+      'pty/child.ts',
+      [String(gib), opts.quick ? '1' : '0', gib === 0 ? 'all' : 'spawn', file],
+      { timeoutMs: 600_000 },
+    )
+    if (r.nodePtyError !== null)
+      notes.push(`W8: node-pty could not be loaded, measured sandproc alone: ${r.nodePtyError}`)
+    measures.push({
+      id: `w8.spawn${gib}`,
+      workload: 'W8 PTY',
+      label: `spawn→exit of /bin/true on a pty, parent holds ${gib} GiB`,
+      unit: 'ms',
+      results: results(r.spawn),
+    })
+    measures.push({
+      id: `w8.spawn${gib}.alone`,
+      workload: 'W8 PTY',
+      label: `sandproc alone (no node-pty forks), parent holds ${gib} GiB`,
+      unit: 'ms',
+      results: results({ sandproc: r.alone }),
+    })
     if (r.seq !== undefined) {
-      measures.push({ id: 'w8.seq', workload: 'W8 PTY', label: '`seq 1 2000000` through the terminal', unit: 'ms', work: { lines: SEQ_LINES, bytes: SEQ_BYTES }, results: results(r.seq) })
+      measures.push({
+        id: 'w8.seq',
+        workload: 'W8 PTY',
+        label: '`seq 1 2000000` through the terminal',
+        unit: 'ms',
+        work: { lines: SEQ_LINES, bytes: SEQ_BYTES },
+        results: results(r.seq),
+      })
     }
     if (r.tail !== undefined) {
-      measures.push({ id: 'w8.tail', workload: 'W8 PTY', label: 'bytes missing at the exit event, 60 KB writer', unit: 'bytes', results: results(r.tail) })
+      measures.push({
+        id: 'w8.tail',
+        workload: 'W8 PTY',
+        label: 'bytes missing at the exit event, 60 KB writer',
+        unit: 'bytes',
+        results: results(r.tail),
+      })
       for (const [name, xs] of Object.entries(r.tail)) {
         if (xs.length === 0) continue
         const lost = xs.filter((x) => x > 0).length
-        notes.push(`W8 tail loss, ${name}: ${lost} of ${xs.length} runs lost bytes, ${xs.reduce((a, b) => a + b, 0)} bytes in all`)
+        notes.push(
+          `W8 tail loss, ${name}: ${lost} of ${xs.length} runs lost bytes, ${xs.reduce((a, b) => a + b, 0)} bytes in all`,
+        )
       }
     }
   }

@@ -40,14 +40,19 @@ function once(): Promise<void> {
         method: 'POST',
         path: '/api/v1/processes/run',
         agent,
-        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) },
+        headers: {
+          Authorization: `Bearer ${token}`,
+          'Content-Type': 'application/json',
+          'Content-Length': Buffer.byteLength(payload),
+        },
       },
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
         res.once('end', () => {
           const body = Buffer.concat(chunks)
-          if (res.statusCode !== 200) return reject(new Error(`status ${res.statusCode}: ${body.toString().slice(0, 200)}`))
+          if (res.statusCode !== 200)
+            return reject(new Error(`status ${res.statusCode}: ${body.toString().slice(0, 200)}`))
           // The stream's last frame is the exit event.
           const tail = body.subarray(Math.max(0, body.length - 200))
           if (!tail.includes(EXIT_OK)) return reject(new Error(`stream did not end in exit_code 0: ${tail.toString()}`))

@@ -25,11 +25,18 @@ export async function w7ServerLoad(opts: { quick: boolean }): Promise<{ measures
   const seconds = opts.quick ? 3 : 10
   const program = which('true')
   const reports = new Map<ContenderName, LoadReport & { rssBefore: number; rssAfter: number }>()
-  for (const [name, kind] of [['sandproc', 'sandproc'], ['child_process', 'naive']] as const) {
+  for (const [name, kind] of [
+    ['sandproc', 'sandproc'],
+    ['child_process', 'naive'],
+  ] as const) {
     const server: Service<{ port: number }> = await startScript('http/server.ts', [kind, TOKEN], { timeoutMs: 20_000 })
     try {
       const load = (s: number): Promise<LoadReport> =>
-        runScript<LoadReport>('server-load/load.ts', [String(server.info.port), TOKEN, String(s), String(W7_CLIENTS), program], { timeoutMs: (s + 60) * 1000 })
+        runScript<LoadReport>(
+          'server-load/load.ts',
+          [String(server.info.port), TOKEN, String(s), String(W7_CLIENTS), program],
+          { timeoutMs: (s + 60) * 1000 },
+        )
       await load(1) // warm-up: JIT, connections, the cgroup pool
       const rssBefore = rssMiB(server.pid)
       const r = await load(seconds)
@@ -42,7 +49,13 @@ export async function w7ServerLoad(opts: { quick: boolean }): Promise<{ measures
   const one = (f: (r: LoadReport & { rssBefore: number; rssAfter: number }) => number): Measure['results'] =>
     Object.fromEntries([...reports].map(([name, r]) => [name, summarize([f(r)])]))
   const measures: Measure[] = [
-    { id: 'w7.run', workload, label: 'ms per completed run (1 / runs/s)', unit: 'ms', results: one((r) => 1000 / r.runsPerSec) },
+    {
+      id: 'w7.run',
+      workload,
+      label: 'ms per completed run (1 / runs/s)',
+      unit: 'ms',
+      results: one((r) => 1000 / r.runsPerSec),
+    },
     { id: 'w7.p50', workload, label: 'request latency p50', unit: 'ms', results: one((r) => r.p50Ms) },
     { id: 'w7.p99', workload, label: 'request latency p99', unit: 'ms', results: one((r) => r.p99Ms) },
     { id: 'w7.errors', workload, label: 'failed requests', unit: 'count', results: one((r) => r.errors) },

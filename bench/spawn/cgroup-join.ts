@@ -28,10 +28,26 @@ const contenders = [
   { name: 'no_cgroup', op: run(noCg) },
 ]
 try {
-  const back = await interleave(contenders, { warmup: 20, rounds: quick ? 100 : 400, budgetMs: quick ? 5_000 : 20_000, minRounds: 20 })
-  const idle = await interleave(contenders, { warmup: 2, rounds: quick ? 20 : 60, budgetMs: quick ? 5_000 : 20_000, minRounds: 10, idleMs: 50 })
+  const back = await interleave(contenders, {
+    warmup: 20,
+    rounds: quick ? 100 : 400,
+    budgetMs: quick ? 5_000 : 20_000,
+    minRounds: 20,
+  })
+  const idle = await interleave(contenders, {
+    warmup: 2,
+    rounds: quick ? 20 : 60,
+    budgetMs: quick ? 5_000 : 20_000,
+    minRounds: 10,
+    idleMs: 50,
+  })
   const seccomp = /^Seccomp:\s+(\d)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '?'
-  const round = (s: ReturnType<typeof summarize>) => ({ n: s.n, median: +s.median.toFixed(3), p90: +s.p90.toFixed(3), max: +s.max.toFixed(3) })
+  const round = (s: ReturnType<typeof summarize>) => ({
+    n: s.n,
+    median: +s.median.toFixed(3),
+    p90: +s.p90.toFixed(3),
+    max: +s.max.toFixed(3),
+  })
   const out = {
     cgroup: withCg.capabilities.cgroup,
     // 2: a seccomp filter is on (bench/c/no_clone3 refuses clone3, so v2 takes the fallback).

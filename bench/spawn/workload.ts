@@ -14,7 +14,9 @@ import type { ContenderName, Measure } from '../lib/results.js'
 import type { Runner } from '../lib/runner.js'
 import { type Contender, interleave, summarize } from '../lib/stats.js'
 
-export type RunnerSet = Partial<Record<Exclude<ContenderName, 'c_floor' | 'c_floor_pipes' | 'bun' | 'sandproc_own'>, Runner>>
+export type RunnerSet = Partial<
+  Record<Exclude<ContenderName, 'c_floor' | 'c_floor_pipes' | 'bun' | 'sandproc_own'>, Runner>
+>
 
 export interface W1Options {
   quick: boolean
@@ -27,9 +29,16 @@ export interface W1Options {
 }
 
 function contenders(opts: W1Options, program: string): Contender<string>[] {
-  const list: Contender<string>[] = Object.entries(opts.runners).map(([name, r]) => ({ name, op: () => r.run(program, []) }))
-  for (const [name, peer] of [['bun', opts.bun], ['sandproc_own', opts.own]] as const) {
-    if (peer !== null) list.push({ name, op: async () => void (await peer.run(program)), timed: () => peer.run(program) })
+  const list: Contender<string>[] = Object.entries(opts.runners).map(([name, r]) => ({
+    name,
+    op: () => r.run(program, []),
+  }))
+  for (const [name, peer] of [
+    ['bun', opts.bun],
+    ['sandproc_own', opts.own],
+  ] as const) {
+    if (peer !== null)
+      list.push({ name, op: async () => void (await peer.run(program)), timed: () => peer.run(program) })
   }
   return list
 }

@@ -20,7 +20,6 @@ export interface LimitRequest {
   cpuLimit?: number
 }
 
-
 /** What the limits did, read after the reap; a field is absent when its limit was not set. */
 export interface LimitCounters {
   pids?: PidsCounters
@@ -46,7 +45,11 @@ export class AppliedLimits {
     const applied = new AppliedLimits(mode)
     const dirFor = (c: Controller): string => {
       const state = controllers.states[c]
-      if (!state.usable) throw cgroupError('ENOTSUP', `${c}_limit needs the ${c} controller, which is unavailable: ${state.reason ?? ''}`)
+      if (!state.usable)
+        throw cgroupError(
+          'ENOTSUP',
+          `${c}_limit needs the ${c} controller, which is unavailable: ${state.reason ?? ''}`,
+        )
       if (controllers.inline.has(c)) return memoryDir
       const hierarchy = controllers.hierarchies.get(c)
       if (hierarchy === undefined) throw cgroupError('ENOTSUP', `${c}_limit: no ${c} hierarchy`)

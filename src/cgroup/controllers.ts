@@ -70,7 +70,9 @@ function enableV2(chain: string[], controller: Controller): ControllerState {
   for (const dir of chain) {
     if (words(path.join(dir, 'cgroup.subtree_control')).includes(controller)) continue
     if (!words(path.join(dir, 'cgroup.controllers')).includes(controller)) {
-      return unusable(`the ${controller} controller is not available in ${dir} (not delegated; under systemd use Delegate=yes)`)
+      return unusable(
+        `the ${controller} controller is not available in ${dir} (not delegated; under systemd use Delegate=yes)`,
+      )
     }
     try {
       writeSync(path.join(dir, 'cgroup.subtree_control'), `+${controller}`)
@@ -114,7 +116,9 @@ export function detectControllers(layout: Layout, setup: Setup, opts: LayoutOpti
     }
     if (layout.mode === 'v2') {
       // The chain that got +memory: the default parent's parent (own, after the dance), then parent, then dir.
-      const chain = setup.parentIsDefault ? [path.dirname(setup.parent), setup.parent, setup.dir] : [setup.parent, setup.dir]
+      const chain = setup.parentIsDefault
+        ? [path.dirname(setup.parent), setup.parent, setup.dir]
+        : [setup.parent, setup.dir]
       found.states[c] = enableV2(chain, c)
       if (found.states[c].usable) found.inline.add(c)
       continue

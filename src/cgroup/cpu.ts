@@ -44,7 +44,10 @@ export function writeCpuLimit(dir: string, mode: 'v1' | 'v2', cpus: number): voi
   const files: [string, string][] =
     mode === 'v2'
       ? [['cpu.max', `${quotaUs(cpus)} ${CPU_PERIOD_US}`]]
-      : [['cpu.cfs_period_us', String(CPU_PERIOD_US)], ['cpu.cfs_quota_us', String(quotaUs(cpus))]]
+      : [
+          ['cpu.cfs_period_us', String(CPU_PERIOD_US)],
+          ['cpu.cfs_quota_us', String(quotaUs(cpus))],
+        ]
   for (const [name, value] of files) {
     const file = path.join(dir, name)
     try {

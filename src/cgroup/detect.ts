@@ -127,7 +127,12 @@ export function detectLayout(opts: LayoutOptions = {}): Layout {
   const v2 = (point: string, hierarchy: Layout['hierarchy']): Layout => {
     // The last mount at a point is the one on top, which is what paths there reach: a
     // container that mounts its own cgroup2 over the host's shows both.
-    const mount = [...mounts].reverse().find((m) => m.fstype === 'cgroup2' && m.point === point) ?? { root: '/', point, fstype: 'cgroup2', superOptions: [] }
+    const mount = [...mounts].reverse().find((m) => m.fstype === 'cgroup2' && m.point === point) ?? {
+      root: '/',
+      point,
+      fstype: 'cgroup2',
+      superOptions: [],
+    }
     const own = ownCgroupPath(self, 'v2')
     if (own === null) throw new CgroupUnavailable('/proc/self/cgroup has no cgroup2 (0::) line')
     return { mode: 'v2', hierarchy, mountPoint: point, ownDir: dirUnder(mount, own) }

@@ -7,7 +7,14 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { AppliedLimits, type LimitRequest } from './applied-limits.js'
-import { detectControllers, LIMIT_CONTROLLERS, type Controller, type ControllerOptions, type Controllers, type ControllerState } from './controllers.js'
+import {
+  detectControllers,
+  LIMIT_CONTROLLERS,
+  type Controller,
+  type ControllerOptions,
+  type Controllers,
+  type ControllerState,
+} from './controllers.js'
 import { detectLayout, type LayoutOptions } from './detect.js'
 import { cgroupError, CgroupUnavailable } from './errors.js'
 import { parseCpuLimit } from './cpu.js'
@@ -72,12 +79,24 @@ export class CgroupManager {
   private refillQueued: Promise<void> | null = null
   private readonly controllers: Controllers | null
 
-  private constructor(setup: Setup | null, capabilities: CgroupCapabilities, poolSize: number, controllers: Controllers | null = null) {
+  private constructor(
+    setup: Setup | null,
+    capabilities: CgroupCapabilities,
+    poolSize: number,
+    controllers: Controllers | null = null,
+  ) {
     this.setup = setup
     this.controllers = controllers
     this.capabilities = capabilities
     this.dir = setup?.dir ?? null
-    this.pool = setup === null ? null : new DirPool(poolSize, () => this.nextDir(), (dir) => ProcessCgroup.openSync(dir, setup.mode, true))
+    this.pool =
+      setup === null
+        ? null
+        : new DirPool(
+            poolSize,
+            () => this.nextDir(),
+            (dir) => ProcessCgroup.openSync(dir, setup.mode, true),
+          )
     this.pool?.refill()
   }
 
@@ -123,14 +142,18 @@ export class CgroupManager {
     if (this.closing !== null) throw cgroupError('ESHUTDOWN', 'manager is closed')
     if (this.setup === null) {
       if (limit === undefined && Object.keys(limits).length === 0) return null
-      const field = limit !== undefined ? 'memory_limit' : Object.keys(limits)[0] === 'pidsLimit' ? 'pids_limit' : 'cpu_limit'
+      const field =
+        limit !== undefined ? 'memory_limit' : Object.keys(limits)[0] === 'pidsLimit' ? 'pids_limit' : 'cpu_limit'
       throw cgroupError('ENOTSUP', `${field} needs a memory cgroup, which is unavailable: ${this.capabilities.reason}`)
     }
     // Refused before a cgroup is taken from the pool.
     for (const c of LIMIT_CONTROLLERS) {
       const state = this.capabilities.controllers[c]
       if (limits[`${c}Limit`] !== undefined && !state.usable) {
-        throw cgroupError('ENOTSUP', `${c}_limit needs the ${c} controller, which is unavailable: ${state.reason ?? ''}`)
+        throw cgroupError(
+          'ENOTSUP',
+          `${c}_limit needs the ${c} controller, which is unavailable: ${state.reason ?? ''}`,
+        )
       }
     }
     const cg = this.pool?.take() ?? ProcessCgroup.createSync(this.nextDir(), this.setup.mode)

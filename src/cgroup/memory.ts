@@ -58,8 +58,14 @@ export const MEMORY_FILES = {
 export function writeMemoryLimit(dir: string, mode: 'v1' | 'v2', bytes: number, oomGroup: boolean): void {
   const files: [string, string, boolean][] =
     mode === 'v2'
-      ? [['memory.max', String(bytes), true], ['memory.swap.max', '0', false]]
-      : [['memory.limit_in_bytes', String(bytes), true], ['memory.memsw.limit_in_bytes', String(bytes), false]]
+      ? [
+          ['memory.max', String(bytes), true],
+          ['memory.swap.max', '0', false],
+        ]
+      : [
+          ['memory.limit_in_bytes', String(bytes), true],
+          ['memory.memsw.limit_in_bytes', String(bytes), false],
+        ]
   if (mode === 'v2' && oomGroup) files.push(['memory.oom.group', '1', false])
   for (const [name, value, required] of files) {
     const file = path.join(dir, name)

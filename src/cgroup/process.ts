@@ -158,10 +158,16 @@ export class ProcessCgroup {
    */
   readCounters(texts?: readonly (string | null)[]): CgroupCounters {
     const [events, peak] =
-      texts === undefined ? [readOrNull(this.exitReads[AT_REAP.events]), readOrNull(this.exitReads[AT_REAP.peak])] : [texts[AT_REAP.events], texts[AT_REAP.peak]]
+      texts === undefined
+        ? [readOrNull(this.exitReads[AT_REAP.events]), readOrNull(this.exitReads[AT_REAP.peak])]
+        : [texts[AT_REAP.events], texts[AT_REAP.peak]]
     const now = oomKillsIn(events ?? null, this.mode)
     const memoryPeak = singleValue(peak ?? null)
-    return { oomKills: now === null || this.baseline === null ? null : now - this.baseline, memoryPeak, ...this.limits?.counters() }
+    return {
+      oomKills: now === null || this.baseline === null ? null : now - this.baseline,
+      memoryPeak,
+      ...this.limits?.counters(),
+    }
   }
 
   /** True when `cgroup.procs`, read at the reap, listed nobody: nothing is left to kill. */

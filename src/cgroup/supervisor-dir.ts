@@ -72,9 +72,15 @@ export function setupSupervisorDir(layout: Layout, opts: SetupOptions = {}): Set
   let base = opts.parent === undefined ? baseDir(layout) : path.resolve(opts.parent)
   let parent = opts.parent === undefined ? path.join(base, 'sandproc') : base
   let placement: Placement = opts.parent === undefined ? 'own' : 'parent'
-  if (!fs.existsSync(base)) throw new CgroupUnavailable(`${base} does not exist`, opts.parent === undefined ? undefined : 'pass an existing cgroup directory as --cgroup-parent')
+  if (!fs.existsSync(base))
+    throw new CgroupUnavailable(
+      `${base} does not exist`,
+      opts.parent === undefined ? undefined : 'pass an existing cgroup directory as --cgroup-parent',
+    )
   if (!v2 && !fs.existsSync(path.join(base, 'memory.limit_in_bytes'))) {
-    throw new CgroupUnavailable(`${base} has no v1 memory files (kernel without CONFIG_MEMCG_V1, or not a memory cgroup)`)
+    throw new CgroupUnavailable(
+      `${base} has no v1 memory files (kernel without CONFIG_MEMCG_V1, or not a memory cgroup)`,
+    )
   }
   if (v2 && opts.parent === undefined) ({ base, parent, placement } = placeV2(layout, base, pid))
   const dir = path.join(parent, `s${pid}-${randomBytes(4).toString('hex')}`)
@@ -96,7 +102,14 @@ export function setupSupervisorDir(layout: Layout, opts: SetupOptions = {}): Set
       if (opts.parent === undefined) rmdirQuiet(parent)
       throw err
     }
-    return { mode: layout.mode, dir, parent, parentIsDefault: opts.parent === undefined, placement, oomReason: oomReason(layout, base, dir) }
+    return {
+      mode: layout.mode,
+      dir,
+      parent,
+      parentIsDefault: opts.parent === undefined,
+      placement,
+      oomReason: oomReason(layout, base, dir),
+    }
   }
 }
 

@@ -56,7 +56,8 @@ export class V1Hierarchy {
     const parent = isDefault ? path.join(site.ownDir, 'sandproc') : path.resolve(parentOverride)
     const dir = path.join(parent, name)
     const label = site.controllers.join(',')
-    if (!fs.existsSync(isDefault ? site.ownDir : parent)) throw new CgroupUnavailable(`${isDefault ? site.ownDir : parent} does not exist`)
+    if (!fs.existsSync(isDefault ? site.ownDir : parent))
+      throw new CgroupUnavailable(`${isDefault ? site.ownDir : parent} does not exist`)
     let createdParent = false
     try {
       createdParent = isDefault && mkdirOnce(parent)

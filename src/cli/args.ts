@@ -148,8 +148,10 @@ export function parseRunArgs(argv: string[]): Parsed<RunConfig> {
   if (values['memory-limit'] !== undefined) request.memory_limit = memoryLimitValue(values['memory-limit'])
   if (values['pids-limit'] !== undefined) request.pids_limit = integer('--pids-limit', values['pids-limit'], 1)
   if (values['cpu-limit'] !== undefined) request.cpu_limit = cpus('--cpu-limit', values['cpu-limit'])
-  if (values['timeout-grace'] !== undefined) request.timeout_grace = seconds('--timeout-grace', values['timeout-grace'], true)
-  if (values['idle-timeout'] !== undefined) request.idle_timeout = seconds('--idle-timeout', values['idle-timeout'], false)
+  if (values['timeout-grace'] !== undefined)
+    request.timeout_grace = seconds('--timeout-grace', values['timeout-grace'], true)
+  if (values['idle-timeout'] !== undefined)
+    request.idle_timeout = seconds('--idle-timeout', values['idle-timeout'], false)
   if (values.merge === true) request.stderr_mode = 'stdout'
   if (values['max-output'] !== undefined) request.max_output_bytes = size('--max-output', values['max-output'])
   return { help: false, request, json: values.json === true }
@@ -220,7 +222,8 @@ function memoryLimitValue(text: string): number | string {
 }
 
 function absolute(flag: string, text: string): string {
-  if (!text.startsWith('/')) throw new UsageError(`${flag} expects an absolute cgroup directory such as /sys/fs/cgroup/sandbox, got "${text}"`)
+  if (!text.startsWith('/'))
+    throw new UsageError(`${flag} expects an absolute cgroup directory such as /sys/fs/cgroup/sandbox, got "${text}"`)
   return text
 }
 

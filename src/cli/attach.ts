@@ -23,14 +23,19 @@ export interface AttachIo {
 }
 
 /** TOKEN may come from SANDPROC_PTY_TOKEN instead (then it is not in /proc/<pid>/cmdline). */
-export function parseAttachArgs(argv: string[], env: NodeJS.ProcessEnv): { help: true } | ({ help: false } & AttachConfig) {
+export function parseAttachArgs(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+): { help: true } | ({ help: false } & AttachConfig) {
   if (argv.includes('-h') || argv.includes('--help')) return { help: true }
   const [url, sessionId, tokenArg, ...extra] = argv
   const token = tokenArg ?? env.SANDPROC_PTY_TOKEN
   if (url === undefined || sessionId === undefined) throw new UsageError('attach: expects URL SESSION_ID [TOKEN]')
-  if (token === undefined || token === '') throw new UsageError('attach: missing TOKEN (argument or SANDPROC_PTY_TOKEN)')
+  if (token === undefined || token === '')
+    throw new UsageError('attach: missing TOKEN (argument or SANDPROC_PTY_TOKEN)')
   if (extra.length > 0) throw new UsageError(`attach: unexpected argument "${extra[0]}"`)
-  if (!/^(https?|wss?):\/\//.test(url)) throw new UsageError(`attach: URL must start with http://, https://, ws:// or wss://, got "${url}"`)
+  if (!/^(https?|wss?):\/\//.test(url))
+    throw new UsageError(`attach: URL must start with http://, https://, ws:// or wss://, got "${url}"`)
   return { help: false, url, sessionId, token }
 }
 

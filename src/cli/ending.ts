@@ -28,7 +28,10 @@ function describe(exit: ExitEvent, req: RunRequest): string | null {
     case 'oom_killed': {
       const limit = req.memory_limit === undefined ? null : parseMemoryLimit(req.memory_limit)
       const peak = exit.usage?.memory_peak_bytes ?? null
-      const parts = [limit === null ? null : `memory limit ${mib(limit)}`, peak === null ? null : `peak ${mib(peak)}`].filter((p) => p !== null)
+      const parts = [
+        limit === null ? null : `memory limit ${mib(limit)}`,
+        peak === null ? null : `peak ${mib(peak)}`,
+      ].filter((p) => p !== null)
       return `OOM-killed${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`
     }
     case 'timed_out':

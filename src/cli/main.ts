@@ -27,7 +27,11 @@ async function main(argv: string[]): Promise<number> {
       case 'shell': {
         const cfg = parseShellArgs(rest, process.env)
         if (cfg.help) return usage(SHELL_USAGE)
-        return await shellCommand(cfg, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }, process.env)
+        return await shellCommand(
+          cfg,
+          { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+          process.env,
+        )
       }
       case 'attach': {
         const cfg = parseAttachArgs(rest, process.env)
@@ -45,7 +49,10 @@ async function main(argv: string[]): Promise<number> {
     }
   } catch (err) {
     if (!(err instanceof UsageError)) throw err
-    const help = command !== undefined && ['serve', 'run', 'shell', 'attach'].includes(command) ? `sandproc ${command} --help` : 'sandproc --help'
+    const help =
+      command !== undefined && ['serve', 'run', 'shell', 'attach'].includes(command)
+        ? `sandproc ${command} --help`
+        : 'sandproc --help'
     process.stderr.write(`sandproc: ${err.message}\nSee "${help}".\n`)
     return 2
   }

@@ -66,7 +66,10 @@ export async function runCommand(cfg: RunConfig, io: RunIO): Promise<number> {
 
 function refused(err: unknown, cfg: RunConfig, io: RunIO): number {
   const { body } = spawnErrorResponse(err)
-  const detail = body.errno !== undefined && !body.error.includes(body.errno) ? ` (${body.errno}${body.syscall ? `, ${body.syscall}` : ''})` : ''
+  const detail =
+    body.errno !== undefined && !body.error.includes(body.errno)
+      ? ` (${body.errno}${body.syscall ? `, ${body.syscall}` : ''})`
+      : ''
   io.stderr.write(`sandproc: cannot run ${cfg.request.command}: ${body.error}${detail}\n`)
   if (cfg.json) io.stdout.write(`${JSON.stringify(body)}\n`)
   if (body.code !== 'SPAWN_FAILED' && body.code !== 'TOO_MANY_OPEN_FILES') return 2

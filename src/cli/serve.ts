@@ -88,7 +88,9 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
       })
     })
   } catch (err) {
-    stderr.write(`sandproc: cannot listen on ${cfg.host}:${cfg.port}: ${err instanceof Error ? err.message : String(err)}\n`)
+    stderr.write(
+      `sandproc: cannot listen on ${cfg.host}:${cfg.port}: ${err instanceof Error ? err.message : String(err)}\n`,
+    )
     await supervisor.close()
     auditLog?.close()
     await tracing?.shutdown()

@@ -42,14 +42,22 @@ export const DEFAULT_SHELL: readonly string[] = [
 ]
 
 /** The command starts after the first `--`; before it, the options and URL. */
-export function parseShellArgs(argv: string[], env: NodeJS.ProcessEnv): { help: true } | ({ help: false } & ShellConfig) {
+export function parseShellArgs(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+): { help: true } | ({ help: false } & ShellConfig) {
   const dashes = argv.indexOf('--')
   const before = dashes === -1 ? argv : argv.slice(0, dashes)
   let parsed
   try {
     parsed = parseArgs({
       args: before,
-      options: { token: { type: 'string' }, user: { type: 'string' }, cwd: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        token: { type: 'string' },
+        user: { type: 'string' },
+        cwd: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
       allowPositionals: true,
       strict: true,
     })
@@ -65,7 +73,8 @@ export function parseShellArgs(argv: string[], env: NodeJS.ProcessEnv): { help: 
     throw new UsageError(`shell: URL must be http://HOST:PORT or https://HOST:PORT, got "${url}"`)
   }
   const command = dashes === -1 ? undefined : argv.slice(dashes + 1)
-  if (command !== undefined && (command.length === 0 || command[0] === '')) throw new UsageError('shell: missing COMMAND after --')
+  if (command !== undefined && (command.length === 0 || command[0] === ''))
+    throw new UsageError('shell: missing COMMAND after --')
   const token = values.token ?? env.SANDPROC_TOKEN
   return {
     help: false,
@@ -132,14 +141,19 @@ async function createSession(cfg: ShellConfig, body: ShellRequest): Promise<{ se
     return { session_id: fields.session_id, token: fields.token }
   }
   if (typeof fields.error !== 'string' || typeof fields.code !== 'string') {
-    throw new ShellError(`${endpoint} answered HTTP ${res.status} without a sandproc answer: is ${cfg.url} a sandproc server?`)
+    throw new ShellError(
+      `${endpoint} answered HTTP ${res.status} without a sandproc answer: is ${cfg.url} a sandproc server?`,
+    )
   }
-  throw new ShellError(`the server refused the session: ${fields.error} (HTTP ${res.status} ${fields.code})${hint(res.status, cfg)}`)
+  throw new ShellError(
+    `the server refused the session: ${fields.error} (HTTP ${res.status} ${fields.code})${hint(res.status, cfg)}`,
+  )
 }
 
 /** What to try next, for the two refusals that are the user's own mistake. */
 function hint(status: number, cfg: ShellConfig): string {
-  if (status === 401) return cfg.token === undefined ? ': give --token or set SANDPROC_TOKEN' : ': check --token or SANDPROC_TOKEN'
+  if (status === 401)
+    return cfg.token === undefined ? ': give --token or set SANDPROC_TOKEN' : ': check --token or SANDPROC_TOKEN'
   if (status === 404) return ": URL is the server's address alone, such as http://127.0.0.1:9501"
   return ''
 }

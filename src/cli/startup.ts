@@ -24,7 +24,9 @@ export function cgroupLines(caps: Capabilities): string[] {
     if (caps.oomDetection) return [`${head}; OOM detection on`]
     return [`${head}; OOM detection off: ${caps.reason ?? 'no oom_kill counter'}`]
   }
-  const lines = [`sandproc: OOM detection off, and memory_limit, pids_limit, cpu_limit refused: ${caps.reason ?? 'no memory cgroup'}`]
+  const lines = [
+    `sandproc: OOM detection off, and memory_limit, pids_limit, cpu_limit refused: ${caps.reason ?? 'no memory cgroup'}`,
+  ]
   if (caps.fix !== undefined) lines.push(`sandproc: to turn it on: ${caps.fix}`)
   return lines
 }

@@ -13,8 +13,7 @@ import type { ExitReason, KilledBy } from '../types.js'
  * since the program may handle it and go on.
  */
 export type Ending =
-  | { reason: 'timed_out' | 'idle_timeout' }
-  | { reason: 'killed'; killedBy: KilledBy; onlyIfSignal?: number }
+  { reason: 'timed_out' | 'idle_timeout' } | { reason: 'killed'; killedBy: KilledBy; onlyIfSignal?: number }
 
 /**
  * What ends a process, recorded as it happens: the first wins (a timeout stays a timeout
@@ -52,7 +51,8 @@ export interface Outcome {
 export function reasonOf(o: Outcome, ending: Ending | null): { reason: ExitReason; killedBy?: KilledBy } {
   if (ending !== null) {
     if (ending.reason !== 'killed') return { reason: ending.reason }
-    if (ending.onlyIfSignal === undefined || ending.onlyIfSignal === o.signal) return { reason: 'killed', killedBy: ending.killedBy }
+    if (ending.onlyIfSignal === undefined || ending.onlyIfSignal === o.signal)
+      return { reason: 'killed', killedBy: ending.killedBy }
   }
   if (o.oomKilled) return { reason: 'oom_killed' }
   return { reason: o.exitCode !== null ? 'exited' : 'signaled' }
@@ -60,5 +60,8 @@ export function reasonOf(o: Outcome, ending: Ending | null): { reason: ExitReaso
 
 /** Whether `ending` rules out an OOM claim: sandproc's own SIGTERM or SIGKILL is no OOM kill. */
 export function endedBySupervisor(ending: Ending | null): boolean {
-  return ending !== null && (ending.reason !== 'killed' || ending.onlyIfSignal === undefined || ending.onlyIfSignal === os.signals.SIGKILL)
+  return (
+    ending !== null &&
+    (ending.reason !== 'killed' || ending.onlyIfSignal === undefined || ending.onlyIfSignal === os.signals.SIGKILL)
+  )
 }

@@ -41,10 +41,21 @@ export class ProcessOutput {
   open(stdoutFd: number, stderrFd: number, startedAt: number): void {
     this.#lastTs = startedAt
     const { native, lineLimit, encoding, onEnd } = this.#opts
-    const streams: Array<[number, StreamName]> = [[stdoutFd, 'stdout'], [stderrFd, 'stderr']]
+    const streams: Array<[number, StreamName]> = [
+      [stdoutFd, 'stdout'],
+      [stderrFd, 'stderr'],
+    ]
     for (const [fd, name] of streams) {
       if (fd < 0) continue
-      const pipe = new OutputPipe(native, fd, name, encoding === 'base64' ? new ChunkCopier() : new LineSplitter(lineLimit), this.#onLine, onEnd, this.#now)
+      const pipe = new OutputPipe(
+        native,
+        fd,
+        name,
+        encoding === 'base64' ? new ChunkCopier() : new LineSplitter(lineLimit),
+        this.#onLine,
+        onEnd,
+        this.#now,
+      )
       if (this.#pauses > 0) pipe.pause()
       this.#pipes.push(pipe)
     }
@@ -108,7 +119,9 @@ export class ProcessOutput {
   }
 
   #onLine = (piece: string | Buffer, stream: StreamName, timestamp: number): void => {
-    this.#opts.onLine(typeof piece === 'string' ? { line: piece, timestamp, stream } : { line: '', data: piece, timestamp, stream })
+    this.#opts.onLine(
+      typeof piece === 'string' ? { line: piece, timestamp, stream } : { line: '', data: piece, timestamp, stream },
+    )
   }
 
   /** One timestamp per read chunk, never going backwards. */

@@ -109,9 +109,20 @@ export class ChildSpawner {
     )
   }
 
-  private acquireCgroup(limits: { memoryLimit?: number; pidsLimit?: number; cpuLimit?: number }): ReturnType<CgroupManager['acquire']> {
+  private acquireCgroup(limits: {
+    memoryLimit?: number
+    pidsLimit?: number
+    cpuLimit?: number
+  }): ReturnType<CgroupManager['acquire']> {
     if (this.cgroups !== null) return this.cgroups.acquire({ ...limits, oomGroup: this.s.oomGroup })
-    const field = limits.memoryLimit !== undefined ? 'memory_limit' : limits.pidsLimit !== undefined ? 'pids_limit' : limits.cpuLimit !== undefined ? 'cpu_limit' : null
+    const field =
+      limits.memoryLimit !== undefined
+        ? 'memory_limit'
+        : limits.pidsLimit !== undefined
+          ? 'pids_limit'
+          : limits.cpuLimit !== undefined
+            ? 'cpu_limit'
+            : null
     if (field === null) return null
     throw coded(`${field} needs a cgroup: ${this.capabilities.reason ?? ''}`, 'ENOTSUP', { syscall: 'cgroup' })
   }

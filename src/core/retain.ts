@@ -138,7 +138,9 @@ export class OutputLog {
     if (view !== 'output') {
       const c = this.chains[view]
       const lines = c.headLen === 0 ? c.events.slice(c.head) : c.headEvents.concat(c.events.slice(c.head))
-      return c.dropped === 0 || c.headLen === 0 ? { lines, dropped: c.dropped } : { lines, dropped: c.dropped, truncatedAfter: c.headLen - 1 }
+      return c.dropped === 0 || c.headLen === 0
+        ? { lines, dropped: c.dropped }
+        : { lines, dropped: c.dropped, truncatedAfter: c.headLen - 1 }
     }
     const lines: OutputEvent[] = []
     const { stdout, stderr } = this.chains
@@ -146,7 +148,8 @@ export class OutputLog {
     let i = stdout.retainedFrom(0)
     let j = stderr.retainedFrom(0)
     while (i < stdout.next || j < stderr.next) {
-      const [c, id] = j >= stderr.next || (i < stdout.next && stdout.oid(i) < stderr.oid(j)) ? [stdout, i++] : [stderr, j++]
+      const [c, id] =
+        j >= stderr.next || (i < stdout.next && stdout.oid(i) < stderr.oid(j)) ? [stdout, i++] : [stderr, j++]
       // The first line that follows a gap in its stream: the gap is just before it.
       if (truncatedAfter === undefined && c.dropped > 0 && id === c.base) truncatedAfter = lines.length - 1
       lines.push(c.event(id))

@@ -21,7 +21,6 @@ import { resolveOptions, type Settings, type SupervisorOptions } from './options
 import { traceProcess } from './trace.js'
 import { Watchdog } from './watchdog.js'
 
-
 /** stderr's native stdio mode: 2 is the stdout pipe itself (merged output). */
 const STDERR_MODE = { discard: 0, capture: 1, stdout: 2 } as const
 
@@ -33,10 +32,8 @@ export type { ChildLaunch, ChildOwner }
 export type { SupervisorObserver }
 export { pathCandidates } from './prepare.js'
 
-
 /** What the supervisor found about memory cgroups (docs/cgroups.md "OOM kills"). */
 export type Capabilities = CgroupCapabilities
-
 
 /** Starts processes and keeps their table; the public `Supervisor` (src/supervisor.ts) wraps it. */
 export class ProcessTable {
@@ -168,7 +165,11 @@ export class ProcessTable {
     for (const p of this.#running) p.signalGroup('SIGTERM', 'shutdown')
     for (const p of this.#others) p.signalGroup('SIGTERM', 'shutdown')
     // Queued spawns get their SIGTERM the moment they exist.
-    for (const p of this.#pending) p.started.then(() => p.signalGroup('SIGTERM', 'shutdown'), () => undefined)
+    for (const p of this.#pending)
+      p.started.then(
+        () => p.signalGroup('SIGTERM', 'shutdown'),
+        () => undefined,
+      )
     const timer = setTimeout(() => {
       for (const p of procs) p.killTree('shutdown')
     }, this.#s.killGrace)
@@ -189,7 +190,13 @@ export class ProcessTable {
       command: req.command,
       args: req.args,
       lineLimit: this.#s.lineLimit,
-      log: retain ? new OutputLog({ maxBytes: this.#s.retainBytes, headBytes: this.#s.retainHeadBytes, lineOverhead: LINE_HEAP_OVERHEAD }) : null,
+      log: retain
+        ? new OutputLog({
+            maxBytes: this.#s.retainBytes,
+            headBytes: this.#s.retainHeadBytes,
+            lineOverhead: LINE_HEAP_OVERHEAD,
+          })
+        : null,
       timeoutMs: req.timeoutMs,
       idleTimeoutMs: req.idleTimeoutMs,
       timeoutGraceMs: req.timeoutGraceMs,
@@ -199,12 +206,22 @@ export class ProcessTable {
       onSpawned: (p) => this.#track(p),
       native: this.#binding,
       launch: (onSpawned, onExit) => {
-        const stdio: NativeSpawnOptions['stdio'] = [req.stdin === 'pipe' ? 1 : 0, req.stdout === 'capture' ? 1 : 0, STDERR_MODE[req.stderr]]
+        const stdio: NativeSpawnOptions['stdio'] = [
+          req.stdin === 'pipe' ? 1 : 0,
+          req.stdout === 'capture' ? 1 : 0,
+          STDERR_MODE[req.stderr],
+        ]
         const go = (): void =>
-          this.#spawner.spawn(req, () => ({ stdio }), onSpawned, onExit, () => {
-            this.#pending.delete(proc)
-            this.#admission.leave()
-          })
+          this.#spawner.spawn(
+            req,
+            () => ({ stdio }),
+            onSpawned,
+            onExit,
+            () => {
+              this.#pending.delete(proc)
+              this.#admission.leave()
+            },
+          )
         // Admitted later: a failed preparation is reported as a spawn failure, as it
         // would be had it thrown from run() (the process defers that one a tick).
         const later = (): boolean => {

@@ -102,7 +102,8 @@ function seconds(v: unknown, field: string, zeroOk: boolean): number | undefined
 /** `max_output_bytes`: an integer >= 2 (a half for the head, a half for the tail). */
 function maxOutput(v: unknown): number | undefined {
   if (v === undefined || v === null) return undefined
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 2) throw invalid('max_output_bytes', 'must be an integer of at least 2')
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 2)
+    throw invalid('max_output_bytes', 'must be an integer of at least 2')
   return v
 }
 
@@ -128,7 +129,8 @@ export function normalize(req: unknown, kind: 'run' | 'start'): Normalized {
   if (r.env !== undefined && r.env !== null) {
     if (typeof r.env !== 'object' || Array.isArray(r.env)) throw invalid('env', 'must be an object of strings')
     for (const [k, val] of Object.entries(r.env)) {
-      if (k === '' || k.includes('=') || k.includes('\0')) throw invalid('env', `has an invalid name ${JSON.stringify(k)}`)
+      if (k === '' || k.includes('=') || k.includes('\0'))
+        throw invalid('env', `has an invalid name ${JSON.stringify(k)}`)
       env[k] = str(val, `env.${k}`)
     }
   }
@@ -143,7 +145,10 @@ export function normalize(req: unknown, kind: 'run' | 'start'): Normalized {
   const idleTimeoutMs = seconds(r.idle_timeout, 'idle_timeout', false)
   const timeoutGraceMs = seconds(r.timeout_grace, 'timeout_grace', true) ?? 0
 
-  const memoryLimit = r.memory_limit === undefined || r.memory_limit === null ? undefined : parseMemoryLimit(r.memory_limit as number | string)
+  const memoryLimit =
+    r.memory_limit === undefined || r.memory_limit === null
+      ? undefined
+      : parseMemoryLimit(r.memory_limit as number | string)
   const start = kind === 'start'
   return {
     command,
@@ -158,7 +163,12 @@ export function normalize(req: unknown, kind: 'run' | 'start'): Normalized {
     stdin: start ? oneOf(r.stdin_mode, 'stdin_mode', ['closed', 'pipe'] as const, 'closed') : 'closed',
     stdout: start ? oneOf(r.stdout_mode, 'stdout_mode', ['capture', 'discard'] as const, 'capture') : 'capture',
     // Merging is an output format, not a stdio choice: `run` takes it too.
-    stderr: r.stderr_mode === 'stdout' ? 'stdout' : start ? oneOf(r.stderr_mode, 'stderr_mode', ['capture', 'discard', 'stdout'] as const, 'capture') : 'capture',
+    stderr:
+      r.stderr_mode === 'stdout'
+        ? 'stdout'
+        : start
+          ? oneOf(r.stderr_mode, 'stderr_mode', ['capture', 'discard', 'stdout'] as const, 'capture')
+          : 'capture',
     idleTimeoutMs,
     timeoutGraceMs,
     encoding: oneOf(r.output_encoding, 'output_encoding', ['utf8', 'base64'] as const, 'utf8'),

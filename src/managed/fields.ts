@@ -59,11 +59,20 @@ export function validName(v: unknown): string {
 function restartSettings(v: unknown): RestartSettings {
   const r = object(v, 'restart')
   const policy = oneOf(r.policy, 'restart.policy', ['never', 'on_failure', 'always'] as const, 'on_failure')
-  const maxRestarts = present(r.max_restarts) ? integer(r.max_restarts, 'restart.max_restarts', 0, Number.MAX_SAFE_INTEGER) : null
+  const maxRestarts = present(r.max_restarts)
+    ? integer(r.max_restarts, 'restart.max_restarts', 0, Number.MAX_SAFE_INTEGER)
+    : null
   const initial = present(r.initial_backoff_ms) ? integer(r.initial_backoff_ms, 'restart.initial_backoff_ms', 0) : 500
-  const max = present(r.max_backoff_ms) ? integer(r.max_backoff_ms, 'restart.max_backoff_ms', 0) : Math.max(30000, initial)
+  const max = present(r.max_backoff_ms)
+    ? integer(r.max_backoff_ms, 'restart.max_backoff_ms', 0)
+    : Math.max(30000, initial)
   if (max < initial) throw invalid('restart.max_backoff_ms', 'must be at least restart.initial_backoff_ms')
-  return { policy: policy as RestartPolicy, max_restarts: maxRestarts, initial_backoff_ms: initial, max_backoff_ms: max }
+  return {
+    policy: policy as RestartPolicy,
+    max_restarts: maxRestarts,
+    initial_backoff_ms: initial,
+    max_backoff_ms: max,
+  }
 }
 
 function healthSettings(v: unknown): HealthSettings {
@@ -74,7 +83,8 @@ function healthSettings(v: unknown): HealthSettings {
   const port = integer(h.port, 'health_check.port', 1, 65535)
   let path = '/'
   if (present(h.path)) {
-    if (typeof h.path !== 'string' || !h.path.startsWith('/')) throw invalid('health_check.path', 'must be a string starting with "/"')
+    if (typeof h.path !== 'string' || !h.path.startsWith('/'))
+      throw invalid('health_check.path', 'must be a string starting with "/"')
     // The path goes into a request line: no spaces or control characters.
     if (/[\s\p{Cc}]/u.test(h.path)) throw invalid('health_check.path', 'must not contain spaces or control characters')
     path = h.path
@@ -83,10 +93,14 @@ function healthSettings(v: unknown): HealthSettings {
     type,
     port,
     path,
-    initial_delay_ms: present(h.initial_delay_ms) ? integer(h.initial_delay_ms, 'health_check.initial_delay_ms', 0) : 5000,
+    initial_delay_ms: present(h.initial_delay_ms)
+      ? integer(h.initial_delay_ms, 'health_check.initial_delay_ms', 0)
+      : 5000,
     interval_ms: present(h.interval_ms) ? integer(h.interval_ms, 'health_check.interval_ms', 1) : 1000,
     timeout_ms: present(h.timeout_ms) ? integer(h.timeout_ms, 'health_check.timeout_ms', 1) : 500,
-    failure_threshold: present(h.failure_threshold) ? integer(h.failure_threshold, 'health_check.failure_threshold', 1, Number.MAX_SAFE_INTEGER) : 3,
+    failure_threshold: present(h.failure_threshold)
+      ? integer(h.failure_threshold, 'health_check.failure_threshold', 1, Number.MAX_SAFE_INTEGER)
+      : 3,
   }
 }
 

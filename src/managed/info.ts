@@ -38,7 +38,13 @@ export function managedInfo(s: ManagedState): ManagedInfo {
 
 /** `last_exit` of a run's exit event: a code or a signal, as the exit event has it. */
 export function lastExitOf(ev: ExitEvent, endedAt: number): LastExit {
-  const last: LastExit = { exit_code: ev.exit_code ?? null, signal: ev.signal ?? null, oom_killed: ev.oom_killed === true, ended_at: endedAt, reason: ev.reason }
+  const last: LastExit = {
+    exit_code: ev.exit_code ?? null,
+    signal: ev.signal ?? null,
+    oom_killed: ev.oom_killed === true,
+    ended_at: endedAt,
+    reason: ev.reason,
+  }
   if (ev.killed_by !== undefined) last.killed_by = ev.killed_by
   return last
 }

@@ -16,8 +16,7 @@ export interface RestartCounters {
 
 /** Stop (with the reason for `last_error`, null when nothing went wrong), or restart after a delay. */
 export type NextStep =
-  | { action: 'stop'; error: string | null }
-  | { action: 'restart'; attempt: number; delayMs: number }
+  { action: 'stop'; error: string | null } | { action: 'restart'; attempt: number; delayMs: number }
 
 /**
  * Decides after a run that lasted `ranMs` (0 for one that could not start). `attempt` of

@@ -19,8 +19,13 @@ const HOST = '127.0.0.1'
 const noop = (): void => {}
 
 /** Makes one probe; never rejects. `signal` aborts it early (the run ended), as a failure. */
-export function probe(check: Pick<HealthSettings, 'type' | 'port' | 'path' | 'timeout_ms'>, signal?: AbortSignal): Promise<ProbeResult> {
-  return check.type === 'http' ? httpProbe(check.port, check.path, check.timeout_ms, signal) : tcpProbe(check.port, check.timeout_ms, signal)
+export function probe(
+  check: Pick<HealthSettings, 'type' | 'port' | 'path' | 'timeout_ms'>,
+  signal?: AbortSignal,
+): Promise<ProbeResult> {
+  return check.type === 'http'
+    ? httpProbe(check.port, check.path, check.timeout_ms, signal)
+    : tcpProbe(check.port, check.timeout_ms, signal)
 }
 
 function tcpProbe(port: number, timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult> {
@@ -41,7 +46,9 @@ function httpProbe(port: number, path: string, timeoutMs: number, signal?: Abort
         req.once('response', (res) => {
           res.on('error', noop)
           const status = res.statusCode ?? 0
-          finish(status >= 200 && status <= 399 ? { ok: true, reason: null } : { ok: false, reason: `status ${status}` })
+          finish(
+            status >= 200 && status <= 399 ? { ok: true, reason: null } : { ok: false, reason: `status ${status}` },
+          )
         })
         req.once('error', (err: NodeJS.ErrnoException) => finish({ ok: false, reason: err.code ?? err.message }))
       }).then(resolve)
@@ -55,7 +62,12 @@ function httpProbe(port: number, path: string, timeoutMs: number, signal?: Abort
  * resolves with that result once the socket is closed. A timeout or an abort finishes it
  * as a failure.
  */
-function settle(socket: Socket, timeoutMs: number, signal: AbortSignal | undefined, start: (finish: (r: ProbeResult) => void) => void): Promise<ProbeResult> {
+function settle(
+  socket: Socket,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  start: (finish: (r: ProbeResult) => void) => void,
+): Promise<ProbeResult> {
   return new Promise((resolve) => {
     let result: ProbeResult | null = null
     const finish = (r: ProbeResult): void => {

@@ -266,10 +266,17 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
 
   /** The run ended by itself (or was unhealthy, or could not start): the policy decides. */
   #afterEnd(failure: boolean, ranMs: number, spawnError: string | null = null): void {
-    const step = nextStep(failure, ranMs, { consecutive: this.#consecutive, automatic: this.#automatic }, this.#spec.restart)
+    const step = nextStep(
+      failure,
+      ranMs,
+      { consecutive: this.#consecutive, automatic: this.#automatic },
+      this.#spec.restart,
+    )
     if (step.action === 'stop') {
       // The spawn failure stays visible behind the reason no restart followed.
-      if (step.error !== null) this.#lastError = spawnError === null ? step.error : `${step.error}; the last run could not start: ${spawnError}`
+      if (step.error !== null)
+        this.#lastError =
+          spawnError === null ? step.error : `${step.error}; the last run could not start: ${spawnError}`
       return this.#toStopped()
     }
     const { attempt, delayMs } = step

@@ -65,6 +65,11 @@ export class RunHealth {
     const previous = this.#status
     if (previous === status) return
     this.#status = status
-    this.#hooks.onChange({ health_status: status, previous, consecutive_health_failures: this.#failures, at: Date.now() })
+    this.#hooks.onChange({
+      health_status: status,
+      previous,
+      consecutive_health_failures: this.#failures,
+      at: Date.now(),
+    })
   }
 }

@@ -32,7 +32,8 @@ const MAX_COLS = 1000
 /** A window dimension: an integer from 1 to `max`. */
 export function dimension(v: unknown, field: string, max: number, fallback?: number): number {
   if ((v === undefined || v === null) && fallback !== undefined) return fallback
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) throw invalid(field, `must be an integer from 1 to ${max}`)
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max)
+    throw invalid(field, `must be an integer from 1 to ${max}`)
   return v
 }
 

@@ -83,7 +83,9 @@ export class PtySession extends EventEmitter {
     this.cols = cols
     this.#native = sup.native
     let rejectStart: (e: Error) => void = noop
-    this.started = new Promise((res, rej) => ((this.#resolve = { start: res, exit: noop, fail: noop }), (rejectStart = rej)))
+    this.started = new Promise(
+      (res, rej) => ((this.#resolve = { start: res, exit: noop, fail: noop }), (rejectStart = rej)),
+    )
     this.exited = new Promise((res, rej) => {
       this.#resolve.exit = res
       this.#resolve.fail = (e) => (rejectStart(e), rej(e))
@@ -99,7 +101,12 @@ export class PtySession extends EventEmitter {
       sup.launchChild(this, {
         req,
         extra: (creds) => {
-          this.#pty = this.#native.openPty({ rows, cols, uid: creds?.uid ?? process.geteuid!(), gid: creds?.gid ?? process.getegid!() })
+          this.#pty = this.#native.openPty({
+            rows,
+            cols,
+            uid: creds?.uid ?? process.geteuid!(),
+            gid: creds?.gid ?? process.getegid!(),
+          })
           return { ttyFd: this.#pty.slave }
         },
         onSpawned: this.#onSpawned,
@@ -122,7 +129,8 @@ export class PtySession extends EventEmitter {
    */
   write(data: string | Uint8Array): boolean {
     if (!this.running || this.#end.reaped) return false
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+    const buf =
+      typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
     this.#input.write(buf)
     return true
   }
@@ -215,7 +223,12 @@ export class PtySession extends EventEmitter {
     this.#child = spawned.child
     this.#cgroup = cgroup
     this.#startedMono = performance.now()
-    this.#reader = new this.#native.PipeReader(pty.master, (chunk) => this.emit('data', chunk as Buffer), () => this.#end.eof(), true)
+    this.#reader = new this.#native.PipeReader(
+      pty.master,
+      (chunk) => this.emit('data', chunk as Buffer),
+      () => this.#end.eof(),
+      true,
+    )
     if (this.#pauses > 0) this.#reader.pause()
     this.#input.open(this.#native, pty.master)
     const ev: PtyStartEvent = { pid: this.pid, started_at: Date.now(), pts: pty.path }

@@ -51,7 +51,10 @@ export function createServer(options: ServerOptions): Server {
   if (options.auditLog !== undefined && !(options.auditLog instanceof AuditLog)) {
     throw new TypeError('auditLog must be an AuditLog')
   }
-  const monitoring = new Monitoring(supervisor, pty, { metrics: options.metrics !== false, auditLog: options.auditLog ?? null })
+  const monitoring = new Monitoring(supervisor, pty, {
+    metrics: options.metrics !== false,
+    auditLog: options.auditLog ?? null,
+  })
   // Each room's routes; the SSE room's before the processes room's, as its `processes/run`
   // would otherwise be taken for `processes/{id}` (sse/routes.ts).
   const routeTable = [...monitorRoutes(P, monitoring), ...sseRoutes(P), ...processRoutes(P), ...ptyRoutes(P, pty)]
@@ -85,9 +88,7 @@ export function createServer(options: ServerOptions): Server {
     // API answers depend on the token: no cache may keep them (SSE sets its own no-cache).
     res.setHeader('Cache-Control', 'no-store')
     const allowed =
-      authorized !== null
-        ? authorized(req.headers.authorization)
-        : isLoopback(req.socket.localAddress ?? '')
+      authorized !== null ? authorized(req.headers.authorization) : isLoopback(req.socket.localAddress ?? '')
     if (!allowed) {
       throw new HttpError('UNAUTHORIZED', 'Missing or invalid bearer token', {
         'WWW-Authenticate': 'Bearer',

@@ -25,7 +25,11 @@ function processCgroups(): Record<string, string[]> {
     for (const e of entries) {
       if (!e.isDirectory()) continue
       const full = path.join(dir, e.name)
-      if (e.name.startsWith(`s${process.pid}-`)) out[full] = fs.readdirSync(full, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name)
+      if (e.name.startsWith(`s${process.pid}-`))
+        out[full] = fs
+          .readdirSync(full, { withFileTypes: true })
+          .filter((d) => d.isDirectory())
+          .map((d) => d.name)
       else if (depth < 6) walk(full, depth + 1)
     }
   }
@@ -57,7 +61,12 @@ describe('cleanup in every hierarchy', { timeout: 300_000 }, () => {
     const ends: string[] = []
     const one = async (i: number): Promise<void> => {
       const p = sup.run(KINDS[i % KINDS.length])
-      ends.push(await p.exited.then((e) => (e.timed_out ? 'timeout' : `exit ${e.exit_code ?? e.signal}`), (err: { code: string }) => err.code))
+      ends.push(
+        await p.exited.then(
+          (e) => (e.timed_out ? 'timeout' : `exit ${e.exit_code ?? e.signal}`),
+          (err: { code: string }) => err.code,
+        ),
+      )
     }
     for (let i = 0; i < 500; i += 5) await Promise.all([0, 1, 2, 3, 4].map((k) => one(i + k)))
     expect(ends.filter((e) => e === 'ENOENT')).toHaveLength(Math.ceil((500 - 4) / KINDS.length))
@@ -75,7 +84,11 @@ describe('cleanup in every hierarchy', { timeout: 300_000 }, () => {
   })
 
   it('a killed supervisor: its watchdog kills the trees and removes the cgroups of every hierarchy', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(FIXTURES, '..', 'cgroup', 'killed-limited.ts'), '4'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(FIXTURES, '..', 'cgroup', 'killed-limited.ts'), '4'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
     const info = await new Promise<{ pid: number; children: number[]; cgroups: string[] }>((resolve) => {
       let text = ''
       child.stdout.on('data', (d: Buffer) => {

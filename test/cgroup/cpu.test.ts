@@ -35,7 +35,9 @@ describe('cpu_limit', () => {
     // The quota caps the tree at 25 ms per 100 ms period; a crowded machine may give it
     // less. The tolerance allows one unthrottled first period and rusage granularity.
     const got = share(exit)
-    console.info(`busy loop under cpu_limit 0.25: cpu/wall ${got.toFixed(3)}, throttled ${exit.usage!.cpu_throttled_ms} ms of ${exit.usage!.wall_ms} ms`)
+    console.info(
+      `busy loop under cpu_limit 0.25: cpu/wall ${got.toFixed(3)}, throttled ${exit.usage!.cpu_throttled_ms} ms of ${exit.usage!.wall_ms} ms`,
+    )
     // (Unlimited, four threads would take both cores: a share of up to 2.)
     expect(got).toBeLessThan(0.4)
     expect(got).toBeGreaterThan(0.05)

@@ -22,27 +22,32 @@ describe('validation', () => {
   const sup = new Supervisor({ cgroup: false, watchdog: false })
   afterAll(() => sup.close())
 
-  it.each([
-    ...BAD_PIDS.map((v) => ['pids_limit', v] as const),
-    ...BAD_CPU.map((v) => ['cpu_limit', v] as const),
-  ])('%s %s is INVALID_REQUEST naming the field', (field, value) => {
-    for (const kind of ['run', 'start'] as const) {
-      let err: (TypeError & { code?: string }) | null = null
-      try {
-        sup[kind]({ command: 'true', [field]: value } as never)
-      } catch (e) {
-        err = e as TypeError & { code?: string }
+  it.each([...BAD_PIDS.map((v) => ['pids_limit', v] as const), ...BAD_CPU.map((v) => ['cpu_limit', v] as const)])(
+    '%s %s is INVALID_REQUEST naming the field',
+    (field, value) => {
+      for (const kind of ['run', 'start'] as const) {
+        let err: (TypeError & { code?: string }) | null = null
+        try {
+          sup[kind]({ command: 'true', [field]: value } as never)
+        } catch (e) {
+          err = e as TypeError & { code?: string }
+        }
+        expect(err).toBeInstanceOf(TypeError)
+        expect(err?.code).toBe('INVALID_REQUEST')
+        expect(err?.message).toContain(field)
       }
-      expect(err).toBeInstanceOf(TypeError)
-      expect(err?.code).toBe('INVALID_REQUEST')
-      expect(err?.message).toContain(field)
-    }
-  })
+    },
+  )
 
   it('null means unset; good values pass validation (then fail for want of cgroups here)', async () => {
-    expect((await collect(sup.run({ command: 'true', pids_limit: null, cpu_limit: null } as never))).exit.exit_code).toBe(0)
+    expect(
+      (await collect(sup.run({ command: 'true', pids_limit: null, cpu_limit: null } as never))).exit.exit_code,
+    ).toBe(0)
     for (const req of [{ pids_limit: 1 }, { pids_limit: 2 ** 22 }, { cpu_limit: 0.01 }, { cpu_limit: 2 }]) {
-      expect(await spawnError(sup.run({ command: 'true', ...req }))).toMatchObject({ code: 'ENOTSUP', syscall: 'cgroup' })
+      expect(await spawnError(sup.run({ command: 'true', ...req }))).toMatchObject({
+        code: 'ENOTSUP',
+        syscall: 'cgroup',
+      })
     }
   })
 
@@ -86,7 +91,10 @@ describe('defaults and ENOTSUP on this machine', () => {
     const sup = new Supervisor({ cgroup: false, watchdog: false })
     try {
       expect(sup.capabilities.controllers.pids.usable).toBe(false)
-      expect(await spawnError(sup.run({ command: 'true', cpu_limit: 0.5 }))).toMatchObject({ code: 'ENOTSUP', syscall: 'cgroup' })
+      expect(await spawnError(sup.run({ command: 'true', cpu_limit: 0.5 }))).toMatchObject({
+        code: 'ENOTSUP',
+        syscall: 'cgroup',
+      })
     } finally {
       await sup.close()
     }
@@ -118,7 +126,9 @@ describe('detection on fixture trees', () => {
   it('v1 with memory only: pids and cpu unusable with the reason; their limits ENOTSUP; nothing left', async () => {
     const root = tree(memoryFiles)
     const before = listTree(root)
-    const m = CgroupManager.detect(v1(root, [mountLine(35, '/', `${root}/memory`, 'cgroup', 'rw,memory')], '4:memory:/svc\n'))
+    const m = CgroupManager.detect(
+      v1(root, [mountLine(35, '/', `${root}/memory`, 'cgroup', 'rw,memory')], '4:memory:/svc\n'),
+    )
     expect(m.capabilities.cgroup).toBe('v1')
     expect(m.capabilities.controllers).toEqual({
       memory: { usable: true },
@@ -139,7 +149,10 @@ describe('detection on fixture trees', () => {
       mountLine(36, '/', `${root}/pids`, 'cgroup', 'rw,pids'),
     ]
     const m = CgroupManager.detect(v1(root, mounts, '8:pids:/svc\n4:memory,cpu:/svc\n'))
-    expect(m.capabilities.controllers.pids).toEqual({ usable: false, reason: expect.stringMatching(new RegExp(`^${root}/pids/svc/sandproc/s\\d+-[0-9a-f]{8} has no pids.max`)) })
+    expect(m.capabilities.controllers.pids).toEqual({
+      usable: false,
+      reason: expect.stringMatching(new RegExp(`^${root}/pids/svc/sandproc/s\\d+-[0-9a-f]{8} has no pids.max`)),
+    })
     expect(m.capabilities.controllers.cpu).toEqual({ usable: false, reason: `${m.dir} has no cpu.cfs_quota_us` })
     await m.close()
     expect(listTree(root)).toEqual(before)
@@ -147,8 +160,14 @@ describe('detection on fixture trees', () => {
 
   it('v1 pids hierarchy given as a missing parent: unusable, naming it', async () => {
     const root = tree({ ...memoryFiles, 'pids/svc/cgroup.procs': '' })
-    const mounts = [mountLine(35, '/', `${root}/memory`, 'cgroup', 'rw,memory'), mountLine(36, '/', `${root}/pids`, 'cgroup', 'rw,pids')]
-    const m = CgroupManager.detect({ ...v1(root, mounts, '8:pids:/svc\n4:memory:/svc\n'), hierarchies: { pids: `${root}/pids/nope` } })
+    const mounts = [
+      mountLine(35, '/', `${root}/memory`, 'cgroup', 'rw,memory'),
+      mountLine(36, '/', `${root}/pids`, 'cgroup', 'rw,pids'),
+    ]
+    const m = CgroupManager.detect({
+      ...v1(root, mounts, '8:pids:/svc\n4:memory:/svc\n'),
+      hierarchies: { pids: `${root}/pids/nope` },
+    })
     expect(m.capabilities.controllers.pids).toEqual({ usable: false, reason: `${root}/pids/nope does not exist` })
     await m.close()
   })
@@ -161,9 +180,18 @@ describe('detection on fixture trees', () => {
       'parent/dir/cgroup.subtree_control': 'memory\n',
     })
     const layout: Layout = { mode: 'v2', hierarchy: 'unified', mountPoint: root, ownDir: root }
-    const setup = { mode: 'v2' as const, dir: `${root}/parent/dir`, parent: `${root}/parent`, parentIsDefault: false, placement: 'parent' as const }
+    const setup = {
+      mode: 'v2' as const,
+      dir: `${root}/parent/dir`,
+      parent: `${root}/parent`,
+      parentIsDefault: false,
+      placement: 'parent' as const,
+    }
     const found = detectControllers(layout, setup, {})
-    expect(found.states.pids).toEqual({ usable: false, reason: expect.stringContaining(`pids controller is not available in ${root}/parent`) })
+    expect(found.states.pids).toEqual({
+      usable: false,
+      reason: expect.stringContaining(`pids controller is not available in ${root}/parent`),
+    })
     expect(found.states.cpu).toEqual({ usable: true })
     expect([...found.inline]).toEqual(['cpu'])
     // Plain files keep the last write, as cgroupfs would show the enabled controller.

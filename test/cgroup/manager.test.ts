@@ -56,7 +56,10 @@ function cloexec(fd: number): boolean {
 /** Gone, or a zombie waiting for whoever adopted it: either way not running. */
 function notRunning(pid: number): boolean {
   try {
-    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').startsWith('Z')
+    return fs
+      .readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /s, '')
+      .startsWith('Z')
   } catch {
     return true
   }
@@ -110,10 +113,17 @@ describe(`real cgroups on this machine (${MODE})`, () => {
     expect(fs.fstatSync(cg.procsFd).ino).toBe(fs.statSync(path.join(cg.path, 'cgroup.procs')).ino)
     for (const fd of MODE === 'v2' ? [cg.procsFd, cg.dirFd] : [cg.procsFd, cg.tasksFd]) expect(cloexec(fd)).toBe(true)
     if (MODE === 'v2') {
-      expect([readIn(cg, 'memory.max'), readIn(cg, 'memory.swap.max'), readIn(cg, 'memory.oom.group')]).toEqual([String(64 * MiB), '0', '1'])
+      expect([readIn(cg, 'memory.max'), readIn(cg, 'memory.swap.max'), readIn(cg, 'memory.oom.group')]).toEqual([
+        String(64 * MiB),
+        '0',
+        '1',
+      ])
       expect(fs.fstatSync(cg.dirFd).ino).toBe(fs.statSync(cg.path).ino)
     } else {
-      expect([readIn(cg, 'memory.limit_in_bytes'), readIn(cg, 'memory.memsw.limit_in_bytes')]).toEqual([String(64 * MiB), String(64 * MiB)])
+      expect([readIn(cg, 'memory.limit_in_bytes'), readIn(cg, 'memory.memsw.limit_in_bytes')]).toEqual([
+        String(64 * MiB),
+        String(64 * MiB),
+      ])
       expect(cg.dirFd).toBe(-1)
       expect(fs.fstatSync(cg.tasksFd).ino).toBe(fs.statSync(path.join(cg.path, 'tasks')).ino)
     }
@@ -223,7 +233,12 @@ describe(`real cgroups on this machine (${MODE})`, () => {
     )
     const out = JSON.parse(await stdoutOf(child))
     expect(out).toEqual({
-      caps: { cgroup: null, oomDetection: false, reason: expect.stringContaining('EACCES'), controllers: expect.anything() },
+      caps: {
+        cgroup: null,
+        oomDetection: false,
+        reason: expect.stringContaining('EACCES'),
+        controllers: expect.anything(),
+      },
       plain: null,
       err: { code: 'ENOTSUP', syscall: 'cgroup', errno: -95 },
     })
@@ -290,7 +305,13 @@ describe.skipIf(MODE !== 'v2')('cgroup v2 "no internal processes" dance (real, i
     const { own, out } = await dance(false)
     const dir = new RegExp(`^${own}/sandproc/s\\d+-[0-9a-f]{8}$`)
     expect(out).toEqual({
-      caps: { cgroup: 'v2', oomDetection: true, controllers: expect.anything(), placement: 'own', dir: expect.stringMatching(dir) },
+      caps: {
+        cgroup: 'v2',
+        oomDetection: true,
+        controllers: expect.anything(),
+        placement: 'own',
+        dir: expect.stringMatching(dir),
+      },
       self: `0::/${path.basename(own)}/supervisor`,
       child: `0::/${path.basename(own)}/supervisor`,
       dir: expect.stringMatching(dir),
@@ -304,7 +325,13 @@ describe.skipIf(MODE !== 'v2')('cgroup v2 "no internal processes" dance (real, i
     // The ancestor here is the root: <root>/sandproc-<pid>/, made for this supervisor process.
     const dir = new RegExp(`^/sys/fs/cgroup/sandproc-\\d+/s\\d+-[0-9a-f]{8}$`)
     expect(out).toEqual({
-      caps: { cgroup: 'v2', oomDetection: true, controllers: expect.anything(), placement: 'ancestor', dir: expect.stringMatching(dir) },
+      caps: {
+        cgroup: 'v2',
+        oomDetection: true,
+        controllers: expect.anything(),
+        placement: 'ancestor',
+        dir: expect.stringMatching(dir),
+      },
       self: `0::/${path.basename(own)}`,
       child: `0::/${path.basename(own)}`,
       dir: expect.stringMatching(dir),
@@ -327,14 +354,22 @@ describe('mode detection (fixture inputs)', () => {
       mountinfo: mountLine(30, '/', '/cg', 'cgroup2', 'rw,nsdelegate'),
       selfCgroup: '0::/system.slice/app.service\n',
     })
-    expect(layout).toEqual({ mode: 'v2', hierarchy: 'unified', mountPoint: '/cg', ownDir: '/cg/system.slice/app.service' })
+    expect(layout).toEqual({
+      mode: 'v2',
+      hierarchy: 'unified',
+      mountPoint: '/cg',
+      ownDir: '/cg/system.slice/app.service',
+    })
   })
 
   it('hybrid: tmpfs root with cgroup2 at unified, memory on v1', () => {
     const layout = detectLayout({
       root: '/cg',
       fsType: kinds({ '/cg': 'tmpfs', '/cg/unified': 'cgroup2' }),
-      mountinfo: [mountLine(31, '/', '/cg/cpu', 'cgroup', 'rw,cpu'), mountLine(35, '/', '/cg/memory', 'cgroup', 'rw,memory')].join('\n'),
+      mountinfo: [
+        mountLine(31, '/', '/cg/cpu', 'cgroup', 'rw,cpu'),
+        mountLine(35, '/', '/cg/memory', 'cgroup', 'rw,memory'),
+      ].join('\n'),
       selfCgroup: '8:cpu:/\n4:memory:/jobs/7\n0::/\n',
     })
     expect(layout).toEqual({ mode: 'v1', hierarchy: 'hybrid', mountPoint: '/cg/memory', ownDir: '/cg/memory/jobs/7' })
@@ -347,7 +382,12 @@ describe('mode detection (fixture inputs)', () => {
       mountinfo: mountLine(35, '/', '/cg/cpu,memory', 'cgroup', 'rw,cpu,memory'),
       selfCgroup: '3:cpu,memory:/a\n',
     })
-    expect(layout).toEqual({ mode: 'v1', hierarchy: 'legacy', mountPoint: '/cg/cpu,memory', ownDir: '/cg/cpu,memory/a' })
+    expect(layout).toEqual({
+      mode: 'v1',
+      hierarchy: 'legacy',
+      mountPoint: '/cg/cpu,memory',
+      ownDir: '/cg/cpu,memory/a',
+    })
   })
 
   it('hybrid whose memory controller was left to cgroup2', () => {
@@ -358,7 +398,12 @@ describe('mode detection (fixture inputs)', () => {
       mountinfo: mountLine(41, '/', `${root}/unified`, 'cgroup2', 'rw'),
       selfCgroup: '0::/u\n',
     })
-    expect(layout).toEqual({ mode: 'v2', hierarchy: 'hybrid', mountPoint: `${root}/unified`, ownDir: `${root}/unified/u` })
+    expect(layout).toEqual({
+      mode: 'v2',
+      hierarchy: 'hybrid',
+      mountPoint: `${root}/unified`,
+      ownDir: `${root}/unified/u`,
+    })
     fs.rmSync(root, { recursive: true })
   })
 
@@ -385,13 +430,18 @@ describe('mode detection (fixture inputs)', () => {
 
   it('no memory controller, no cgroup filesystem, or no root: CgroupUnavailable', () => {
     const selfCgroup = '0::/\n'
-    expect(() => detectLayout({ root: '/cg', fsType: kinds({ '/cg': 'tmpfs' }), mountinfo: '', selfCgroup })).toThrow(CgroupUnavailable)
-    expect(() => detectLayout({ root: '/cg', fsType: kinds({ '/cg': 'other' }), mountinfo: '', selfCgroup })).toThrow(CgroupUnavailable)
+    expect(() => detectLayout({ root: '/cg', fsType: kinds({ '/cg': 'tmpfs' }), mountinfo: '', selfCgroup })).toThrow(
+      CgroupUnavailable,
+    )
+    expect(() => detectLayout({ root: '/cg', fsType: kinds({ '/cg': 'other' }), mountinfo: '', selfCgroup })).toThrow(
+      CgroupUnavailable,
+    )
     expect(() => detectLayout({ root: '/cg', fsType: kinds({}), mountinfo: '', selfCgroup })).toThrow(CgroupUnavailable)
   })
 
   it('mountinfo: optional fields vary in number and paths are octal-escaped', () => {
-    const text = '41 31 0:38 / /sys/fs/cgroup/my\\040dir rw - cgroup2 cgroup2 rw\n42 31 0:39 / /x rw shared:1 master:2 - cgroup cgroup rw,memory\n'
+    const text =
+      '41 31 0:38 / /sys/fs/cgroup/my\\040dir rw - cgroup2 cgroup2 rw\n42 31 0:39 / /x rw shared:1 master:2 - cgroup cgroup rw,memory\n'
     expect(parseMountinfo(text)).toEqual([
       { root: '/', point: '/sys/fs/cgroup/my dir', fstype: 'cgroup2', superOptions: ['rw'] },
       { root: '/', point: '/x', fstype: 'cgroup', superOptions: ['rw', 'memory'] },
@@ -415,7 +465,12 @@ describe('capabilities and errors on fixture trees', () => {
   })
 
   it('v2 without the memory controller delegated: null, with a reason, nothing created', async () => {
-    const root = tree({ 'cgroup.controllers': 'cpu memory', 'svc/cgroup.controllers': 'cpu pids', 'svc/cgroup.subtree_control': '', 'svc/cgroup.procs': '1\n' })
+    const root = tree({
+      'cgroup.controllers': 'cpu memory',
+      'svc/cgroup.controllers': 'cpu pids',
+      'svc/cgroup.subtree_control': '',
+      'svc/cgroup.procs': '1\n',
+    })
     const before = listTree(root)
     const m = CgroupManager.detect(v2(root))
     expect(m.capabilities).toEqual({
@@ -433,7 +488,12 @@ describe('capabilities and errors on fixture trees', () => {
   it('v1 hierarchy without memory files (kernel without CONFIG_MEMCG_V1): null, with a reason', async () => {
     const root = tree({ 'memory/svc/cgroup.procs': '1\n' })
     const m = CgroupManager.detect(v1(root))
-    expect(m.capabilities).toEqual({ cgroup: null, oomDetection: false, reason: expect.any(String), controllers: expect.anything() })
+    expect(m.capabilities).toEqual({
+      cgroup: null,
+      oomDetection: false,
+      reason: expect.any(String),
+      controllers: expect.anything(),
+    })
     await m.close()
   })
 
@@ -490,7 +550,10 @@ describe('a process cgroup on fixture trees', () => {
 
   it('v2 without memory.peak or cgroup.kill: peak is null, killAll signals each pid until procs is empty', async () => {
     const sleeper = spawn('sleep', ['1000'], { stdio: 'ignore' })
-    const dir = cgroupDir({ 'cgroup.procs': `${sleeper.pid}\n`, 'memory.events': 'low 0\nhigh 0\nmax 0\noom 0\noom_kill 1\n' })
+    const dir = cgroupDir({
+      'cgroup.procs': `${sleeper.pid}\n`,
+      'memory.events': 'low 0\nhigh 0\nmax 0\noom 0\noom_kill 1\n',
+    })
     // The kernel empties cgroup.procs when the task exits; here the test does.
     const exited = once(sleeper, 'exit').then(([code, signal]) => {
       fs.writeFileSync(path.join(dir, 'cgroup.procs'), '')
@@ -513,7 +576,11 @@ describe('a process cgroup on fixture trees', () => {
   })
 
   it('v1 without oom_kill: oomKills is null, the peak still reads', () => {
-    const dir = cgroupDir({ 'cgroup.procs': '', 'memory.oom_control': 'oom_kill_disable 0\nunder_oom 0\n', 'memory.max_usage_in_bytes': '1234\n' })
+    const dir = cgroupDir({
+      'cgroup.procs': '',
+      'memory.oom_control': 'oom_kill_disable 0\nunder_oom 0\n',
+      'memory.max_usage_in_bytes': '1234\n',
+    })
     const cg = ProcessCgroup.openSync(dir, 'v1')
     expect(cg.readCounters()).toEqual({ oomKills: null, memoryPeak: 1234 })
     expect(cg.dirFd).toBe(-1)
@@ -523,9 +590,15 @@ describe('a process cgroup on fixture trees', () => {
   })
 
   it('texts read at the reap are used instead of the files; procs read then says whether a kill pass is needed', () => {
-    const dir = cgroupDir({ 'cgroup.procs': '', 'memory.oom_control': 'oom_kill 1\n', 'memory.max_usage_in_bytes': '1\n' })
+    const dir = cgroupDir({
+      'cgroup.procs': '',
+      'memory.oom_control': 'oom_kill 1\n',
+      'memory.max_usage_in_bytes': '1\n',
+    })
     const cg = ProcessCgroup.openSync(dir, 'v1')
-    expect(cg.exitReads).toEqual(['memory.oom_control', 'memory.max_usage_in_bytes', 'cgroup.procs'].map((f) => path.join(dir, f)))
+    expect(cg.exitReads).toEqual(
+      ['memory.oom_control', 'memory.max_usage_in_bytes', 'cgroup.procs'].map((f) => path.join(dir, f)),
+    )
     // Baseline 1 from the file; the counters from the texts, not from the files (still 1 and 1).
     expect(cg.readCounters(['under_oom 0\noom_kill 3\n', '4096\n', ''])).toEqual({ oomKills: 2, memoryPeak: 4096 })
     // A file the addon could not read is an unknown counter.
@@ -549,7 +622,12 @@ describe('a process cgroup on fixture trees', () => {
     const dir = cgroupDir({ 'cgroup.procs': '' })
     const cg = ProcessCgroup.openSync(dir, 'v1')
     expect(() => cg.setLimitSync(64 * MiB)).toThrow(
-      expect.objectContaining({ code: 'ENOENT', errno: -2, syscall: 'cgroup', path: path.join(dir, 'memory.limit_in_bytes') }),
+      expect.objectContaining({
+        code: 'ENOENT',
+        errno: -2,
+        syscall: 'cgroup',
+        path: path.join(dir, 'memory.limit_in_bytes'),
+      }),
     )
   })
 
@@ -579,8 +657,13 @@ describe('parseMemoryLimit', () => {
     expect(parseMemoryLimit(input)).toBe(bytes)
   })
 
-  it.each([0, -1, 1.5, Number.NaN, Infinity, '', 'abc', '-5M', '12X', '0M', '1e3'])('rejects %s with a TypeError naming memory_limit', (input) => {
-    expect(() => parseMemoryLimit(input)).toThrow(TypeError)
-    expect(() => parseMemoryLimit(input)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', message: expect.stringContaining('memory_limit') }))
-  })
+  it.each([0, -1, 1.5, Number.NaN, Infinity, '', 'abc', '-5M', '12X', '0M', '1e3'])(
+    'rejects %s with a TypeError naming memory_limit',
+    (input) => {
+      expect(() => parseMemoryLimit(input)).toThrow(TypeError)
+      expect(() => parseMemoryLimit(input)).toThrow(
+        expect.objectContaining({ code: 'INVALID_REQUEST', message: expect.stringContaining('memory_limit') }),
+      )
+    },
+  )
 })

@@ -29,7 +29,9 @@ afterAll(async () => {
 
 /** Per-supervisor cgroup directories of this process (named s<pid>-<random>). */
 function ownCgroupDirs(): string[] {
-  const out = execFileSync('find', ['/sys/fs/cgroup', '-maxdepth', '8', '-type', 'd', '-name', `s${process.pid}-*`], { encoding: 'utf8' })
+  const out = execFileSync('find', ['/sys/fs/cgroup', '-maxdepth', '8', '-type', 'd', '-name', `s${process.pid}-*`], {
+    encoding: 'utf8',
+  })
   return out.split('\n').filter(Boolean)
 }
 
@@ -63,7 +65,8 @@ describe('an OOM kill', () => {
   it('with oomGroup (v2) takes the whole tree and is claimed for the main process', async () => {
     const grouped = new Supervisor({ oomGroup: true })
     try {
-      const e = await grouped.run({ command: 'sh', args: ['-c', `python3 -c '${HOG}'; exit 0`], memory_limit: '64M' }).exited
+      const e = await grouped.run({ command: 'sh', args: ['-c', `python3 -c '${HOG}'; exit 0`], memory_limit: '64M' })
+        .exited
       if (grouped.capabilities.cgroup === 'v2') {
         expect(e).toMatchObject({ signal: 9, oom_killed: true })
       } else {

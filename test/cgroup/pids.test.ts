@@ -52,7 +52,9 @@ describe('pids_limit', { timeout: 300_000 }, () => {
     const done = collect(proc)
     await lineMatching(proc, (l) => l === 'contained EAGAIN')
     // The bomb is held at its limit: the supervisor still starts and finishes others.
-    const others = await Promise.all(Array.from({ length: 20 }, (_, i) => collect(sup.run({ command: 'sh', args: ['-c', `echo ok ${i}`] }))))
+    const others = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => collect(sup.run({ command: 'sh', args: ['-c', `echo ok ${i}`] }))),
+    )
     expect(others.map((o) => [o.exit.exit_code, o.stdout])).toEqual(others.map((_, i) => [0, [`ok ${i}`]]))
     proc.closeStdin()
     const { exit, stdout } = await done
@@ -64,7 +66,9 @@ describe('pids_limit', { timeout: 300_000 }, () => {
     expect(sup.get(proc.pid)?.pids_limit_hits).toBe(exit.pids_limit_hits)
     // The exit event comes after the cgroup was emptied: nothing of the bomb is left.
     expect(running(bomb)).toEqual([])
-    console.info(`fork bomb under pids_limit 64: ${JSON.stringify({ pids_limit_hits: exit.pids_limit_hits, pids_peak: exit.usage?.pids_peak, wall_ms: exit.usage?.wall_ms })}`)
+    console.info(
+      `fork bomb under pids_limit 64: ${JSON.stringify({ pids_limit_hits: exit.pids_limit_hits, pids_peak: exit.usage?.pids_peak, wall_ms: exit.usage?.wall_ms })}`,
+    )
   })
 
   it('a program with 10 children under pids_limit 64: no hits, a peak of 11 or more', async () => {
@@ -90,7 +94,9 @@ describe('pids_limit', { timeout: 300_000 }, () => {
   })
 
   it('a limit too low for the program: its fork fails, the exit says so', async () => {
-    const { exit, stderr } = await collect(sup.run({ command: 'sh', args: ['-c', 'true & wait; echo never'], pids_limit: 1 }))
+    const { exit, stderr } = await collect(
+      sup.run({ command: 'sh', args: ['-c', 'true & wait; echo never'], pids_limit: 1 }),
+    )
     expect(exit.exit_code).not.toBe(0)
     expect(exit.pids_limit_hits).toBeGreaterThanOrEqual(1)
     expect(stderr.join('\n')).toMatch(/fork/i)

@@ -90,7 +90,10 @@ describe('joining through the fds the spawn is given', () => {
   const mgr = CgroupManager.detect({ poolSize: 0 })
   afterAll(() => mgr.close())
   const rel = (dir: string) => dir.slice(dir.indexOf('/', '/sys/fs/cgroup/'.length))
-  const inCgroup = (lines: string[], dir: string) => lines.some((l) => l.endsWith(`:${mgr.capabilities.cgroup === 'v2' ? dir.slice('/sys/fs/cgroup'.length) : rel(dir)}`))
+  const inCgroup = (lines: string[], dir: string) =>
+    lines.some((l) =>
+      l.endsWith(`:${mgr.capabilities.cgroup === 'v2' ? dir.slice('/sys/fs/cgroup'.length) : rel(dir)}`),
+    )
 
   it('writes "0" to the first fd and leaves the fallback alone when that works', async () => {
     const cg = mgr.acquire()!
@@ -119,12 +122,19 @@ describe('joining through the fds the spawn is given', () => {
     }
   })
 
-  it('reports which join failed: syscall cgroup, the errno of the last write, that join\'s path', async () => {
+  it("reports which join failed: syscall cgroup, the errno of the last write, that join's path", async () => {
     const [a, b] = [mgr.acquire()!, mgr.acquire()!]
     const readOnly = fs.openSync(path.join(b.path, 'cgroup.procs'), 'r')
     try {
       const joins = [a.join, { fd: readOnly, fallbackFd: readOnly, path: b.path }]
-      const err = await spawnDirect({ command: 'true', candidates: ['/bin/true'], argv: ['true'], envp: [], stdio: [0, 0, 0], cgroupJoins: joins }).then(
+      const err = await spawnDirect({
+        command: 'true',
+        candidates: ['/bin/true'],
+        argv: ['true'],
+        envp: [],
+        stdio: [0, 0, 0],
+        cgroupJoins: joins,
+      }).then(
         () => null,
         (e: unknown) => e,
       )
@@ -145,8 +155,15 @@ describe('joining through the fds the spawn is given', () => {
     'joins every hierarchy it is given, each through its tasks file',
     async () => {
       const cg = mgr.acquire()!
-      const own = fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n').find((l) => /:pids:/.test(l))!
-      const pidsDir = path.join('/sys/fs/cgroup/pids', own.slice(own.lastIndexOf(':') + 1), `sandproc-join-${process.pid}`)
+      const own = fs
+        .readFileSync('/proc/self/cgroup', 'utf8')
+        .split('\n')
+        .find((l) => /:pids:/.test(l))!
+      const pidsDir = path.join(
+        '/sys/fs/cgroup/pids',
+        own.slice(own.lastIndexOf(':') + 1),
+        `sandproc-join-${process.pid}`,
+      )
       fs.mkdirSync(pidsDir)
       const tasks = fs.openSync(path.join(pidsDir, 'tasks'), 'w')
       const procs = fs.openSync(path.join(pidsDir, 'cgroup.procs'), 'w')

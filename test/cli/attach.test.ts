@@ -31,7 +31,10 @@ describe('sandproc attach', () => {
   it('raw mode (Ctrl-C goes to the session), resize frames on SIGWINCH, the exit code as its own, the terminal restored', async () => {
     const inner = await createPty(ts, {
       command: 'sh',
-      args: ['-c', 'trap "echo; echo INT; exit 6" INT; trap "stty size" WINCH; echo READY; while :; do sleep 0.05; done'],
+      args: [
+        '-c',
+        'trap "echo; echo INT; exit 6" INT; trap "stty size" WINCH; echo READY; while :; do sleep 0.05; done',
+      ],
     })
     const cli = `${process.execPath} --import tsx src/cli/main.ts attach ${ts.url} ${inner.session_id}`
     const before = path.join(dir, 'before')
@@ -62,7 +65,10 @@ describe('sandproc attach', () => {
     const after = path.join(dir, 'a2')
     const outer = ts.sup.pty({
       command: 'sh',
-      args: ['-c', `stty -g > ${before}; ${process.execPath} --import tsx src/cli/main.ts attach ${ts.url} ${inner.session_id} wrong-token; echo "rc=$?"; stty -g > ${after}`],
+      args: [
+        '-c',
+        `stty -g > ${before}; ${process.execPath} --import tsx src/cli/main.ts attach ${ts.url} ${inner.session_id} wrong-token; echo "rc=$?"; stty -g > ${after}`,
+      ],
       working_dir: ROOT,
     })
     const { output } = await collectPty(outer)
@@ -72,7 +78,12 @@ describe('sandproc attach', () => {
   })
 
   it('parses URL SESSION_ID [TOKEN], the token also from SANDPROC_PTY_TOKEN', () => {
-    expect(parseAttachArgs(['http://127.0.0.1:9501', 'abc', 'tok'], {})).toEqual({ help: false, url: 'http://127.0.0.1:9501', sessionId: 'abc', token: 'tok' })
+    expect(parseAttachArgs(['http://127.0.0.1:9501', 'abc', 'tok'], {})).toEqual({
+      help: false,
+      url: 'http://127.0.0.1:9501',
+      sessionId: 'abc',
+      token: 'tok',
+    })
     expect(parseAttachArgs(['http://h', 'abc'], { SANDPROC_PTY_TOKEN: 't' })).toMatchObject({ token: 't' })
     expect(() => parseAttachArgs(['http://h', 'abc'], {})).toThrow(UsageError)
     expect(() => parseAttachArgs(['h', 'abc', 't'], {})).toThrow(UsageError)

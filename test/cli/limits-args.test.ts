@@ -23,8 +23,14 @@ describe('limit flags', () => {
   })
 
   it('serve: flags and SANDPROC_PIDS_LIMIT / SANDPROC_CPU_LIMIT, flags first', () => {
-    expect(parseServeArgs([], { SANDPROC_PIDS_LIMIT: '128', SANDPROC_CPU_LIMIT: '1.5' })).toMatchObject({ pidsLimit: 128, cpuLimit: 1.5 })
-    expect(parseServeArgs(['--pids-limit', '7', '--cpu-limit', '2'], { SANDPROC_PIDS_LIMIT: '128' })).toMatchObject({ pidsLimit: 7, cpuLimit: 2 })
+    expect(parseServeArgs([], { SANDPROC_PIDS_LIMIT: '128', SANDPROC_CPU_LIMIT: '1.5' })).toMatchObject({
+      pidsLimit: 128,
+      cpuLimit: 1.5,
+    })
+    expect(parseServeArgs(['--pids-limit', '7', '--cpu-limit', '2'], { SANDPROC_PIDS_LIMIT: '128' })).toMatchObject({
+      pidsLimit: 7,
+      cpuLimit: 2,
+    })
     expect(parseServeArgs([], {})).toMatchObject({ pidsLimit: undefined, cpuLimit: undefined })
   })
 
@@ -41,10 +47,17 @@ describe('limit flags', () => {
     expect(() => parseServeArgs([flag, value], {})).toThrow(UsageError)
   })
 
-  it('sandproc run --json reports the limits\' figures in the exit line', async () => {
+  it("sandproc run --json reports the limits' figures in the exit line", async () => {
     const main = path.join(REPO, 'src/cli/main.ts')
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', main, 'run', '--json', '--pids-limit', '8', '--cpu-limit', '0.5', 'sh', '-c', 'echo hi'], { cwd: REPO })
-    const events = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', main, 'run', '--json', '--pids-limit', '8', '--cpu-limit', '0.5', 'sh', '-c', 'echo hi'],
+      { cwd: REPO },
+    )
+    const events = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
     const exit = events.at(-1) as { exit_code: number; pids_limit_hits: number; usage: Record<string, unknown> }
     expect(exit.exit_code).toBe(0)
     expect(exit.pids_limit_hits).toBe(0)

@@ -16,11 +16,13 @@ interface Cli {
 }
 
 function cli(args: string[], env: Record<string, string | undefined> = {}): Cli {
-  return watch(spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, SANDPROC_TOKEN: undefined, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  }))
+  return watch(
+    spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, SANDPROC_TOKEN: undefined, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  )
 }
 
 function watch(child: ChildProcess): Cli {
@@ -40,7 +42,10 @@ function watch(child: ChildProcess): Cli {
     for (;;) {
       const match = pattern.exec(out[stream])
       if (match !== null) return match
-      const closed = await Promise.race([new Promise<false>((r) => waiters.push(() => r(false))), exited.then(() => true)])
+      const closed = await Promise.race([
+        new Promise<false>((r) => waiters.push(() => r(false))),
+        exited.then(() => true),
+      ])
       if (closed && pattern.exec(out[stream]) === null) throw new Error(`exited without ${pattern}: ${out.stderr}`)
     }
   }
@@ -110,13 +115,22 @@ describe('argument parsing', () => {
   })
 
   it('refuses bad serve flags with a UsageError', () => {
-    for (const argv of [['--port', 'x'], ['--port', '70000'], ['--bogus'], ['--max-body', '1X'], ['extra'], ['--token']]) {
+    for (const argv of [
+      ['--port', 'x'],
+      ['--port', '70000'],
+      ['--bogus'],
+      ['--max-body', '1X'],
+      ['extra'],
+      ['--token'],
+    ]) {
       expect(() => parseServeArgs(argv, {})).toThrow(UsageError)
     }
   })
 
   it('splits run options from the command, with or without --', () => {
-    expect(parseRunArgs(['--user', 'nobody', '--env', 'A=1', '--env=B=x=y', '--cwd', '/tmp', '--', 'ls', '-la'])).toEqual({
+    expect(
+      parseRunArgs(['--user', 'nobody', '--env', 'A=1', '--env=B=x=y', '--cwd', '/tmp', '--', 'ls', '-la']),
+    ).toEqual({
       help: false,
       json: false,
       request: { command: 'ls', args: ['-la'], user: 'nobody', env: { A: '1', B: 'x=y' }, working_dir: '/tmp' },
@@ -126,15 +140,36 @@ describe('argument parsing', () => {
       json: true,
       request: { command: 'ls', args: ['-la', '--json'], timeout: 1.5, memory_limit: 1048576 },
     })
-    expect(parseRunArgs(['--timeout-grace', '0', '--idle-timeout', '2.5', '--merge', '--max-output', '1M', 'ls'])).toEqual({
+    expect(
+      parseRunArgs(['--timeout-grace', '0', '--idle-timeout', '2.5', '--merge', '--max-output', '1M', 'ls']),
+    ).toEqual({
       help: false,
       json: false,
-      request: { command: 'ls', args: [], timeout_grace: 0, idle_timeout: 2.5, stderr_mode: 'stdout', max_output_bytes: 1 << 20 },
+      request: {
+        command: 'ls',
+        args: [],
+        timeout_grace: 0,
+        idle_timeout: 2.5,
+        stderr_mode: 'stdout',
+        max_output_bytes: 1 << 20,
+      },
     })
-    for (const argv of [['--idle-timeout', '0', 'true'], ['--timeout-grace', '-1', 'true'], ['--max-output', '0', 'true']]) {
+    for (const argv of [
+      ['--idle-timeout', '0', 'true'],
+      ['--timeout-grace', '-1', 'true'],
+      ['--max-output', '0', 'true'],
+    ]) {
       expect(() => parseRunArgs(argv)).toThrow(UsageError)
     }
-    for (const argv of [[], ['--'], ['--json'], ['--timeout', '0', 'true'], ['--timeout', 'x', 'true'], ['--env', 'NOEQ', 'true'], ['--nope', 'true']]) {
+    for (const argv of [
+      [],
+      ['--'],
+      ['--json'],
+      ['--timeout', '0', 'true'],
+      ['--timeout', 'x', 'true'],
+      ['--env', 'NOEQ', 'true'],
+      ['--nope', 'true'],
+    ]) {
       expect(() => parseRunArgs(argv)).toThrow(UsageError)
     }
   })
@@ -150,23 +185,49 @@ describe('sandproc run', () => {
   it('prints the events as JSON lines with --json, ending with the exit event and usage', async () => {
     const r = await finished(cli(['run', '--json', '--', 'sh', '-c', 'echo hi; exit 3']))
     expect(r.code).toBe(3)
-    const events = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+    const events = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
     expect(Object.keys(events[0])).toEqual(['handle', 'pid', 'started_at'])
     expect(events[1]).toMatchObject({ line: 'hi', stream: 'stdout' })
     expect(events).toHaveLength(3)
-    expect(events[2]).toMatchObject({ exit_code: 3, usage: { wall_ms: expect.any(Number), user_cpu_ms: expect.any(Number) } })
+    expect(events[2]).toMatchObject({
+      exit_code: 3,
+      usage: { wall_ms: expect.any(Number), user_cpu_ms: expect.any(Number) },
+    })
   })
 
   it('applies --env, --cwd and --timeout', async () => {
     const r = await finished(
-      cli(['run', '--env', 'A=1', '--env', 'B=2', '--cwd', '/tmp', '--timeout', '0.3', '--', 'sh', '-c', 'echo $A$B; pwd; exec sleep 30']),
+      cli([
+        'run',
+        '--env',
+        'A=1',
+        '--env',
+        'B=2',
+        '--cwd',
+        '/tmp',
+        '--timeout',
+        '0.3',
+        '--',
+        'sh',
+        '-c',
+        'echo $A$B; pwd; exec sleep 30',
+      ]),
     )
     expect(r).toEqual({ code: 137, stdout: '12\n/tmp\n', stderr: 'sandproc: timed out after 0.3 s (SIGKILL)\n' })
   })
 
   it('says on stderr how a process ended when it did not exit by itself', async () => {
-    const graced = await finished(cli(['run', '--timeout', '1', '--timeout-grace', '0.2', '--', 'sh', '-c', 'trap "" TERM; exec sleep 30']))
-    expect(graced).toEqual({ code: 137, stdout: '', stderr: 'sandproc: timed out after 1 s (SIGTERM, then SIGKILL after 0.2 s)\n' })
+    const graced = await finished(
+      cli(['run', '--timeout', '1', '--timeout-grace', '0.2', '--', 'sh', '-c', 'trap "" TERM; exec sleep 30']),
+    )
+    expect(graced).toEqual({
+      code: 137,
+      stdout: '',
+      stderr: 'sandproc: timed out after 1 s (SIGTERM, then SIGKILL after 0.2 s)\n',
+    })
     const idle = await finished(cli(['run', '--idle-timeout', '0.2', '--', 'sleep', '30']))
     expect(idle).toEqual({ code: 137, stdout: '', stderr: 'sandproc: no output for 0.2 s (SIGKILL)\n' })
     const hog = 'a = []\nfor i in range(1024):\n    a.append(bytearray(1 << 20))\nraise SystemExit(3)'
@@ -179,7 +240,11 @@ describe('sandproc run', () => {
   })
 
   it('--merge makes one stream; --max-output keeps both ends and says what it dropped', async () => {
-    expect(await finished(cli(['run', '--merge', '--', 'sh', '-c', 'echo a; echo b >&2; echo c']))).toEqual({ code: 0, stdout: 'a\nb\nc\n', stderr: '' })
+    expect(await finished(cli(['run', '--merge', '--', 'sh', '-c', 'echo a; echo b >&2; echo c']))).toEqual({
+      code: 0,
+      stdout: 'a\nb\nc\n',
+      stderr: '',
+    })
     const capped = await finished(cli(['run', '--max-output', '40', '--', 'seq', '1', '1000']))
     expect(capped.code).toBe(0)
     // 20 bytes live: 1..9 (18 bytes; "10\n" would pass 20); 20 kept: 997..1000 (17 bytes).
@@ -201,7 +266,8 @@ describe('sandproc run', () => {
     const help = await finished(cli(['run', '--help']))
     expect(help.code).toBe(0)
     expect(help.stdout).toMatch(/^Usage: sandproc run/)
-    for (const flag of ['--timeout-grace', '--idle-timeout', '--merge', '--max-output', 'OOM-killed']) expect(help.stdout).toContain(flag)
+    for (const flag of ['--timeout-grace', '--idle-timeout', '--merge', '--max-output', 'OOM-killed'])
+      expect(help.stdout).toContain(flag)
   })
 
   it('passes SIGINT on to the process', async () => {
@@ -225,10 +291,24 @@ describe('sandproc serve', () => {
       /^data: \{"handle":1,"pid":[0-9]+,"started_at":[0-9]+\}\n\ndata: \{"line":"hello","timestamp":[0-9]+,"stream":"stdout"\}\n\ndata: \{"exit_code":0,.*\}\n\n$/,
     )
 
-    const long = curl(['-X', 'POST', `${url}/api/v1/processes/run`, ...auth, '-d', '{"command":"sh","args":["-c","echo ready; sleep 60"]}'])
+    const long = curl([
+      '-X',
+      'POST',
+      `${url}/api/v1/processes/run`,
+      ...auth,
+      '-d',
+      '{"command":"sh","args":["-c","echo ready; sleep 60"]}',
+    ])
     await long.waitFor('stdout', /"ready"/)
     const started = await finished(
-      curl(['-X', 'POST', `${url}/api/v1/processes`, ...auth, '-d', '{"command":"sh","args":["-c","echo up; sleep 60"]}']),
+      curl([
+        '-X',
+        'POST',
+        `${url}/api/v1/processes`,
+        ...auth,
+        '-d',
+        '{"command":"sh","args":["-c","echo up; sleep 60"]}',
+      ]),
     )
     const { pid } = JSON.parse(started.stdout) as { pid: number }
     const follow = curl([`${url}/api/v1/processes/${pid}/stdout/follow`, ...auth])
@@ -239,7 +319,9 @@ describe('sandproc serve', () => {
     expect(streamed.stdout).toMatch(/\ndata: \{"signal":15,.*\}\n\n$/)
     const followed = await finished(follow)
     expect(followed.code).toBe(0)
-    expect(followed.stdout).toMatch(/^event: output\nid: 0\ndata: \{"line":"up","timestamp":[0-9]+\}\n\nevent: eof\ndata: \{\}\n\n$/)
+    expect(followed.stdout).toMatch(
+      /^event: output\nid: 0\ndata: \{"line":"up","timestamp":[0-9]+\}\n\nevent: eof\ndata: \{\}\n\n$/,
+    )
     expect(await server.exited).toBe(0)
     expect(server.out.stderr).toMatch(/stopped/)
   })

@@ -32,11 +32,15 @@ afterAll(async () => {
 })
 
 async function sessions(): Promise<Array<{ session_id: string; is_alive: boolean }>> {
-  return ((await (await ts.api('/pty')).json()) as { sessions: Array<{ session_id: string; is_alive: boolean }> }).sessions
+  return ((await (await ts.api('/pty')).json()) as { sessions: Array<{ session_id: string; is_alive: boolean }> })
+    .sessions
 }
 
 /** Runs the CLI with pipes (no terminal): its exit status and what it printed. */
-function cliPiped(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cliPiped(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
     cwd: ROOT,
     env: { ...process.env, SANDPROC_TOKEN: '', ...env },
@@ -49,7 +53,7 @@ function cliPiped(args: string[], env: Record<string, string> = {}): Promise<{ c
 }
 
 describe('sandproc shell', () => {
-  it('opens the server\'s shell at this terminal\'s size, runs what is typed, exits with its code, deletes the session', async () => {
+  it("opens the server's shell at this terminal's size, runs what is typed, exits with its code, deletes the session", async () => {
     const before = path.join(dir, 'before')
     const after = path.join(dir, 'after')
     const outer = ts.sup.pty({
@@ -76,7 +80,10 @@ describe('sandproc shell', () => {
   it('runs the COMMAND after -- as --user in --cwd, with the token from --token', async () => {
     const outer = ts.sup.pty({
       command: 'sh',
-      args: ['-c', `${CLI} shell ${ts.url} --token ${TOKEN} --user nobody --cwd /tmp -- sh -c 'echo "as=$(id -un) in=$(pwd)"; exit 3'; echo "rc=$?"`],
+      args: [
+        '-c',
+        `${CLI} shell ${ts.url} --token ${TOKEN} --user nobody --cwd /tmp -- sh -c 'echo "as=$(id -un) in=$(pwd)"; exit 3'; echo "rc=$?"`,
+      ],
       working_dir: ROOT,
     })
     const { output } = await collectPty(outer)
@@ -116,7 +123,9 @@ describe('sandproc shell', () => {
   })
 
   it('says in one line why a session cannot be made, and exits 1', async () => {
-    const other = http.createServer((_req, res) => res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>Not Found</h1>'))
+    const other = http.createServer((_req, res) =>
+      res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>Not Found</h1>'),
+    )
     await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve))
     const otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`
     const closed = http.createServer()
@@ -128,9 +137,24 @@ describe('sandproc shell', () => {
       ['no token', ['shell', ts.url], {}, /HTTP 401 UNAUTHORIZED.*SANDPROC_TOKEN/],
       ['an unreachable server', ['shell', closedUrl], { SANDPROC_TOKEN: TOKEN }, /cannot reach .*ECONNREFUSED/],
       ['a wrong path in the URL', ['shell', `${ts.url}/sandproc`], { SANDPROC_TOKEN: TOKEN }, /HTTP 404 NOT_FOUND/],
-      ['a server that is not sandproc', ['shell', otherUrl], { SANDPROC_TOKEN: TOKEN }, /HTTP 404 without a sandproc answer/],
-      ['an unknown user', ['shell', ts.url, '--user', 'no-such-user-26'], { SANDPROC_TOKEN: TOKEN }, /HTTP 400 USER_NOT_FOUND/],
-      ['a missing program', ['shell', ts.url, '--', '/no/such/program'], { SANDPROC_TOKEN: TOKEN }, /HTTP 422 SPAWN_FAILED/],
+      [
+        'a server that is not sandproc',
+        ['shell', otherUrl],
+        { SANDPROC_TOKEN: TOKEN },
+        /HTTP 404 without a sandproc answer/,
+      ],
+      [
+        'an unknown user',
+        ['shell', ts.url, '--user', 'no-such-user-26'],
+        { SANDPROC_TOKEN: TOKEN },
+        /HTTP 400 USER_NOT_FOUND/,
+      ],
+      [
+        'a missing program',
+        ['shell', ts.url, '--', '/no/such/program'],
+        { SANDPROC_TOKEN: TOKEN },
+        /HTTP 422 SPAWN_FAILED/,
+      ],
     ]
     const results = await Promise.all(cases.map(([, args, env]) => cliPiped(args, env)))
     other.close()
@@ -150,7 +174,9 @@ describe('sandproc shell', () => {
   })
 
   it('parses URL, --token (or SANDPROC_TOKEN), --user, --cwd and the command after --', () => {
-    expect(parseShellArgs(['http://h:1/', '--user', 'u', '--cwd', '/d', '--', 'ls', '-l'], { SANDPROC_TOKEN: 't' })).toEqual({
+    expect(
+      parseShellArgs(['http://h:1/', '--user', 'u', '--cwd', '/d', '--', 'ls', '-l'], { SANDPROC_TOKEN: 't' }),
+    ).toEqual({
       help: false,
       url: 'http://h:1',
       token: 't',
@@ -158,7 +184,11 @@ describe('sandproc shell', () => {
       cwd: '/d',
       command: ['ls', '-l'],
     })
-    expect(parseShellArgs(['--token', 'flag', 'https://h'], { SANDPROC_TOKEN: 'env' })).toEqual({ help: false, url: 'https://h', token: 'flag' })
+    expect(parseShellArgs(['--token', 'flag', 'https://h'], { SANDPROC_TOKEN: 'env' })).toEqual({
+      help: false,
+      url: 'https://h',
+      token: 'flag',
+    })
     expect(parseShellArgs(['http://h'], {})).toEqual({ help: false, url: 'http://h' })
     expect(parseShellArgs(['--help'], {})).toEqual({ help: true })
     for (const bad of [[], ['h:1'], ['ftp://h'], ['http://h', 'ls'], ['http://h', '--'], ['http://h', '--shell']]) {
@@ -166,7 +196,7 @@ describe('sandproc shell', () => {
     }
   })
 
-  it('asks for the terminal\'s size and TERM, and the server\'s shell without a command', () => {
+  it("asks for the terminal's size and TERM, and the server's shell without a command", () => {
     const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }
     const tty = { ...io, stdout: { isTTY: true, columns: 2000, rows: 40 } as unknown as typeof process.stdout }
     expect(shellRequest({ url: 'http://h' }, tty, { TERM: 'screen' })).toEqual({
@@ -177,6 +207,11 @@ describe('sandproc shell', () => {
       rows: 40,
     })
     const piped = { ...io, stdout: { isTTY: false } as unknown as typeof process.stdout }
-    expect(shellRequest({ url: 'http://h', command: ['top'], user: 'u', cwd: '/' }, piped, {})).toEqual({ command: 'top', args: [], user: 'u', working_dir: '/' })
+    expect(shellRequest({ url: 'http://h', command: ['top'], user: 'u', cwd: '/' }, piped, {})).toEqual({
+      command: 'top',
+      args: [],
+      user: 'u',
+      working_dir: '/',
+    })
   })
 })

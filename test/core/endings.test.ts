@@ -38,7 +38,7 @@ describe('reason', () => {
     expect((await sh('exit 3').exited).reason).toBe('exited')
     expect((await sh('kill -USR1 $$').exited).reason).toBe('signaled')
     // Someone else's SIGKILL is a signal, not a kill by sandproc.
-    expect((await sh('kill -KILL $$').exited)).toMatchObject({ signal: 9, reason: 'signaled' })
+    expect(await sh('kill -KILL $$').exited).toMatchObject({ signal: 9, reason: 'signaled' })
     const oom = await sup.run({ command: 'python3', args: ['-c', HOG], memory_limit: '64M' }).exited
     expect(oom).toMatchObject({ signal: 9, oom_killed: true, reason: 'oom_killed' })
     expect(oom.killed_by).toBeUndefined()
@@ -95,7 +95,12 @@ describe('reason', () => {
 describe('reason of managed runs', () => {
   it('is in last_exit: exited for a run that ended by itself, killed by api for stop()', async () => {
     const managed = sup
-    const done = managed.start({ command: 'sh', args: ['-c', 'exit 3'], name: 'ends-by-itself', restart: { policy: 'never' } }) as ManagedProcess
+    const done = managed.start({
+      command: 'sh',
+      args: ['-c', 'exit 3'],
+      name: 'ends-by-itself',
+      restart: { policy: 'never' },
+    }) as ManagedProcess
     await untilStatus(done, 'stopped')
     expect(done.managedInfo().last_exit).toMatchObject({ exit_code: 3, reason: 'exited' })
     const stopped = managed.start({ command: 'sleep', args: ['100'], name: 'stopped-by-api' }) as ManagedProcess
@@ -115,23 +120,34 @@ describe('timeout_grace', () => {
   })
 
   it('a program that does not trap SIGTERM dies of it, with its descendants, well before the grace', async () => {
-    const p = sh('sleep 100 & a=$!; sh -c "sleep 100" & b=$!; echo pids $$ $a $b; wait', { timeout: 1.5, timeout_grace: 600 })
+    const p = sh('sleep 100 & a=$!; sh -c "sleep 100" & b=$!; echo pids $$ $a $b; wait', {
+      timeout: 1.5,
+      timeout_grace: 600,
+    })
     const { exit, stdout } = await collect(p)
     expect(exit).toMatchObject({ signal: 15, timed_out: true, reason: 'timed_out' })
     for (const pid of pidsIn(stdout)) expect(isDead(pid)).toBe(true)
   })
 
   it('a program that traps SIGTERM cleans up and its exit code is reported, still timed_out', async () => {
-    const { exit, stdout } = await collect(sh('trap "echo cleanup; exit 3" TERM; echo up; while :; do sleep 0.01; done', { timeout: 1.5, timeout_grace: 600 }))
+    const { exit, stdout } = await collect(
+      sh('trap "echo cleanup; exit 3" TERM; echo up; while :; do sleep 0.01; done', {
+        timeout: 1.5,
+        timeout_grace: 600,
+      }),
+    )
     expect(stdout).toEqual(['up', 'cleanup'])
     expect(exit).toMatchObject({ exit_code: 3, timed_out: true, reason: 'timed_out' })
   })
 
   it('a program and descendants that ignore SIGTERM get SIGKILL after the grace, none outlives it', async () => {
-    const p = sh('trap "" TERM; (trap "" TERM; sleep 100) & a=$!; setsid sh -c "trap \\"\\" TERM; sleep 100" & b=$!; echo pids $$ $a $b; wait', {
-      timeout: 1.5,
-      timeout_grace: 0.3,
-    })
+    const p = sh(
+      'trap "" TERM; (trap "" TERM; sleep 100) & a=$!; setsid sh -c "trap \\"\\" TERM; sleep 100" & b=$!; echo pids $$ $a $b; wait',
+      {
+        timeout: 1.5,
+        timeout_grace: 0.3,
+      },
+    )
     const { exit, stdout } = await collect(p)
     expect(exit).toMatchObject({ signal: 9, timed_out: true, reason: 'timed_out' })
     // b left the process group (setsid): only the cgroup reaches it.
@@ -140,7 +156,12 @@ describe('timeout_grace', () => {
 
   it('the first ending wins: close() during the grace leaves it timed_out', async () => {
     const own = new Supervisor({ killGrace: 50 })
-    const p = own.run({ command: 'sh', args: ['-c', 'trap "echo got-term" TERM; echo up; while :; do sleep 0.01; done'], timeout: 1.5, timeout_grace: 600 })
+    const p = own.run({
+      command: 'sh',
+      args: ['-c', 'trap "echo got-term" TERM; echo up; while :; do sleep 0.01; done'],
+      timeout: 1.5,
+      timeout_grace: 600,
+    })
     await lineMatching(p, (l) => l === 'got-term')
     await own.close()
     expect(await p.exited).toMatchObject({ signal: 9, timed_out: true, reason: 'timed_out' })
@@ -148,7 +169,8 @@ describe('timeout_grace', () => {
   })
 
   it('applies to idle_timeout too', async () => {
-    const e = await sh('trap "exit 5" TERM; while :; do sleep 0.01; done', { idle_timeout: 1.5, timeout_grace: 600 }).exited
+    const e = await sh('trap "exit 5" TERM; while :; do sleep 0.01; done', { idle_timeout: 1.5, timeout_grace: 600 })
+      .exited
     expect(e).toMatchObject({ exit_code: 5, reason: 'idle_timeout' })
     expect(e.timed_out).toBeUndefined()
   })
@@ -181,8 +203,11 @@ describe('idle_timeout and a slow consumer', () => {
 
 describe('stderr_mode "stdout"', () => {
   it('merges 10,000 alternating writes in exact order, all tagged stdout', async () => {
-    const js = 'const fs = require("fs"); for (let i = 0; i < 10000; i++) fs.writeSync(i % 2 ? 2 : 1, (i % 2 ? "e" : "o") + i + "\\n")'
-    const { outputs, exit } = await collect(sup.run({ command: process.execPath, args: ['-e', js], stderr_mode: 'stdout' }))
+    const js =
+      'const fs = require("fs"); for (let i = 0; i < 10000; i++) fs.writeSync(i % 2 ? 2 : 1, (i % 2 ? "e" : "o") + i + "\\n")'
+    const { outputs, exit } = await collect(
+      sup.run({ command: process.execPath, args: ['-e', js], stderr_mode: 'stdout' }),
+    )
     expect(exit.reason).toBe('exited')
     expect(outputs.map((o) => o.line)).toEqual(Array.from({ length: 10000 }, (_, i) => (i % 2 ? 'e' : 'o') + i))
     expect(new Set(outputs.map((o) => o.stream))).toEqual(new Set(['stdout']))

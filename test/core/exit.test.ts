@@ -35,7 +35,10 @@ describe('exitEvent', () => {
   })
 
   it('has exactly one of exit_code and signal', () => {
-    expect(exitEvent({ ...base, code: 0, signal: null, oomKills: 2 }, none)).toMatchObject({ exit_code: 0, oom_kills: 2 })
+    expect(exitEvent({ ...base, code: 0, signal: null, oomKills: 2 }, none)).toMatchObject({
+      exit_code: 0,
+      oom_kills: 2,
+    })
     expect(exitEvent({ ...base, code: 0, signal: null }, none).signal).toBeUndefined()
     expect(exitEvent({ ...base, signal: 15 }, none).exit_code).toBeUndefined()
   })
@@ -53,12 +56,42 @@ describe('reason', () => {
     ['an exit code', exited, none, { reason: 'exited' }],
     ['a signal from outside', { ...base, signal: 15 }, none, { reason: 'signaled' }],
     ['an OOM kill', base, none, { reason: 'oom_killed', oom_killed: true }],
-    ['a timeout, whatever ended it', exited, { killedBySupervisor: false, ending: { reason: 'timed_out' as const } }, { reason: 'timed_out', timed_out: true }],
-    ['an idle timeout', base, { killedBySupervisor: true, ending: { reason: 'idle_timeout' as const } }, { reason: 'idle_timeout' }],
-    ['a kill of the tree, over an OOM counter', base, { killedBySupervisor: true, ending: { reason: 'killed' as const, killedBy: 'client_gone' as const } }, { reason: 'killed', killed_by: 'client_gone' }],
-    ['kill(sig) that ended it', { ...base, signal: 10 }, { killedBySupervisor: false, ending: { reason: 'killed' as const, killedBy: 'api' as const, onlyIfSignal: 10 } }, { reason: 'killed', killed_by: 'api' }],
-    ['kill(sig) it survived', exited, { killedBySupervisor: false, ending: { reason: 'killed' as const, killedBy: 'api' as const, onlyIfSignal: 10 } }, { reason: 'exited' }],
-    ['kill(sig) it survived, then the OOM killer', base, { killedBySupervisor: false, ending: { reason: 'killed' as const, killedBy: 'api' as const, onlyIfSignal: 10 } }, { reason: 'oom_killed', oom_killed: true }],
+    [
+      'a timeout, whatever ended it',
+      exited,
+      { killedBySupervisor: false, ending: { reason: 'timed_out' as const } },
+      { reason: 'timed_out', timed_out: true },
+    ],
+    [
+      'an idle timeout',
+      base,
+      { killedBySupervisor: true, ending: { reason: 'idle_timeout' as const } },
+      { reason: 'idle_timeout' },
+    ],
+    [
+      'a kill of the tree, over an OOM counter',
+      base,
+      { killedBySupervisor: true, ending: { reason: 'killed' as const, killedBy: 'client_gone' as const } },
+      { reason: 'killed', killed_by: 'client_gone' },
+    ],
+    [
+      'kill(sig) that ended it',
+      { ...base, signal: 10 },
+      { killedBySupervisor: false, ending: { reason: 'killed' as const, killedBy: 'api' as const, onlyIfSignal: 10 } },
+      { reason: 'killed', killed_by: 'api' },
+    ],
+    [
+      'kill(sig) it survived',
+      exited,
+      { killedBySupervisor: false, ending: { reason: 'killed' as const, killedBy: 'api' as const, onlyIfSignal: 10 } },
+      { reason: 'exited' },
+    ],
+    [
+      'kill(sig) it survived, then the OOM killer',
+      base,
+      { killedBySupervisor: false, ending: { reason: 'killed' as const, killedBy: 'api' as const, onlyIfSignal: 10 } },
+      { reason: 'oom_killed', oom_killed: true },
+    ],
   ])('%s', (_why, r, done, expected) => {
     const e = exitEvent(r, done)
     expect(e).toMatchObject(expected)

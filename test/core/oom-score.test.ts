@@ -42,14 +42,18 @@ describe('oom_score_adj of the children of a supervisor at 500', () => {
   })
 
   it('is 0 in a child that runs as another user', async () => {
-    const { stdout, exit } = await collect(sup.run({ command: 'sh', args: ['-c', 'id -u; cat /proc/self/oom_score_adj'], user: 'nobody' }))
+    const { stdout, exit } = await collect(
+      sup.run({ command: 'sh', args: ['-c', 'id -u; cat /proc/self/oom_score_adj'], user: 'nobody' }),
+    )
     expect(ending(exit)).toEqual({ exit_code: 0 })
     expect(stdout).toEqual(['65534', '0'])
   })
 
   it('is 0 in a PTY session, as root and as another user', async () => {
     for (const user of [undefined, 'nobody']) {
-      const { output, exit } = await collectPty(sup.pty({ command: 'sh', args: READ, ...(user === undefined ? {} : { user }) }))
+      const { output, exit } = await collectPty(
+        sup.pty({ command: 'sh', args: READ, ...(user === undefined ? {} : { user }) }),
+      )
       expect(output.toString().trim()).toBe('0')
       expect(exit.exit_code).toBe(0)
     }

@@ -14,7 +14,8 @@ let dir: string
 
 useSupervisor((s, d) => ((sup = s), (dir = d)))
 
-const sh = (cmd: string, extra: Partial<RunRequest> = {}): SupervisedProcess => sup.run({ command: 'sh', args: ['-c', cmd], ...extra })
+const sh = (cmd: string, extra: Partial<RunRequest> = {}): SupervisedProcess =>
+  sup.run({ command: 'sh', args: ['-c', cmd], ...extra })
 
 /** A file with exactly these bytes, printed by `cat` (no shell quoting in the way). */
 function catBytes(bytes: Buffer | string): SupervisedProcess {
@@ -115,7 +116,12 @@ describe('lines', () => {
 
 describe('no pipes at all', () => {
   it('with both streams discarded the events are start then exit', async () => {
-    const proc = sup.start({ command: 'sh', args: ['-c', 'echo x; echo y >&2; exit 4'], stdout_mode: 'discard', stderr_mode: 'discard' })
+    const proc = sup.start({
+      command: 'sh',
+      args: ['-c', 'echo x; echo y >&2; exit 4'],
+      stdout_mode: 'discard',
+      stderr_mode: 'discard',
+    })
     const { events, exit } = await collect(proc)
     expect(events).toHaveLength(2)
     expect(ending(exit)).toEqual({ exit_code: 4 })
@@ -132,7 +138,13 @@ describe('event order', () => {
     expect(events.filter(isExit)).toHaveLength(1)
     const outputs = events.filter(isOutput)
     expect(outputs).toHaveLength(11)
-    expect(outputs.map((o) => o.line).filter((l) => l.startsWith('out'))).toEqual(['out1', 'out2', 'out3', 'out4', 'out5'])
+    expect(outputs.map((o) => o.line).filter((l) => l.startsWith('out'))).toEqual([
+      'out1',
+      'out2',
+      'out3',
+      'out4',
+      'out5',
+    ])
     let last = start.started_at
     for (const o of outputs) {
       expect(o.timestamp).toBeGreaterThanOrEqual(last)
@@ -173,7 +185,12 @@ describe('event order', () => {
     expect(isStart(iterated[0])).toBe(true)
     const last = iterated.at(-1)
     expect(last !== undefined && isExit(last) ? ending(last) : last).toEqual({ exit_code: 7 })
-    expect(iterated.filter(isOutput).map((o) => o.line).sort()).toEqual(['a', 'b', 'c'])
+    expect(
+      iterated
+        .filter(isOutput)
+        .map((o) => o.line)
+        .sort(),
+    ).toEqual(['a', 'b', 'c'])
   })
 
   it('two iterators each get every event', async () => {
@@ -322,7 +339,10 @@ describe('signals', () => {
 
   it('kill() lets a handler run: the process chooses its exit', async () => {
     // `wait` returns as soon as a trapped signal arrives, so the trap runs at once.
-    const proc = sup.start({ command: 'sh', args: ['-c', 'trap "exit 42" USR1; echo ready; while :; do sleep 100 & wait $!; done'] })
+    const proc = sup.start({
+      command: 'sh',
+      args: ['-c', 'trap "exit 42" USR1; echo ready; while :; do sleep 100 & wait $!; done'],
+    })
     const done = collect(proc)
     await lineMatching(proc, (l) => l === 'ready')
     expect(proc.kill('SIGUSR1')).toBe(true)
@@ -360,7 +380,10 @@ describe('signals', () => {
   })
 
   it('killTree() kills the whole process group', async () => {
-    const proc = sup.start({ command: 'sh', args: ['-c', "trap '' TERM; sleep 100 & echo $!; sleep 100 & echo $!; wait"] })
+    const proc = sup.start({
+      command: 'sh',
+      args: ['-c', "trap '' TERM; sleep 100 & echo $!; sleep 100 & echo $!; wait"],
+    })
     const done = collect(proc)
     const pids: number[] = []
     await lineMatching(proc, (l) => pids.push(Number(l)) === 2)
@@ -402,7 +425,10 @@ describe('ProcessInfo', () => {
     await proc.started
     expect(proc.info().user).toEqual({ uid: 65534, gid: 65534 })
     await proc.exited
-    expect(proc.info()).toMatchObject({ timed_out: false, usage: { wall_ms: expect.any(Number), user_cpu_ms: expect.any(Number) } })
+    expect(proc.info()).toMatchObject({
+      timed_out: false,
+      usage: { wall_ms: expect.any(Number), user_cpu_ms: expect.any(Number) },
+    })
     const slow = sup.run({ command: 'sleep', args: ['30'], timeout: 0.05 })
     await slow.exited
     expect(slow.info()).toMatchObject({ status: 'signaled', signal: 9, timed_out: true })
@@ -444,7 +470,11 @@ describe('ref and unref', () => {
       console.log(pid)`
     const { execFileSync } = await import('node:child_process')
     // Returns only once the node process has exited by itself (the test would time out otherwise).
-    const pid = Number(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' }).trim())
+    const pid = Number(
+      execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        encoding: 'utf8',
+      }).trim(),
+    )
     expect(pid).toBeGreaterThan(0)
     // The sleep got its parent-death signal.
     await untilDead(pid)

@@ -65,7 +65,10 @@ describe('OutputLog: snapshot and retention', () => {
   it('bounds empty lines too', () => {
     const log = new OutputLog({ maxBytes: 100 })
     for (let i = 0; i < 10_000; i++) log.push(ev(''))
-    expect(log.snapshot('stdout')).toEqual({ lines: Array(100).fill(expect.objectContaining({ line: '' })), dropped: 9900 })
+    expect(log.snapshot('stdout')).toEqual({
+      lines: Array(100).fill(expect.objectContaining({ line: '' })),
+      dropped: 9900,
+    })
   })
 
   it('bounds each stream on its own; the combined view holds what both retain', () => {
@@ -342,7 +345,10 @@ describe('OutputLog: head and tail (headBytes)', () => {
   it('without a head the gap needs no marker, and release() empties the head too', () => {
     const tail = new OutputLog({ maxBytes: 6 })
     for (let i = 0; i < 9; i++) tail.push(ev(`l${i}`))
-    expect(tail.snapshot('stdout')).toEqual({ lines: [expect.objectContaining({ line: 'l7' }), expect.objectContaining({ line: 'l8' })], dropped: 7 })
+    expect(tail.snapshot('stdout')).toEqual({
+      lines: [expect.objectContaining({ line: 'l7' }), expect.objectContaining({ line: 'l8' })],
+      dropped: 7,
+    })
     const log = filled()
     log.release()
     expect(log.snapshot('stdout')).toEqual({ lines: [], dropped: 8 })

@@ -15,7 +15,8 @@ let dir: string
 
 useSupervisor((s, d) => ((sup = s), (dir = d)))
 
-const sh = (cmd: string, extra: Partial<RunRequest> = {}): SupervisedProcess => sup.run({ command: 'sh', args: ['-c', cmd], ...extra })
+const sh = (cmd: string, extra: Partial<RunRequest> = {}): SupervisedProcess =>
+  sup.run({ command: 'sh', args: ['-c', cmd], ...extra })
 
 describe('exit', () => {
   it('reports exit code 0', async () => {
@@ -169,7 +170,9 @@ describe('environment', () => {
     try {
       const { stdout, exit } = await collect(s.run({ command: 'env', env: { B: 'req-b', C: 'req-c' } }))
       expect(ending(exit)).toEqual({ exit_code: 0 })
-      expect(stdout.sort()).toEqual(['A=base-a', 'B=req-b', 'C=req-c', `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`].sort())
+      expect(stdout.sort()).toEqual(
+        ['A=base-a', 'B=req-b', 'C=req-c', `PATH=${process.env.PATH ?? '/usr/bin:/bin'}`].sort(),
+      )
     } finally {
       await s.close()
     }
@@ -202,7 +205,9 @@ describe('environment', () => {
   })
 
   it('keeps empty values and values with = and newlines intact', async () => {
-    const { stdout } = await collect(sh('printf "%s|%s|%s" "$E1" "$E2" "$E3"', { env: { E1: '', E2: 'a=b=c', E3: 'x\ny' } }))
+    const { stdout } = await collect(
+      sh('printf "%s|%s|%s" "$E1" "$E2" "$E3"', { env: { E1: '', E2: 'a=b=c', E3: 'x\ny' } }),
+    )
     expect(stdout).toEqual(['|a=b=c|x', 'y'])
   })
 })

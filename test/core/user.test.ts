@@ -41,7 +41,8 @@ async function credentialsOf(user: UserSpec): Promise<Seen> {
   const { stdout, stderr, exit } = await collect(sup.run({ command: 'sh', args: ['-c', cmd], user }))
   expect(stderr).toEqual([])
   expect(ending(exit)).toEqual({ exit_code: 0 })
-  const field = (key: string): number[] => numbers((stdout.find((l) => l.startsWith(`${key}:`)) ?? '').slice(key.length + 1))
+  const field = (key: string): number[] =>
+    numbers((stdout.find((l) => l.startsWith(`${key}:`)) ?? '').slice(key.length + 1))
   return {
     uid: Number(stdout[0]),
     gid: Number(stdout[1]),
@@ -142,7 +143,7 @@ describe('user forms, checked with id in the child', () => {
     }
   })
 
-  it('the child never keeps the supervisor\'s own credentials when a user is given', async () => {
+  it("the child never keeps the supervisor's own credentials when a user is given", async () => {
     expect(process.getgroups?.()).toEqual(expect.arrayContaining([4, 24, 27, 100]))
     const id = unusedId()
     const seen = await credentialsOf(`${id}:${id}`)
@@ -202,7 +203,12 @@ describe('lookupUser (the addon)', () => {
     for (const a of accounts()) {
       const byName = binding.lookupUser(a.name)
       expect(byName).not.toBeNull()
-      expect({ ...byName, groups: [...(byName?.groups ?? [])].sort((x, y) => x - y) }).toEqual({ name: a.name, uid: a.uid, gid: a.gid, groups: a.groups })
+      expect({ ...byName, groups: [...(byName?.groups ?? [])].sort((x, y) => x - y) }).toEqual({
+        name: a.name,
+        uid: a.uid,
+        gid: a.gid,
+        groups: a.groups,
+      })
     }
     const nobody = mustHave('nobody')
     expect(binding.lookupUser(nobody.uid)?.name).toBe('nobody')

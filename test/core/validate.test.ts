@@ -104,7 +104,8 @@ const badStart: Array<[string, unknown]> = [
   ['stderr_mode', { ...ok, stderr_mode: '' }],
 ]
 
-const label = (req: unknown): string => JSON.stringify(req, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))
+const label = (req: unknown): string =>
+  JSON.stringify(req, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))
 
 describe('normalize rejects every bad field', () => {
   it.each(bad)('%s: %j', (field, req) => {
@@ -173,10 +174,27 @@ describe('normalize accepts good requests', () => {
 
   it('treats null like absent and ignores unknown top-level fields', () => {
     const n = normalize(
-      { command: 'ls', args: null, env: null, working_dir: null, user: null, timeout: null, memory_limit: null, sandbox_id: 'x', extra: { a: 1 } },
+      {
+        command: 'ls',
+        args: null,
+        env: null,
+        working_dir: null,
+        user: null,
+        timeout: null,
+        memory_limit: null,
+        sandbox_id: 'x',
+        extra: { a: 1 },
+      },
       'start',
     )
-    expect(n).toMatchObject({ command: 'ls', args: [], env: {}, workingDir: undefined, user: undefined, timeoutMs: undefined })
+    expect(n).toMatchObject({
+      command: 'ls',
+      args: [],
+      env: {},
+      workingDir: undefined,
+      user: undefined,
+      timeoutMs: undefined,
+    })
   })
 
   it('takes timeouts in seconds with fractions, rounded to at least 1 ms', () => {
@@ -187,7 +205,17 @@ describe('normalize accepts good requests', () => {
   })
 
   it('accepts every user form', () => {
-    for (const user of ['nobody', 'www-data', '_apt', 'machine$', '65534', '1000:1000', '0', '4294967294', '4294967294:4294967294']) {
+    for (const user of [
+      'nobody',
+      'www-data',
+      '_apt',
+      'machine$',
+      '65534',
+      '1000:1000',
+      '0',
+      '4294967294',
+      '4294967294:4294967294',
+    ]) {
       expect(normalize({ command: 'ls', user }, 'run').user).toBe(user)
     }
     expect(normalize({ command: 'ls', user: { uid: 1000, gid: 1000 } }, 'run').user).toEqual({ uid: 1000, gid: 1000 })
@@ -196,7 +224,10 @@ describe('normalize accepts good requests', () => {
   })
 
   it('keeps args, env and working_dir as given, empty strings included', () => {
-    const n = normalize({ command: 'ls', args: ['', '-l', 'a b'], env: { A: '', B: 'x=y' }, working_dir: '/tmp' }, 'run')
+    const n = normalize(
+      { command: 'ls', args: ['', '-l', 'a b'], env: { A: '', B: 'x=y' }, working_dir: '/tmp' },
+      'run',
+    )
     expect(n).toMatchObject({ args: ['', '-l', 'a b'], env: { A: '', B: 'x=y' }, workingDir: '/tmp' })
   })
 

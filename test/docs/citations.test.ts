@@ -60,7 +60,11 @@ describe('citations in code comments', () => {
 
   it('never cite a contract section number or an issue number', () => {
     const bad = files
-      .flatMap((f) => readFileSync(f, 'utf8').split('\n').map((l, i) => [f, i + 1, l] as const))
+      .flatMap((f) =>
+        readFileSync(f, 'utf8')
+          .split('\n')
+          .map((l, i) => [f, i + 1, l] as const),
+      )
       .filter(([, , l]) => /spec §|§\d|\b[Ii]ssue \d+/.test(l))
       .map(([f, n]) => `${relative(root, f)}:${n}`)
     expect(bad).toEqual([])

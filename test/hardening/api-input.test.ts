@@ -59,9 +59,18 @@ interface Case {
   opts?: RawOptions
 }
 
-const post = (path: string, body: string | Buffer, headers: Array<[string, string]> = []): (() => Buffer) => () =>
-  httpRequest('POST', `${API}${path}`, { token: TOKEN, body, headers: [['Content-Type', 'application/json'], ...headers] })
-const get = (path: string, headers: Array<[string, string]> = []): (() => Buffer) => () => httpRequest('GET', `${API}${path}`, { token: TOKEN, headers })
+const post =
+  (path: string, body: string | Buffer, headers: Array<[string, string]> = []): (() => Buffer) =>
+  () =>
+    httpRequest('POST', `${API}${path}`, {
+      token: TOKEN,
+      body,
+      headers: [['Content-Type', 'application/json'], ...headers],
+    })
+const get =
+  (path: string, headers: Array<[string, string]> = []): (() => Buffer) =>
+  () =>
+    httpRequest('GET', `${API}${path}`, { token: TOKEN, headers })
 
 /** A JSON request body: the object form, or raw text when it is not an object. */
 const body = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v))
@@ -85,7 +94,12 @@ const BAD_BODIES: Array<[string, string, number, string, string?]> = [
   ['args: [number]', body({ command: 'echo', args: [1] }), 400, 'INVALID_REQUEST'],
   ['args: [null]', body({ command: 'echo', args: [null] }), 400, 'INVALID_REQUEST'],
   ['args: object', body({ command: 'echo', args: { 0: 'x' } }), 400, 'INVALID_REQUEST'],
-  ['args: nested 100k deep', `{"command":"echo","args":${'['.repeat(100_000)}${']'.repeat(100_000)}}`, 400, 'INVALID_REQUEST'],
+  [
+    'args: nested 100k deep',
+    `{"command":"echo","args":${'['.repeat(100_000)}${']'.repeat(100_000)}}`,
+    400,
+    'INVALID_REQUEST',
+  ],
   ['env: array', body({ command: 'env', env: [] }), 400, 'INVALID_REQUEST'],
   ['env: string', body({ command: 'env', env: 'A=1' }), 400, 'INVALID_REQUEST'],
   ['env: number value', body({ command: 'env', env: { A: 1 } }), 400, 'INVALID_REQUEST'],
@@ -130,17 +144,31 @@ const BAD_BODIES: Array<[string, string, number, string, string?]> = [
   ['NUL in user', body({ command: 'id', user: 'nobody\u0000' }), 400, 'INVALID_REQUEST'],
   ['2 MB command (body over 1 MiB)', body({ command: 'x'.repeat(2_000_000) }), 413, 'PAYLOAD_TOO_LARGE'],
   ['form-encoded body', 'command=echo&args=hi', 400, 'INVALID_REQUEST'],
-  ['multipart body', '--b\r\nContent-Disposition: form-data; name="command"\r\n\r\necho\r\n--b--\r\n', 400, 'INVALID_REQUEST'],
+  [
+    'multipart body',
+    '--b\r\nContent-Disposition: form-data; name="command"\r\n\r\necho\r\n--b--\r\n',
+    400,
+    'INVALID_REQUEST',
+  ],
   ['invalid UTF-8 in JSON', '{"command":"\xff\xfe"}', 422, 'SPAWN_FAILED', 'ENOENT'],
   // Well formed, but the kernel refuses: the protocol's 422 with the errno.
   ['200 KB argument (E2BIG)', body({ command: 'echo', args: ['a'.repeat(200_000)] }), 422, 'SPAWN_FAILED', 'E2BIG'],
   ['missing program', body({ command: 'sandproc-no-such-program' }), 422, 'SPAWN_FAILED', 'ENOENT'],
-  ['missing working_dir', body({ command: 'pwd', working_dir: '/nonexistent/sandproc' }), 422, 'SPAWN_FAILED', 'ENOENT'],
+  [
+    'missing working_dir',
+    body({ command: 'pwd', working_dir: '/nonexistent/sandproc' }),
+    422,
+    'SPAWN_FAILED',
+    'ENOENT',
+  ],
 ]
 
 function bodyCases(): Case[] {
   const out: Case[] = []
-  for (const [path, label] of [['/processes/run', 'run'], ['/processes', 'start']] as const) {
+  for (const [path, label] of [
+    ['/processes/run', 'run'],
+    ['/processes', 'start'],
+  ] as const) {
     for (const [name, text, status, code, errno] of BAD_BODIES) {
       const bytes = name === 'invalid UTF-8 in JSON' ? Buffer.from(text, 'latin1') : text
       out.push({ name: `${label}: ${name}`, data: post(path, bytes), status, code, errno })
@@ -193,7 +221,10 @@ function bodyCases(): Case[] {
 }
 
 function signalCases(): Case[] {
-  const at = (pid: () => number, text: string): (() => Buffer) => () => post(`/processes/${pid()}/signal`, text)()
+  const at =
+    (pid: () => number, text: string): (() => Buffer) =>
+    () =>
+      post(`/processes/${pid()}/signal`, text)()
   const live = (): number => victim.pid
   const cases: Array<[string, string]> = [
     ['signal 0', body({ signal: 0 })],
@@ -211,25 +242,65 @@ function signalCases(): Case[] {
     ['invalid JSON', '{"signal": 9'],
   ]
   return [
-    ...cases.map(([name, text]): Case => ({ name: `signal: ${name}`, data: at(live, text), status: 400, code: 'INVALID_REQUEST' })),
-    { name: 'signal: to an exited process', data: at(() => gone.pid, body({ signal: 15 })), status: 400, code: 'PROCESS_NOT_RUNNING' },
-    { name: 'signal: to an unknown pid', data: post('/processes/4194305/signal', body({ signal: 15 })), status: 404, code: 'NOT_FOUND' },
+    ...cases.map(([name, text]): Case => ({
+      name: `signal: ${name}`,
+      data: at(live, text),
+      status: 400,
+      code: 'INVALID_REQUEST',
+    })),
+    {
+      name: 'signal: to an exited process',
+      data: at(() => gone.pid, body({ signal: 15 })),
+      status: 400,
+      code: 'PROCESS_NOT_RUNNING',
+    },
+    {
+      name: 'signal: to an unknown pid',
+      data: post('/processes/4194305/signal', body({ signal: 15 })),
+      status: 404,
+      code: 'NOT_FOUND',
+    },
   ]
 }
 
 function stdinCases(): Case[] {
   const octet: Array<[string, string]> = [['Content-Type', 'application/octet-stream']]
   return [
-    { name: 'stdin: process without a stdin pipe', data: () => post(`/processes/${closed.pid}/stdin`, 'data', octet)(), status: 400, code: 'STDIN_NOT_WRITABLE' },
-    { name: 'stdin: exited process', data: () => post(`/processes/${gone.pid}/stdin`, 'data', octet)(), status: 400, code: 'STDIN_NOT_WRITABLE' },
+    {
+      name: 'stdin: process without a stdin pipe',
+      data: () => post(`/processes/${closed.pid}/stdin`, 'data', octet)(),
+      status: 400,
+      code: 'STDIN_NOT_WRITABLE',
+    },
+    {
+      name: 'stdin: exited process',
+      data: () => post(`/processes/${gone.pid}/stdin`, 'data', octet)(),
+      status: 400,
+      code: 'STDIN_NOT_WRITABLE',
+    },
     {
       name: 'stdin: 17 MiB declared',
-      data: () => httpRequest('POST', `${API}/processes/${piped.pid}/stdin`, { token: TOKEN, length: 17 * 1024 * 1024, headers: octet }),
+      data: () =>
+        httpRequest('POST', `${API}/processes/${piped.pid}/stdin`, {
+          token: TOKEN,
+          length: 17 * 1024 * 1024,
+          headers: octet,
+        }),
       status: 413,
       code: 'PAYLOAD_TOO_LARGE',
     },
-    { name: 'stdin: unknown pid', data: post('/processes/4194305/stdin', 'data', octet), status: 404, code: 'NOT_FOUND' },
-    { name: 'stdin/close: unknown pid', data: post('/processes/4194305/stdin/close', ''), status: 404, code: 'NOT_FOUND' },
+    {
+      name: 'stdin: unknown pid',
+      data: post('/processes/4194305/stdin', 'data', octet),
+      status: 404,
+      code: 'NOT_FOUND',
+    },
+    {
+      name: 'stdin/close: unknown pid',
+      data: post('/processes/4194305/stdin/close', ''),
+      status: 404,
+      code: 'NOT_FOUND',
+    },
   ]
 }
 
@@ -288,15 +359,59 @@ function parserCases(): Case[] {
   const head = `Host: x\r\nAuthorization: Bearer ${TOKEN}\r\n`
   return [
     { name: 'URL of 20 KB', data: get(`/health?${'a'.repeat(20_000)}`), status: 431, code: 'HEADERS_TOO_LARGE' },
-    { name: 'header of 20 KB', data: get('/health', [['X-Big', 'a'.repeat(20_000)]]), status: 431, code: 'HEADERS_TOO_LARGE' },
-    { name: '5,000 headers', data: get('/health', Array.from({ length: 5000 }, (_, i): [string, string] => [`X-H${i}`, 'v'])), status: 431, code: 'HEADERS_TOO_LARGE' },
+    {
+      name: 'header of 20 KB',
+      data: get('/health', [['X-Big', 'a'.repeat(20_000)]]),
+      status: 431,
+      code: 'HEADERS_TOO_LARGE',
+    },
+    {
+      name: '5,000 headers',
+      data: get(
+        '/health',
+        Array.from({ length: 5000 }, (_, i): [string, string] => [`X-H${i}`, 'v']),
+      ),
+      status: 431,
+      code: 'HEADERS_TOO_LARGE',
+    },
     { name: 'request line garbage', data: () => 'GARBAGE\r\n\r\n', status: 400, code: 'INVALID_REQUEST' },
-    { name: 'duplicate Content-Length', data: () => `POST ${API}/processes/run HTTP/1.1\r\n${head}Content-Length: 5\r\nContent-Length: 6\r\n\r\n{}`, status: 400, code: 'INVALID_REQUEST' },
-    { name: 'Content-Length -1', data: () => `POST ${API}/processes/run HTTP/1.1\r\n${head}Content-Length: -1\r\n\r\n{}`, status: 400, code: 'INVALID_REQUEST' },
-    { name: 'Content-Length not a number', data: () => `POST ${API}/processes/run HTTP/1.1\r\n${head}Content-Length: abc\r\n\r\n{}`, status: 400, code: 'INVALID_REQUEST' },
-    { name: 'bad chunk size', data: () => `POST ${API}/processes/run HTTP/1.1\r\n${head}Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`, status: 400, code: 'INVALID_REQUEST' },
-    { name: 'NUL in a header value', data: () => `GET ${API}/health HTTP/1.1\r\n${head}X-A: a\u0000b\r\n\r\n`, status: 400, code: 'INVALID_REQUEST' },
-    { name: 'space in a header name', data: () => `GET ${API}/health HTTP/1.1\r\n${head}X A: b\r\n\r\n`, status: 400, code: 'INVALID_REQUEST' },
+    {
+      name: 'duplicate Content-Length',
+      data: () => `POST ${API}/processes/run HTTP/1.1\r\n${head}Content-Length: 5\r\nContent-Length: 6\r\n\r\n{}`,
+      status: 400,
+      code: 'INVALID_REQUEST',
+    },
+    {
+      name: 'Content-Length -1',
+      data: () => `POST ${API}/processes/run HTTP/1.1\r\n${head}Content-Length: -1\r\n\r\n{}`,
+      status: 400,
+      code: 'INVALID_REQUEST',
+    },
+    {
+      name: 'Content-Length not a number',
+      data: () => `POST ${API}/processes/run HTTP/1.1\r\n${head}Content-Length: abc\r\n\r\n{}`,
+      status: 400,
+      code: 'INVALID_REQUEST',
+    },
+    {
+      name: 'bad chunk size',
+      data: () =>
+        `POST ${API}/processes/run HTTP/1.1\r\n${head}Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
+      status: 400,
+      code: 'INVALID_REQUEST',
+    },
+    {
+      name: 'NUL in a header value',
+      data: () => `GET ${API}/health HTTP/1.1\r\n${head}X-A: a\u0000b\r\n\r\n`,
+      status: 400,
+      code: 'INVALID_REQUEST',
+    },
+    {
+      name: 'space in a header name',
+      data: () => `GET ${API}/health HTTP/1.1\r\n${head}X A: b\r\n\r\n`,
+      status: 400,
+      code: 'INVALID_REQUEST',
+    },
     {
       name: 'body cut short (client half-closes)',
       data: () => httpRequest('POST', `${API}/processes/run`, { token: TOKEN, body: '{"command":', length: 100 }),

@@ -130,7 +130,10 @@ describe('no route answers without the token', () => {
   it('with the token, every kind of request works (the refusals above were about the token)', async () => {
     const ok = await rawRequest(port, httpRequest('GET', `${API}/health`, { token: TOKEN }))
     expect({ status: ok.status, json: ok.json }).toEqual({ status: 200, json: { healthy: true } })
-    const lower = await rawRequest(port, httpRequest('GET', `${API}/health`, { token: null, headers: [['Authorization', `bearer ${TOKEN}`]] }))
+    const lower = await rawRequest(
+      port,
+      httpRequest('GET', `${API}/health`, { token: null, headers: [['Authorization', `bearer ${TOKEN}`]] }),
+    )
     expect(lower.status).toBe(200)
   })
 })
@@ -140,7 +143,10 @@ describe('the token is never logged', () => {
     const closedSup = new Supervisor()
     await closedSup.close()
     const writes: string[] = []
-    const text = (args: unknown[]): string => args.map((a) => (a instanceof Error ? `${a.stack ?? a.message}` : typeof a === 'string' ? a : JSON.stringify(a))).join(' ')
+    const text = (args: unknown[]): string =>
+      args
+        .map((a) => (a instanceof Error ? `${a.stack ?? a.message}` : typeof a === 'string' ? a : JSON.stringify(a)))
+        .join(' ')
     const original = {
       out: process.stdout.write.bind(process.stdout),
       err: process.stderr.write.bind(process.stderr),
@@ -155,7 +161,11 @@ describe('the token is never logged', () => {
     }
     process.stdout.write = capture as typeof process.stdout.write
     process.stderr.write = capture as typeof process.stderr.write
-    console.log = console.error = console.warn = console.info = (...args: unknown[]): void => void writes.push(text(args))
+    console.log =
+      console.error =
+      console.warn =
+      console.info =
+        (...args: unknown[]): void => void writes.push(text(args))
     // Default onError (console.error): a closed supervisor makes every run a 500.
     const failing = createServer({ supervisor: closedSup, token: TOKEN })
     try {
@@ -166,7 +176,10 @@ describe('the token is never logged', () => {
       expect(r.status).toBe(500)
       for (const [method, url, body] of routes(target.pid)) {
         await rawRequest(p, httpRequest(method, url, { token: TOKEN, body }))
-        await rawRequest(p, httpRequest(method, url, { token: null, headers: [['Authorization', `Bearer ${TOKEN}x`]], body }))
+        await rawRequest(
+          p,
+          httpRequest(method, url, { token: null, headers: [['Authorization', `Bearer ${TOKEN}x`]], body }),
+        )
       }
     } finally {
       process.stdout.write = original.out
@@ -188,7 +201,13 @@ for (const how of ['SANDPROC_TOKEN', '--token'] as const) {
     const SECRET = `cli-secret-token-4b8e0a6c-${how === '--token' ? 'flag' : 'env'}`
 
     beforeAll(async () => {
-      const args = [path.join(ROOT, 'src', 'cli', 'main.ts'), 'serve', '--port', '0', ...(how === '--token' ? ['--token', SECRET] : [])]
+      const args = [
+        path.join(ROOT, 'src', 'cli', 'main.ts'),
+        'serve',
+        '--port',
+        '0',
+        ...(how === '--token' ? ['--token', SECRET] : []),
+      ]
       cli = spawn(process.execPath, ['--import', 'tsx', ...args], {
         cwd: ROOT,
         env: how === '--token' ? process.env : { ...process.env, SANDPROC_TOKEN: SECRET },
@@ -223,7 +242,10 @@ for (const how of ['SANDPROC_TOKEN', '--token'] as const) {
         const script = 'env; echo; tr "\\0" " " < /proc/$PPID/cmdline; echo'
         const r = await rawRequest(
           port,
-          httpRequest('POST', `${API}/processes/run`, { token: SECRET, body: JSON.stringify({ command: 'sh', args: ['-c', script], user, working_dir: '/' }) }),
+          httpRequest('POST', `${API}/processes/run`, {
+            token: SECRET,
+            body: JSON.stringify({ command: 'sh', args: ['-c', script], user, working_dir: '/' }),
+          }),
         )
         expect(r.status).toBe(200)
         expect(r.body).toContain('"exit_code":0')

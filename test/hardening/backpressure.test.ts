@@ -23,8 +23,6 @@ beforeAll(() => {
 })
 useSupervisor((s) => (sup = s))
 
-
-
 describe('iteration backpressure counts bytes', () => {
   it('a consumer that stops taking 64 KiB lines: the writer is held back before the supervisor holds 32 MiB', async () => {
     const before = rssBytes()

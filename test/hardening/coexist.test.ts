@@ -58,7 +58,9 @@ describe('child_process and sandproc at once', () => {
     })
     const wrongSand = sandExits.flatMap((e, i) => {
       const want = sandScript(i).exit
-      return e.exit_code === want.exit_code && e.signal === want.signal && e.oom_killed === undefined ? [] : [{ i, got: e, want }]
+      return e.exit_code === want.exit_code && e.signal === want.signal && e.oom_killed === undefined
+        ? []
+        : [{ i, got: e, want }]
     })
     expect(wrongNode).toEqual([])
     expect(wrongSand).toEqual([])

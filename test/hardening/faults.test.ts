@@ -30,7 +30,11 @@ interface FixtureEnd<T> {
 }
 
 /** Runs a fixture under tsx; `onLine` gets its first line of stdout as soon as it is complete. */
-function fixture<T>(name: string, args: string[], onLine?: (line: string) => void): { pid: number; done: Promise<FixtureEnd<T>> } {
+function fixture<T>(
+  name: string,
+  args: string[],
+  onLine?: (line: string) => void,
+): { pid: number; done: Promise<FixtureEnd<T>> } {
   const child = spawnNode(process.execPath, ['--import', 'tsx', path.join(FIXTURES, name), ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -41,7 +45,9 @@ function fixture<T>(name: string, args: string[], onLine?: (line: string) => voi
     if (onLine !== undefined && text.includes('\n')) onLine(text.slice(0, text.indexOf('\n')))
   })
   const done = new Promise<FixtureEnd<T>>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, out: text.trim() === '' ? null : (JSON.parse(text.split('\n')[0]) as T) })),
+    child.on('close', (code, signal) =>
+      resolve({ code, signal, out: text.trim() === '' ? null : (JSON.parse(text.split('\n')[0]) as T) }),
+    ),
   )
   return { pid: child.pid ?? 0, done }
 }
@@ -137,7 +143,12 @@ interface Exhaustion {
 
 describe('resource exhaustion', () => {
   it('EMFILE (low RLIMIT_NOFILE): clean coded errors, no fd leaked, the supervisor keeps working', async () => {
-    type Emfile = Exhaustion & { fdsBaseline: number; fdsEnd: number; fdsAtFirstFailure: number; fdsAfterFailures: number }
+    type Emfile = Exhaustion & {
+      fdsBaseline: number
+      fdsEnd: number
+      fdsAtFirstFailure: number
+      fdsAfterFailures: number
+    }
     const { code, out } = await fixture<Emfile>('emfile-supervisor.ts', ['40']).done
     expect(code).toBe(0)
     if (out === null) throw new Error('no output')

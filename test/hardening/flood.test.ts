@@ -28,8 +28,6 @@ beforeAll(() => {
 })
 useSupervisor((s) => (sup = s))
 
-
-
 describe('flood: a fast writer and a consumer that stalls', () => {
   it(`${FLOOD_BYTES / 1e6} MB of 100-byte lines: writer held back at each stall, all lines in order, RSS bounded`, async () => {
     const before = rssBytes()

@@ -65,7 +65,10 @@ async function oneRun(sup: Supervisor, i: number): Promise<[Expected, Expected]>
       return [await outcome(p), { signal: 9 }]
     }
     case 8:
-      return [await outcome(sup.run({ command: 'sh', args: ['-c', 'sleep 100 & sleep 100'], timeout: 0.01 })), { signal: 9, timed_out: true }]
+      return [
+        await outcome(sup.run({ command: 'sh', args: ['-c', 'sleep 100 & sleep 100'], timeout: 0.01 })),
+        { signal: 9, timed_out: true },
+      ]
     default: {
       // A leftover descendant killed with the main process; stdin pipe never written.
       const p = sup.start({ command: 'sh', args: ['-c', 'sleep 100 & echo $!'], stdin_mode: 'pipe', user: 'nobody' })

@@ -81,35 +81,38 @@ describe('privilege drop', () => {
     expect(process.getgroups?.()).toEqual(expect.arrayContaining([4, 24, 27, 100]))
   })
 
-  it.each(CASES)('as %s: exact uids, gids, groups, no capabilities, cannot regain root', async (_label, user, uid, gidIn, groupsIn) => {
-    let gid = gidIn
-    let groups = groupsIn
-    if (groups === 'account') {
-      // Ask the system what initgroups would give this uid; if there is no such account
-      // the uid-string rule is gid = uid and no groups.
-      const { stdout } = await collect(sup.run({ command: 'id', args: ['-G', String(uid)] }))
-      const { stdout: g } = await collect(sup.run({ command: 'id', args: ['-g', String(uid)] }))
-      groups = stdout.length === 1 ? stdout[0].split(' ').map(Number) : []
-      gid = g.length === 1 ? Number(g[0]) : uid
-    }
-    const p = await runProbe(user)
-    expect(p.Uid).toBe(four(uid))
-    expect(p.Gid).toBe(four(gid))
-    const got = p.Groups.trim() === '' ? [] : p.Groups.trim().split(' ').map(Number)
-    expect(got.sort((a, b) => a - b)).toEqual([...groups].sort((a, b) => a - b))
-    for (const cap of [p.CapInh, p.CapPrm, p.CapEff, p.CapAmb]) expect(cap).toBe(NO_CAPS)
-    // Every way back to root fails with EPERM, and nothing changed.
-    expect(p.setgroups).toBe(EPERM)
-    expect(p.setgid).toBe(EPERM)
-    expect(p.setresgid).toBe(EPERM)
-    expect(p.setuid).toBe(EPERM)
-    expect(p.seteuid).toBe(EPERM)
-    expect(p.setresuid).toBe(EPERM)
-    expect(p.euid_after).toBe(uid)
-    expect(p.egid_after).toBe(gid)
-  })
+  it.each(CASES)(
+    'as %s: exact uids, gids, groups, no capabilities, cannot regain root',
+    async (_label, user, uid, gidIn, groupsIn) => {
+      let gid = gidIn
+      let groups = groupsIn
+      if (groups === 'account') {
+        // Ask the system what initgroups would give this uid; if there is no such account
+        // the uid-string rule is gid = uid and no groups.
+        const { stdout } = await collect(sup.run({ command: 'id', args: ['-G', String(uid)] }))
+        const { stdout: g } = await collect(sup.run({ command: 'id', args: ['-g', String(uid)] }))
+        groups = stdout.length === 1 ? stdout[0].split(' ').map(Number) : []
+        gid = g.length === 1 ? Number(g[0]) : uid
+      }
+      const p = await runProbe(user)
+      expect(p.Uid).toBe(four(uid))
+      expect(p.Gid).toBe(four(gid))
+      const got = p.Groups.trim() === '' ? [] : p.Groups.trim().split(' ').map(Number)
+      expect(got.sort((a, b) => a - b)).toEqual([...groups].sort((a, b) => a - b))
+      for (const cap of [p.CapInh, p.CapPrm, p.CapEff, p.CapAmb]) expect(cap).toBe(NO_CAPS)
+      // Every way back to root fails with EPERM, and nothing changed.
+      expect(p.setgroups).toBe(EPERM)
+      expect(p.setgid).toBe(EPERM)
+      expect(p.setresgid).toBe(EPERM)
+      expect(p.setuid).toBe(EPERM)
+      expect(p.seteuid).toBe(EPERM)
+      expect(p.setresuid).toBe(EPERM)
+      expect(p.euid_after).toBe(uid)
+      expect(p.egid_after).toBe(gid)
+    },
+  )
 
-  it('without user, the child keeps the supervisor\'s own credentials', async () => {
+  it("without user, the child keeps the supervisor's own credentials", async () => {
     // docs/protocol.md "Requests": the default user is
     // "the supervisor's own user"; explicit groups apply to a user change.
     const p = await runProbe(undefined)
@@ -121,7 +124,10 @@ describe('privilege drop', () => {
     const { stdout, exit } = await collect(
       sup.run({
         command: '/usr/bin/python3',
-        args: ['-c', 'import os\ntry:\n  os.setuid(0); print("ROOT")\nexcept PermissionError as e: print("errno", e.errno)\nprint(os.getresuid(), os.getresgid(), os.getgroups())'],
+        args: [
+          '-c',
+          'import os\ntry:\n  os.setuid(0); print("ROOT")\nexcept PermissionError as e: print("errno", e.errno)\nprint(os.getresuid(), os.getresgid(), os.getgroups())',
+        ],
         user: 'nobody',
         working_dir: '/',
       }),

@@ -35,7 +35,12 @@ function received(count: number): Promise<void> {
 
 async function burstOf(path: string, body: object): Promise<Record<number, number>> {
   const text = JSON.stringify(body)
-  const request = requestText('POST', `/api/v1${path}`, { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, text)
+  const request = requestText(
+    'POST',
+    `/api/v1${path}`,
+    { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+    text,
+  )
   const r = await burst(s.url, request, BURST, received(BURST))
   try {
     const counts: Record<number, number> = {}

@@ -36,7 +36,13 @@ useSupervisor((s) => (sup = s))
 describe('server flood', () => {
   it('200 MB of 100-byte lines to a client that stalls every 20 MB: all lines in order, RSS bounded', async () => {
     const r = await serverFlood(sup, flood, 200_000_000, 20_000_000)
-    expect(r).toMatchObject({ status: 200, lines: 2_000_000, expectedLines: 2_000_000, inOrder: true, exit: { exit_code: 0 } })
+    expect(r).toMatchObject({
+      status: 200,
+      lines: 2_000_000,
+      expectedLines: 2_000_000,
+      inOrder: true,
+      exit: { exit_code: 0 },
+    })
     expect(r.stalls).toBeGreaterThanOrEqual(8)
     expect(r.peakGrowthBytes).toBeLessThan(RSS_BOUND)
   })
@@ -81,7 +87,9 @@ describe('server flood', () => {
       if (proc === undefined) throw new Error('unknown pid')
       expect(await proc.exited).toMatchObject({ signal: 9 })
       await until(() => !alive(pid))
-      const health = await fetch(`http://127.0.0.1:${port}/api/v1/health`, { headers: { Authorization: `Bearer ${token}` } })
+      const health = await fetch(`http://127.0.0.1:${port}/api/v1/health`, {
+        headers: { Authorization: `Bearer ${token}` },
+      })
       expect(await health.json()).toEqual({ healthy: true })
     } finally {
       server.closeAllConnections()
@@ -95,11 +103,17 @@ describe('server flood', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const { port } = server.address() as AddressInfo
     const api = (path: string, init: RequestInit = {}): Promise<Response> =>
-      fetch(`http://127.0.0.1:${port}/api/v1${path}`, { ...init, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } })
+      fetch(`http://127.0.0.1:${port}/api/v1${path}`, {
+        ...init,
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      })
     try {
       const before = rssBytes()
       resetPeakRss()
-      const res = await api('/processes', { method: 'POST', body: JSON.stringify({ command: flood, args: ['lines', '500000000', '100'] }) })
+      const res = await api('/processes', {
+        method: 'POST',
+        body: JSON.stringify({ command: flood, args: ['lines', '500000000', '100'] }),
+      })
       expect(res.status).toBe(201)
       const { pid } = (await res.json()) as { pid: number }
       const proc = sup.process(pid)
@@ -116,7 +130,9 @@ describe('server flood', () => {
       const numberAt = (i: number): number => Number(snap.lines[i].slice(0, 10))
       expect(snap.line_count + snap.dropped).toBe(5_000_000)
       expect(snap.dropped).toBeGreaterThan(4_000_000)
-      expect(snap.lines.at(-1)).toBe(`${String(4_999_999).padStart(10, '0')}${String.fromCharCode(97 + (4_999_999 % 26)).repeat(89)}`)
+      expect(snap.lines.at(-1)).toBe(
+        `${String(4_999_999).padStart(10, '0')}${String.fromCharCode(97 + (4_999_999 % 26)).repeat(89)}`,
+      )
       expect(numberAt(0)).toBe(0)
       expect(numberAt(snap.truncated_after)).toBe(snap.truncated_after)
       expect(numberAt(snap.truncated_after + 1)).toBe(snap.truncated_after + 1 + snap.dropped)

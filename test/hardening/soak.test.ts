@@ -31,10 +31,14 @@ interface Report {
 
 describe('soak --short', () => {
   it('1,000 runs leave fds, children, zombies and cgroup directories as after the first 100; floods bounded', async () => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(ROOT, 'soak', 'soak.ts'), '--short', '--json'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
+    const child = spawn(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', path.join(ROOT, 'soak', 'soak.ts'), '--short', '--json'],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    )
     let text = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (text += d))
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve))

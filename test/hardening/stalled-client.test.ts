@@ -21,7 +21,14 @@ async function stalledRun(s: TestServer): Promise<{ pid: number; socket: net.Soc
   const socket = net.connect(Number(port), hostname)
   socket.on('error', () => undefined)
   const body = JSON.stringify(STUBBORN_WRITER)
-  socket.write(requestText('POST', '/api/v1/processes/run', { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body))
+  socket.write(
+    requestText(
+      'POST',
+      '/api/v1/processes/run',
+      { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+      body,
+    ),
+  )
   const pid = await new Promise<number>((resolve) => {
     let text = ''
     const onData = (d: Buffer): void => {
@@ -64,7 +71,8 @@ describe('a run client that stopped reading', () => {
     const t0 = performance.now()
     await shutdown(s.server)
     const elapsed = performance.now() - t0
-    if (process.env.SANDPROC_REPORT) console.log(`shutdown with a stalled run client: ${elapsed.toFixed(0)} ms (kill grace ${killGrace} ms)`)
+    if (process.env.SANDPROC_REPORT)
+      console.log(`shutdown with a stalled run client: ${elapsed.toFixed(0)} ms (kill grace ${killGrace} ms)`)
     expect(elapsed).toBeLessThan(killGrace + 1000)
     expect(alive(pid)).toBe(false)
     expect(s.sup.running).toBe(0)

@@ -20,7 +20,10 @@ const gc = vm.runInNewContext('gc') as () => void
 const MiB = 1024 * 1024
 
 async function silentReader(s: TestServer): Promise<number> {
-  const res = await s.api('/processes', { method: 'POST', body: { command: 'sleep', args: ['600'], stdin_mode: 'pipe' } })
+  const res = await s.api('/processes', {
+    method: 'POST',
+    body: { command: 'sleep', args: ['600'], stdin_mode: 'pipe' },
+  })
   expect(res.status).toBe(201)
   return ((await res.json()) as { pid: number }).pid
 }
@@ -77,7 +80,9 @@ describe('stdin queue', () => {
       await new Promise<void>((resolve) => setImmediate(resolve))
       const after = externalBytes() - before
       if (process.env.SANDPROC_REPORT) {
-        console.log(`stdin: external memory +${(held / MiB).toFixed(1)} MiB with the bodies read, +${(after / MiB).toFixed(1)} MiB after the clients left`)
+        console.log(
+          `stdin: external memory +${(held / MiB).toFixed(1)} MiB with the bodies read, +${(after / MiB).toFixed(1)} MiB after the clients left`,
+        )
       }
       expect(after).toBeLessThan(4 * MiB)
     } finally {
@@ -91,12 +96,20 @@ describe('stdin queue', () => {
       const pid = await silentReader(s)
       const abort = new AbortController()
       const arrived = new Promise<void>((resolve) => s.server.once('request', () => resolve()))
-      const first = s.api(`/processes/${pid}/stdin`, { method: 'POST', body: Buffer.alloc(512 * 1024, 'a'), signal: abort.signal })
+      const first = s.api(`/processes/${pid}/stdin`, {
+        method: 'POST',
+        body: Buffer.alloc(512 * 1024, 'a'),
+        signal: abort.signal,
+      })
       first.catch(() => undefined)
       await arrived
       // Of the first body the pipe took 64 KiB; the rest and all of the second wait.
       const arrived2 = new Promise<void>((resolve) => s.server.once('request', () => resolve()))
-      const second = s.api(`/processes/${pid}/stdin`, { method: 'POST', body: Buffer.alloc(512 * 1024, 'b'), signal: abort.signal })
+      const second = s.api(`/processes/${pid}/stdin`, {
+        method: 'POST',
+        body: Buffer.alloc(512 * 1024, 'b'),
+        signal: abort.signal,
+      })
       second.catch(() => undefined)
       await arrived2
       const third = await s.api(`/processes/${pid}/stdin`, { method: 'POST', body: Buffer.alloc(128 * 1024, 'c') })
@@ -107,8 +120,15 @@ describe('stdin queue', () => {
       const proc = s.sup.process(pid)!
       await until(() => stdinQueuedBytes(proc) === 0)
       const again = new AbortController()
-      const fourth = s.api(`/processes/${pid}/stdin`, { method: 'POST', body: Buffer.alloc(1024, 'd'), signal: again.signal })
-      const answered = await Promise.race([fourth.then((r) => r.status), new Promise<string>((resolve) => setImmediate(() => resolve('waiting')))])
+      const fourth = s.api(`/processes/${pid}/stdin`, {
+        method: 'POST',
+        body: Buffer.alloc(1024, 'd'),
+        signal: again.signal,
+      })
+      const answered = await Promise.race([
+        fourth.then((r) => r.status),
+        new Promise<string>((resolve) => setImmediate(() => resolve('waiting'))),
+      ])
       expect(answered).not.toBe(429)
       again.abort()
       fourth.catch(() => undefined)
@@ -124,7 +144,9 @@ describe('stdin queue', () => {
       const { pid } = (await res.json()) as { pid: number }
       const lines = 20_000
       const bodies = ['a', 'b', 'c'].map((ch) => Buffer.from(`${ch.repeat(20)}\n`.repeat(lines)))
-      const answers = await Promise.all(bodies.map((body) => s.api(`/processes/${pid}/stdin`, { method: 'POST', body })))
+      const answers = await Promise.all(
+        bodies.map((body) => s.api(`/processes/${pid}/stdin`, { method: 'POST', body })),
+      )
       expect(answers.map((r) => r.status)).toEqual([204, 204, 204])
       await s.api(`/processes/${pid}/stdin/close`, { method: 'POST' })
       await s.sup.process(pid)?.exited

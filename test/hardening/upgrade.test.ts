@@ -23,7 +23,11 @@ const WEBSOCKET = {
   'Sec-WebSocket-Version': '13',
   'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
 }
-const H2C = { Connection: 'Upgrade, HTTP2-Settings, close', Upgrade: 'h2c', 'HTTP2-Settings': 'AAMAAABkAAQCAAAAAAIAAAAA' }
+const H2C = {
+  Connection: 'Upgrade, HTTP2-Settings, close',
+  Upgrade: 'h2c',
+  'HTTP2-Settings': 'AAMAAABkAAQCAAAAAAIAAAAA',
+}
 const AUTH = { Authorization: `Bearer ${TOKEN}` }
 
 async function stillServes(): Promise<void> {
@@ -33,24 +37,26 @@ async function stillServes(): Promise<void> {
 }
 
 describe('undecodable upgrade targets', () => {
-  it.each([
-    ['/api/v1/pty/%ZZ/ws'],
-    ['/api/v1/pty/%E0%A4%A/ws'],
-    ['/api/v1/pty/%ZZ/ws?token=%ZZ'],
-  ])('a WebSocket upgrade to %s is a JSON 400, and the server goes on', async (target) => {
-    const r = await rawRequest(s.url, requestText('GET', target, WEBSOCKET))
-    expect(r.status).toBe(400)
-    expect(JSON.parse(r.body)).toMatchObject({ code: 'INVALID_REQUEST' })
-    await stillServes()
-  })
+  it.each([['/api/v1/pty/%ZZ/ws'], ['/api/v1/pty/%E0%A4%A/ws'], ['/api/v1/pty/%ZZ/ws?token=%ZZ']])(
+    'a WebSocket upgrade to %s is a JSON 400, and the server goes on',
+    async (target) => {
+      const r = await rawRequest(s.url, requestText('GET', target, WEBSOCKET))
+      expect(r.status).toBe(400)
+      expect(JSON.parse(r.body)).toMatchObject({ code: 'INVALID_REQUEST' })
+      await stillServes()
+    },
+  )
 
-  it.each([['//'], ['//x/../..'], ['http://[::1'], ['*']])('a WebSocket offer to %s is served as a plain request: a JSON 4xx', async (target) => {
-    const r = await rawRequest(s.url, requestText('GET', target, { ...WEBSOCKET, ...AUTH }))
-    expect(r.status).toBeGreaterThanOrEqual(400)
-    expect(r.status).toBeLessThan(500)
-    expect(JSON.parse(r.body)).toHaveProperty('code')
-    await stillServes()
-  })
+  it.each([['//'], ['//x/../..'], ['http://[::1'], ['*']])(
+    'a WebSocket offer to %s is served as a plain request: a JSON 4xx',
+    async (target) => {
+      const r = await rawRequest(s.url, requestText('GET', target, { ...WEBSOCKET, ...AUTH }))
+      expect(r.status).toBeGreaterThanOrEqual(400)
+      expect(r.status).toBeLessThan(500)
+      expect(JSON.parse(r.body)).toHaveProperty('code')
+      await stillServes()
+    },
+  )
 })
 
 describe('upgrade offers elsewhere are ignored', () => {

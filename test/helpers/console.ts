@@ -22,11 +22,15 @@ export interface ConsoleServer {
 
 /** Starts `sandproc serve --port 0` with the token from the environment, as an operator would. */
 export async function startServe(args: string[] = [], env: Record<string, string> = {}): Promise<ConsoleServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--host', '127.0.0.1', '--port', '0', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, SANDPROC_TOKEN: CONSOLE_TOKEN, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--host', '127.0.0.1', '--port', '0', ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, SANDPROC_TOKEN: CONSOLE_TOKEN, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  )
   let text = ''
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const url = await new Promise<string>((resolve, reject) => {

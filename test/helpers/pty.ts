@@ -94,11 +94,15 @@ export class PtyClient {
     this.ws = new WebSocket(url, { headers: opts.headers, perMessageDeflate: false, autoPong: opts.autoPong ?? true })
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve())
-      this.ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })))
+      this.ws.once('unexpected-response', (_req, res) =>
+        reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })),
+      )
       this.ws.once('error', reject)
     })
     this.opened.catch(() => undefined)
-    this.closed = new Promise((resolve) => this.ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })))
+    this.closed = new Promise((resolve) =>
+      this.ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    )
     this.ws.on('message', (data: Buffer) => {
       this.frames.push(data)
       this.#wake()
@@ -146,7 +150,8 @@ export class PtyClient {
   /** Resolves once `cond` holds (checked at every frame and at close). */
   async until(cond: () => boolean): Promise<void> {
     while (!cond()) {
-      if (this.ws.readyState === WebSocket.CLOSED) throw new Error(`closed before condition: ${JSON.stringify(this.text().slice(-300))}`)
+      if (this.ws.readyState === WebSocket.CLOSED)
+        throw new Error(`closed before condition: ${JSON.stringify(this.text().slice(-300))}`)
       await new Promise<void>((resolve) => this.#waiters.push(resolve))
     }
   }

@@ -133,7 +133,8 @@ export function accounts(): Account[] {
 
 /** A uid (>= start) with no account and no group of that number. */
 export function unusedId(start = 4242): number {
-  for (let id = start; ; id++) if (getent('passwd', String(id)) === null && getent('group', String(id)) === null) return id
+  for (let id = start; ; id++)
+    if (getent('passwd', String(id)) === null && getent('group', String(id)) === null) return id
 }
 
 /** A fresh temporary directory (removed by `rmTemp`). */

@@ -5,7 +5,9 @@ import { backoffDelay, resetsBackoff } from '../../src/managed/backoff.js'
 describe('backoffDelay', () => {
   it('doubles from the initial delay up to the cap', () => {
     const r = { initial_backoff_ms: 500, max_backoff_ms: 30000 }
-    expect([1, 2, 3, 4, 5, 6, 7, 8].map((k) => backoffDelay(k, r))).toEqual([500, 1000, 2000, 4000, 8000, 16000, 30000, 30000])
+    expect([1, 2, 3, 4, 5, 6, 7, 8].map((k) => backoffDelay(k, r))).toEqual([
+      500, 1000, 2000, 4000, 8000, 16000, 30000, 30000,
+    ])
   })
 
   it('stays at the cap and at 0 for any k, without overflowing to NaN', () => {

@@ -25,7 +25,15 @@ describe('managedSpec', () => {
   it('fills in the health check defaults and takes max_backoff_ms from a larger initial delay', () => {
     const spec = managedSpec({ restart: { initial_backoff_ms: 60000 }, health_check: { type: 'http', port: 8080 } })
     expect(spec.restart.max_backoff_ms).toBe(60000)
-    expect(spec.healthCheck).toEqual({ type: 'http', port: 8080, path: '/', initial_delay_ms: 5000, interval_ms: 1000, timeout_ms: 500, failure_threshold: 3 })
+    expect(spec.healthCheck).toEqual({
+      type: 'http',
+      port: 8080,
+      path: '/',
+      initial_delay_ms: 5000,
+      interval_ms: 1000,
+      timeout_ms: 500,
+      failure_threshold: 3,
+    })
   })
 
   const bad: Array<[string, Record<string, unknown>]> = [
@@ -51,7 +59,11 @@ describe('managedSpec', () => {
     ['health_check.failure_threshold', { health_check: { type: 'tcp', port: 80, failure_threshold: 0 } }],
   ]
   for (const [field, req] of bad) {
-    it(`refuses ${JSON.stringify(req)} naming ${field}`, () => expectInvalid(thrown(() => managedSpec(req)), field))
+    it(`refuses ${JSON.stringify(req)} naming ${field}`, () =>
+      expectInvalid(
+        thrown(() => managedSpec(req)),
+        field,
+      ))
   }
 })
 
@@ -70,10 +82,15 @@ describe('validName', () => {
     ['reserved', 'run'],
   ]
   for (const [what, name] of badNames) {
-    it(`refuses ${what}`, () => expectInvalid(thrown(() => validName(name)), 'name'))
+    it(`refuses ${what}`, () =>
+      expectInvalid(
+        thrown(() => validName(name)),
+        'name',
+      ))
   }
 
   it('takes 255 bytes, digits with letters, dots and spaces', () => {
-    for (const name of ['x'.repeat(255), '123a', 'web.v2', 'my app', 'é'.repeat(127)]) expect(validName(name)).toBe(name)
+    for (const name of ['x'.repeat(255), '123a', 'web.v2', 'my app', 'é'.repeat(127)])
+      expect(validName(name)).toBe(name)
   })
 })

@@ -41,7 +41,11 @@ describe('a passing check', () => {
       })
       const [first] = await next(m, 'health')
       expect(first).toMatchObject({ previous: 'starting', health_status: 'healthy', consecutive_health_failures: 0 })
-      expect(m.managedInfo()).toMatchObject({ health_status: 'healthy', consecutive_health_failures: 0, status: 'running' })
+      expect(m.managedInfo()).toMatchObject({
+        health_status: 'healthy',
+        consecutive_health_failures: 0,
+        status: 'running',
+      })
       await m.stop()
       // Keeps the last run's verdict once stopped.
       expect(m.managedInfo().health_status).toBe('healthy')
@@ -75,8 +79,15 @@ describe('an unhealthy run', () => {
     const holder = Number(lines[0].split(' ')[2])
     expect(isDead(holder)).toBe(true)
     const line2 = { line: lines[1] }
-    expect(m.managedInfo()).toMatchObject({ status: 'running', restart_count: 1, health_status: 'healthy', consecutive_health_failures: 0 })
-    const healths = events.filter((e) => e.name === 'health').map((e) => (e.args[0] as { health_status: string }).health_status)
+    expect(m.managedInfo()).toMatchObject({
+      status: 'running',
+      restart_count: 1,
+      health_status: 'healthy',
+      consecutive_health_failures: 0,
+    })
+    const healths = events
+      .filter((e) => e.name === 'health')
+      .map((e) => (e.args[0] as { health_status: string }).health_status)
     expect(healths).toEqual(['unhealthy', 'starting', 'healthy'])
     const holder2 = Number(line2.line.split(' ')[2])
     await m.stop()

@@ -61,7 +61,8 @@ const tcp = (p: number, timeout_ms = 1000) => ({ type: 'tcp' as const, port: p, 
 
 describe('http', () => {
   it('passes on 200, 204, 301 and 399', async () => {
-    for (const s of ['/200', '/204', '/301', '/399']) expect(await probe(http_(httpPort, s))).toEqual({ ok: true, reason: null })
+    for (const s of ['/200', '/204', '/301', '/399'])
+      expect(await probe(http_(httpPort, s))).toEqual({ ok: true, reason: null })
   })
 
   it('fails on 400, 404 and 500 with the status as reason', async () => {
@@ -113,7 +114,14 @@ describe('fds', () => {
   it('100 probes of every kind leave the fd count where it was', async () => {
     await quiet()
     const before = openFds().length
-    const kinds = [http_(httpPort), http_(httpPort, '/500'), http_(refusedPort), http_(silentPort, '/', 5), tcp(silentPort), tcp(refusedPort)]
+    const kinds = [
+      http_(httpPort),
+      http_(httpPort, '/500'),
+      http_(refusedPort),
+      http_(silentPort, '/', 5),
+      tcp(silentPort),
+      tcp(refusedPort),
+    ]
     for (let i = 0; i < 100; i++) await probe(kinds[i % kinds.length])
     await quiet()
     expect(openFds().length).toBe(before)

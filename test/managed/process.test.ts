@@ -29,7 +29,12 @@ describe('restart policies', () => {
   it('on_failure: exit 0 stops, with no restart and no last_error', async () => {
     const m = start('exit 0')
     await untilStatus(m, 'stopped')
-    expect(m.managedInfo()).toMatchObject({ status: 'stopped', restart_count: 0, last_error: null, last_exit: { exit_code: 0, signal: null, oom_killed: false } })
+    expect(m.managedInfo()).toMatchObject({
+      status: 'stopped',
+      restart_count: 0,
+      last_error: null,
+      last_exit: { exit_code: 0, signal: null, oom_killed: false },
+    })
   })
 
   it('on_failure: exit 3 restarts', async () => {
@@ -74,7 +79,9 @@ describe('backoff', () => {
     const m = start('exit 1', { initial_backoff_ms: 40, max_backoff_ms: 640, max_restarts: 6 })
     const events = record(m)
     await untilStatus(m, 'stopped')
-    const scheduled = events.filter((e) => e.name === 'scheduled').map((e) => e.args[0] as { delay_ms: number; at: number; next_restart_at: number })
+    const scheduled = events
+      .filter((e) => e.name === 'scheduled')
+      .map((e) => e.args[0] as { delay_ms: number; at: number; next_restart_at: number })
     // The k-th delay is min(40 × 2^(k−1), 640), k reset by a run of at least 640 ms (spawn
     // to reap): on a machine slow enough for `exit 1` to take that long, the reset is right.
     const ran = events.filter((e) => e.name === 'exit').map((e) => (e.args[0] as ExitEvent).usage?.wall_ms ?? 0)
@@ -87,23 +94,36 @@ describe('backoff', () => {
     if (ran.every((ms) => ms < 640)) expect(expected).toEqual([40, 80, 160, 320, 640, 640])
     for (const s of scheduled) expect(s.next_restart_at - s.at).toBe(s.delay_ms)
     // Each later run is launched no earlier than its delay after the scheduling (1 ms of clock granularity).
-    const launches = events.filter((e) => e.name === 'status' && (e.args[0] as { status: string; previous: string }).previous === 'backing_off')
+    const launches = events.filter(
+      (e) => e.name === 'status' && (e.args[0] as { status: string; previous: string }).previous === 'backing_off',
+    )
     expect(launches).toHaveLength(6)
-    launches.forEach((l, i) => expect((l.args[0] as { at: number }).at - scheduled[i].at).toBeGreaterThanOrEqual(scheduled[i].delay_ms - 1))
-    expect(m.managedInfo()).toMatchObject({ restart_count: 6, last_error: 'max_restarts (6) reached', next_restart_at: null })
+    launches.forEach((l, i) =>
+      expect((l.args[0] as { at: number }).at - scheduled[i].at).toBeGreaterThanOrEqual(scheduled[i].delay_ms - 1),
+    )
+    expect(m.managedInfo()).toMatchObject({
+      restart_count: 6,
+      last_error: 'max_restarts (6) reached',
+      next_restart_at: null,
+    })
   })
 
   it('a run that lasted max_backoff_ms resets the delay', async () => {
     // Runs 1, 2 and 4 crash at once; run 3 lasts longer than max_backoff_ms.
     const counter = path.join(dir, `count-${++seq}`)
-    const m = start(`n=$(cat ${counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${counter}; [ $n = 3 ] && sleep 1.5; exit 1`, {
-      initial_backoff_ms: 50,
-      max_backoff_ms: 1000,
-      max_restarts: 3,
-    })
+    const m = start(
+      `n=$(cat ${counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${counter}; [ $n = 3 ] && sleep 1.5; exit 1`,
+      {
+        initial_backoff_ms: 50,
+        max_backoff_ms: 1000,
+        max_restarts: 3,
+      },
+    )
     const events = record(m)
     await untilStatus(m, 'stopped')
-    const delays = events.filter((e) => e.name === 'scheduled').map((e) => (e.args[0] as { delay_ms: number; attempt: number }))
+    const delays = events
+      .filter((e) => e.name === 'scheduled')
+      .map((e) => e.args[0] as { delay_ms: number; attempt: number })
     expect(delays.map((d) => d.delay_ms)).toEqual([50, 100, 50])
     expect(delays.map((d) => d.attempt)).toEqual([1, 2, 1])
   })
@@ -135,9 +155,17 @@ describe('failures', () => {
     // A failure like any other: the policy schedules the next attempt.
     expect(m.status).toBe('backing_off')
     await untilStatus(m, 'stopped')
-    expect(events.map((e) => e.name).filter((n) => n !== 'status')).toEqual(['exit', 'scheduled', 'spawn-error', 'scheduled', 'spawn-error'])
+    expect(events.map((e) => e.name).filter((n) => n !== 'status')).toEqual([
+      'exit',
+      'scheduled',
+      'spawn-error',
+      'scheduled',
+      'spawn-error',
+    ])
     // Why no restart followed, and why the last run could not start.
-    expect(m.managedInfo().last_error).toMatch(/^max_restarts \(2\) reached; the last run could not start: spawn failed: .*ENOENT/)
+    expect(m.managedInfo().last_error).toMatch(
+      /^max_restarts \(2\) reached; the last run could not start: spawn failed: .*ENOENT/,
+    )
   })
 
   it('a first run that cannot start rejects started and keeps nothing', async () => {
@@ -150,12 +178,26 @@ describe('failures', () => {
 
   it('an OOM-killed run shows oom_killed, counts as a failure and restarts; memory_limit applies to every run', async () => {
     const hog = 'a = []\nfor i in range(1024):\n    a.append(bytearray(1 << 20))\nraise SystemExit(3)'
-    const m = sup.start({ command: 'python3', args: ['-c', hog], memory_limit: '64M', name: `oom-${++seq}`, restart: { ...fast, max_restarts: 1 } })
+    const m = sup.start({
+      command: 'python3',
+      args: ['-c', hog],
+      memory_limit: '64M',
+      name: `oom-${++seq}`,
+      restart: { ...fast, max_restarts: 1 },
+    })
     const exits: Array<{ oom: boolean | undefined; failure: boolean }> = []
     m.on('exit', (ev, _run, end) => exits.push({ oom: ev.oom_killed, failure: end.failure }))
     await untilStatus(m, 'stopped')
-    expect(exits).toEqual([{ oom: true, failure: true }, { oom: true, failure: true }])
-    expect(m.info()).toMatchObject({ status: 'oom_killed', signal: 9, oom_killed: true, managed: { restart_count: 1, last_exit: { signal: 9, oom_killed: true } } })
+    expect(exits).toEqual([
+      { oom: true, failure: true },
+      { oom: true, failure: true },
+    ])
+    expect(m.info()).toMatchObject({
+      status: 'oom_killed',
+      signal: 9,
+      oom_killed: true,
+      managed: { restart_count: 1, last_exit: { signal: 9, oom_killed: true } },
+    })
   })
 })
 
@@ -179,7 +221,9 @@ describe('stop (DELETE) in each state', () => {
     const events = record(m)
     await m.stop()
     expect(m.status).toBe('stopped')
-    expect(events.filter((e) => e.name === 'status').map((e) => (e.args[0] as { status: string }).status)).toEqual(['stopped'])
+    expect(events.filter((e) => e.name === 'status').map((e) => (e.args[0] as { status: string }).status)).toEqual([
+      'stopped',
+    ])
     expect(m.current.running).toBe(false)
   })
 
@@ -316,7 +360,12 @@ describe('output', () => {
 describe('close()', () => {
   it('during running and backing_off: every run ends and nothing starts after', async () => {
     const own = new Supervisor({ killGrace: 300 })
-    const running = own.start({ command: 'sleep', args: ['1000'], name: 'r', restart: { policy: 'always', initial_backoff_ms: 1 } })
+    const running = own.start({
+      command: 'sleep',
+      args: ['1000'],
+      name: 'r',
+      restart: { policy: 'always', initial_backoff_ms: 1 },
+    })
     const backing = own.start({ command: 'false', name: 'b', restart: { initial_backoff_ms: 30 } })
     await running.started
     await next(backing, 'scheduled')
@@ -328,7 +377,9 @@ describe('close()', () => {
     await afterTimersDue(30)
     expect(own.total).toBe(total)
     for (const ev of starts) expect(ev.filter((e) => e.name === 'start')).toEqual([])
-    expect(() => own.start({ command: 'true', name: 'late' })).toThrow(expect.objectContaining({ code: 'ERR_SUPERVISOR_CLOSED' }))
+    expect(() => own.start({ command: 'true', name: 'late' })).toThrow(
+      expect.objectContaining({ code: 'ERR_SUPERVISOR_CLOSED' }),
+    )
   })
 
   it('racing a pending restart 30 times: nothing starts after close() began', async () => {

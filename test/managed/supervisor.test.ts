@@ -51,7 +51,12 @@ describe('start()', () => {
 
 describe('list()', () => {
   it('lists each managed process once, as its current run', async () => {
-    const m = sup.start({ command: 'sh', args: ['-c', 'exit 1'], name: 'crashy', restart: { initial_backoff_ms: 0, max_restarts: 4 } })
+    const m = sup.start({
+      command: 'sh',
+      args: ['-c', 'exit 1'],
+      name: 'crashy',
+      restart: { initial_backoff_ms: 0, max_restarts: 4 },
+    })
     await untilStatus(m, 'stopped')
     const mine = sup.list().filter((p) => p.managed?.name === 'crashy')
     expect(mine).toHaveLength(1)

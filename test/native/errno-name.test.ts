@@ -28,7 +28,15 @@ it('names errnos 1..4095 as strerrorname_np does', () => {
      }`,
   )
   const exe = path.join(dir, 'names')
-  execFileSync('g++', ['-std=c++17', '-D_GNU_SOURCE', '-I', path.join(root, 'native'), '-o', exe, path.join(dir, 'names.cc')])
+  execFileSync('g++', [
+    '-std=c++17',
+    '-D_GNU_SOURCE',
+    '-I',
+    path.join(root, 'native'),
+    '-o',
+    exe,
+    path.join(dir, 'names.cc'),
+  ])
   const out = execFileSync(exe, { encoding: 'utf8' }).trim().split('\n')
   // Only the count line: no errno named differently. glibc 2.36 names 133 of them.
   expect(out).toHaveLength(1)

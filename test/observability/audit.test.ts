@@ -22,7 +22,10 @@ type Line = Record<string, unknown> & { event: string; time: string }
 function lines(file: string): Line[] {
   const text = fs.readFileSync(file, 'utf8')
   expect(text.endsWith('\n')).toBe(true)
-  return text.slice(0, -1).split('\n').map((l) => JSON.parse(l) as Line)
+  return text
+    .slice(0, -1)
+    .split('\n')
+    .map((l) => JSON.parse(l) as Line)
 }
 
 /** Resolves once `file` exists (the server reopened it), woken by the directory's changes. */
@@ -62,7 +65,15 @@ describe('the audit log of sandproc serve', () => {
 
     const before = lines(`${file}.1`)
     const after = lines(file)
-    expect(before.map((l) => l.event).sort()).toEqual(['exit', 'exit', 'exit', 'spawn_failed', 'start', 'start', 'start'])
+    expect(before.map((l) => l.event).sort()).toEqual([
+      'exit',
+      'exit',
+      'exit',
+      'spawn_failed',
+      'start',
+      'start',
+      'start',
+    ])
     const all = [...before, ...after]
     expect(count(all, 'start')).toBe(8)
     expect(count(all, 'exit')).toBe(8)
@@ -98,14 +109,27 @@ describe('the audit log of sandproc serve', () => {
       signal: null,
       usage: { wall_ms: expect.any(Number), user_cpu_ms: expect.any(Number) },
     })
-    expect(before.find((l) => l.event === 'exit' && l.reason === 'oom_killed')).toMatchObject({ signal: 9, exit_code: null })
-    expect(before.find((l) => l.event === 'start' && l.command === 'python3')).toMatchObject({ limits: { memory_bytes: 64 * 1024 * 1024 }, trace_id: null })
-    expect(before.find((l) => l.event === 'spawn_failed')).toMatchObject({ command: '/nonexistent/program', code: 'ENOENT' })
+    expect(before.find((l) => l.event === 'exit' && l.reason === 'oom_killed')).toMatchObject({
+      signal: 9,
+      exit_code: null,
+    })
+    expect(before.find((l) => l.event === 'start' && l.command === 'python3')).toMatchObject({
+      limits: { memory_bytes: 64 * 1024 * 1024 },
+      trace_id: null,
+    })
+    expect(before.find((l) => l.event === 'spawn_failed')).toMatchObject({
+      command: '/nonexistent/program',
+      code: 'ENOENT',
+    })
     expect(after.at(-1)).toMatchObject({ event: 'exit', signal: 15 })
     expect(after.find((l) => l.event === 'signal')).toMatchObject({ signal: 15, pid: expect.any(Number) })
     expect(after.find((l) => l.event === 'restart')).toMatchObject({ name: 'mix-svc', automatic: false })
     expect(after.find((l) => l.event === 'kill')).toMatchObject({ name: 'mix-svc' })
     const pty = after.find((l) => l.event === 'pty_create')!
-    expect(after.find((l) => l.event === 'pty_end')).toMatchObject({ session_id: pty.session_id, pid: pty.pid, signal: 9 })
+    expect(after.find((l) => l.event === 'pty_end')).toMatchObject({
+      session_id: pty.session_id,
+      pid: pty.pid,
+      signal: 9,
+    })
   })
 })

@@ -26,7 +26,9 @@ function spanOf(handle: number) {
 describe('process spans of the library', () => {
   it('is a child of the active span, from the request to the exit, with pid, reason, code and usage', async () => {
     const parent = trace.getTracer('test').startSpan('request')
-    const proc = context.with(trace.setSpan(context.active(), parent), () => sup.run({ command: 'sh', args: ['-c', 'exit 3'] }))
+    const proc = context.with(trace.setSpan(context.active(), parent), () =>
+      sup.run({ command: 'sh', args: ['-c', 'exit 3'] }),
+    )
     const { pid } = await proc.started
     const exit = await proc.exited
     parent.end()
@@ -52,7 +54,11 @@ describe('process spans of the library', () => {
     const late = sup.run({ command: 'sleep', args: ['30'], timeout: 0.1 })
     expect(await hog.exited).toMatchObject({ signal: 9, oom_killed: true })
     expect(await late.exited).toMatchObject({ signal: 9, timed_out: true })
-    expect(spanOf(hog.handle).attributes).toMatchObject({ 'sandproc.reason': 'oom_killed', 'sandproc.signal': 9, 'sandproc.oom_kills': 1 })
+    expect(spanOf(hog.handle).attributes).toMatchObject({
+      'sandproc.reason': 'oom_killed',
+      'sandproc.signal': 9,
+      'sandproc.oom_kills': 1,
+    })
     expect(spanOf(hog.handle).attributes['sandproc.usage.memory_peak_bytes']).toBeGreaterThan(32 << 20)
     expect(spanOf(late.handle).attributes).toMatchObject({ 'sandproc.reason': 'timed_out', 'sandproc.signal': 9 })
     expect(spanOf(late.handle).attributes['process.exit.code']).toBeUndefined()

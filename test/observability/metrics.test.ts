@@ -49,7 +49,9 @@ describe('GET /metrics', () => {
     expect(d('sandproc_processes_exited_total{reason="oom_killed"}')).toBe(1)
     expect(d('sandproc_processes_exited_total{reason="timed_out"}')).toBe(1)
     // The signal, the restart's SIGTERM and the DELETE (`killed` where the exit event says so).
-    expect(d('sandproc_processes_exited_total{reason="signaled"}') + d('sandproc_processes_exited_total{reason="killed"}')).toBe(3)
+    expect(
+      d('sandproc_processes_exited_total{reason="signaled"}') + d('sandproc_processes_exited_total{reason="killed"}'),
+    ).toBe(3)
     expect(d('sandproc_output_bytes_total{stream="stdout"}')).toBe('hello\n'.length)
     expect(d('sandproc_output_bytes_total{stream="stderr"}')).toBe('err\n'.length)
     expect(d('sandproc_managed_restarts_total')).toBe(1)
@@ -68,7 +70,10 @@ describe('GET /metrics', () => {
   })
 
   it('counts a running process and a live PTY session in the gauges, and its output before it exits', async () => {
-    const proc = await ts.api('/processes', { method: 'POST', body: { command: 'sh', args: ['-c', 'echo ready; exec sleep 30'] } })
+    const proc = await ts.api('/processes', {
+      method: 'POST',
+      body: { command: 'sh', args: ['-c', 'echo ready; exec sleep 30'] },
+    })
     const { pid } = (await proc.json()) as { pid: number }
     const pty = await ts.api('/pty', { method: 'POST', body: { command: 'cat' } })
     const { session_id: id } = (await pty.json()) as { session_id: string }
@@ -93,7 +98,10 @@ describe('GET /metrics', () => {
   it('counts automatic restarts of a managed process as well', async () => {
     const before = await samples()
     const restart = { policy: 'on_failure', max_restarts: 2, initial_backoff_ms: 1 }
-    const res = await ts.api('/processes', { method: 'POST', body: { command: 'sh', args: ['-c', 'exit 1'], name: 'auto', restart } })
+    const res = await ts.api('/processes', {
+      method: 'POST',
+      body: { command: 'sh', args: ['-c', 'exit 1'], name: 'auto', restart },
+    })
     expect(res.status).toBe(201)
     await untilStatus(ts.sup.managed('auto')!, 'stopped')
     const d = delta(before, await samples())

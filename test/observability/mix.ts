@@ -20,7 +20,11 @@ export const SECRET = 'env-value-that-must-not-leak'
 /** Stops by itself at 1 GiB with its own exit code, so a limit that failed cannot hurt the machine. */
 const HOG = 'b = []\nfor i in range(1024):\n    b.append(bytearray(1 << 20))\nraise SystemExit(42)'
 
-async function run(ts: MixServer, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
+async function run(
+  ts: MixServer,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<Record<string, unknown>> {
   const res = await ts.api('/processes/run', { method: 'POST', body, headers })
   expect(res.status).toBe(200)
   const events = dataOf((await readSse(res)).messages) as Array<Record<string, unknown>>
@@ -41,7 +45,10 @@ export async function firstHalf(ts: MixServer): Promise<void> {
   const failed = await ts.api('/processes/run', { method: 'POST', body: { command: '/nonexistent/program' } })
   expect(failed.status).toBe(422)
   expect(await failed.json()).toMatchObject({ code: 'SPAWN_FAILED', errno: 'ENOENT' })
-  expect(await run(ts, { command: 'python3', args: ['-c', HOG], memory_limit: '64M' })).toMatchObject({ signal: 9, oom_killed: true })
+  expect(await run(ts, { command: 'python3', args: ['-c', HOG], memory_limit: '64M' })).toMatchObject({
+    signal: 9,
+    oom_killed: true,
+  })
   expect(await run(ts, { command: 'sleep', args: ['30'], timeout: 0.2 })).toMatchObject({ signal: 9, timed_out: true })
 }
 

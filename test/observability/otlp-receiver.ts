@@ -23,7 +23,11 @@ export class OtlpReceiver {
         const chunks: Buffer[] = []
         req.on('data', (c: Buffer) => chunks.push(c))
         req.on('end', () => {
-          receiver.exports.push({ path: req.url ?? '', contentType: req.headers['content-type'] ?? '', body: Buffer.concat(chunks) })
+          receiver.exports.push({
+            path: req.url ?? '',
+            contentType: req.headers['content-type'] ?? '',
+            body: Buffer.concat(chunks),
+          })
           const json = req.headers['content-type'] === 'application/json'
           res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' })
           res.end(json ? '{}' : undefined)
@@ -73,7 +77,11 @@ export function jsonSpans(exports: Export[]): JsonSpan[] {
   for (const e of exports) {
     if (e.contentType !== 'application/json') continue
     const req = JSON.parse(e.body.toString('utf8')) as {
-      resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<Omit<JsonSpan, 'attributes'> & { attributes?: Array<{ key: string; value: AnyValue }> }> }> }>
+      resourceSpans: Array<{
+        scopeSpans: Array<{
+          spans: Array<Omit<JsonSpan, 'attributes'> & { attributes?: Array<{ key: string; value: AnyValue }> }>
+        }>
+      }>
     }
     for (const rs of req.resourceSpans) {
       for (const ss of rs.scopeSpans) {
@@ -81,7 +89,8 @@ export function jsonSpans(exports: Export[]): JsonSpan[] {
           const attributes: Record<string, unknown> = {}
           for (const a of s.attributes ?? []) {
             const v = a.value
-            attributes[a.key] = v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.doubleValue ?? v.boolValue))
+            attributes[a.key] =
+              v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.doubleValue ?? v.boolValue))
           }
           out.push({ ...s, attributes })
         }

@@ -15,12 +15,20 @@ export interface ServeChild extends MixServer {
 }
 
 /** Starts `sandproc serve --port 0` with the test token; resolves once it listens. */
-export async function serveChild(args: string[], env: Record<string, string | undefined> = {}, nodeArgs: string[] = []): Promise<ServeChild> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--no-console', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, SANDPROC_TOKEN: TOKEN, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
+export async function serveChild(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  nodeArgs: string[] = [],
+): Promise<ServeChild> {
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, '--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--no-console', ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, SANDPROC_TOKEN: TOKEN, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  )
   let stderr = ''
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
   const url = await new Promise<string>((resolve, reject) => {

@@ -34,17 +34,29 @@ function sdkLoads(file: string): string {
 
 /** The environment that turns export on, with a short batch delay so spans come at once. */
 function otel(protocol: string): Record<string, string> {
-  return { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: protocol, OTEL_BSP_SCHEDULE_DELAY: '20' }
+  return {
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+    OTEL_BSP_SCHEDULE_DELAY: '20',
+  }
 }
 
 describe('OTLP/HTTP export of sandproc serve', () => {
   it('loads no SDK module and exports nothing without the OTEL_* variables', async () => {
     const loads = path.join(dir, 'loads-off.txt')
     const seen = receiver.exports.length
-    const off = { OTEL_EXPORTER_OTLP_ENDPOINT: undefined, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined, OTEL_LOADS_FILE: loads }
+    const off = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: undefined,
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined,
+      OTEL_LOADS_FILE: loads,
+    }
     const serve = await serveChild([], off, RECORD_LOADS)
     try {
-      const res = await serve.api('/processes/run', { method: 'POST', body: { command: 'true' }, headers: { traceparent: TRACEPARENT } })
+      const res = await serve.api('/processes/run', {
+        method: 'POST',
+        body: { command: 'true' },
+        headers: { traceparent: TRACEPARENT },
+      })
       expect((await readSse(res)).raw).toContain('"exit_code":0')
     } finally {
       expect(await serve.stop()).toBe(0)
@@ -71,7 +83,11 @@ describe('OTLP/HTTP export of sandproc serve', () => {
       expect(server).toMatchObject({
         parentSpanId: PARENT_SPAN_ID,
         name: 'POST /api/v1/processes/run',
-        attributes: { 'http.route': '/api/v1/processes/run', 'http.response.status_code': 200, 'http.request.method': 'POST' },
+        attributes: {
+          'http.route': '/api/v1/processes/run',
+          'http.response.status_code': 200,
+          'http.request.method': 'POST',
+        },
       })
       const proc = inTrace().find((s) => s.name === 'process sh')!
       expect(proc.parentSpanId).toBe(server.spanId)
@@ -98,11 +114,22 @@ describe('OTLP/HTTP export of sandproc serve', () => {
     const seen = receiver.exports.length
     const serve = await serveChild([], otel('http/protobuf'))
     try {
-      const res = await serve.api('/processes/run', { method: 'POST', body: { command: 'true' }, headers: { traceparent: TRACEPARENT } })
+      const res = await serve.api('/processes/run', {
+        method: 'POST',
+        body: { command: 'true' },
+        headers: { traceparent: TRACEPARENT },
+      })
       await readSse(res)
       const traceBytes = Buffer.from(TRACE_ID, 'hex')
       const proto = (): boolean =>
-        receiver.exports.slice(seen).some((e) => e.contentType === 'application/x-protobuf' && e.body.includes(traceBytes) && e.body.includes('process true'))
+        receiver.exports
+          .slice(seen)
+          .some(
+            (e) =>
+              e.contentType === 'application/x-protobuf' &&
+              e.body.includes(traceBytes) &&
+              e.body.includes('process true'),
+          )
       await receiver.until(proto)
       expect(receiver.exports.slice(seen).every((e) => e.path === '/v1/traces')).toBe(true)
     } finally {
@@ -114,7 +141,12 @@ describe('OTLP/HTTP export of sandproc serve', () => {
     const gone = await OtlpReceiver.start()
     const url = gone.url
     await gone.close()
-    const serve = await serveChild([], { OTEL_EXPORTER_OTLP_ENDPOINT: url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '20', OTEL_EXPORTER_OTLP_TIMEOUT: '500' })
+    const serve = await serveChild([], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '20',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '500',
+    })
     let status: number | null
     try {
       const res = await serve.api('/processes/run', { method: 'POST', body: { command: 'true' } })

@@ -22,7 +22,10 @@ export function unpack(): string {
 /** A fresh project with only a package.json, the way a user starts one. */
 export function freshProject(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'sandproc-app-'))
-  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true, type: 'module' }, null, 2))
+  writeFileSync(
+    path.join(dir, 'package.json'),
+    JSON.stringify({ name: 'app', version: '1.0.0', private: true, type: 'module' }, null, 2),
+  )
   return dir
 }
 

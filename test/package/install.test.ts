@@ -26,7 +26,13 @@ const modes: Mode[] = [
   { name: 'npm install --ignore-scripts', allowScripts: false, args: ['--ignore-scripts'] },
   { name: 'npm install, install script allowed', allowScripts: true, args: ['--foreground-scripts'] },
   // Where no prebuild fits (musl, another arch) the install script compiles: forced here.
-  { name: 'npm install, built from source, no prebuild', allowScripts: true, args: ['--foreground-scripts'], env: { npm_config_build_from_source: 'true' }, dropPrebuilds: true },
+  {
+    name: 'npm install, built from source, no prebuild',
+    allowScripts: true,
+    args: ['--foreground-scripts'],
+    env: { npm_config_build_from_source: 'true' },
+    dropPrebuilds: true,
+  },
 ]
 
 describe.each(modes)('$name', (mode) => {
@@ -69,7 +75,10 @@ describe.each(modes)('$name', (mode) => {
 
   it('npx sandproc run --json -- echo hi', () => {
     const out = execFileSync('npx', ['sandproc', 'run', '--json', '--', 'echo', 'hi'], { cwd: app, encoding: 'utf8' })
-    const events = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+    const events = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
     expect(events[0]).toHaveProperty('pid')
     expect(events).toContainEqual(expect.objectContaining({ line: 'hi', stream: 'stdout' }))
     expect(events.at(-1)).toMatchObject({ exit_code: 0 })
@@ -94,7 +103,10 @@ describe.each(modes)('$name', (mode) => {
       })
       const curl = readmeCurl(app).replace('http://127.0.0.1:9501', url)
       const out = execFileSync('sh', ['-c', curl], { encoding: 'utf8' })
-      const frames = out.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)) as Record<string, unknown>)
+      const frames = out
+        .split('\n')
+        .filter((l) => l.startsWith('data: '))
+        .map((l) => JSON.parse(l.slice(6)) as Record<string, unknown>)
       expect(frames[0]).toHaveProperty('pid')
       expect(frames).toContainEqual(expect.objectContaining({ line: 'hello', stream: 'stdout' }))
       expect(frames).toContainEqual(expect.objectContaining({ line: 'oops', stream: 'stderr' }))

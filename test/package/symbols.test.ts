@@ -11,7 +11,14 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { unpack } from './helpers.js'
 
 const newest: Record<string, string> = { GLIBC: '2.28', GLIBCXX: '3.4.25', CXXABI: '1.3.11', GCC: '7.0.0' }
-const allowedLibs = new Set(['libc.so.6', 'libm.so.6', 'libstdc++.so.6', 'libgcc_s.so.1', 'ld-linux-x86-64.so.2', 'ld-linux-aarch64.so.1'])
+const allowedLibs = new Set([
+  'libc.so.6',
+  'libm.so.6',
+  'libstdc++.so.6',
+  'libgcc_s.so.1',
+  'ld-linux-x86-64.so.2',
+  'ld-linux-aarch64.so.1',
+])
 const machine: Record<string, string> = { x64: 'Advanced Micro Devices X86-64', arm64: 'AArch64' }
 
 /** "2.28" < "2.3" is false: compare numerically, part by part. */
@@ -42,7 +49,10 @@ describe.each(['x64', 'arm64'])('prebuilds/linux-%s', (arch) => {
   let file = ''
   beforeAll(() => {
     const dir = path.join(unpack(), 'prebuilds', `linux-${arch}`)
-    file = path.join(dir, readdirSync(dir).find((f) => f.endsWith('.node'))!)
+    file = path.join(
+      dir,
+      readdirSync(dir).find((f) => f.endsWith('.node'))!,
+    )
   })
 
   it('is built for its architecture', () => {
@@ -60,8 +70,15 @@ describe.each(['x64', 'arm64'])('prebuilds/linux-%s', (arch) => {
       return !m || !(m[1] in newest) || newer(m[2], newest[m[1]])
     })
     expect(tooNew).toEqual([])
-    const top = (lib: string) => needs.filter((v) => v.startsWith(`${lib}_`)).map((v) => v.slice(lib.length + 1)).sort((a, b) => (newer(a, b) ? 1 : -1)).pop()
-    console.log(`linux-${arch}: newest GLIBC_${top('GLIBC')}, GLIBCXX_${top('GLIBCXX')}, CXXABI_${top('CXXABI')}, GCC_${top('GCC')}`)
+    const top = (lib: string) =>
+      needs
+        .filter((v) => v.startsWith(`${lib}_`))
+        .map((v) => v.slice(lib.length + 1))
+        .sort((a, b) => (newer(a, b) ? 1 : -1))
+        .pop()
+    console.log(
+      `linux-${arch}: newest GLIBC_${top('GLIBC')}, GLIBCXX_${top('GLIBCXX')}, CXXABI_${top('CXXABI')}, GCC_${top('GCC')}`,
+    )
   })
 
   it('links only the C and C++ runtimes every distro has', () => {

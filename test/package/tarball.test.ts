@@ -30,7 +30,10 @@ beforeAll(() => {
 it('carries a prebuild for linux-x64 and linux-arm64', () => {
   expect(files).toContain('prebuilds/linux-x64/sandproc.node')
   expect(files).toContain('prebuilds/linux-arm64/sandproc.node')
-  expect(files.filter((f) => f.startsWith('prebuilds/')).sort()).toEqual(['prebuilds/linux-arm64/sandproc.node', 'prebuilds/linux-x64/sandproc.node'])
+  expect(files.filter((f) => f.startsWith('prebuilds/')).sort()).toEqual([
+    'prebuilds/linux-arm64/sandproc.node',
+    'prebuilds/linux-x64/sandproc.node',
+  ])
 })
 
 it('carries what a source build needs', () => {
@@ -44,7 +47,8 @@ it('carries what a source build needs', () => {
 })
 
 it('holds only what runs: no tests, bench, soak, sources, maps or build files', () => {
-  const allowed = /^(package\.json|README\.md|LICENSE|binding\.gyp|dist\/.+\.(js|d\.ts)|native\/[\w]+\.(cc|h)|console\/[\w-]+\.(html|css|js|svg)|prebuilds\/linux-(x64|arm64)\/sandproc\.node)$/
+  const allowed =
+    /^(package\.json|README\.md|LICENSE|binding\.gyp|dist\/.+\.(js|d\.ts)|native\/[\w]+\.(cc|h)|console\/[\w-]+\.(html|css|js|svg)|prebuilds\/linux-(x64|arm64)\/sandproc\.node)$/
   expect(files.filter((f) => !allowed.test(f))).toEqual([])
   expect(files.some((f) => f.startsWith('dist/'))).toBe(true)
   // The console's page ships with the server that serves it.

@@ -18,12 +18,15 @@ let sup: Supervisor
 let dir: string
 useSupervisor((s, d) => ((sup = s), (dir = d)), { drainGrace: 300 })
 
-const sh = (script: string, extra: Record<string, unknown> = {}) => sup.pty({ command: 'sh', args: ['-c', script], ...extra })
+const sh = (script: string, extra: Record<string, unknown> = {}) =>
+  sup.pty({ command: 'sh', args: ['-c', script], ...extra })
 
 describe('the terminal', () => {
   it('is /dev/pts/N on fds 0, 1 and 2, owned by the session user, with nothing else inherited', async () => {
     // No pipeline into ls: while the shell sets one up it holds the pipe's fds itself.
-    const s = sh('tty; for fd in 0 1 2; do test -t $fd && echo "tty$fd"; done; stat -c %u:%g:%a $(tty); ls -1 /proc/$$/fd')
+    const s = sh(
+      'tty; for fd in 0 1 2; do test -t $fd && echo "tty$fd"; done; stat -c %u:%g:%a $(tty); ls -1 /proc/$$/fd',
+    )
     const { output, exit } = await collectPty(s)
     const lines = output.toString().split('\r\n')
     expect(lines[0]).toMatch(/^\/dev\/pts\/\d+$/)
@@ -41,7 +44,10 @@ describe('the terminal', () => {
     try {
       const s = sh('for fd in 0 1 2; do test -t $fd && echo "tty$fd"; done; ls -1 /proc/$$/fd; exit 5')
       const { output, exit } = await collectPty(s)
-      const lines = output.toString().split('\r\n').filter((l) => l !== '')
+      const lines = output
+        .toString()
+        .split('\r\n')
+        .filter((l) => l !== '')
       expect(lines).toEqual(['tty0', 'tty1', 'tty2', '0', '1', '2'])
       expect(exit.exit_code).toBe(5)
     } finally {
@@ -86,8 +92,12 @@ describe('the terminal', () => {
   })
 
   it('refuses bad sizes with INVALID_REQUEST naming the field', () => {
-    expect(() => sup.pty({ command: 'true', rows: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', message: expect.stringContaining('rows') }))
-    expect(() => sup.pty({ command: 'true', cols: 1001 })).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', message: expect.stringContaining('cols') }))
+    expect(() => sup.pty({ command: 'true', rows: 0 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_REQUEST', message: expect.stringContaining('rows') }),
+    )
+    expect(() => sup.pty({ command: 'true', cols: 1001 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_REQUEST', message: expect.stringContaining('cols') }),
+    )
   })
 })
 
@@ -128,7 +138,13 @@ describe('the end', () => {
     const want = createHash('sha256').update(expected).digest('hex')
     for (let i = 0; i < 100; i++) {
       const { output, exit, late } = await collectPty(sh(`base64 ${file}; exit 3`))
-      expect({ i, digest: createHash('sha256').update(output).digest('hex'), bytes: output.length, exit: exit.exit_code, late }).toEqual({
+      expect({
+        i,
+        digest: createHash('sha256').update(output).digest('hex'),
+        bytes: output.length,
+        exit: exit.exit_code,
+        late,
+      }).toEqual({
         i,
         digest: want,
         bytes: expected.length,
@@ -205,7 +221,12 @@ describe('credentials and limits', () => {
     const [uid, gid, groups, owner] = output.toString().split('\r\n')
     expect(Number(uid)).toBe(nobody?.uid)
     expect(Number(gid)).toBe(nobody?.gid)
-    expect(groups.split(' ').map(Number).sort((a, b) => a - b)).toEqual(nobody?.groups)
+    expect(
+      groups
+        .split(' ')
+        .map(Number)
+        .sort((a, b) => a - b),
+    ).toEqual(nobody?.groups)
     expect(Number(owner)).toBe(nobody?.uid)
   })
 
@@ -221,7 +242,9 @@ describe('credentials and limits', () => {
   it('reports the pids and cpu counters of its cgroup at the exit', async () => {
     expect(sup.capabilities.controllers).toMatchObject({ pids: { usable: true }, cpu: { usable: true } })
     // Limited to one task, the shell's fork is refused: a hit the exit must carry.
-    const { exit } = await collectPty(sup.pty({ command: 'sh', args: ['-c', 'true & wait'], pids_limit: 1, cpu_limit: 1 }))
+    const { exit } = await collectPty(
+      sup.pty({ command: 'sh', args: ['-c', 'true & wait'], pids_limit: 1, cpu_limit: 1 }),
+    )
     expect(exit.pids_limit_hits).toBeGreaterThanOrEqual(1)
     expect(exit.usage?.pids_peak).toBe(1)
     expect(exit.usage?.cpu_throttled_ms).toEqual(expect.any(Number))

@@ -23,9 +23,11 @@ afterAll(async () => {
   rmTemp(dir)
 })
 
-const post = (p: string, body: unknown, headers: Record<string, string> = {}) => t.api(p, { method: 'POST', body, headers })
+const post = (p: string, body: unknown, headers: Record<string, string> = {}) =>
+  t.api(p, { method: 'POST', body, headers })
 type Frame = Record<string, unknown>
-const runFrames = async (body: unknown): Promise<Frame[]> => dataOf((await readSse(await post('/processes/run', body))).messages) as Frame[]
+const runFrames = async (body: unknown): Promise<Frame[]> =>
+  dataOf((await readSse(await post('/processes/run', body))).messages) as Frame[]
 
 /** Waits for the process to end through the server's own supervisor (an event, not a poll). */
 async function ended(pid: number): Promise<ProcessInfo> {
@@ -49,21 +51,37 @@ describe('reason over HTTP', () => {
   })
 
   it('timeout_grace: SIGTERM first, the frame has 15 and timed_out', async () => {
-    const frames = await runFrames({ command: 'sh', args: ['-c', 'sleep 100 & wait'], timeout: 0.2, timeout_grace: 600 })
+    const frames = await runFrames({
+      command: 'sh',
+      args: ['-c', 'sleep 100 & wait'],
+      timeout: 0.2,
+      timeout_grace: 600,
+    })
     expect(frames.at(-1)).toMatchObject({ signal: 15, timed_out: true, reason: 'timed_out' })
   })
 
   it('a run whose client disconnects is killed by client_gone', async () => {
     const ac = new AbortController()
-    const res = await t.api('/processes/run', { method: 'POST', body: { command: 'sh', args: ['-c', 'echo up; exec sleep 100'] }, signal: ac.signal })
+    const res = await t.api('/processes/run', {
+      method: 'POST',
+      body: { command: 'sh', args: ['-c', 'echo up; exec sleep 100'] },
+      signal: ac.signal,
+    })
     const got = await readSse(res, (r) => r.messages.length >= 2)
     const pid = (dataOf(got.messages)[0] as { pid: number }).pid
     ac.abort()
-    expect(await ended(pid)).toMatchObject({ status: 'signaled', signal: 9, reason: 'killed', killed_by: 'client_gone' })
+    expect(await ended(pid)).toMatchObject({
+      status: 'signaled',
+      signal: 9,
+      reason: 'killed',
+      killed_by: 'client_gone',
+    })
   })
 
   it('DELETE is killed by api', async () => {
-    const { pid } = (await json(await post('/processes', { command: 'sleep', args: ['100'] }))) as unknown as ProcessInfo
+    const { pid } = (await json(
+      await post('/processes', { command: 'sleep', args: ['100'] }),
+    )) as unknown as ProcessInfo
     expect((await t.api(`/processes/${pid}`, { method: 'DELETE' })).status).toBe(204)
     expect(await ended(pid)).toMatchObject({ status: 'signaled', reason: 'killed', killed_by: 'api' })
   })
@@ -93,7 +111,11 @@ describe('reason over HTTP', () => {
 
 describe('stderr_mode "stdout" over HTTP', () => {
   it('run: one stream in written order, tagged stdout', async () => {
-    const frames = await runFrames({ command: 'sh', args: ['-c', 'echo a; echo b >&2; echo c; echo d >&2'], stderr_mode: 'stdout' })
+    const frames = await runFrames({
+      command: 'sh',
+      args: ['-c', 'echo a; echo b >&2; echo c; echo d >&2'],
+      stderr_mode: 'stdout',
+    })
     const out = frames.filter((f) => 'line' in f)
     expect(out.map((f) => f.line)).toEqual(['a', 'b', 'c', 'd'])
     expect(out.every((f) => f.stream === 'stdout')).toBe(true)
@@ -117,7 +139,9 @@ describe('output_encoding "base64" over HTTP', () => {
   })
 
   it('snapshots (chunks) and follows (data, id = chunk index) of a started process', async () => {
-    const { pid } = (await json(await post('/processes', { command: 'cat', args: [file], output_encoding: 'base64' }))) as unknown as ProcessInfo
+    const { pid } = (await json(
+      await post('/processes', { command: 'cat', args: [file], output_encoding: 'base64' }),
+    )) as unknown as ProcessInfo
     await ended(pid)
     for (const view of ['stdout', 'output']) {
       const snap = await json(await t.api(`/processes/${pid}/${view}`))
@@ -137,7 +161,9 @@ describe('100 MB of output', () => {
   const N = 12_500_000
 
   it('a started process keeps its head and its tail, and counts the gap', async () => {
-    const { pid } = (await json(await post('/processes', { command: 'seq', args: ['1', String(N)] }))) as unknown as ProcessInfo
+    const { pid } = (await json(
+      await post('/processes', { command: 'seq', args: ['1', String(N)] }),
+    )) as unknown as ProcessInfo
     await ended(pid)
     for (const view of ['stdout', 'output']) {
       const snap = await json(await t.api(`/processes/${pid}/${view}`))
@@ -170,7 +196,11 @@ describe('100 MB of output', () => {
     expect(size(live) + String(live.length + 1).length + 1).toBeGreaterThan(max / 2)
     expect(size(tail)).toBeLessThanOrEqual(max / 2)
     expect(size(tail) + String(N - tail.length).length + 1).toBeGreaterThan(max / 2)
-    expect(dropped).toEqual({ dropped_lines: N - live.length - tail.length, dropped_bytes: seqBytes(N) - size(live) - size(tail), stream: 'stdout' })
+    expect(dropped).toEqual({
+      dropped_lines: N - live.length - tail.length,
+      dropped_bytes: seqBytes(N) - size(live) - size(tail),
+      stream: 'stdout',
+    })
   })
 
   it('run with max_output_bytes larger than the output: nothing dropped, no truncated', async () => {
@@ -186,7 +216,9 @@ describe('Idempotency-Key', () => {
   it('20 concurrent requests with one key start exactly one process', async () => {
     const before = t.sup.total
     const key = `k-${randomBytes(8).toString('hex')}`
-    const answers = await Promise.all(Array.from({ length: 20 }, () => post('/processes', body, { 'idempotency-key': key })))
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => post('/processes', body, { 'idempotency-key': key })),
+    )
     const statuses = answers.map((r) => r.status).sort()
     expect(statuses).toEqual([200, ...Array(18).fill(200), 201].sort())
     const pids = new Set(await Promise.all(answers.map(async (r) => ((await r.json()) as ProcessInfo).pid)))

@@ -25,12 +25,16 @@ afterAll(async () => {
 
 function post(path: string, body: unknown): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${ts.url}/api/v1${path}`, { method: 'POST', agent, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } }, (res) => {
-      let text = ''
-      res.setEncoding('utf8')
-      res.on('data', (chunk: string) => (text += chunk))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }))
-    })
+    const req = http.request(
+      `${ts.url}/api/v1${path}`,
+      { method: 'POST', agent, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } },
+      (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => (text += chunk))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }))
+      },
+    )
     req.on('error', reject)
     req.end(JSON.stringify(body))
   })
@@ -61,6 +65,9 @@ it('a start that finds no free fd answers 429 TOO_MANY_OPEN_FILES with errno EMF
   } finally {
     for (const fd of held) fs.closeSync(fd)
   }
-  expect(refused).toEqual({ status: 429, body: { error: expect.any(String), code: 'TOO_MANY_OPEN_FILES', errno: 'EMFILE', syscall: 'pipe2' } })
+  expect(refused).toEqual({
+    status: 429,
+    body: { error: expect.any(String), code: 'TOO_MANY_OPEN_FILES', errno: 'EMFILE', syscall: 'pipe2' },
+  })
   expect(await post('/processes', { command: 'true' })).toMatchObject({ status: 201 })
 })

@@ -21,7 +21,10 @@ describe('limits over HTTP', () => {
       ] as const) {
         const res = await srv.api(path_, { method: 'POST', body })
         expect(res.status).toBe(400)
-        expect(await res.json()).toMatchObject({ code: 'INVALID_REQUEST', error: expect.stringMatching(/pids_limit|cpu_limit/) })
+        expect(await res.json()).toMatchObject({
+          code: 'INVALID_REQUEST',
+          error: expect.stringMatching(/pids_limit|cpu_limit/),
+        })
       }
     } finally {
       await srv.close()
@@ -29,13 +32,20 @@ describe('limits over HTTP', () => {
   })
 
   it('a controller turned off: 422 SPAWN_FAILED, errno ENOTSUP, syscall cgroup', async () => {
-    const srv = await startServer({ supervisor: new Supervisor({ cgroup: { hierarchies: { pids: false, cpu: false } } }) })
+    const srv = await startServer({
+      supervisor: new Supervisor({ cgroup: { hierarchies: { pids: false, cpu: false } } }),
+    })
     try {
       for (const field of ['pids_limit', 'cpu_limit']) {
         for (const route of ['/processes/run', '/processes']) {
           const res = await srv.api(route, { method: 'POST', body: { command: 'true', [field]: 4 } })
           expect(res.status).toBe(422)
-          expect(await res.json()).toMatchObject({ code: 'SPAWN_FAILED', errno: 'ENOTSUP', syscall: 'cgroup', error: expect.stringContaining(field) })
+          expect(await res.json()).toMatchObject({
+            code: 'SPAWN_FAILED',
+            errno: 'ENOTSUP',
+            syscall: 'cgroup',
+            error: expect.stringContaining(field),
+          })
         }
       }
     } finally {
@@ -46,9 +56,15 @@ describe('limits over HTTP', () => {
   it('a contained process answers with its figures in the run stream', async () => {
     const srv = await startServer()
     try {
-      const res = await srv.api('/processes/run', { method: 'POST', body: { command: 'sh', args: ['-c', 'true & wait'], pids_limit: 1, cpu_limit: 0.5 } })
+      const res = await srv.api('/processes/run', {
+        method: 'POST',
+        body: { command: 'sh', args: ['-c', 'true & wait'], pids_limit: 1, cpu_limit: 0.5 },
+      })
       expect(res.status).toBe(200)
-      const frames = (await res.text()).split('\n\n').filter((f) => f.startsWith('data: ')).map((f) => JSON.parse(f.slice(6)) as Record<string, unknown>)
+      const frames = (await res.text())
+        .split('\n\n')
+        .filter((f) => f.startsWith('data: '))
+        .map((f) => JSON.parse(f.slice(6)) as Record<string, unknown>)
       const last = frames.at(-1) as { exit_code: number; pids_limit_hits: number; usage: Record<string, unknown> }
       expect(last.exit_code).not.toBe(0)
       expect(last.pids_limit_hits).toBeGreaterThan(0)

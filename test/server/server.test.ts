@@ -12,7 +12,8 @@ afterEach(async () => {
   await t.close()
 })
 
-const USAGE = '\\{"wall_ms":[0-9.]+,"user_cpu_ms":[0-9.]+,"system_cpu_ms":[0-9.]+,"memory_peak_bytes":(?:[0-9]+|null)\\}'
+const USAGE =
+  '\\{"wall_ms":[0-9.]+,"user_cpu_ms":[0-9.]+,"system_cpu_ms":[0-9.]+,"memory_peak_bytes":(?:[0-9]+|null)\\}'
 
 describe('POST /processes/run', () => {
   it('sends the seed example as bare data frames, byte for byte', async () => {
@@ -89,7 +90,13 @@ describe('POST /processes/run', () => {
   it('slows a process down for a slow reader and then delivers every line', async () => {
     // ~24 MB of output: far more than the socket buffers hold.
     const lines = 200_000
-    const body = { command: 'sh', args: ['-c', `yes 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789 | head -n ${lines}`] }
+    const body = {
+      command: 'sh',
+      args: [
+        '-c',
+        `yes 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789 | head -n ${lines}`,
+      ],
+    }
     // Catch the process as the server creates it, to see its pipes being paused.
     let resolvePaused!: () => void
     const paused = new Promise<void>((resolve) => (resolvePaused = resolve))
@@ -199,9 +206,7 @@ describe('the process lifecycle over HTTP', () => {
       ['output', '2'],
       ['eof', undefined],
     ])
-    const resumed = await readSse(
-      await t.api(`/processes/${pid}/stdout/follow`, { headers: { 'last-event-id': '0' } }),
-    )
+    const resumed = await readSse(await t.api(`/processes/${pid}/stdout/follow`, { headers: { 'last-event-id': '0' } }))
     expect(resumed.messages.map((m) => m.id)).toEqual(['1', '2', undefined])
     expect(dataOf(resumed.messages.slice(0, 2)).map((d) => (d as { line: string }).line)).toEqual(['out:b', 'done'])
 

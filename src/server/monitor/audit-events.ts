@@ -21,7 +21,14 @@ export function auditObserver(log: AuditLog, baseCwd: string): SupervisorObserve
       proc.started.then(
         () => log.write(startRecord(proc, req, resolve(baseCwd, req.workingDir ?? '.'), traceId)),
         (err: { code?: unknown; syscall?: unknown }) =>
-          log.write({ event: 'spawn_failed', command: req.command, args: req.args, code: err.code ?? null, syscall: err.syscall ?? null, trace_id: traceId }),
+          log.write({
+            event: 'spawn_failed',
+            command: req.command,
+            args: req.args,
+            code: err.code ?? null,
+            syscall: err.syscall ?? null,
+            trace_id: traceId,
+          }),
       )
       proc.exited.then((ev) => log.write(exitRecord(proc.pid, ev)), noop)
     },
@@ -31,7 +38,12 @@ export function auditObserver(log: AuditLog, baseCwd: string): SupervisorObserve
   }
 }
 
-function startRecord(proc: SupervisedProcess, req: Readonly<Normalized>, workingDir: string, traceId: string | null): Record<string, unknown> {
+function startRecord(
+  proc: SupervisedProcess,
+  req: Readonly<Normalized>,
+  workingDir: string,
+  traceId: string | null,
+): Record<string, unknown> {
   return {
     event: 'start',
     pid: proc.pid,

@@ -35,17 +35,42 @@ export class ServerMetrics {
     const registers = [this.registry]
     const live = this.#live
     const doneBytes = this.#doneBytes
-    this.#started = new Counter({ name: 'sandproc_processes_started_total', help: 'Processes that started (run, start, managed runs).', registers })
-    this.#exited = new Counter({ name: 'sandproc_processes_exited_total', help: 'Processes that exited, by end reason.', labelNames: ['reason'], registers })
-    this.#oomKills = new Counter({ name: 'sandproc_oom_kills_total', help: "Kernel OOM kills in the processes' cgroups.", registers })
-    new Gauge({ name: 'sandproc_processes_running', help: 'Processes running now.', registers, collect() { this.set(sources.running()) } })
+    this.#started = new Counter({
+      name: 'sandproc_processes_started_total',
+      help: 'Processes that started (run, start, managed runs).',
+      registers,
+    })
+    this.#exited = new Counter({
+      name: 'sandproc_processes_exited_total',
+      help: 'Processes that exited, by end reason.',
+      labelNames: ['reason'],
+      registers,
+    })
+    this.#oomKills = new Counter({
+      name: 'sandproc_oom_kills_total',
+      help: "Kernel OOM kills in the processes' cgroups.",
+      registers,
+    })
+    new Gauge({
+      name: 'sandproc_processes_running',
+      help: 'Processes running now.',
+      registers,
+      collect() {
+        this.set(sources.running())
+      },
+    })
     this.#spawnSeconds = new Histogram({
       name: 'sandproc_spawn_seconds',
       help: 'From the request to the start event, seconds.',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
     })
-    this.#spawnFailures = new Counter({ name: 'sandproc_spawn_failures_total', help: 'Processes that could not start, by error code.', labelNames: ['code'], registers })
+    this.#spawnFailures = new Counter({
+      name: 'sandproc_spawn_failures_total',
+      help: 'Processes that could not start, by error code.',
+      labelNames: ['code'],
+      registers,
+    })
     new Counter({
       name: 'sandproc_output_bytes_total',
       help: 'Bytes read from the processes, by stream.',
@@ -61,10 +86,30 @@ export class ServerMetrics {
         }
       },
     })
-    new Gauge({ name: 'sandproc_pty_sessions', help: 'Live PTY sessions.', registers, collect() { this.set(sources.ptySessions()) } })
-    this.#ptyCreated = new Counter({ name: 'sandproc_pty_sessions_created_total', help: 'PTY sessions created.', registers })
-    this.#restarts = new Counter({ name: 'sandproc_managed_restarts_total', help: 'Runs of managed processes that replaced a previous run.', registers })
-    this.#http = new Counter({ name: 'sandproc_http_requests_total', help: 'HTTP requests answered, by route pattern and status.', labelNames: ['route', 'status'], registers })
+    new Gauge({
+      name: 'sandproc_pty_sessions',
+      help: 'Live PTY sessions.',
+      registers,
+      collect() {
+        this.set(sources.ptySessions())
+      },
+    })
+    this.#ptyCreated = new Counter({
+      name: 'sandproc_pty_sessions_created_total',
+      help: 'PTY sessions created.',
+      registers,
+    })
+    this.#restarts = new Counter({
+      name: 'sandproc_managed_restarts_total',
+      help: 'Runs of managed processes that replaced a previous run.',
+      registers,
+    })
+    this.#http = new Counter({
+      name: 'sandproc_http_requests_total',
+      help: 'HTTP requests answered, by route pattern and status.',
+      labelNames: ['route', 'status'],
+      registers,
+    })
     collectDefaultMetrics({ register: this.registry })
   }
 

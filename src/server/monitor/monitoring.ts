@@ -33,7 +33,15 @@ export class Monitoring {
     if (log !== null) {
       this.#unsubscribe.push(sup.observe(auditObserver(log, sup.cwd)))
       pty.observe({
-        created: (e) => log.write({ event: 'pty_create', session_id: e.id, pid: e.session.pid, command: e.session.command, args: e.session.args, trace_id: currentTraceId() }),
+        created: (e) =>
+          log.write({
+            event: 'pty_create',
+            session_id: e.id,
+            pid: e.session.pid,
+            command: e.session.command,
+            args: e.session.args,
+            trace_id: currentTraceId(),
+          }),
         attached: (e) => log.write({ event: 'pty_attach', session_id: e.id, pid: e.session.pid }),
         ended: (e: PtyEntry, ev) => log.write({ ...exitRecord(e.session.pid, ev), event: 'pty_end', session_id: e.id }),
       })

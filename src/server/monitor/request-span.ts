@@ -4,15 +4,7 @@
  * propagator, so the trace id reaches the audit log even when no SDK is loaded.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import {
-  context,
-  createTraceState,
-  ROOT_CONTEXT,
-  SpanKind,
-  trace,
-  type Context,
-  type Span,
-} from '@opentelemetry/api'
+import { context, createTraceState, ROOT_CONTEXT, SpanKind, trace, type Context, type Span } from '@opentelemetry/api'
 
 const tracer = trace.getTracer('sandproc')
 
@@ -36,15 +28,14 @@ export function parentOf(req: IncomingMessage): Context {
  * Runs `handle` inside the request's server span; the span ends when the response
  * closes, named by `route()` (a route pattern, never the raw path).
  */
-export function withRequestSpan<T>(
-  req: IncomingMessage,
-  res: ServerResponse,
-  route: () => string,
-  handle: () => T,
-): T {
+export function withRequestSpan<T>(req: IncomingMessage, res: ServerResponse, route: () => string, handle: () => T): T {
   const parent = parentOf(req)
   const method = req.method ?? 'GET'
-  const span: Span = tracer.startSpan(method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': method } }, parent)
+  const span: Span = tracer.startSpan(
+    method,
+    { kind: SpanKind.SERVER, attributes: { 'http.request.method': method } },
+    parent,
+  )
   if (span.isRecording()) {
     res.once('close', () => {
       const pattern = route()

@@ -45,7 +45,11 @@ export class IdempotencyKeys {
    *
    * @throws HttpError 409 `IDEMPOTENCY_CONFLICT` when the body differs from the first's.
    */
-  begin(key: string, body: string, start: () => Promise<FirstOutcome>): { first: boolean; outcome: Promise<FirstOutcome> } {
+  begin(
+    key: string,
+    body: string,
+    start: () => Promise<FirstOutcome>,
+  ): { first: boolean; outcome: Promise<FirstOutcome> } {
     const now = Date.now()
     this.#expire(now)
     const known = this.#entries.get(key)

@@ -57,7 +57,9 @@ export async function start(ctx: RouteContext): Promise<void> {
 function startOnce(ctx: RouteContext, body: Record<string, unknown>): Promise<FirstOutcome> {
   checkCapacity(ctx)
   // The supervisor validates every field and throws INVALID_REQUEST naming it.
-  const p = isManagedRequest(body) ? ctx.sup.startManaged(body as unknown as ManagedStartRequest) : ctx.sup.start(body as unknown as StartRequest)
+  const p = isManagedRequest(body)
+    ? ctx.sup.startManaged(body as unknown as ManagedStartRequest)
+    : ctx.sup.start(body as unknown as StartRequest)
   return p.started.then(
     () => ({ info: () => p.info() }),
     (error: unknown) => ({ error }),

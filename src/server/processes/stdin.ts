@@ -45,7 +45,10 @@ export async function writeStdin(ctx: RouteContext): Promise<void> {
   let held = Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, maxStdinBytes) : maxStdinBytes
   if (queue.bytes + held > maxStdinQueueBytes) {
     ctx.req.resume()
-    throw new HttpError('STDIN_QUEUE_FULL', `Stdin queue of process ${ctx.params[0]} is full (${maxStdinQueueBytes} bytes)`)
+    throw new HttpError(
+      'STDIN_QUEUE_FULL',
+      `Stdin queue of process ${ctx.params[0]} is full (${maxStdinQueueBytes} bytes)`,
+    )
   }
   queue.bytes += held
   // Settles when the client goes away before its answer: no write waits on it after that.

@@ -212,7 +212,9 @@ export class PtyChannel {
   // One pause of the session, held while its output has nowhere to go.
   #update(): void {
     const live = this.#ws !== null && this.#ready
-    const wait = live ? this.#unsent > this.#opts.highWaterMark : !this.#released && this.#log.unseen >= this.#opts.holdBytes
+    const wait = live
+      ? this.#unsent > this.#opts.highWaterMark
+      : !this.#released && this.#log.unseen >= this.#opts.holdBytes
     const stop = wait && !this.#terminated && !this.#killed
     if (stop === this.#paused) return
     this.#paused = stop

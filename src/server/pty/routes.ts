@@ -18,7 +18,10 @@ export function ptyRoutes(prefix: string, registry: PtyRegistry): Route<Handler>
   const base = `${prefix}/pty`
   return [
     { pattern: exact(base), methods: { GET: (ctx) => list(ctx, registry), POST: (ctx) => create(ctx, registry) } },
-    { pattern: exact(`${base}/([^/]+)`), methods: { GET: (ctx) => get(ctx, registry), DELETE: (ctx) => remove(ctx, registry) } },
+    {
+      pattern: exact(`${base}/([^/]+)`),
+      methods: { GET: (ctx) => get(ctx, registry), DELETE: (ctx) => remove(ctx, registry) },
+    },
     { pattern: exact(`${base}/([^/]+)/resize`), methods: { POST: (ctx) => resize(ctx, registry) } },
   ]
 }
@@ -59,7 +62,8 @@ async function resize(ctx: RouteContext, registry: PtyRegistry): Promise<void> {
   try {
     entry.session.resize(cols, rows)
   } catch (err) {
-    if (errorCode(err) === 'PROCESS_NOT_RUNNING') throw new HttpError('PROCESS_NOT_RUNNING', `PTY session ${entry.id} has ended`)
+    if (errorCode(err) === 'PROCESS_NOT_RUNNING')
+      throw new HttpError('PROCESS_NOT_RUNNING', `PTY session ${entry.id} has ended`)
     throw err
   }
   sendEmpty(ctx.res, 204)

@@ -55,7 +55,7 @@ export class Scrollback {
     let batch: Buffer[] = []
     let size = 0
     for (const chunk of this.#chunks) {
-      for (let at = 0; at < chunk.length; ) {
+      for (let at = 0; at < chunk.length;) {
         const take = Math.min(chunk.length - at, max - size)
         batch.push(at === 0 && take === chunk.length ? chunk : chunk.subarray(at, at + take))
         size += take
@@ -73,7 +73,8 @@ export class Scrollback {
   // Oldest bytes out first, down to `size`, never into the unseen ones.
   #trim(): void {
     const keep = Math.max(this.size, this.#unseen)
-    while (this.#chunks.length > 0 && this.#bytes - this.#chunks[0].length >= keep) this.#bytes -= (this.#chunks.shift() as Buffer).length
+    while (this.#chunks.length > 0 && this.#bytes - this.#chunks[0].length >= keep)
+      this.#bytes -= (this.#chunks.shift() as Buffer).length
     const excess = this.#bytes - keep
     if (excess > 0) {
       // A view: it keeps the rest of that one read (at most 64 KiB) alive, no more.

@@ -86,9 +86,17 @@ export class PtyRegistry {
   add(session: PtySession): { entry: PtyEntry; token: string } {
     const id = randomBytes(12).toString('base64url')
     const token = randomBytes(24).toString('base64url')
-    const entry: PtyEntry = { id, session, channel: new PtyChannel(session, this.opts, this.#track), tokenDigest: digest(token) }
+    const entry: PtyEntry = {
+      id,
+      session,
+      channel: new PtyChannel(session, this.opts, this.#track),
+      tokenDigest: digest(token),
+    }
     this.#entries.set(id, entry)
-    session.started.then(() => this.#notify((o) => o.created?.(entry)), () => undefined)
+    session.started.then(
+      () => this.#notify((o) => o.created?.(entry)),
+      () => undefined,
+    )
     session.exited.then(
       (ev) => {
         this.#notify((o) => o.ended?.(entry, ev))

@@ -28,7 +28,12 @@ export function ptySessionsOf(server: Server): PtyRegistry | undefined {
  * the PTY socket path get here (see ../http/upgrade.ts); an unknown session is 404.
  */
 export function servePtySockets(server: Server, prefix: string, registry: PtyRegistry): void {
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_PTY_FRAME, clientTracking: false })
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: MAX_PTY_FRAME,
+    clientTracking: false,
+  })
   registries.set(server, registry)
   const path = new RegExp(`^${prefix}/pty/([^/?]+)/ws$`)
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

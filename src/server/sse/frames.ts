@@ -24,7 +24,8 @@ export function dataFrame(payload: unknown): string {
  */
 export function outputFrame(ev: { line: string; data?: Buffer; timestamp: number; stream: string }): string {
   // output_encoding "base64": the read's exact bytes (base64 needs no JSON escaping).
-  if (ev.data !== undefined) return `data: {"data":"${ev.data.toString('base64')}","timestamp":${ev.timestamp},"stream":"${ev.stream}"}\n\n`
+  if (ev.data !== undefined)
+    return `data: {"data":"${ev.data.toString('base64')}","timestamp":${ev.timestamp},"stream":"${ev.stream}"}\n\n`
   return `data: {"line":${JSON.stringify(ev.line)},"timestamp":${ev.timestamp},"stream":"${ev.stream}"}\n\n`
 }
 

@@ -53,10 +53,7 @@ export interface FollowOptions extends StreamOptions {
  * `highWaterMark` bytes the process's pipes are paused; a reader that stops early
  * (`return()`, a cancelled `ReadableStream`) kills the process tree.
  */
-export function runEventStream(
-  proc: SupervisedProcess,
-  opts: StreamOptions = {},
-): EventStream {
+export function runEventStream(proc: SupervisedProcess, opts: StreamOptions = {}): EventStream {
   let exited = false
   const queue = new ChunkQueue({
     highWaterMark: opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
@@ -163,7 +160,9 @@ export function toReadableStream(source: AsyncIterable<Uint8Array>): ReadableStr
 function followData(event: OutputEvent, view: LogView): object {
   if (event.data !== undefined) {
     const data = event.data.toString('base64')
-    return view === 'output' ? { data, timestamp: event.timestamp, stream: event.stream } : { data, timestamp: event.timestamp }
+    return view === 'output'
+      ? { data, timestamp: event.timestamp, stream: event.stream }
+      : { data, timestamp: event.timestamp }
   }
   return view === 'output'
     ? { line: event.line, timestamp: event.timestamp, stream: event.stream }

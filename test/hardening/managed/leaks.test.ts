@@ -13,7 +13,9 @@ import { openFds, pidfds, zombieChildren } from '../../helpers/system.js'
 
 /** Directories below this process's supervisor cgroups (named s<pid>-<random>), per-run ones included. */
 function cgroupDirs(): string[] {
-  const out = execFileSync('find', ['/sys/fs/cgroup', '-maxdepth', '9', '-type', 'd', '-path', `*/s${process.pid}-*`], { encoding: 'utf8' })
+  const out = execFileSync('find', ['/sys/fs/cgroup', '-maxdepth', '9', '-type', 'd', '-path', `*/s${process.pid}-*`], {
+    encoding: 'utf8',
+  })
   return out.split('\n').filter(Boolean).sort()
 }
 
@@ -26,7 +28,12 @@ describe('a crash loop of 50 restarts', () => {
     const sup = new Supervisor()
     try {
       // Warm-up: the pool of prepared cgroups and the watchdog exist after a first run.
-      const warm = sup.start({ command: 'sh', args: ['-c', 'sleep 100 & exit 1'], name: 'warm', restart: { policy: 'never' } })
+      const warm = sup.start({
+        command: 'sh',
+        args: ['-c', 'sleep 100 & exit 1'],
+        name: 'warm',
+        restart: { policy: 'never' },
+      })
       await untilStatus(warm, 'stopped')
       await settle()
       // The pool holds its cgroups open: count with it full, both times.
@@ -35,7 +42,12 @@ describe('a crash loop of 50 restarts', () => {
       const pidfdsBefore = pidfds()
       const cgroupsBefore = cgroupDirs()
 
-      const m = sup.start({ command: 'sh', args: ['-c', 'sleep 100 & exit 1'], name: 'loop', restart: { policy: 'always', initial_backoff_ms: 0, max_restarts: 50 } })
+      const m = sup.start({
+        command: 'sh',
+        args: ['-c', 'sleep 100 & exit 1'],
+        name: 'loop',
+        restart: { policy: 'always', initial_backoff_ms: 0, max_restarts: 50 },
+      })
       let runs = 0
       m.on('start', () => runs++)
       await untilStatus(m, 'stopped')

@@ -25,7 +25,10 @@ describe('managed names', () => {
   })
 
   it.each(['...', '.x', 'x.', '.hidden'])('%j is a name like any other', async (name) => {
-    const res = await s.api('/processes', { method: 'POST', body: { command: 'true', name, restart: { policy: 'never' } } })
+    const res = await s.api('/processes', {
+      method: 'POST',
+      body: { command: 'true', name, restart: { policy: 'never' } },
+    })
     expect(res.status).toBe(201)
     const got = await s.api(`/processes/${encodeURIComponent(name)}`)
     expect(got.status).toBe(200)

@@ -40,7 +40,15 @@ describe('stopped managed processes', () => {
       const all: ManagedProcess[] = []
       for (let i = 0; i < 8; i++) {
         // 1 MB of 100-byte lines, then the end: stopped (policy never).
-        const m = sup.start({ command: 'sh', args: ['-c', 'yes 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789 | head -n 10000'], name: `out${i}`, restart: { policy: 'never' } })
+        const m = sup.start({
+          command: 'sh',
+          args: [
+            '-c',
+            'yes 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789 | head -n 10000',
+          ],
+          name: `out${i}`,
+          restart: { policy: 'never' },
+        })
         await stopped(m)
         all.push(m)
       }
@@ -61,7 +69,8 @@ describe('stopped managed processes', () => {
       await keep.started
       await keep.stop()
       await keep.restart()
-      for (let i = 0; i < 4; i++) await stopped(sup.start({ command: 'true', name: `other${i}`, restart: { policy: 'never' } }))
+      for (let i = 0; i < 4; i++)
+        await stopped(sup.start({ command: 'true', name: `other${i}`, restart: { policy: 'never' } }))
       expect(keep.status).toBe('running')
       expect(sup.managed('keep')).toBe(keep)
       expect(sup.managed('other0')).toBeUndefined()

@@ -80,13 +80,17 @@ describe('PTY input', () => {
 
   it('input waiting past the bound goes through whole and in order once the program reads', async () => {
     // The shell stops itself before reading: every byte sent waits, then flows.
-    const s = await createPty(ts, { command: 'sh', args: ['-c', 'stty raw -echo; kill -STOP $$; head -c 4194304 | sha256sum; exit 3'] })
+    const s = await createPty(ts, {
+      command: 'sh',
+      args: ['-c', 'stty raw -echo; kill -STOP $$; head -c 4194304 | sha256sum; exit 3'],
+    })
     const { channel } = entryOf(ts, s.session_id)
     const c = await PtyClient.attach(ts, s)
     await until(() => stat(s.pid)?.state === 'T')
     const input = Buffer.alloc(4 * MiB)
     for (let i = 0; i < input.length; i++) input[i] = 0x30 + (i % 61)
-    for (let at = 0; at < input.length; at += MAX_PTY_FRAME - 1) c.send(dataFrame(input.subarray(at, at + MAX_PTY_FRAME - 1)))
+    for (let at = 0; at < input.length; at += MAX_PTY_FRAME - 1)
+      c.send(dataFrame(input.subarray(at, at + MAX_PTY_FRAME - 1)))
     await until(() => channel.inputPaused)
     process.kill(s.pid, 'SIGCONT')
     expect(await c.closed).toEqual({ code: 1000, reason: 'exit:3' })

@@ -39,14 +39,20 @@ function fileFds(): string[] {
 
 /** The per-session cgroup's parent: this supervisor's own cgroup directory. */
 function supervisorCgroup(pid: number): string {
-  const line = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => /:memory:/.test(l) || l.startsWith('0::'))
+  const line = fs
+    .readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+    .split('\n')
+    .find((l) => /:memory:/.test(l) || l.startsWith('0::'))
   const rel = (line ?? '').split(':')[2]
   const root = fs.existsSync('/sys/fs/cgroup/memory') ? '/sys/fs/cgroup/memory' : '/sys/fs/cgroup'
   return path.dirname(path.join(root, rel))
 }
 
 function subdirs(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name)
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
 }
 
 async function settle(): Promise<void> {
@@ -56,7 +62,8 @@ async function settle(): Promise<void> {
 describe('PTY session limits and leaks', () => {
   it('the 65th live session gets 429 TOO_MANY_SESSIONS; a slot frees after an exit', async () => {
     const live: Created[] = []
-    for (let i = 0; i < 64; i += 16) live.push(...(await Promise.all(Array.from({ length: 16 }, () => createPty(ts, { command: 'cat' })))))
+    for (let i = 0; i < 64; i += 16)
+      live.push(...(await Promise.all(Array.from({ length: 16 }, () => createPty(ts, { command: 'cat' })))))
     const refused = await ts.api('/pty', { method: 'POST', body: { command: 'cat' } })
     expect(refused.status).toBe(429)
     expect(await refused.json()).toMatchObject({ code: 'TOO_MANY_SESSIONS' })

@@ -127,7 +127,10 @@ describe('the scrollback of ended sessions', () => {
     const small = await startServer({ maxPtySessions: 2, ptyHoldBytes: 4096 })
     const ended: Created[] = []
     for (const tag of ['a', 'b', 'c']) {
-      const s = await createPty(small, { command: 'sh', args: ['-c', `head -c 5000 /dev/zero | tr "\\\\0" ${tag}; exit 2`] })
+      const s = await createPty(small, {
+        command: 'sh',
+        args: ['-c', `head -c 5000 /dev/zero | tr "\\\\0" ${tag}; exit 2`],
+      })
       const c = await PtyClient.attach(small, s)
       expect(await c.closed).toEqual({ code: 1000, reason: 'exit:2' })
       ended.push(s)

@@ -56,7 +56,10 @@ describe('the console link and terminal focus', () => {
     await page.locator('#term-status[data-state="connected"]').waitFor()
     await page.waitForFunction(() => document.activeElement?.classList.contains('xterm-helper-textarea') === true)
     await page.keyboard.type('echo focused-$((6*7))\n')
-    await page.locator('#term .xterm-rows > div').filter({ hasText: /^\s*focused-42\s*$/ }).waitFor()
+    await page
+      .locator('#term .xterm-rows > div')
+      .filter({ hasText: /^\s*focused-42\s*$/ })
+      .waitFor()
     await page.keyboard.type('exit 5\n')
     await page.locator('#term-status[data-exit-code="5"]').waitFor()
   })

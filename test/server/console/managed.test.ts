@@ -53,7 +53,9 @@ describe('the console with managed processes', () => {
 
     await row.getByRole('button', { name: /^Kill crashy/ }).click()
     await row.locator('td[data-col="managed"]', { hasText: 'stopped' }).waitFor()
-    const stopped = (await (await h.api('/processes/crashy')).json()) as { managed: { status: string; restart_count: number } }
+    const stopped = (await (await h.api('/processes/crashy')).json()) as {
+      managed: { status: string; restart_count: number }
+    }
     expect(stopped.managed.status).toBe('stopped')
     expect(await row.getByRole('button', { name: /^Kill crashy/ }).isDisabled()).toBe(true)
     expect(cspErrors(errors)).toEqual([])
@@ -63,14 +65,19 @@ describe('the console with managed processes', () => {
     const { page } = await h.openPage()
     const pid = await startFromForm(page, { command: 'sleep', args: '300', name: 'sleeper', restart: 'always' })
     const started = (await (await h.api(`/processes/${pid}`)).json()) as Record<string, unknown>
-    expect(started.managed, 'POST /processes with name and restart must make a managed process').toMatchObject({ name: 'sleeper' })
+    expect(started.managed, 'POST /processes with name and restart must make a managed process').toMatchObject({
+      name: 'sleeper',
+    })
     const row = managedRow(page, 'sleeper')
     await row.locator('td[data-col="restarts"]', { hasText: '0' }).waitFor()
     await row.getByRole('button', { name: /^Restart sleeper/ }).click()
     await row.locator('td[data-col="restarts"]', { hasText: '1' }).waitFor()
     const newPid = Number(await row.getAttribute('data-pid'))
     expect(newPid).not.toBe(pid)
-    const info = (await (await h.api('/processes/sleeper')).json()) as { pid: number; managed: { restart_count: number } }
+    const info = (await (await h.api('/processes/sleeper')).json()) as {
+      pid: number
+      managed: { restart_count: number }
+    }
     expect(info).toMatchObject({ pid: newPid, status: 'running', managed: { restart_count: 1 } })
     await row.getByRole('button', { name: /^Kill sleeper/ }).click()
     await row.locator('td[data-col="managed"]', { hasText: 'stopped' }).waitFor()

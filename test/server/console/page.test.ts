@@ -8,7 +8,16 @@ import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CONSOLE_TOKEN, cspErrors, dropConnections, row, screenshot, startFromForm, useHarness, type Harness } from '../../helpers/console.js'
+import {
+  CONSOLE_TOKEN,
+  cspErrors,
+  dropConnections,
+  row,
+  screenshot,
+  startFromForm,
+  useHarness,
+  type Harness,
+} from '../../helpers/console.js'
 
 let h: Harness
 const cleanup: string[] = []
@@ -79,7 +88,10 @@ describe('the console', () => {
     writeFileSync(gate, '')
     await output.locator('.line.stdout', { hasText: 'finished' }).waitFor()
     await page.locator('#output-state', { hasText: 'exited with code 3' }).waitFor()
-    await row(page, pid).and(page.locator('[data-status="exited"]')).locator('td[data-col="status"]', { hasText: 'exit 3' }).waitFor()
+    await row(page, pid)
+      .and(page.locator('[data-status="exited"]'))
+      .locator('td[data-col="status"]', { hasText: 'exit 3' })
+      .waitFor()
     expect(await row(page, pid).locator('td[data-col="ended"]').textContent()).toMatch(/^[0-9]{2}:[0-9]{2}:[0-9]{2}$/)
     expect(await row(page, pid).locator('td[data-col="wall"]').textContent()).toMatch(/[0-9] (ms|s)$/)
     expect(cspErrors(errors)).toEqual([])
@@ -108,7 +120,10 @@ describe('the console', () => {
 
     // Lines the retention bound dropped (this server keeps 1 MiB; 2 MiB are printed, in
     // lines of 60000 bytes) show as a gap.
-    const flood = await startFromForm(page, { command: 'sh', args: `-c 'head -c 2097152 /dev/zero | tr "\\0" x | fold -w 60000; echo last'` })
+    const flood = await startFromForm(page, {
+      command: 'sh',
+      args: `-c 'head -c 2097152 /dev/zero | tr "\\0" x | fold -w 60000; echo last'`,
+    })
     // The previous panel also said "exited with code 0": wait for the flood's own panel
     // and its last line.
     await page.locator('#output-title', { hasText: `pid ${flood}:` }).waitFor()
@@ -116,7 +131,9 @@ describe('the console', () => {
     await output.locator('.line.stdout', { hasText: /x+last$/ }).waitFor()
     const snapshot = (await (await api(`/processes/${flood}/stdout`)).json()) as { dropped: number }
     expect(snapshot.dropped).toBeGreaterThan(0)
-    await row(page, flood).getByRole('button', { name: /^Output of/ }).click()
+    await row(page, flood)
+      .getByRole('button', { name: /^Output of/ })
+      .click()
     await page.locator('#output-state', { hasText: 'exited with code 0' }).waitFor()
     await output.locator('.line.stdout', { hasText: /x+last$/ }).waitFor()
     const gap = output.locator('.line.gap')
@@ -153,7 +170,9 @@ describe('the console', () => {
     // Filter by status: only OOM-killed processes remain.
     await page.getByLabel('Show').selectOption('oom_killed')
     await page.waitForFunction(() =>
-      [...document.querySelectorAll('#proc-rows tr')].every((tr) => (tr as HTMLElement).dataset.status === 'oom_killed'),
+      [...document.querySelectorAll('#proc-rows tr')].every(
+        (tr) => (tr as HTMLElement).dataset.status === 'oom_killed',
+      ),
     )
     expect(await row(page, pid).count()).toBe(1)
     await screenshot(page, 'oom')
@@ -161,35 +180,54 @@ describe('the console', () => {
 
   it('sends a chosen signal and kills with the buttons', async () => {
     const { page } = await openPage()
-    const trapper = await startViaApi({ command: 'sh', args: ['-c', 'trap "echo got-usr1" USR1; echo ready; while :; do sleep 0.05; done'] })
+    const trapper = await startViaApi({
+      command: 'sh',
+      args: ['-c', 'trap "echo got-usr1" USR1; echo ready; while :; do sleep 0.05; done'],
+    })
     const victim = await startViaApi({ command: 'sleep', args: ['300'] })
     const killed = await startViaApi({ command: 'sleep', args: ['300'] })
     await row(page, killed).waitFor()
 
     // SIGUSR1 to a process that traps it: delivered, and it keeps running.
-    await row(page, trapper).getByRole('button', { name: /^Output of/ }).click()
+    await row(page, trapper)
+      .getByRole('button', { name: /^Output of/ })
+      .click()
     await page.locator('#output .line', { hasText: 'ready' }).waitFor()
     await row(page, trapper).getByRole('combobox').selectOption('10')
-    await row(page, trapper).getByRole('button', { name: /^Send signal/ }).click()
+    await row(page, trapper)
+      .getByRole('button', { name: /^Send signal/ })
+      .click()
     await page.locator('#output .line', { hasText: 'got-usr1' }).waitFor()
     expect(await row(page, trapper).getAttribute('data-status')).toBe('running')
 
     await row(page, victim).getByRole('combobox').selectOption('15')
-    await row(page, victim).getByRole('button', { name: /^Send signal/ }).click()
-    await row(page, victim).and(page.locator('[data-status="signaled"]')).locator('td[data-col="status"]', { hasText: 'SIGTERM' }).waitFor()
+    await row(page, victim)
+      .getByRole('button', { name: /^Send signal/ })
+      .click()
+    await row(page, victim)
+      .and(page.locator('[data-status="signaled"]'))
+      .locator('td[data-col="status"]', { hasText: 'SIGTERM' })
+      .waitFor()
 
     await row(page, killed).getByRole('button', { name: /^Kill/ }).click()
-    await row(page, killed).and(page.locator('[data-status="signaled"]')).locator('td[data-col="status"]', { hasText: 'SIGKILL' }).waitFor()
+    await row(page, killed)
+      .and(page.locator('[data-status="signaled"]'))
+      .locator('td[data-col="status"]', { hasText: 'SIGKILL' })
+      .waitFor()
     // The reason: killed through the API, for the Kill button and for the signal that ended the victim.
     await row(page, killed).locator('.badge-killed', { hasText: 'killed · api' }).waitFor()
     await row(page, victim).locator('.badge-killed', { hasText: 'killed · api' }).waitFor()
     expect(await row(page, killed).getByRole('button', { name: /^Kill/ }).isDisabled()).toBe(true)
 
     const infos = await Promise.all([victim, killed].map(async (pid) => (await api(`/processes/${pid}`)).json()))
-    expect(infos).toMatchObject([{ status: 'signaled', signal: 15 }, { status: 'signaled', signal: 9 }])
+    expect(infos).toMatchObject([
+      { status: 'signaled', signal: 15 },
+      { status: 'signaled', signal: 9 },
+    ])
 
     // Sort by PID both ways.
-    const pids = async (): Promise<number[]> => (await page.locator('#proc-rows tr').evaluateAll((trs) => trs.map((tr) => Number((tr as HTMLElement).dataset.pid))))
+    const pids = async (): Promise<number[]> =>
+      await page.locator('#proc-rows tr').evaluateAll((trs) => trs.map((tr) => Number((tr as HTMLElement).dataset.pid)))
     await page.locator('th[data-sort="pid"] button').click()
     expect(await page.locator('th[data-sort="pid"]').getAttribute('aria-sort')).toBe('ascending')
     const ascending = await pids()

@@ -15,7 +15,10 @@ useHarness((made) => (h = made))
 
 /** Waits until the terminal status leaves `states`, then returns the new state. */
 async function stateAfter(page: Page, states: string[]): Promise<string> {
-  await page.waitForFunction((from) => !from.includes(document.getElementById('term-status')?.dataset.state ?? ''), states)
+  await page.waitForFunction(
+    (from) => !from.includes(document.getElementById('term-status')?.dataset.state ?? ''),
+    states,
+  )
   return (await page.locator('#term-status').getAttribute('data-state')) ?? ''
 }
 
@@ -49,7 +52,10 @@ describe('the console terminal', () => {
     await screenshot(page, 'terminal')
 
     await page.setViewportSize({ width: 800, height: 560 })
-    await page.waitForFunction((cols) => Number(document.getElementById('term-size')?.dataset.cols) !== cols, before.cols)
+    await page.waitForFunction(
+      (cols) => Number(document.getElementById('term-size')?.dataset.cols) !== cols,
+      before.cols,
+    )
     const after = await size(page)
     expect(after.cols).toBeLessThan(before.cols)
     await page.keyboard.type('clear; stty size\n')
@@ -66,7 +72,9 @@ describe('the console terminal', () => {
 
     // Another window takes the session over (the old socket is closed with 1008
     // "replaced"); the first one takes it back with its Reconnect button.
-    const sessions = (await (await h.api('/pty')).json()) as { sessions: Array<{ session_id: string; pid: number; is_alive: boolean }> }
+    const sessions = (await (await h.api('/pty')).json()) as {
+      sessions: Array<{ session_id: string; pid: number; is_alive: boolean }>
+    }
     const live = sessions.sessions.filter((s) => s.is_alive)
     expect(live).toHaveLength(1)
     const shellPid = live[0].pid

@@ -39,7 +39,9 @@ describe('authentication', () => {
     await expectError(basic, 401, 'UNAUTHORIZED')
     // Also before the router: an unknown path is not revealed.
     await expectError(await t.api('/nope', { token: null }), 401, 'UNAUTHORIZED')
-    expect((await t.api('/health', { headers: { authorization: 'bearer test-token-of-some-length' }, token: null })).status).toBe(200)
+    expect(
+      (await t.api('/health', { headers: { authorization: 'bearer test-token-of-some-length' }, token: null })).status,
+    ).toBe(200)
   })
 
   it('refuses to start without a token unless allowNoAuth, and then serves loopback only', async () => {
@@ -137,7 +139,11 @@ describe('request validation', () => {
     const res = await t.api('/processes', { method: 'POST', body: { command: 'sleep', args: ['60'] } })
     const { pid } = (await res.json()) as ProcessInfo
     for (const signal of [0, 65, -1, 1.5, 'SIGNOPE', 'TERM', 'SIGKILL', null]) {
-      await expectError(await t.api(`/processes/${pid}/signal`, { method: 'POST', body: { signal } }), 400, 'INVALID_REQUEST')
+      await expectError(
+        await t.api(`/processes/${pid}/signal`, { method: 'POST', body: { signal } }),
+        400,
+        'INVALID_REQUEST',
+      )
     }
     await expectError(await t.api(`/processes/${pid}/signal`, { method: 'POST', body: 'nope' }), 400, 'INVALID_REQUEST')
     const follow = await t.api(`/processes/${pid}/stdout/follow`, { headers: { 'last-event-id': 'x' } })
@@ -171,7 +177,11 @@ describe('limits', () => {
     const res = await t.api('/processes', { method: 'POST', body: { command: 'cat', stdin_mode: 'pipe' } })
     const { pid } = (await res.json()) as ProcessInfo
     const tooMuch = Buffer.alloc(8192, 0x61)
-    await expectError(await t.api(`/processes/${pid}/stdin`, { method: 'POST', body: tooMuch }), 413, 'PAYLOAD_TOO_LARGE')
+    await expectError(
+      await t.api(`/processes/${pid}/stdin`, { method: 'POST', body: tooMuch }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    )
     // A chunked body without Content-Length is cut off as it arrives.
     const chunked = new ReadableStream<Uint8Array>({
       start(controller) {
@@ -193,8 +203,16 @@ describe('limits', () => {
     const t = await server({ maxProcesses: 1 })
     const res = await t.api('/processes', { method: 'POST', body: { command: 'sleep', args: ['60'] } })
     const { pid } = (await res.json()) as ProcessInfo
-    await expectError(await t.api('/processes', { method: 'POST', body: { command: 'true' } }), 429, 'TOO_MANY_PROCESSES')
-    await expectError(await t.api('/processes/run', { method: 'POST', body: { command: 'true' } }), 429, 'TOO_MANY_PROCESSES')
+    await expectError(
+      await t.api('/processes', { method: 'POST', body: { command: 'true' } }),
+      429,
+      'TOO_MANY_PROCESSES',
+    )
+    await expectError(
+      await t.api('/processes/run', { method: 'POST', body: { command: 'true' } }),
+      429,
+      'TOO_MANY_PROCESSES',
+    )
     expect((await t.api(`/processes/${pid}`, { method: 'DELETE' })).status).toBe(204)
     await readSse(await t.api(`/processes/${pid}/stdout/follow`))
     const again = await t.api('/processes/run', { method: 'POST', body: { command: 'true' } })
@@ -207,7 +225,10 @@ describe('limits', () => {
     const t = await server({ onError: (err) => errors.push(err) })
     await t.sup.close()
     const res = await t.api('/processes/run', { method: 'POST', body: { command: 'true' } })
-    expect(await expectError(res, 500, 'INTERNAL_ERROR')).toEqual({ error: 'Internal server error', code: 'INTERNAL_ERROR' })
+    expect(await expectError(res, 500, 'INTERNAL_ERROR')).toEqual({
+      error: 'Internal server error',
+      code: 'INTERNAL_ERROR',
+    })
     expect(errors).toHaveLength(1)
     expect((await t.api('/health')).status).toBe(200)
   })

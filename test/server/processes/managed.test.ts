@@ -33,7 +33,19 @@ async function expectError(res: Response, status: number, code: string): Promise
   expect(await json(res)).toMatchObject({ code })
 }
 
-const MANAGED_KEYS = ['consecutive_health_failures', 'health_check', 'health_status', 'id', 'last_error', 'last_exit', 'name', 'next_restart_at', 'restart', 'restart_count', 'status']
+const MANAGED_KEYS = [
+  'consecutive_health_failures',
+  'health_check',
+  'health_status',
+  'id',
+  'last_error',
+  'last_exit',
+  'name',
+  'next_restart_at',
+  'restart',
+  'restart_count',
+  'status',
+]
 
 describe('POST /processes with a name', () => {
   it('fills in every default, with every field of managed present', async () => {
@@ -58,27 +70,52 @@ describe('POST /processes with a name', () => {
   })
 
   it('fills in the health check defaults; an unnamed one gets an opaque id', async () => {
-    const res = await t.api('/processes', { method: 'POST', body: { command: 'sleep', args: ['1000'], health_check: { type: 'tcp', port: 1, initial_delay_ms: 60_000 } } })
+    const res = await t.api('/processes', {
+      method: 'POST',
+      body: { command: 'sleep', args: ['1000'], health_check: { type: 'tcp', port: 1, initial_delay_ms: 60_000 } },
+    })
     const info = (await json(res)) as unknown as ProcessInfo
     expect(res.status).toBe(201)
     expect(info.managed).toMatchObject({
       name: null,
       health_status: 'starting',
-      health_check: { type: 'tcp', port: 1, path: '/', initial_delay_ms: 60000, interval_ms: 1000, timeout_ms: 500, failure_threshold: 3 },
+      health_check: {
+        type: 'tcp',
+        port: 1,
+        path: '/',
+        initial_delay_ms: 60000,
+        interval_ms: 1000,
+        timeout_ms: 500,
+        failure_threshold: 3,
+      },
     })
     expect(typeof info.managed!.id).toBe('string')
     expect(await (await t.api(`/processes/${info.pid}`, { method: 'DELETE' })).status).toBe(204)
   })
 
-  for (const [what, name] of [['empty', ''], ['all digits', '123'], ['a slash', 'a/b'], ['a control character', 'a\u0001b'], ['256 bytes', 'n'.repeat(256)]]) {
+  for (const [what, name] of [
+    ['empty', ''],
+    ['all digits', '123'],
+    ['a slash', 'a/b'],
+    ['a control character', 'a\u0001b'],
+    ['256 bytes', 'n'.repeat(256)],
+  ]) {
     it(`refuses a name that is ${what} with 400`, async () => {
-      await expectError(await t.api('/processes', { method: 'POST', body: { command: 'true', name } }), 400, 'INVALID_REQUEST')
+      await expectError(
+        await t.api('/processes', { method: 'POST', body: { command: 'true', name } }),
+        400,
+        'INVALID_REQUEST',
+      )
     })
   }
 
   it('is 409 NAME_IN_USE for a live holder; a stopped one is replaced, its runs still resolve by pid', async () => {
     const first = await create({ command: 'sleep', args: ['1000'], name: 'dup' })
-    await expectError(await t.api('/processes', { method: 'POST', body: { command: 'true', name: 'dup' } }), 409, 'NAME_IN_USE')
+    await expectError(
+      await t.api('/processes', { method: 'POST', body: { command: 'true', name: 'dup' } }),
+      409,
+      'NAME_IN_USE',
+    )
     expect(await (await t.api('/processes/dup', { method: 'DELETE' })).status).toBe(204)
     const second = await create({ command: 'sleep', args: ['1000'], name: 'dup' })
     expect(second.m).not.toBe(first.m)
@@ -90,7 +127,11 @@ describe('POST /processes with a name', () => {
   })
 
   it('is 422 for a first run that cannot start, and keeps nothing', async () => {
-    await expectError(await t.api('/processes', { method: 'POST', body: { command: '/nonexistent/prog', name: 'never-ran' } }), 422, 'SPAWN_FAILED')
+    await expectError(
+      await t.api('/processes', { method: 'POST', body: { command: '/nonexistent/prog', name: 'never-ran' } }),
+      422,
+      'SPAWN_FAILED',
+    )
     await expectError(await t.api('/processes/never-ran'), 404, 'NOT_FOUND')
   })
 })
@@ -106,10 +147,21 @@ describe('addressing', () => {
     expect(restarted.managed).toMatchObject({ restart_count: 1, status: 'running' })
     // The earlier run: that run, with the managed object.
     const old = (await json(await t.api(`/processes/${info.pid}`))) as unknown as ProcessInfo
-    expect(old).toMatchObject({ pid: info.pid, status: 'signaled', signal: 15, managed: { name: 'my app', status: 'running' } })
+    expect(old).toMatchObject({
+      pid: info.pid,
+      status: 'signaled',
+      signal: 15,
+      managed: { name: 'my app', status: 'running' },
+    })
     // signal to an ended run is 400; restart by its pid acts on the managed process.
-    await expectError(await t.api(`/processes/${info.pid}/signal`, { method: 'POST', body: { signal: 15 } }), 400, 'PROCESS_NOT_RUNNING')
-    const again = (await json(await t.api(`/processes/${info.pid}/restart`, { method: 'POST' }))) as unknown as ProcessInfo
+    await expectError(
+      await t.api(`/processes/${info.pid}/signal`, { method: 'POST', body: { signal: 15 } }),
+      400,
+      'PROCESS_NOT_RUNNING',
+    )
+    const again = (await json(
+      await t.api(`/processes/${info.pid}/restart`, { method: 'POST' }),
+    )) as unknown as ProcessInfo
     expect(again.managed!.restart_count).toBe(2)
     await expectError(await t.api('/processes/nobody-has-this'), 404, 'NOT_FOUND')
     await m.stop()
@@ -127,36 +179,62 @@ describe('operations by state', () => {
   it('SIGKILL through /signal is a failure: the policy restarts the run', async () => {
     const { info, m } = await create({ command: 'sleep', args: ['1000'], name: 'killme', restart: fast })
     const started = next(m, 'start')
-    expect(await json(await t.api('/processes/killme/signal', { method: 'POST', body: { signal: 9 } }))).toEqual({ success: true })
+    expect(await json(await t.api('/processes/killme/signal', { method: 'POST', body: { signal: 9 } }))).toEqual({
+      success: true,
+    })
     const [ev] = await started
     expect(ev.pid).not.toBe(info.pid)
     const now = (await json(await t.api('/processes/killme'))) as unknown as ProcessInfo
-    expect(now.managed).toMatchObject({ restart_count: 1, last_exit: { signal: 9, exit_code: null, oom_killed: false } })
+    expect(now.managed).toMatchObject({
+      restart_count: 1,
+      last_exit: { signal: 9, exit_code: null, oom_killed: false },
+    })
     await m.stop()
   })
 
   it('signal, stdin and stdin/close while backing_off are 400', async () => {
-    const { m } = await create({ command: 'sh', args: ['-c', 'exit 1'], name: 'backoff', stdin_mode: 'pipe', restart: { initial_backoff_ms: 60_000 } })
+    const { m } = await create({
+      command: 'sh',
+      args: ['-c', 'exit 1'],
+      name: 'backoff',
+      stdin_mode: 'pipe',
+      restart: { initial_backoff_ms: 60_000 },
+    })
     await untilStatus(m, 'backing_off')
     const info = (await json(await t.api('/processes/backoff'))) as unknown as ProcessInfo
     expect(info.managed).toMatchObject({ status: 'backing_off' })
     expect(info.managed!.next_restart_at).toBeGreaterThan(info.managed!.last_exit!.ended_at)
-    await expectError(await t.api('/processes/backoff/signal', { method: 'POST', body: { signal: 15 } }), 400, 'PROCESS_NOT_RUNNING')
+    await expectError(
+      await t.api('/processes/backoff/signal', { method: 'POST', body: { signal: 15 } }),
+      400,
+      'PROCESS_NOT_RUNNING',
+    )
     await expectError(await t.api('/processes/backoff/stdin', { method: 'POST', body: 'x' }), 400, 'STDIN_NOT_WRITABLE')
     await expectError(await t.api('/processes/backoff/stdin/close', { method: 'POST' }), 400, 'STDIN_NOT_WRITABLE')
     // DELETE while backing_off cancels the pending restart.
     expect((await t.api('/processes/backoff', { method: 'DELETE' })).status).toBe(204)
-    expect(((await json(await t.api('/processes/backoff'))) as unknown as ProcessInfo).managed).toMatchObject({ status: 'stopped', next_restart_at: null })
+    expect(((await json(await t.api('/processes/backoff'))) as unknown as ProcessInfo).managed).toMatchObject({
+      status: 'stopped',
+      next_restart_at: null,
+    })
     // DELETE of a stopped one: 204, nothing.
     expect((await t.api('/processes/backoff', { method: 'DELETE' })).status).toBe(204)
     // Restart of a stopped one starts a new run.
-    const restarted = (await json(await t.api('/processes/backoff/restart', { method: 'POST' }))) as unknown as ProcessInfo
+    const restarted = (await json(
+      await t.api('/processes/backoff/restart', { method: 'POST' }),
+    )) as unknown as ProcessInfo
     expect(restarted.status).toBe('running')
     await m.stop()
   })
 
   it('stdin by name reaches the current run, and each run gets a fresh pipe', async () => {
-    const { m } = await create({ command: 'sh', args: ['-c', 'read l; echo "got $l"; exit 1'], name: 'reader', stdin_mode: 'pipe', restart: fast })
+    const { m } = await create({
+      command: 'sh',
+      args: ['-c', 'read l; echo "got $l"; exit 1'],
+      name: 'reader',
+      stdin_mode: 'pipe',
+      restart: fast,
+    })
     const got1 = next(m, 'output')
     expect((await t.api('/processes/reader/stdin', { method: 'POST', body: 'one\n' })).status).toBe(204)
     expect((await got1)[0].line).toBe('got one')
@@ -168,21 +246,38 @@ describe('operations by state', () => {
   })
 
   it('DELETE of a running one answers once the run is reaped; nothing restarts', async () => {
-    const { info, m } = await create({ command: 'sleep', args: ['1000'], name: 'del', restart: { ...fast, policy: 'always' } })
+    const { info, m } = await create({
+      command: 'sleep',
+      args: ['1000'],
+      name: 'del',
+      restart: { ...fast, policy: 'always' },
+    })
     expect((await t.api('/processes/del', { method: 'DELETE' })).status).toBe(204)
     expect(m.current.running).toBe(false)
     const after = (await json(await t.api('/processes/del'))) as unknown as ProcessInfo
-    expect(after).toMatchObject({ pid: info.pid, status: 'signaled', signal: 9, managed: { status: 'stopped', restart_count: 0 } })
+    expect(after).toMatchObject({
+      pid: info.pid,
+      status: 'signaled',
+      signal: 9,
+      managed: { status: 'stopped', restart_count: 0 },
+    })
   })
 })
 
 describe('output across runs', () => {
   it('snapshots by name read one log; a follow goes on across restarts and ends at stopped', async () => {
-    const { m } = await create({ command: 'sh', args: ['-c', 'echo "run $$"; exit 1'], name: 'logger', restart: { ...fast, max_restarts: 2 } })
+    const { m } = await create({
+      command: 'sh',
+      args: ['-c', 'echo "run $$"; exit 1'],
+      name: 'logger',
+      restart: { ...fast, max_restarts: 2 },
+    })
     const follow = readSse(await t.api('/processes/logger/stdout/follow'))
     await untilStatus(m, 'stopped')
     const { messages } = await follow
-    const lines = messages.filter((msg) => msg.event === 'output').map((msg) => (JSON.parse(msg.data) as { line: string }).line)
+    const lines = messages
+      .filter((msg) => msg.event === 'output')
+      .map((msg) => (JSON.parse(msg.data) as { line: string }).line)
     expect(lines).toHaveLength(3)
     expect(messages.at(-1)?.event).toBe('eof')
     const snap = await json(await t.api('/processes/logger/stdout'))
@@ -193,7 +288,12 @@ describe('output across runs', () => {
   })
 
   it('GET /processes lists a managed process once, as its current run', async () => {
-    const { m } = await create({ command: 'sh', args: ['-c', 'exit 1'], name: 'listed', restart: { ...fast, max_restarts: 3 } })
+    const { m } = await create({
+      command: 'sh',
+      args: ['-c', 'exit 1'],
+      name: 'listed',
+      restart: { ...fast, max_restarts: 3 },
+    })
     await untilStatus(m, 'stopped')
     const { processes } = (await json(await t.api('/processes'))) as unknown as { processes: ProcessInfo[] }
     const mine = processes.filter((p) => p.managed?.name === 'listed')

@@ -24,7 +24,8 @@ afterAll(async () => {
   await ts.close()
 })
 
-const sh = (script: string, extra: Record<string, unknown> = {}): Promise<Created> => createPty(ts, { command: 'sh', args: ['-c', script], ...extra })
+const sh = (script: string, extra: Record<string, unknown> = {}): Promise<Created> =>
+  createPty(ts, { command: 'sh', args: ['-c', script], ...extra })
 const channelOf = (id: string) => {
   const entry = ptySessionsOf(ts.server)?.get(id)
   if (entry === undefined) throw new Error(`no session ${id}`)
@@ -38,8 +39,19 @@ describe('endpoints', () => {
     expect(s.pid).toBeGreaterThan(0)
     const info = await (await ts.api(`/pty/${s.session_id}`)).json()
     expect(info).toEqual({
-      session_id: s.session_id, pid: s.pid, command: 'sh', args: ['-c', 'cat'], rows: 30, cols: 90,
-      created_at: expect.any(Number), ended_at: null, exit_code: null, signal: null, oom_killed: false, is_alive: true, reason: null,
+      session_id: s.session_id,
+      pid: s.pid,
+      command: 'sh',
+      args: ['-c', 'cat'],
+      rows: 30,
+      cols: 90,
+      created_at: expect.any(Number),
+      ended_at: null,
+      exit_code: null,
+      signal: null,
+      oom_killed: false,
+      is_alive: true,
+      reason: null,
     })
     const list = (await (await ts.api('/pty')).json()) as { sessions: Array<{ session_id: string }> }
     expect(list.sessions.map((x) => x.session_id)).toContain(s.session_id)
@@ -58,15 +70,22 @@ describe('endpoints', () => {
   })
 
   it('stty size follows a resize frame and POST /resize; trap WINCH fires; resize after the end is 400', async () => {
-    const s = await sh('trap "echo WINCH; stty size" WINCH; stty size; while :; do sleep 0.05; done', { rows: 20, cols: 70 })
+    const s = await sh('trap "echo WINCH; stty size" WINCH; stty size; while :; do sleep 0.05; done', {
+      rows: 20,
+      cols: 70,
+    })
     const c = await PtyClient.attach(ts, s)
     await c.untilText(/^20 70\r\n/)
     c.send(resizeFrame(132, 43))
     await c.untilText(/WINCH\r\n43 132\r\n/)
-    expect((await ts.api(`/pty/${s.session_id}/resize`, { method: 'POST', body: { rows: 50, cols: 160 } })).status).toBe(204)
+    expect(
+      (await ts.api(`/pty/${s.session_id}/resize`, { method: 'POST', body: { rows: 50, cols: 160 } })).status,
+    ).toBe(204)
     await c.untilText(/WINCH\r\n50 160\r\n/)
     expect(await (await ts.api(`/pty/${s.session_id}`)).json()).toMatchObject({ rows: 50, cols: 160 })
-    expect((await ts.api(`/pty/${s.session_id}/resize`, { method: 'POST', body: { rows: 0, cols: 160 } })).status).toBe(400)
+    expect((await ts.api(`/pty/${s.session_id}/resize`, { method: 'POST', body: { rows: 0, cols: 160 } })).status).toBe(
+      400,
+    )
     c.send(dataFrame('\x03'))
     await c.closed
     expect(c.exitCode()).toBe(130)
@@ -95,7 +114,13 @@ describe('frames and the end', () => {
     const exitAt = c.frames.findIndex((f) => f[0] === 3)
     expect(exitAt).toBe(c.frames.length - 1)
     expect(c.exitCode()).toBe(5)
-    expect(await (await ts.api(`/pty/${s.session_id}`)).json()).toMatchObject({ exit_code: 5, signal: null, is_alive: false, reason: 'exited', ended_at: expect.any(Number) })
+    expect(await (await ts.api(`/pty/${s.session_id}`)).json()).toMatchObject({
+      exit_code: 5,
+      signal: null,
+      is_alive: false,
+      reason: 'exited',
+      ended_at: expect.any(Number),
+    })
   })
 
   it('Ctrl-D ends cat; a signal death is 128 + N', async () => {
@@ -121,7 +146,10 @@ describe('frames and the end', () => {
       const closed = await c.closed
       const last = c.frames[c.frames.length - 1]
       expect({ i, closed, last: [...last], digest: createHash('sha256').update(c.data()).digest('hex') }).toEqual({
-        i, closed: { code: 1000, reason: 'exit:3' }, last: [3, 0, 0, 0, 3], digest: want,
+        i,
+        closed: { code: 1000, reason: 'exit:3' },
+        last: [3, 0, 0, 0, 3],
+        digest: want,
       })
     }
     fs.rmSync(file)
@@ -157,10 +185,14 @@ describe('frames and the end', () => {
 
   it('a session that ended before any client: the next one gets the held output, 0x03 and the close at once', async () => {
     const s = await sh('echo early; exit 2')
-    while (((await (await ts.api(`/pty/${s.session_id}`)).json()) as { is_alive: boolean }).is_alive) await new Promise((r) => setImmediate(r))
+    while (((await (await ts.api(`/pty/${s.session_id}`)).json()) as { is_alive: boolean }).is_alive)
+      await new Promise((r) => setImmediate(r))
     const c = await PtyClient.attach(ts, s)
     expect(await c.closed).toEqual({ code: 1000, reason: 'exit:2' })
-    expect(c.frames.map((f) => [...f])).toEqual([[0, ...Buffer.from('early\r\n')], [3, 0, 0, 0, 2]])
+    expect(c.frames.map((f) => [...f])).toEqual([
+      [0, ...Buffer.from('early\r\n')],
+      [3, 0, 0, 0, 2],
+    ])
   })
 
   it('past 1 MiB held the terminal is no longer read: the program blocks, then loses nothing', async () => {
@@ -170,7 +202,12 @@ describe('frames and the end', () => {
     expect(ch.heldBytes).toBeGreaterThanOrEqual(1024 * 1024)
     expect(ch.heldBytes).toBeLessThan(1024 * 1024 + 64 * 1024)
     // tr is blocked in write(2) on the terminal (syscall 1 on fd 1), not merely slow.
-    const tr = fs.readFileSync(`/proc/${s.pid}/task/${s.pid}/children`, 'utf8').trim().split(' ').map(Number).find((p) => fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'tr')
+    const tr = fs
+      .readFileSync(`/proc/${s.pid}/task/${s.pid}/children`, 'utf8')
+      .trim()
+      .split(' ')
+      .map(Number)
+      .find((p) => fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'tr')
     expect(tr).toBeDefined()
     await until(() => /^1 0x1 /.test(fs.readFileSync(`/proc/${tr}/syscall`, 'utf8')))
     expect(ch.heldBytes).toBeLessThan(1024 * 1024 + 64 * 1024)
@@ -182,7 +219,10 @@ describe('frames and the end', () => {
 
   it('shutdown ends a session whose held output nobody reads (it must not wait for a reader)', async () => {
     const other = await startServer({}, { killGrace: 100, drainGrace: 100 })
-    const s = await createPty(other, { command: 'sh', args: ['-c', "trap '' TERM HUP; head -c 3000000 /dev/zero | tr '\\0' a; sleep 1000"] })
+    const s = await createPty(other, {
+      command: 'sh',
+      args: ['-c', "trap '' TERM HUP; head -c 3000000 /dev/zero | tr '\\0' a; sleep 1000"],
+    })
     const ch = ptySessionsOf(other.server)?.get(s.session_id)?.channel
     await until(() => ch?.paused === true)
     await shutdown(other.server)
@@ -252,12 +292,17 @@ describe('credentials and limits over the API', () => {
     const s = await createPty(ts, { command: 'python3', args: ['-c', hog], memory_limit: '64M' })
     const c = await PtyClient.attach(ts, s)
     expect(await c.closed).toEqual({ code: 1000, reason: 'exit:137' })
-    expect(await (await ts.api(`/pty/${s.session_id}`)).json()).toMatchObject({ signal: 9, oom_killed: true, exit_code: null, is_alive: false })
+    expect(await (await ts.api(`/pty/${s.session_id}`)).json()).toMatchObject({
+      signal: 9,
+      oom_killed: true,
+      exit_code: null,
+      is_alive: false,
+    })
   })
 })
 
 describe('the socket', () => {
-  it('refuses wrong, missing and other sessions\' tokens, in the header and the query; Host may be anything', async () => {
+  it("refuses wrong, missing and other sessions' tokens, in the header and the query; Host may be anything", async () => {
     const a = await createPty(ts, { command: 'cat' })
     const b = await createPty(ts, { command: 'cat' })
     const base = PtyClient.url(ts, a.session_id)

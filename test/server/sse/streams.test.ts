@@ -108,10 +108,16 @@ describe('event streams of real processes', () => {
     expect(snapshot.dropped).toBeGreaterThan(0)
     expect(comments).toEqual([`dropped ${snapshot.dropped}`])
     expect(messages[0]).toMatchObject({ event: 'output', id: String(snapshot.dropped) })
-    expect(messages.at(-2)).toEqual({ event: 'output', id: '499', data: expect.stringMatching(/^\{"line":"500","timestamp":[0-9]+\}$/) })
+    expect(messages.at(-2)).toEqual({
+      event: 'output',
+      id: '499',
+      data: expect.stringMatching(/^\{"line":"500","timestamp":[0-9]+\}$/),
+    })
     expect(messages.at(-1)).toEqual({ event: 'eof', id: undefined, data: '{}' })
 
     const resumed = (await collect(followEventStream(proc, 'stdout', { after: 497 }))).join('')
-    expect(resumed).toMatch(/^event: output\nid: 498\ndata: \{"line":"499",.*\n\nevent: output\nid: 499\n.*\n\nevent: eof\ndata: \{\}\n\n$/s)
+    expect(resumed).toMatch(
+      /^event: output\nid: 498\ndata: \{"line":"499",.*\n\nevent: output\nid: 499\n.*\n\nevent: eof\ndata: \{\}\n\n$/s,
+    )
   })
 })

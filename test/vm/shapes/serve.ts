@@ -35,7 +35,11 @@ export interface Served {
  * shape puts it. Does not wait for it to listen: see {@link listening}.
  */
 export function launch(script: string): Served {
-  const child = spawn('bash', ['-c', script], { cwd: ROOT, env: { ...process.env, SERVE }, stdio: ['pipe', 'ignore', 'pipe'] })
+  const child = spawn('bash', ['-c', script], {
+    cwd: ROOT,
+    env: { ...process.env, SERVE },
+    stdio: ['pipe', 'ignore', 'pipe'],
+  })
   let text = ''
   const waiters: Array<() => void> = []
   child.stderr!.setEncoding('utf8')
@@ -49,7 +53,10 @@ export function launch(script: string): Served {
     for (;;) {
       const m = re.exec(text)
       if (m !== null) return m
-      const closed = await Promise.race([new Promise<false>((r) => waiters.push(() => r(false))), exited.then(() => true)])
+      const closed = await Promise.race([
+        new Promise<false>((r) => waiters.push(() => r(false))),
+        exited.then(() => true),
+      ])
       if (closed && re.exec(text) === null) throw new Error(`serve ended without ${re}:\n${text}`)
     }
   }
@@ -60,18 +67,28 @@ export function launch(script: string): Served {
 export async function listening(s: Served): Promise<Served> {
   const [, url] = await s.waitFor(/sandproc: listening on (\S+)\n/)
   s.url = url
-  s.startup = s.stderr().split('\n').filter((l) => l.startsWith('sandproc: ') && !l.includes('listening on'))
+  s.startup = s
+    .stderr()
+    .split('\n')
+    .filter((l) => l.startsWith('sandproc: ') && !l.includes('listening on'))
   return s
 }
 
 export async function api(s: Served, p: string, body?: unknown): Promise<Response> {
   const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }
   if (body !== undefined) headers['content-type'] = 'application/json'
-  return fetch(`${s.url}/api/v1${p}`, { method: body === undefined ? 'GET' : 'POST', headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  return fetch(`${s.url}/api/v1${p}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
 }
 
 /** The last `data:` frame of a `run` stream: its exit frame. */
-export async function runToEnd(s: Served, body: Record<string, unknown>): Promise<{ status: number; exit: Record<string, unknown>; lines: string[] }> {
+export async function runToEnd(
+  s: Served,
+  body: Record<string, unknown>,
+): Promise<{ status: number; exit: Record<string, unknown>; lines: string[] }> {
   const res = await api(s, '/processes/run', body)
   const text = await res.text()
   if (res.status !== 200) return { status: res.status, exit: JSON.parse(text) as Record<string, unknown>, lines: [] }

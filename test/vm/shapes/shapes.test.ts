@@ -11,10 +11,25 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 
-import { api, CG, childOf, launch, listening, runToEnd, sandprocCgroups, stop, writeProcs, type Served } from './serve.js'
+import {
+  api,
+  CG,
+  childOf,
+  launch,
+  listening,
+  runToEnd,
+  sandprocCgroups,
+  stop,
+  writeProcs,
+  type Served,
+} from './serve.js'
 
 // Stops by itself at 1 GiB with a code of its own, should a limit fail to apply.
-const HOG = { command: 'python3', args: ['-c', 'a = []\nfor i in range(1024):\n    a.append(bytearray(1 << 20))\nraise SystemExit(3)'], memory_limit: '64M' }
+const HOG = {
+  command: 'python3',
+  args: ['-c', 'a = []\nfor i in range(1024):\n    a.append(bytearray(1 << 20))\nraise SystemExit(3)'],
+  memory_limit: '64M',
+}
 const SELF_KILL = { command: 'sh', args: ['-c', 'kill -9 $$'], memory_limit: '64M' }
 
 /** Cleanup of one shape: processes to kill, then cgroups to remove (deepest first). */
@@ -54,7 +69,8 @@ afterEach(async () => {
   }
   for (const dir of made.splice(0).reverse()) {
     // Leaves sandproc made and left on purpose (the supervisor's, a container's init).
-    for (const leaf of ['supervisor', 'init']) if (fs.existsSync(path.join(dir, leaf))) fs.rmdirSync(path.join(dir, leaf))
+    for (const leaf of ['supervisor', 'init'])
+      if (fs.existsSync(path.join(dir, leaf))) fs.rmdirSync(path.join(dir, leaf))
     if (fs.existsSync(dir)) fs.rmdirSync(dir)
   }
 })
@@ -91,8 +107,15 @@ describe('deployment shapes on cgroup v2', () => {
   it('the root cgroup (a VM init): under <root>/sandproc', async () => {
     const s = await listening(serve('exec $SERVE'))
     report('root cgroup', s)
-    expect(await capabilities(s)).toMatchObject({ cgroup: 'v2', oomDetection: true, placement: 'own', dir: expect.stringMatching(/^\/sys\/fs\/cgroup\/sandproc\/s\d+-/) })
-    expect(s.startup[0]).toMatch(/^sandproc: per-process cgroups in \/sys\/fs\/cgroup\/sandproc\/s\d+-\w+ \(cgroup v2, under its own cgroup\); OOM detection on$/)
+    expect(await capabilities(s)).toMatchObject({
+      cgroup: 'v2',
+      oomDetection: true,
+      placement: 'own',
+      dir: expect.stringMatching(/^\/sys\/fs\/cgroup\/sandproc\/s\d+-/),
+    })
+    expect(s.startup[0]).toMatch(
+      /^sandproc: per-process cgroups in \/sys\/fs\/cgroup\/sandproc\/s\d+-\w+ \(cgroup v2, under its own cgroup\); OOM detection on$/,
+    )
     await oomIsExact(s)
     await stopClean(s)
   })
@@ -104,9 +127,14 @@ describe('deployment shapes on cgroup v2', () => {
     const s = await listening(serve(`echo $$ > ${shared}/cgroup.procs && exec $SERVE`))
     report('shared cgroup', s)
     const pid = s.child.pid!
-    expect(await capabilities(s)).toMatchObject({ oomDetection: true, placement: 'ancestor', dir: expect.stringMatching(new RegExp(`^${CG}/process_api/sandproc-${pid}/s${pid}-`)) })
+    expect(await capabilities(s)).toMatchObject({
+      oomDetection: true,
+      placement: 'ancestor',
+      dir: expect.stringMatching(new RegExp(`^${CG}/process_api/sandproc-${pid}/s${pid}-`)),
+    })
     // Nothing of the agent's moved; the supervisor too stays in its cgroup.
-    for (const p of [sleepers[0].pid, pid]) expect(fs.readFileSync(`/proc/${p}/cgroup`, 'utf8')).toBe('0::/process_api/a1b2c3\n')
+    for (const p of [sleepers[0].pid, pid])
+      expect(fs.readFileSync(`/proc/${p}/cgroup`, 'utf8')).toBe('0::/process_api/a1b2c3\n')
     await oomIsExact(s)
     await stopClean(s)
   })
@@ -118,7 +146,11 @@ describe('deployment shapes on cgroup v2', () => {
     const parent = mkcg('sandboxes')
     const s = await listening(serve(`echo $$ > ${shared}/cgroup.procs && exec $SERVE --cgroup-parent ${parent}`))
     report('--cgroup-parent', s)
-    expect(await capabilities(s)).toMatchObject({ oomDetection: true, placement: 'parent', dir: expect.stringMatching(new RegExp(`^${parent}/s\\d+-`)) })
+    expect(await capabilities(s)).toMatchObject({
+      oomDetection: true,
+      placement: 'parent',
+      dir: expect.stringMatching(new RegExp(`^${parent}/s\\d+-`)),
+    })
     await oomIsExact(s)
     await stopClean(s)
     expect(fs.readdirSync(parent).filter((e) => fs.statSync(path.join(parent, e)).isDirectory())).toEqual([])
@@ -131,12 +163,20 @@ describe('deployment shapes on cgroup v2', () => {
     const s = await listening(serve(`echo $$ > ${unit}/cgroup.procs && exec choom -n -1000 -- $SERVE`))
     report('delegated systemd unit', s)
     const pid = s.child.pid!
-    expect(await capabilities(s)).toMatchObject({ oomDetection: true, placement: 'own', dir: expect.stringMatching(new RegExp(`^${unit}/sandproc/s${pid}-`)) })
+    expect(await capabilities(s)).toMatchObject({
+      oomDetection: true,
+      placement: 'own',
+      dir: expect.stringMatching(new RegExp(`^${unit}/sandproc/s${pid}-`)),
+    })
     // With its watchdog, a helper it started itself.
     expect(fs.readFileSync(`${unit}/supervisor/cgroup.procs`, 'utf8').trim().split('\n')).toContain(String(pid))
     expect(fs.readFileSync(`/proc/${pid}/oom_score_adj`, 'utf8').trim()).toBe('-1000')
     for (const user of [undefined, 'nobody']) {
-      const r = await runToEnd(s, { command: 'cat', args: ['/proc/self/oom_score_adj'], ...(user === undefined ? {} : { user }) })
+      const r = await runToEnd(s, {
+        command: 'cat',
+        args: ['/proc/self/oom_score_adj'],
+        ...(user === undefined ? {} : { user }),
+      })
       expect(r.lines).toEqual(['0'])
     }
     await oomIsExact(s)
@@ -150,7 +190,11 @@ describe('deployment shapes on cgroup v2', () => {
     sibling(unit)
     const s = await listening(serve(`echo $$ > ${unit}/cgroup.procs && exec $SERVE`))
     report('systemd unit without delegation', s)
-    expect(await capabilities(s)).toMatchObject({ cgroup: null, oomDetection: false, fix: expect.stringContaining('Delegate=yes') })
+    expect(await capabilities(s)).toMatchObject({
+      cgroup: null,
+      oomDetection: false,
+      fix: expect.stringContaining('Delegate=yes'),
+    })
     expect(s.startup[1]).toMatch(/^sandproc: to turn it on: .*Delegate=yes/)
     const refused = await runToEnd(s, HOG)
     expect(refused).toMatchObject({ status: 422, exit: { errno: 'ENOTSUP', syscall: 'cgroup' } })
@@ -191,7 +235,9 @@ async function container(shape: string): Promise<void> {
   // unshare itself stays outside, as a runtime's shim does: only its child is the container.
   writeProcs(CG, s.child.pid!)
   // Another process of the container, not a child of its PID 1 (as `docker exec` makes).
-  const other = spawn('nsenter', ['-t', String(pid1), '--pid', 'sh', '-c', 'echo in; exec sleep infinity'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const other = spawn('nsenter', ['-t', String(pid1), '--pid', 'sh', '-c', 'echo in; exec sleep infinity'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   sleepers.push(other)
   await new Promise((resolve) => other.stdout!.once('data', resolve))
   const otherPid = childOf(other.pid!)
@@ -199,7 +245,11 @@ async function container(shape: string): Promise<void> {
   s.child.stdin!.write('go\n')
   await listening(s)
   report(shape, s)
-  expect(await capabilities(s)).toMatchObject({ oomDetection: true, placement: 'init', dir: expect.stringMatching(/^\/sys\/fs\/cgroup\/sandproc\/s1-/) })
+  expect(await capabilities(s)).toMatchObject({
+    oomDetection: true,
+    placement: 'init',
+    dir: expect.stringMatching(/^\/sys\/fs\/cgroup\/sandproc\/s1-/),
+  })
   expect(fs.readFileSync(`${root}/init/cgroup.procs`, 'utf8').trim()).toBe(String(otherPid))
   await oomIsExact(s)
   await stopClean(s, pid1)
