@@ -7,6 +7,7 @@
 import net from 'node:net'
 import fc from 'fast-check'
 
+import { unchunk } from '../test/helpers/raw-http.js'
 import { requestArbitrary, type FuzzRequest } from './arbitraries.js'
 
 export type { FuzzRequest }
@@ -74,19 +75,6 @@ function parseAnswer(text: string): Answer | null {
   let body = text.slice(end + 4)
   if (/\r\ntransfer-encoding: chunked/i.test(head)) body = unchunk(body)
   return { status, contentType, body }
-}
-
-function unchunk(text: string): string {
-  let out = ''
-  let pos = 0
-  for (;;) {
-    const eol = text.indexOf('\r\n', pos)
-    if (eol === -1) return out
-    const size = parseInt(text.slice(pos, eol), 16)
-    if (!(size > 0)) return out
-    out += text.slice(eol + 2, eol + 2 + size)
-    pos = eol + 2 + size + 2
-  }
 }
 
 /**

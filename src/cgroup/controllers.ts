@@ -8,7 +8,7 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { dirUnder, parseMountinfo, type Layout, type LayoutOptions } from './detect.js'
-import { writeSync } from './fs.js'
+import { words, writeSync } from './fs.js'
 import { type Controller, PROBE_FILE, V1Hierarchy, type V1Site } from './v1-hierarchy.js'
 import type { Setup } from './supervisor-dir.js'
 
@@ -51,14 +51,6 @@ function ownV1Path(text: string, controller: string): string | null {
     if (list !== undefined && rest.length > 0 && list.split(',').includes(controller)) return rest.join(':')
   }
   return null
-}
-
-function words(file: string): string[] {
-  try {
-    return fs.readFileSync(file, 'utf8').split(/\s+/).filter(Boolean)
-  } catch {
-    return []
-  }
 }
 
 /**

@@ -49,6 +49,11 @@ export function readOrNull(path: string): string | null {
   }
 }
 
+/** The words of a space-separated file (`cgroup.controllers`, `cgroup.subtree_control`); none when unreadable. */
+export function words(path: string): string[] {
+  return (readOrNull(path) ?? '').split(/\s+/).filter(Boolean)
+}
+
 /** The value of `key` in a flat-keyed file (`memory.events`, `memory.oom_control`), or null. */
 export function keyedValue(text: string, key: string): number | null {
   for (const line of text.split('\n')) {

@@ -12,7 +12,7 @@ import * as path from 'node:path'
 import { enableMemoryWithDance, mkdirOnce, ours } from './subtree-control.js'
 import type { Layout } from './detect.js'
 import { CgroupUnavailable, hasCode, SharedCgroup } from './errors.js'
-import { pidList, writeSync } from './fs.js'
+import { pidList, words, writeSync } from './fs.js'
 
 /** How the cgroups were placed (`capabilities.placement`). */
 export type Placement = 'own' | 'init' | 'ancestor' | 'parent'
@@ -36,14 +36,6 @@ export function systemdUnit(layout: Layout, dir: string): string | null {
     if (/\.(service|scope)$/.test(parts[at])) return path.join(layout.mountPoint, ...parts.slice(0, at + 1))
   }
   return null
-}
-
-function words(file: string): string[] {
-  try {
-    return fs.readFileSync(file, 'utf8').split(/\s+/).filter(Boolean)
-  } catch {
-    return []
-  }
 }
 
 /**

@@ -10,7 +10,7 @@ import * as path from 'node:path'
 import { enableMemoryNoProcesses, LEAF, mkdirOnce, rmdirQuiet } from './subtree-control.js'
 import type { Layout } from './detect.js'
 import { CgroupUnavailable, hasCode } from './errors.js'
-import { delay, keyedValue, readOptionalSync } from './fs.js'
+import { delay, keyedValue, readOptionalSync, words } from './fs.js'
 import { placeV2, type Placement } from './placement.js'
 
 /** How to choose the parent. */
@@ -37,10 +37,6 @@ export interface Setup {
   placement: Placement
   /** Why OOM detection is off although cgroups work; undefined when it is on. */
   oomReason?: string
-}
-
-function words(file: string): string[] {
-  return (readOptionalSync(file) ?? '').split(/\s+/).filter(Boolean)
 }
 
 /**

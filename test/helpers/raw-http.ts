@@ -50,7 +50,8 @@ export function parseResponse(text: string): RawResponse {
   return { status: Number(statusLine.split(' ')[1]), headers, body }
 }
 
-function unchunk(text: string): string {
+/** The body of a `Transfer-Encoding: chunked` response, as far as it arrived. */
+export function unchunk(text: string): string {
   let out = ''
   let pos = 0
   for (;;) {
