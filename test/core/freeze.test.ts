@@ -4,7 +4,10 @@
  * frozen by the kernel's own account, thaw resumes it; a kill ends a frozen tree; the
  * timeout clock stops while frozen; no freezer is FREEZE_UNAVAILABLE.
  */
+import { spawn } from 'node:child_process'
 import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
 import type { SupervisedProcess } from '../../src/core/process.js'
@@ -153,6 +156,28 @@ describe('freeze and thaw', () => {
     await own.close()
     expect(await proc.exited).toMatchObject({ exit_code: 7, reason: 'killed', killed_by: 'shutdown' })
     expect(isDead(proc.pid)).toBe(true)
+  })
+})
+
+describe('a supervisor that dies', () => {
+  it('leaves no frozen tree behind: its watchdog kills the tree and thaws it', async () => {
+    const helper = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'helpers', 'child-supervisor.ts')
+    const child = spawn(process.execPath, ['--import', 'tsx', helper, 'frozen'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    const { pids } = await new Promise<{ pids: number[] }>((resolve) => {
+      let text = ''
+      child.stdout.on('data', (d: Buffer) => {
+        text += d.toString()
+        if (text.includes('\n')) resolve(JSON.parse(text.slice(0, text.indexOf('\n'))))
+      })
+    })
+    expect(pids).toHaveLength(2)
+    for (const pid of pids) expect(cgroupOf(pid).frozen()).toBe(true)
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    process.kill(child.pid!, 'SIGKILL')
+    await exited
+    for (const pid of pids) await untilDead(pid)
   })
 })
 
