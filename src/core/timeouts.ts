@@ -98,12 +98,6 @@ export class ProcessTimeouts {
     this.#armIdle()
   }
 
-  /** The timeout's time left, ms (frozen: what it will have on thaw); null without a running timeout. */
-  get timeoutLeftMs(): number | null {
-    if (this.#frozen) return this.#timeoutAt >= 0 && this.#running ? Math.round(this.#timeoutAt) : null
-    return this.#timeout === null ? null : Math.max(0, Math.round(this.#timeoutAt - performance.now()))
-  }
-
   setRef(refed: boolean): void {
     this.#refed = refed
     for (const t of [this.#timeout, this.#idle, this.#grace]) this.#apply(t)

@@ -138,6 +138,22 @@ describe('freeze and thaw', () => {
     expect(exit).toMatchObject({ signal: 9, reason: 'timed_out', timed_out: true })
   })
 
+  it('after the thaw the timeout has what it had left, not the whole timeout again', async () => {
+    const { proc } = await chatty({ timeout: 3 })
+    await elapse(1)
+    await proc.freeze()
+    await elapse(1)
+    await proc.thaw()
+    // About 2 s were left at the freeze: the exit must come before a 2.6 s sleep started
+    // now ends (a timeout started over would need 3 s).
+    const first = await Promise.race([
+      proc.exited.then(() => 'timeout'),
+      sup.run({ command: 'sleep', args: ['2.6'] }).exited.then(() => 'sleep'),
+    ])
+    expect(first).toBe('timeout')
+    expect(await proc.exited).toMatchObject({ reason: 'timed_out' })
+  })
+
   it('refuses an ended process with PROCESS_NOT_RUNNING', async () => {
     const proc = sup.start({ command: 'true' })
     await proc.exited
