@@ -165,9 +165,10 @@ describe('freeze and thaw', () => {
     const own = new Supervisor({ killGrace: 60_000 })
     const proc = own.start({
       command: 'sh',
-      args: ['-c', 'trap "echo term; exit 7" TERM; while :; do sleep 0.01; done'],
+      args: ['-c', 'trap "exit 7" TERM; echo ready; while :; do sleep 0.01; done'],
     })
-    await proc.started
+    // Frozen only once the trap is set: a SIGTERM before it would end the shell anyway.
+    await lineMatching(proc, (l) => l === 'ready')
     await proc.freeze()
     await own.close()
     expect(await proc.exited).toMatchObject({ exit_code: 7, reason: 'killed', killed_by: 'shutdown' })
