@@ -73,6 +73,15 @@ int KillListed() {
   return killed;
 }
 
+// Writes s to the file named by path_buf, if it exists.
+void WriteFile(const char* s) {
+  int fd = open(path_buf, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t ignored = write(fd, s, strlen(s));
+  (void)ignored;
+  close(fd);
+}
+
 struct Dirent64 {
   uint64_t ino;
   int64_t off;
@@ -100,6 +109,14 @@ int SweepCgroups(const char* dir, bool remove) {
       size_t base = len;
       if (!Append(&len, "/cgroup.procs")) continue;
       killed += KillListed();
+      // A frozen tree (docs/freeze.md) is thawed after its SIGKILLs: v1 holds them until
+      // then. Each file exists only where its freezer does.
+      path_buf[base] = '\0';
+      len = base;
+      if (Append(&len, "/freezer.state")) WriteFile("THAWED");
+      path_buf[base] = '\0';
+      len = base;
+      if (Append(&len, "/cgroup.freeze")) WriteFile("0");
       path_buf[base] = '\0';
       if (remove) rmdir(path_buf);
     }
@@ -109,7 +126,8 @@ int SweepCgroups(const char* dir, bool remove) {
 }
 
 // dirs: the per-supervisor directories, memory's first (killing there kills every task
-// of every tree), then those of the other v1 hierarchies (pids, cpu), emptied with it.
+// of every tree), then those of the other v1 hierarchies (pids, cpu, freezer), emptied
+// with it.
 [[noreturn]] void WatchdogMain(int rfd, const std::vector<std::string>& dirs) {
   // Its own session: a Ctrl-C or SIGTERM aimed at the supervisor's group must not take
   // the watchdog with it before it has done its job.

@@ -159,6 +159,8 @@ export interface ProcessInfo {
   killed_by?: KilledBy
   /** sandproc: once exited, with a pids limit: forks the limit refused (as in the exit event). */
   pids_limit_hits?: number
+  /** sandproc: present, and true, only while the tree is frozen (docs/freeze.md). */
+  frozen?: true
   /** sandproc: the credentials the process runs with; null until it has started. */
   user: { uid: number; gid: number } | null
   /** sandproc: the `run` timeout fired and sandproc killed the tree. */

@@ -9,12 +9,13 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { dirUnder, parseMountinfo, type Layout, type LayoutOptions } from './detect.js'
 import { words, writeSync } from './fs.js'
-import { type Controller, PROBE_FILE, V1Hierarchy, type V1Site } from './v1-hierarchy.js'
+import { type Controller, PROBE_FILE, V1Hierarchy, type V1Controller, type V1Site } from './v1-hierarchy.js'
 import type { Setup } from './supervisor-dir.js'
 
 export type { Controller } from './v1-hierarchy.js'
 
 export const LIMIT_CONTROLLERS: readonly Controller[] = ['pids', 'cpu']
+const V1_CONTROLLERS: readonly V1Controller[] = [...LIMIT_CONTROLLERS, 'freezer']
 
 /** Whether a controller can apply a limit here, and why not. */
 export interface ControllerState {
@@ -27,9 +28,10 @@ export interface ControllerOptions {
   /**
    * v1: the parent directory of this supervisor's cgroups in a controller's own
    * hierarchy (default `<own cgroup there>/sandproc`); `false` leaves the controller
-   * unused on v1 and v2 (its limits then fail with ENOTSUP).
+   * unused on v1 and v2 (its limits then fail with ENOTSUP; a freeze with
+   * FREEZE_UNAVAILABLE).
    */
-  hierarchies?: Partial<Record<Controller, string | false>>
+  hierarchies?: Partial<Record<V1Controller, string | false>>
 }
 
 /** What {@link detectControllers} found. */
@@ -76,7 +78,7 @@ function enableV2(chain: string[], controller: Controller): ControllerState {
 }
 
 /** v1: the hierarchy carrying `controller`, preferring a mount under the cgroup root. */
-function v1Site(layout: Layout, opts: LayoutOptions, controller: Controller): V1Site | string {
+export function v1Site(opts: LayoutOptions, controller: V1Controller): V1Site | string {
   const root = path.resolve(opts.root ?? '/sys/fs/cgroup')
   const mounts = parseMountinfo(opts.mountinfo ?? fs.readFileSync('/proc/self/mountinfo', 'utf8'))
   const all = mounts.filter((m) => m.fstype === 'cgroup' && m.superOptions.includes(controller))
@@ -85,7 +87,7 @@ function v1Site(layout: Layout, opts: LayoutOptions, controller: Controller): V1
   const own = ownV1Path(opts.selfCgroup ?? fs.readFileSync('/proc/self/cgroup', 'utf8'), controller)
   if (own === null) return `/proc/self/cgroup has no ${controller} line`
   try {
-    const controllers = LIMIT_CONTROLLERS.filter((c) => mount.superOptions.includes(c))
+    const controllers = V1_CONTROLLERS.filter((c) => mount.superOptions.includes(c))
     return { mountPoint: mount.point, ownDir: dirUnder(mount, own), controllers }
   } catch (err) {
     return (err as Error).message
@@ -115,7 +117,7 @@ export function detectControllers(layout: Layout, setup: Setup, opts: LayoutOpti
       if (found.states[c].usable) found.inline.add(c)
       continue
     }
-    const site = v1Site(layout, opts, c)
+    const site = v1Site(opts, c)
     if (typeof site === 'string') {
       found.states[c] = unusable(site)
       continue

@@ -22,7 +22,9 @@ import { parseMemoryLimit } from './memory.js'
 import { parsePidsLimit } from './pids.js'
 import type { Placement } from './placement.js'
 import { DirPool } from './dir-pool.js'
+import { detectFreezer, type FreezerDetection } from './freezer.js'
 import { ProcessCgroup } from './process.js'
+import type { V1Hierarchy } from './v1-hierarchy.js'
 import { removeSupervisorDir, setupSupervisorDir, type Setup, type SetupOptions } from './supervisor-dir.js'
 
 /** What the supervisor can do with cgroups here (`sup.capabilities`). */
@@ -42,8 +44,11 @@ export interface CgroupCapabilities {
    */
   dir?: string
   placement?: Placement
-  /** Which limits can be applied here, and why not (`memory_limit`, `pids_limit`, `cpu_limit`). */
-  controllers: Record<'memory' | Controller, ControllerState>
+  /**
+   * Which limits can be applied here, and why not (`memory_limit`, `pids_limit`,
+   * `cpu_limit`); `freezer`: whether process trees can be frozen (docs/freeze.md).
+   */
+  controllers: Record<'memory' | Controller | 'freezer', ControllerState>
 }
 
 /** Options of {@link CgroupManager.detect}; every input defaults to the live system. */
@@ -78,15 +83,18 @@ export class CgroupManager {
   /** A refill waiting for the end of this event-loop turn (refillSoon). */
   private refillQueued: Promise<void> | null = null
   private readonly controllers: Controllers | null
+  private readonly freezer: FreezerDetection | null
 
   private constructor(
     setup: Setup | null,
     capabilities: CgroupCapabilities,
     poolSize: number,
     controllers: Controllers | null = null,
+    freezer: FreezerDetection | null = null,
   ) {
     this.setup = setup
     this.controllers = controllers
+    this.freezer = freezer
     this.capabilities = capabilities
     this.dir = setup?.dir ?? null
     this.pool =
@@ -111,15 +119,16 @@ export class CgroupManager {
       const layout = detectLayout(opts)
       const setup = setupSupervisorDir(layout, opts)
       const controllers = detectControllers(layout, setup, opts)
+      const freezer = detectFreezer(layout, setup, opts, controllers)
       const caps: CgroupCapabilities = {
         cgroup: setup.mode,
         oomDetection: setup.oomReason === undefined,
-        controllers: { memory: { usable: true }, ...controllers.states },
+        controllers: { memory: { usable: true }, ...controllers.states, freezer: freezer.state },
         dir: setup.dir,
         placement: setup.placement,
       }
       if (setup.oomReason !== undefined) caps.reason = setup.oomReason
-      return new CgroupManager(setup, caps, poolSize, controllers)
+      return new CgroupManager(setup, caps, poolSize, controllers, freezer)
     } catch (err) {
       const reason = err instanceof CgroupUnavailable ? err.message : String((err as Error | null)?.message ?? err)
       const caps: CgroupCapabilities = { cgroup: null, oomDetection: false, reason, controllers: noControllers(reason) }
@@ -168,6 +177,7 @@ export class CgroupManager {
       cg.destroySync()
       throw err
     }
+    cg.freezerSite = this.freezer?.site ?? null
     this.held.add(cg)
     cg.onRemoved = () => this.held.delete(cg)
     return cg
@@ -196,7 +206,7 @@ export class CgroupManager {
     ])
     results.push(...(await this.sweep(this.setup)))
     // Then the other hierarchies, whose cgroups emptied with the memory ones.
-    const hierarchies = new Set(this.controllers?.hierarchies.values() ?? [])
+    const hierarchies = this.hierarchies()
     results.push(...(await Promise.allSettled([...hierarchies].map((h) => h.close()))))
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
     if (failed !== undefined) throw failed.reason
@@ -223,7 +233,13 @@ export class CgroupManager {
    */
   get dirs(): string[] {
     if (this.dir === null) return []
-    return [this.dir, ...new Set([...(this.controllers?.hierarchies.values() ?? [])].map((h) => h.dir))]
+    return [this.dir, ...[...this.hierarchies()].map((h) => h.dir)]
+  }
+
+  /** The v1 hierarchies apart from memory that have a directory of this supervisor's. */
+  private hierarchies(): Set<V1Hierarchy> {
+    const own = this.freezer?.own
+    return new Set([...(this.controllers?.hierarchies.values() ?? []), ...(own ? [own] : [])])
   }
 
   /** Resolves once the pool is filled (or filling stopped on an error); for tests and warm-up. */
@@ -255,5 +271,5 @@ export class CgroupManager {
 
 function noControllers(reason: string): CgroupCapabilities['controllers'] {
   const off: ControllerState = { usable: false, reason }
-  return { memory: off, pids: off, cpu: off }
+  return { memory: off, pids: off, cpu: off, freezer: off }
 }

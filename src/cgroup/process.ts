@@ -11,6 +11,7 @@ import { hasCode, wrapFsError } from './errors.js'
 import { delay, pidList, readOrNull, singleValue } from './fs.js'
 import { killPass, killUntilEmpty, signalPass } from './kill.js'
 import type { AppliedLimits, LimitCounters } from './applied-limits.js'
+import { ProcessFreezer, type FreezerSite } from './freezer.js'
 import type { NativeCgroupJoin } from '../native.js'
 import { MEMORY_FILES, oomKillsIn, readOomKills, writeMemoryLimit } from './memory.js'
 
@@ -49,6 +50,9 @@ export class ProcessCgroup {
   memoryLimit: number | null = null
   /** The pids and cpu limits, when the request set any. */
   limits: AppliedLimits | null = null
+  /** Where the tree can be frozen (set by the manager); null where it cannot. */
+  freezerSite: FreezerSite | null = null
+  #freezer: ProcessFreezer | null = null
   /** Called once the directory is gone, so the manager stops tracking it. */
   onRemoved: () => void = () => {}
   private released: Promise<void> | null = null
@@ -134,9 +138,21 @@ export class ProcessCgroup {
     for (const fd of [this.procsFd, this.tasksFd, this.dirFd]) if (fd >= 0) fs.closeSync(fd)
   }
 
-  /** One synchronous kill pass (v2 `cgroup.kill`, else SIGKILL to each listed pid), for timeouts. */
+  /** The tree's freezer, made on first use; null where there is none. */
+  get freezer(): ProcessFreezer | null {
+    if (this.#freezer === null && this.freezerSite !== null)
+      this.#freezer = new ProcessFreezer(this.freezerSite, this.path)
+    return this.#freezer
+  }
+
+  /**
+   * One synchronous kill pass (v2 `cgroup.kill`, else SIGKILL to each listed pid), for
+   * timeouts; a frozen tree is thawed after it, so that the SIGKILLs are delivered
+   * before any task runs again.
+   */
   kill(): void {
     this.hasKillFile = killPass(this.path, this.hasKillFile)
+    this.#freezer?.thawSync()
   }
 
   /**
@@ -198,7 +214,7 @@ export class ProcessCgroup {
 
   private async remove(): Promise<void> {
     // The other hierarchies' cgroups empty with this one (every task of the tree is in each).
-    const extras = this.limits?.release() ?? Promise.resolve()
+    const extras = Promise.all([this.limits?.release(), this.#freezer?.release()])
     try {
       await this.removeMemoryDir()
     } finally {

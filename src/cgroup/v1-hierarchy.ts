@@ -17,8 +17,15 @@ import { killPass, killUntilEmpty } from './kill.js'
 /** The limit controllers beside memory. */
 export type Controller = 'pids' | 'cpu'
 
+/** The v1 controllers sandproc uses beside memory: the limit ones and the freezer (freezer.ts). */
+export type V1Controller = Controller | 'freezer'
+
 /** A file every cgroup of the controller has (the hierarchy's root lacks some, so checked below it). */
-export const PROBE_FILE: Record<Controller, string> = { pids: 'pids.max', cpu: 'cpu.cfs_quota_us' }
+export const PROBE_FILE: Record<V1Controller, string> = {
+  pids: 'pids.max',
+  cpu: 'cpu.cfs_quota_us',
+  freezer: 'freezer.state',
+}
 
 /** Cgroups kept ready per hierarchy once it is in use, as for memory. */
 const POOL_SIZE = 4
@@ -28,8 +35,8 @@ export interface V1Site {
   mountPoint: string
   /** This process's own cgroup in the hierarchy. */
   ownDir: string
-  /** The limit controllers it carries (`cpu` and `pids` may share one). */
-  controllers: Controller[]
+  /** The controllers it carries (`cpu` and `pids` may share one). */
+  controllers: V1Controller[]
 }
 
 /** The per-supervisor directory of one v1 hierarchy. */
@@ -40,7 +47,7 @@ export class V1Hierarchy {
   private count = 0
 
   private constructor(
-    readonly controllers: Controller[],
+    readonly controllers: V1Controller[],
     readonly dir: string,
     private readonly parent: string,
     private readonly parentIsDefault: boolean,
@@ -88,6 +95,16 @@ export class V1Hierarchy {
     }
     this.pool.refill()
     return cg
+  }
+
+  /**
+   * A bare cgroup made now, outside the pool: a process's freezer cgroup, made on its
+   * first freeze (freezer.ts). The caller removes it (`rmdirRetry`).
+   */
+  makeDir(): string {
+    const dir = this.nextDir()
+    fs.mkdirSync(dir)
+    return dir
   }
 
   /** Resolves once the pool is filled (or filling stopped); for tests. */

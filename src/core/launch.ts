@@ -21,6 +21,20 @@ export interface ProcessCgroupHandle {
   /** True when the reap's reading shows nothing left in the cgroup: no kill pass needed. */
   emptyAtReap(texts?: readonly (string | null)[]): boolean
   release(): Promise<void>
+  /** The tree's freezer (docs/freeze.md); null where there is none. */
+  readonly freezer?: TreeFreezer | null
+}
+
+/** What the process object uses of a cgroup's freezer (src/cgroup/freezer.ts). */
+export interface TreeFreezer {
+  /** Asked to freeze and not thawed since. */
+  readonly frozen: boolean
+  /** Resolves once every task of the tree is frozen. */
+  freeze(): Promise<void>
+  /** Resolves once the tree runs again. */
+  thaw(): Promise<void>
+  /** Thaws without waiting (after a SIGKILL, so that it is delivered). */
+  thawSync(): void
 }
 
 /** What the supervisor's launch step hands over once the child exists. */
@@ -57,6 +71,8 @@ export interface ProcessOptions {
   onSpawned?: (proc: SupervisedProcess) => void
   /** The addon, for the pipe readers. */
   native: NativeBinding
+  /** Why no tree can be frozen here (`capabilities.controllers.freezer.reason`); undefined when it can. */
+  freezeUnavailable?: string
 }
 
 /** A child started through `ProcessTable.launchChild`, as `close()` sees it. */

@@ -10,6 +10,7 @@ import type { NativeChild, NativeExitCallback } from '../native.js'
 import type { ExitEvent, KilledBy, OutputEncoding, OutputEvent, ProcessInfo, StartEvent, StreamName } from '../types.js'
 import { ProcessEmitter } from './emitter.js'
 import { EndingRecord } from './ending.js'
+import { FreezeControl } from './freeze.js'
 import { exitEvent, type Reaped } from './exit.js'
 import type { Launched, ProcessCgroupHandle, ProcessOptions } from './launch.js'
 import { ProcessOutput } from './output.js'
@@ -60,6 +61,7 @@ export class SupervisedProcess extends ProcessEmitter {
   readonly #cap: OutputCap | null
   #reaped: Reaped | null = null
   #user: { uid: number; gid: number } | null = null
+  readonly #freeze: FreezeControl
 
   constructor(opts: ProcessOptions) {
     super()
@@ -88,6 +90,13 @@ export class SupervisedProcess extends ProcessEmitter {
       onEnd: () => this.#maybeFinish(),
     })
     this.#onSpawnedHook = opts.onSpawned
+    this.#freeze = new FreezeControl({
+      pid: () => this.pid,
+      alive: () => this.#child !== null && this.#reaped === null,
+      freezer: () => this.#cgroup?.freezer ?? null,
+      clocks: this.#clocks,
+      unavailable: opts.freezeUnavailable,
+    })
     const fail = (err: CodedError): void => {
       this.#error = err
       this.deliverError(err)
@@ -147,6 +156,7 @@ export class SupervisedProcess extends ProcessEmitter {
       ended_at: this.#endedAt,
       reason: e?.reason ?? null,
       ...(e?.killed_by === undefined ? {} : { killed_by: e.killed_by }),
+      ...(this.#freeze.frozen && e === null ? { frozen: true } : {}),
       ...(e?.pids_limit_hits === undefined ? {} : { pids_limit_hits: e.pids_limit_hits }),
       user: this.#user,
       timed_out: e?.timed_out === true,
@@ -199,8 +209,31 @@ export class SupervisedProcess extends ProcessEmitter {
   }
 
   /**
+   * Stops the whole tree through its cgroup's freezer (docs/freeze.md); resolves once the
+   * kernel confirms every task is frozen. The clocks (`timeout`, `idle_timeout`) stop
+   * with it. Freezing a frozen process does nothing. Rejects with code
+   * `FREEZE_UNAVAILABLE` where there is no freezer, `PROCESS_NOT_RUNNING` once it has exited.
+   */
+  freeze(): Promise<void> {
+    if (this.pending) return this.started.then(() => this.freeze())
+    return this.#freeze.freeze()
+  }
+
+  /** Resumes a frozen tree; its clocks go on with the time they had left. Thawing a running process does nothing. */
+  thaw(): Promise<void> {
+    if (this.pending) return this.started.then(() => this.thaw())
+    return this.#freeze.thaw()
+  }
+
+  /** True while the tree is frozen (ProcessInfo `frozen`). */
+  get frozen(): boolean {
+    return this.#freeze.frozen
+  }
+
+  /**
    * Sends a signal to the main process (through its pidfd: a reused pid is never hit).
    * Returns false once it has exited. A SIGKILL sent here is never reported as an OOM kill.
+   * A frozen tree gets other signals when it is thawed; a SIGKILL thaws it (docs/freeze.md).
    */
   kill(signal: NodeJS.Signals | number = 'SIGKILL'): boolean {
     const sig = signalNumber(signal)
@@ -213,7 +246,9 @@ export class SupervisedProcess extends ProcessEmitter {
     if (sig === os.signals.SIGKILL) this.#killedBySupervisor = true
     // The program may handle the signal and go on: it is the reason only if it ends it.
     this.#ending.record({ reason: 'killed', killedBy: 'api', onlyIfSignal: sig })
-    return this.#child.signal(sig)
+    const sent = this.#child.signal(sig)
+    if (sig === os.signals.SIGKILL) this.#freeze.thawNow()
+    return sent
   }
 
   /**
@@ -245,6 +280,8 @@ export class SupervisedProcess extends ProcessEmitter {
       this.#child.signal(os.signals.SIGKILL)
     }
     const killed = this.#cgroup?.killAll().catch(noop)
+    // The kill pass thawed a frozen tree already; this also restarts the clocks.
+    this.#freeze.thawNow()
     // Reaped already, its exit held by pipes a consumer paused: the tree is dead now.
     if (this.#reaped !== null) void Promise.resolve(killed).then(() => this.#output.readToEnd())
   }
@@ -258,7 +295,10 @@ export class SupervisedProcess extends ProcessEmitter {
     if (this.#child === null || this.#reaped !== null) return false
     if (sig === os.signals.SIGKILL) this.#killedBySupervisor = true
     this.#ending.record({ reason: 'killed', killedBy: by })
-    return this.#child.killGroup(sig)
+    const sent = this.#child.killGroup(sig)
+    // Meant to end it: a frozen tree must run to act on it.
+    this.#freeze.thawNow()
+    return sent
   }
 
   /** Stops reading the pipes, so a slow consumer slows the process. Each pause needs a resume. */

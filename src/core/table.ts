@@ -205,6 +205,7 @@ export class ProcessTable {
       drainGraceMs: this.#s.drainGrace,
       onSpawned: (p) => this.#track(p),
       native: this.#binding,
+      freezeUnavailable: this.capabilities.controllers.freezer.reason,
       launch: (onSpawned, onExit) => {
         const stdio: NativeSpawnOptions['stdio'] = [
           req.stdin === 'pipe' ? 1 : 0,
@@ -381,5 +382,5 @@ export interface Retained {
 function cgroupsOff(): Capabilities {
   const reason = 'cgroups turned off (cgroup: false)'
   const off = { usable: false, reason }
-  return { cgroup: null, oomDetection: false, reason, controllers: { memory: off, pids: off, cpu: off } }
+  return { cgroup: null, oomDetection: false, reason, controllers: { memory: off, pids: off, cpu: off, freezer: off } }
 }

@@ -1,7 +1,8 @@
 /**
  * A process's clocks (docs/endings.md): `timeout` from the start, `idle_timeout` since
  * the last byte read, and the `timeout_grace` between the SIGTERM a firing clock sends to
- * the tree and the SIGKILL that follows.
+ * the tree and the SIGKILL that follows. A frozen tree's clocks stop and resume with the
+ * time they had left (docs/freeze.md).
  */
 
 export interface TimeoutSettings {
@@ -28,6 +29,10 @@ export class ProcessTimeouts {
   #grace: NodeJS.Timeout | null = null
   #refed = true
   #paused = false
+  #frozen = false
+  /** When the timeout (or the grace) fires, on `performance.now()`'s clock; while frozen, the ms it has left. */
+  #timeoutAt = 0
+  #graceAt = 0
   /** Clocks run only between start() and clear(). */
   #running = false
 
@@ -40,7 +45,7 @@ export class ProcessTimeouts {
   start(): void {
     this.#running = true
     const { timeoutMs } = this.#s
-    if (timeoutMs !== undefined) this.#timeout = this.#apply(setTimeout(() => this.#fire('timed_out'), timeoutMs))
+    if (timeoutMs !== undefined) this.#armTimeout(timeoutMs)
     this.#armIdle()
   }
 
@@ -60,6 +65,36 @@ export class ProcessTimeouts {
 
   resume(): void {
     this.#paused = false
+    this.#armIdle()
+  }
+
+  /**
+   * The tree is frozen: the timeout and a grace under way stop, keeping what they have
+   * left; the idle clock stops as it does for a slow consumer.
+   */
+  freeze(): void {
+    if (this.#frozen) return
+    this.#frozen = true
+    this.#clearIdle()
+    const now = performance.now()
+    if (this.#timeout !== null) {
+      clearTimeout(this.#timeout)
+      this.#timeout = null
+      this.#timeoutAt = Math.max(0, this.#timeoutAt - now)
+    } else this.#timeoutAt = -1
+    if (this.#grace !== null) {
+      clearTimeout(this.#grace)
+      this.#graceAt = Math.max(0, this.#graceAt - now)
+    } else this.#graceAt = -1
+  }
+
+  /** The tree runs again: the stopped clocks go on with the time they had left; idle starts over. */
+  thaw(): void {
+    if (!this.#frozen) return
+    this.#frozen = false
+    if (!this.#running && this.#grace === null) return
+    if (this.#timeoutAt >= 0 && this.#running) this.#armTimeout(this.#timeoutAt)
+    if (this.#grace !== null && this.#graceAt >= 0) this.#armGrace(this.#graceAt)
     this.#armIdle()
   }
 
@@ -94,12 +129,23 @@ export class ProcessTimeouts {
     this.#timeout = null
     if (this.#s.graceMs === 0) return this.#act.kill()
     this.#act.term()
-    this.#grace = this.#apply(setTimeout(() => this.#act.kill(), this.#s.graceMs))
+    this.#armGrace(this.#s.graceMs)
+  }
+
+  #armTimeout(ms: number): void {
+    this.#timeoutAt = performance.now() + ms
+    this.#timeout = this.#apply(setTimeout(() => this.#fire('timed_out'), ms))
+  }
+
+  // #grace stays set while frozen (its timer cleared): a grace is under way.
+  #armGrace(ms: number): void {
+    this.#graceAt = performance.now() + ms
+    this.#grace = this.#apply(setTimeout(() => this.#act.kill(), ms))
   }
 
   #armIdle(): void {
     const ms = this.#s.idleTimeoutMs
-    if (ms === undefined || !this.#running || this.#paused || this.#grace !== null) return
+    if (ms === undefined || !this.#running || this.#paused || this.#frozen || this.#grace !== null) return
     this.#clearIdle()
     this.#idle = this.#apply(setTimeout(() => this.#fire('idle_timeout'), ms))
   }

@@ -134,6 +134,7 @@ describe('detection on fixture trees', () => {
       memory: { usable: true },
       pids: { usable: false, reason: 'no pids controller is mounted (no v1 pids hierarchy)' },
       cpu: { usable: false, reason: 'no cpu controller is mounted (no v1 cpu hierarchy)' },
+      freezer: { usable: false, reason: 'no freezer controller is mounted (no v1 freezer hierarchy)' },
     })
     expect(enotsup(m, { pidsLimit: 8 })).toMatchObject({ code: 'ENOTSUP', errno: -95, syscall: 'cgroup' })
     expect(enotsup(m, { cpuLimit: 0.5 })).toMatchObject({ code: 'ENOTSUP', errno: -95, syscall: 'cgroup' })

@@ -6,6 +6,8 @@
  *   the test, which passes some), then the fds a `cat` it started holds, as JSON.
  * - `orphan`: starts `sleep 100`, prints its pid and waits to be killed: the sleep must
  *   die with it (parent-death signal).
+ * - `frozen`: starts a shell with a `sleep` in the background, freezes the tree, prints
+ *   both pids as JSON and waits to be killed: its watchdog must kill and thaw the tree.
  */
 import fs from 'node:fs'
 
@@ -48,6 +50,14 @@ if (mode === 'fds') {
   await sleep.started
   process.stdout.write(`${sleep.pid}\n`)
   // Keep running until the test kills this process.
+  setInterval(() => undefined, 1 << 30)
+} else if (mode === 'frozen') {
+  const sh = sup.start({ command: 'sh', args: ['-c', 'sleep 1000 & echo $!; wait'] })
+  const line = new Promise<number>((resolve) => sh.once('output', (ev) => resolve(Number(ev.line))))
+  await sh.started
+  const grandchild = await line
+  await sh.freeze()
+  process.stdout.write(`${JSON.stringify({ pids: [sh.pid, grandchild] })}\n`)
   setInterval(() => undefined, 1 << 30)
 } else {
   process.stderr.write(`unknown mode ${String(mode)}\n`)

@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'IDEMPOTENCY_CONFLICT'
   | 'STDIN_QUEUE_FULL'
   | 'EXPECTATION_FAILED'
+  | 'FREEZE_UNAVAILABLE'
 
 /** The JSON body of an error response. `errno` and `syscall` come with `SPAWN_FAILED` and `TOO_MANY_OPEN_FILES` only. */
 export interface ErrorBody {
@@ -57,6 +58,7 @@ const STATUS: Record<ErrorCode, number> = {
   IDEMPOTENCY_CONFLICT: 409,
   STDIN_QUEUE_FULL: 429,
   EXPECTATION_FAILED: 417,
+  FREEZE_UNAVAILABLE: 422,
 }
 
 /** An error that already knows its response. Route handlers throw it. */

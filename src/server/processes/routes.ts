@@ -1,6 +1,6 @@
 /**
  * The processes room: the JSON endpoints under `/processes` (start, list, get, kill,
- * signal, stdin, restart, the output snapshots) and their route table. The event
+ * signal, stdin, restart, freeze and thaw, the output snapshots) and their route table. The event
  * streams under `/processes` (`run`, `follow`) are the SSE room's (../sse/routes.ts).
  */
 import type { LogSnapshot, LogView } from '../../core/retain.js'
@@ -12,6 +12,7 @@ import { exact, PARAM, type Route } from '../http/router.js'
 import type { ManagedStartRequest, StartRequest } from '../../types.js'
 import { isManagedRequest } from '../../managed/fields.js'
 import { idempotencyKey, type FirstOutcome } from './idempotency.js'
+import { freeze, thaw } from './freeze.js'
 import { restart } from './restart.js'
 import { writeStdin } from './stdin.js'
 import { infoOf, targetOf } from './target.js'
@@ -24,6 +25,8 @@ export function processRoutes(prefix: string): Route<Handler>[] {
     { pattern: exact(one), methods: { GET: get, DELETE: remove } },
     { pattern: exact(`${one}/signal`), methods: { POST: signal } },
     { pattern: exact(`${one}/restart`), methods: { POST: restart } },
+    { pattern: exact(`${one}/freeze`), methods: { POST: freeze } },
+    { pattern: exact(`${one}/thaw`), methods: { POST: thaw } },
     { pattern: exact(`${one}/stdin`), methods: { POST: writeStdin } },
     { pattern: exact(`${one}/stdin/close`), methods: { POST: closeStdin } },
     { pattern: exact(`${one}/(stdout|stderr|output)`), methods: { GET: snapshot } },
