@@ -20,7 +20,7 @@ import type { ExitEvent, KilledBy } from '../types.js'
 import { colsOf, normalizePty, rowsOf, type PtyRequest } from './request.js'
 import { TerminalEnd } from './end.js'
 import { TerminalInput } from './input.js'
-import { killSession } from './tree.js'
+import { killSession } from '../core/session-kill.js'
 
 const noop = (): void => {}
 
