@@ -9,6 +9,7 @@ import { coded, type CodedError } from '../errors.js'
 import type { NativeBinding } from '../native.js'
 import type { ExitEvent, KilledBy, OutputEncoding, OutputEvent, ProcessInfo, StartEvent, StreamName } from '../types.js'
 import type { Child } from './child.js'
+import { Drain } from './drain.js'
 import { ProcessEmitter } from './emitter.js'
 import { ProcessOutput } from './output.js'
 import { OutputCap } from './output-cap.js'
@@ -65,6 +66,7 @@ export class SupervisedProcess extends ProcessEmitter {
   #endedAt: number | null = null
   #exit: ExitEvent | null = null
   readonly #output: ProcessOutput
+  readonly #drain: Drain
   #stdin: StdinPipe | null = null
   readonly #clocks: ProcessTimeouts
   /** `max_output_bytes`: what goes out live and what is kept for the end; null without one. */
@@ -96,10 +98,20 @@ export class SupervisedProcess extends ProcessEmitter {
       native: opts.native,
       lineLimit: opts.lineLimit,
       encoding: opts.encoding,
-      drainGraceMs: opts.drainGraceMs,
-      onData: () => this.#clocks.noteData(),
+      onData: () => {
+        this.#clocks.noteData()
+        this.#drain.noteData()
+      },
       onLine: this.#onLine,
-      onEnd: () => this.#maybeFinish(),
+      onEnd: () => {
+        if (this.#output.ended) this.#drain.outputEnded()
+      },
+    })
+    this.#drain = new Drain(opts.drainGraceMs, 'reap', {
+      paused: () => this.#output.held,
+      killRest: this.#killRest,
+      giveUp: () => this.#output.giveUp(),
+      finish: () => this.#finish(),
     })
     child.on('spawn', () => this.deliverStart(this.#attach()))
     child.on('fail', (err: CodedError) => this.deliverError(err))
@@ -259,22 +271,19 @@ export class SupervisedProcess extends ProcessEmitter {
     this.#clocks.reaped()
     this.#endedAt = Date.now()
     this.#stdin?.destroy()
-    // Descendants that left the process group are still in the cgroup. Usually it was
-    // empty at the reap, and the exit need not wait for a kill pass.
-    if (this.child.emptyAtReap) return this.#afterKill()
-    void this.child.killRest().then(this.#afterKill)
+    // Both pipes may have ended already (or never existed).
+    if (this.#output.ended) this.#drain.outputEnded()
+    this.#drain.reap()
   }
 
-  #afterKill = (): void => {
-    if (this.#exit !== null) return
+  // Descendants that left the process group are still in the cgroup. Usually it was
+  // empty at the reap, and the exit need not wait for a kill pass.
+  #killRest = async (): Promise<void> => {
+    if (!this.child.emptyAtReap) await this.child.killRest()
     if (this.#treeKilled) this.#output.readToEnd()
-    this.#output.afterReap()
-    this.#maybeFinish()
   }
 
-  #maybeFinish(): void {
-    if (this.child.reaped === null || this.#exit !== null || !this.#output.ended) return
-    this.#output.finish()
+  #finish(): void {
     this.#clocks.clear()
     const ev = this.child.exitEvent()
     if (this.#cap !== null) {

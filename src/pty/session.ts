@@ -8,13 +8,12 @@ import { EventEmitter } from 'node:events'
 import fs from 'node:fs'
 
 import type { Child } from '../core/child.js'
-import type { Reaped } from '../core/exit.js'
+import { Drain } from '../core/drain.js'
 import type { ProcessTable } from '../core/table.js'
 import { coded, type CodedError } from '../errors.js'
 import type { NativeBinding, NativePipeReader, NativePty } from '../native.js'
 import type { ExitEvent, KilledBy } from '../types.js'
 import { colsOf, normalizePty, rowsOf, type PtyRequest } from './request.js'
-import { TerminalEnd } from './end.js'
 import { TerminalInput } from './input.js'
 
 const noop = (): void => {}
@@ -62,7 +61,7 @@ export class PtySession extends EventEmitter {
   readonly #input = new TerminalInput(() => this.emit('drain'))
   #pauses = 0
   #failed = false
-  readonly #end: TerminalEnd
+  readonly #drain: Drain
   #resolve!: { start: (e: PtyStartEvent) => void; exit: (e: ExitEvent) => void; fail: (e: Error) => void }
 
   /** Made by `Supervisor.pty(request)`; `sup` is the supervisor's core table. */
@@ -84,8 +83,11 @@ export class PtySession extends EventEmitter {
     })
     this.started.catch(noop)
     this.exited.catch(noop)
-    this.#end = new TerminalEnd(sup.drainGraceMs, () => this.#pauses > 0, {
-      killTree: () => this.child.killRest(),
+    // The master reports EIO once the last slave fd is closed, and a read after the reap
+    // waits for output still in the line discipline: EIO is the end (docs/pty.md).
+    this.#drain = new Drain(sup.drainGraceMs, 'grace', {
+      paused: () => this.#pauses > 0,
+      killRest: () => this.child.killRest(),
       giveUp: () => this.#reader?.close(),
       finish: () => this.#finish(),
     })
@@ -101,7 +103,7 @@ export class PtySession extends EventEmitter {
     this.child = sup.launchChild(req, extra, { sessionTree: true })
     this.child.on('spawn', this.#onSpawned)
     this.child.on('fail', this.#onFailed)
-    this.child.on('reap', (r: Reaped) => ((this.endedAt = Date.now()), this.#end.reap(r)))
+    this.child.on('reap', () => ((this.endedAt = Date.now()), this.#drain.reap()))
     this.child.on('killTree', () => this.emit('kill'))
   }
 
@@ -116,7 +118,7 @@ export class PtySession extends EventEmitter {
    * input from elsewhere bounds `writableLength` and waits for `drain`.
    */
   write(data: string | Uint8Array): boolean {
-    if (!this.running || this.#end.reaped) return false
+    if (!this.running || this.child.reaped !== null) return false
     const buf =
       typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
     this.#input.write(buf)
@@ -132,7 +134,7 @@ export class PtySession extends EventEmitter {
   resize(cols: number, rows: number): void {
     const c = colsOf(cols)
     const r = rowsOf(rows)
-    if (this.#pty === null || this.#end.reaped || !this.running) {
+    if (this.#pty === null || this.child.reaped !== null || !this.running) {
       throw coded(`PTY session ${this.pid} is not running`, 'PROCESS_NOT_RUNNING')
     }
     this.#native.resizePty(this.#pty.master, r, c)
@@ -189,8 +191,8 @@ export class PtySession extends EventEmitter {
     this.ptsPath = pty.path
     this.#reader = new this.#native.PipeReader(
       pty.master,
-      (chunk) => this.emit('data', chunk as Buffer),
-      () => this.#end.eof(),
+      (chunk) => (this.#drain.noteData(), this.emit('data', chunk as Buffer)),
+      () => this.#drain.outputEnded(),
       true,
     )
     if (this.#pauses > 0) this.#reader.pause()
