@@ -16,6 +16,7 @@ import { Observers, type SupervisorObserver } from './observer.js'
 import { ChildSpawner } from './prepare.js'
 import { SupervisedProcess } from './process.js'
 import { LINE_HEAP_OVERHEAD, OutputLog } from './retain.js'
+import { Retention, type Retained } from './retention.js'
 import type { ProcessInfo, RunRequest, StartRequest } from '../types.js'
 import { normalize, type Normalized } from './validate.js'
 import { resolveOptions, type Settings, type SupervisorOptions } from './options.js'
@@ -29,6 +30,7 @@ const STDERR_MODE = { discard: 0, capture: 1, stdout: 2 } as const
 const MAX_SPAWNS_IN_FLIGHT = 128
 
 export type { SupervisorOptions }
+export type { Retained }
 export type { SupervisorObserver }
 export { pathCandidates } from './prepare.js'
 
@@ -51,14 +53,8 @@ export class ProcessTable {
   /** Running and retained exited processes, oldest first. */
   readonly #table = new Set<SupervisedProcess>()
   readonly #running = new Set<SupervisedProcess>()
-  /**
-   * What has ended and is kept, oldest first, with the log bytes counted for each:
-   * exited processes still in the table, and whatever a layer above retains (stopped
-   * managed processes). One count bound and one byte bound cover them all.
-   */
-  readonly #exited = new Map<object, Retained>()
-  /** Sum of the bytes in #exited: checked on every exit, so kept rather than recounted. */
-  #retained = 0
+  /** Exited processes still listed, and whatever a layer above retains: one bound for all. */
+  readonly #ended: Retention
   /** Launched run/start children not spawned yet (queued on a spawner thread or for admission). */
   readonly #pending = new Set<Child>()
   /** Every child not ended yet, the layers' above included: what close() ends. */
@@ -69,6 +65,7 @@ export class ProcessTable {
 
   constructor(opts: SupervisorOptions = {}) {
     this.#s = resolveOptions(opts)
+    this.#ended = new Retention(this.#s.maxExited, this.#s.retainTotalBytes)
     this.#binding = opts.binding ?? realBinding
     this.#cgroups = opts.cgroup === false ? null : CgroupManager.detect(opts.cgroup ?? {})
     this.capabilities = this.#cgroups?.capabilities ?? cgroupsOff()
@@ -278,59 +275,21 @@ export class ProcessTable {
 
   /**
    * For the layers above: keeps `key` among the ended things the retention bounds cover
-   * (`maxExited` in number, `retainTotalBytes` in log bytes, oldest out first). Its log
-   * must no longer grow; `release` drops it, `forget` removes `key` from every listing.
+   * (see retention.ts).
    */
   retainEnded(key: object, entry: Retained): void {
-    this.unretain(key)
-    this.#exited.set(key, { ...entry })
-    this.#retained += entry.bytes
-    this.#trim()
+    this.#ended.keep(key, entry)
   }
 
   /** `key` lives again (a stopped managed process restarted): no longer counted or forgotten. */
   unretain(key: object): void {
-    const entry = this.#exited.get(key)
-    if (entry === undefined) return
-    this.#retained -= entry.bytes
-    this.#exited.delete(key)
-  }
-
-  // Ended things beyond the bound are forgotten oldest first; running ones stay.
-  // Per exit this costs O(1) plus what it removes: it runs once per process.
-  #trim(): void {
-    for (const [key, entry] of this.#exited) {
-      if (this.#exited.size <= this.#s.maxExited) break
-      this.#exited.delete(key)
-      this.#retained -= entry.bytes
-      entry.forget()
-    }
-    // Each log is bounded, but up to maxExited of them are kept: bound their sum too,
-    // releasing the oldest output first.
-    if (this.#retained <= this.#s.retainTotalBytes) return
-    for (const entry of this.#exited.values()) {
-      if (this.#retained <= this.#s.retainTotalBytes) break
-      if (entry.bytes === 0) continue
-      this.#retained -= entry.bytes
-      entry.bytes = 0
-      entry.release()
-    }
+    this.#ended.drop(key)
   }
 
   #forgetProcess(p: SupervisedProcess): void {
     this.#table.delete(p)
     if (this.#byPid.get(p.pid) === p) this.#byPid.delete(p.pid)
   }
-}
-
-/** Something ended that the table's retention bounds cover (see `retainEnded`). */
-export interface Retained {
-  /** Log bytes it holds. */
-  bytes: number
-  /** Drops its output (the total byte bound was reached). */
-  release(): void
-  /** Removes it from every listing and lookup (the count bound was reached). */
-  forget(): void
 }
 
 function cgroupsOff(): Capabilities {
