@@ -3,8 +3,8 @@
  * (docs/protocol.md "Process tree", docs/pty.md): the exit comes after the last byte,
  * and something that escaped the tree and holds the output open cannot hold it forever.
  * Once the tree is killed, the output is given up after it stayed idle for the grace
- * period; never while the consumer holds reading paused or while bytes still flow, so
- * a slow consumer loses nothing.
+ * period; never while the consumer holds reading paused, so a slow consumer loses
+ * nothing, nor while bytes still flow, for an owner that reports them (`noteData`).
  */
 
 export interface DrainActions {

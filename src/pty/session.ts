@@ -84,7 +84,10 @@ export class PtySession extends EventEmitter {
     this.started.catch(noop)
     this.exited.catch(noop)
     // The master reports EIO once the last slave fd is closed, and a read after the reap
-    // waits for output still in the line discipline: EIO is the end (docs/pty.md).
+    // waits for output still in the line discipline: EIO is the end (docs/pty.md). No
+    // noteData: once the tree is killed, what still writes to the terminal is outside
+    // it (a setsid'd job without cgroups) and may never stop, and docs/pty.md promises
+    // the exit at most a grace after that kill.
     this.#drain = new Drain(sup.drainGraceMs, 'grace', {
       paused: () => this.#pauses > 0,
       killRest: () => this.child.killRest(),
@@ -191,7 +194,7 @@ export class PtySession extends EventEmitter {
     this.ptsPath = pty.path
     this.#reader = new this.#native.PipeReader(
       pty.master,
-      (chunk) => (this.#drain.noteData(), this.emit('data', chunk as Buffer)),
+      (chunk) => this.emit('data', chunk as Buffer),
       () => this.#drain.outputEnded(),
       true,
     )
