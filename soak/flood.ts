@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 
 import { createServer } from '../src/server/server.js'
 import type { Supervisor } from '../src/supervisor.js'
-import { floodLine, heldBack, peakRssBytes, resetPeakRss, rssBytes } from '../test/fixtures/hardening/util.js'
+import { floodLine, heldBack, peakRssBytes, resetPeakRss, rssBytes } from '../test/helpers/hardening.js'
 
 export interface FloodResult {
   bytes: number

@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs'
 
-import { supervisorCgroupDirs } from '../test/fixtures/hardening/util.js'
+import { supervisorCgroupDirs } from '../test/helpers/hardening.js'
 
 export interface Snapshot {
   /** Runs finished when taken. */

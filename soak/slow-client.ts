@@ -8,7 +8,7 @@
  */
 import http from 'node:http'
 
-import { floodLine, heldBack } from '../test/fixtures/hardening/util.js'
+import { floodLine, heldBack } from '../test/helpers/hardening.js'
 
 const [url, token, body, lenText, stallText] = process.argv.slice(2)
 const len = Number(lenText)

@@ -21,7 +21,7 @@ import path from 'node:path'
 import { isDeepStrictEqual, parseArgs } from 'node:util'
 
 import { Supervisor } from '../src/index.js'
-import { compileC } from '../test/fixtures/hardening/util.js'
+import { compileC } from '../test/helpers/hardening.js'
 import { libraryFlood, serverFlood, type FloodResult } from './flood.js'
 import { kinds, type Outcome } from './kinds.js'
 import { settledSnapshot, snapshot, type Snapshot } from './measure.js'

@@ -22,11 +22,6 @@ export {
   type FollowOptions,
 } from './server/sse/streams.js'
 export { dataFrame, eventFrame, commentFrame, SSE_HEADERS } from './server/sse/frames.js'
-export {
-  toErrorResponse,
-  spawnErrorResponse,
-  type ErrorBody,
-  type ErrorCode,
-  type ErrorResponse,
-} from './server/http/errors.js'
+export { toErrorResponse } from './server/http/errors.js'
+export { spawnErrorResponse, type ErrorBody, type ErrorCode, type ErrorResponse } from './errors.js'
 export type { PtySession, PtyRequest, PtyStartEvent } from './pty/index.js'

@@ -4,7 +4,7 @@
  */
 import type { Writable } from 'node:stream'
 import type { RunConfig } from './args.js'
-import { errorCode, spawnErrorResponse } from '../server/http/errors.js'
+import { errorCode, spawnErrorResponse } from '../errors.js'
 import { Supervisor } from '../supervisor.js'
 import type { DroppedEvent, ExitEvent, OutputEvent, ProcessEvent } from '../types.js'
 import { droppedLine, endingLine } from './ending.js'

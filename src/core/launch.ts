@@ -1,17 +1,19 @@
 /**
- * The contract between the supervisor, which prepares and spawns a child, and the object
- * that owns it afterwards ({@link SupervisedProcess}, or a layer's own through launchChild).
+ * The launch of a child: through the admission bound when asked, prepared and spawned
+ * (prepare.ts), handed back at once as a {@link Child} whose `spawn` or `fail` follows
+ * in a later turn. The table makes the child's owner (a process, a PTY session) around
+ * it; nothing calls back into the table.
  */
 import type { CgroupCounters } from '../cgroup/index.js'
 import type { CodedError } from '../errors.js'
-import type { NativeBinding, NativeExitCallback, NativeSpawned, NativeSpawnOptions } from '../native.js'
-import type { KilledBy, OutputEncoding } from '../types.js'
+import type { NativeSpawned, NativeSpawnOptions } from '../native.js'
+import type { Admission } from './admission.js'
+import { Child } from './child.js'
+import type { ChildSpawner } from './prepare.js'
 import type { Credentials } from './user.js'
 import type { Normalized } from './validate.js'
-import type { OutputLog } from './retain.js'
-import type { SupervisedProcess } from './process.js'
 
-/** The part of a per-process cgroup the process object uses (src/cgroup/manager.ts). */
+/** The part of a per-process cgroup a child uses (src/cgroup/manager.ts). */
 export interface ProcessCgroupHandle {
   killAll(): Promise<void>
   /** A catchable signal to every process in the cgroup (a timeout's SIGTERM); best effort. */
@@ -37,7 +39,7 @@ export interface TreeFreezer {
   thawSync(): void
 }
 
-/** What the supervisor's launch step hands over once the child exists. */
+/** What the spawn hands over once the child exists. */
 export interface Launched {
   spawned: NativeSpawned
   cgroup: ProcessCgroupHandle | null
@@ -45,52 +47,67 @@ export interface Launched {
   user: { uid: number; gid: number }
 }
 
-export interface ProcessOptions {
-  handle: number
-  command: string
-  args: string[]
-  lineLimit: number
-  log: OutputLog | null
-  timeoutMs: number | undefined
-  /** No byte read for this long ends the process (`idle_timeout`). */
-  idleTimeoutMs: number | undefined
-  /** SIGTERM to SIGKILL when a clock fires; 0: SIGKILL at once. */
-  timeoutGraceMs: number
-  /** Lines, or chunks of exact bytes. */
-  encoding: OutputEncoding
-  /** `max_output_bytes` of a `run`. */
-  maxOutputBytes: number | undefined
-  /** How long to wait for the pipes after the main process exits (escaped descendants). */
-  drainGraceMs: number
+/** Native spawn fields on top of the request's, given the resolved credentials (stdio, a terminal). */
+export type SpawnExtra = (creds: Credentials | undefined) => Partial<NativeSpawnOptions>
+
+export interface LaunchOptions {
+  extra?: SpawnExtra
+  /** Waits for a slot of the admission bound (run and start; see admission.ts). */
+  admit?: boolean
+  /** Without a cgroup its tree is its kernel session (see child.ts). */
+  sessionTree?: boolean
+}
+
+export class Launcher {
+  constructor(
+    private readonly spawner: ChildSpawner,
+    private readonly admission: Admission,
+  ) {}
+
   /**
-   * Prepares and queues the spawn; `onSpawned` follows asynchronously with the child or
-   * the SystemError that kept it from starting. Throws when the preparation fails.
+   * Starts a validated request. A failed preparation (an unknown user, a cgroup write,
+   * `extra` itself) comes as the child's `fail`, asynchronously like a failed spawn, so
+   * that listeners attached after the launch see it.
    */
-  launch: (onSpawned: (err: CodedError | null, launched?: Launched) => void, onExit: NativeExitCallback) => void
-  /** Called once the child exists, before the start event (the supervisor's table). */
-  onSpawned?: (proc: SupervisedProcess) => void
-  /** The addon, for the pipe readers. */
-  native: NativeBinding
-  /** Why no tree can be frozen here (`capabilities.controllers.freezer.reason`); undefined when it can. */
-  freezeUnavailable?: string
-}
-
-/** A child started through `ProcessTable.launchChild`, as `close()` sees it. */
-export interface ChildOwner {
-  readonly exited: Promise<unknown>
-  /** Signals the child's process group; false once it is reaped. `by`: who ends it (its exit's `killed_by`). */
-  signalGroup(signal: NodeJS.Signals | number, by?: KilledBy): boolean
-  /** SIGKILL to the whole tree. */
-  killTree(by?: KilledBy): void
-}
-
-/** What `ProcessTable.launchChild` starts. */
-export interface ChildLaunch {
-  /** A validated request (see validate.ts); `timeout` and the stdio modes are the caller's. */
-  req: Normalized
-  /** Native spawn fields on top of the request's, given the resolved credentials (a terminal). */
-  extra?: (creds: Credentials | undefined) => Partial<NativeSpawnOptions>
-  /** The child, or the SystemError that kept it from starting. */
-  onSpawned: (err: CodedError | null, launched?: Launched) => void
-  onExit: NativeExitCallback
+  launch(req: Normalized, opts: LaunchOptions = {}): Child {
+    const child = new Child({ sessionTree: opts.sessionTree })
+    const admitted = opts.admit === true
+    const go = (): void =>
+      this.spawner.spawn(
+        req,
+        opts.extra,
+        (err, launched) => child.spawned(err, launched),
+        child.onExit,
+        () => {
+          if (admitted) this.admission.leave()
+        },
+      )
+    const failSoon = (err: unknown): void => process.nextTick(() => child.fail(err as CodedError))
+    if (!admitted) {
+      try {
+        go()
+      } catch (err) {
+        failSoon(err)
+      }
+      return child
+    }
+    // Admitted later, in a later turn already: a failure is reported at once.
+    const later = (): boolean => {
+      try {
+        go()
+        return true
+      } catch (err) {
+        child.fail(err as CodedError)
+        return false
+      }
+    }
+    if (!this.admission.enter(later)) return child
+    try {
+      go()
+    } catch (err) {
+      this.admission.leave()
+      failSoon(err)
+    }
+    return child
+  }
 }

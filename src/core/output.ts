@@ -1,11 +1,11 @@
 /**
  * A child's two output pipes as one unit: their readers, the line splitting, one
- * timestamp per read chunk, counted pauses (backpressure), and the drain grace after
- * the reap (drain.ts). {@link SupervisedProcess} asks it only "has everything ended?".
+ * timestamp per read chunk, counted pauses (backpressure). {@link SupervisedProcess}
+ * asks it "has everything ended?" and, for the drain after the reap (drain.ts), "is the
+ * consumer holding it?".
  */
 import type { NativeBinding } from '../native.js'
 import type { OutputEncoding, OutputEvent, StreamName } from '../types.js'
-import { DrainGuard } from './drain.js'
 import { LineSplitter } from './lines.js'
 import { ChunkCopier, OutputPipe } from './pipe.js'
 
@@ -13,7 +13,6 @@ export interface OutputOptions {
   native: NativeBinding
   lineLimit: number
   encoding: OutputEncoding
-  drainGraceMs: number
   /** Bytes were read (once per read, before its lines). */
   onData: () => void
   onLine: (ev: OutputEvent) => void
@@ -26,7 +25,6 @@ export const END_READ_LIMIT = 1024 * 1024
 
 export class ProcessOutput {
   readonly #opts: OutputOptions
-  readonly #drain: DrainGuard
   #pipes: OutputPipe[] = []
   #pauses = 0
   #lastTs = 0
@@ -34,7 +32,6 @@ export class ProcessOutput {
 
   constructor(opts: OutputOptions) {
     this.#opts = opts
-    this.#drain = new DrainGuard(opts.drainGraceMs, () => this.#pauses > 0 && !this.#ending, this.#giveUp)
   }
 
   /** Starts reading the child's pipes (a negative fd is a stream not captured). */
@@ -77,6 +74,11 @@ export class ProcessOutput {
     return this.#pauses > 0
   }
 
+  /** Paused by the consumer and not read to the end regardless: its output may not be dropped. */
+  get held(): boolean {
+    return this.#pauses > 0 && !this.#ending
+  }
+
   /** Stops reading, so a slow consumer slows the process. Each pause needs a resume. */
   pause(): void {
     if (this.#pauses++ === 0) for (const p of this.#pipes) p.pause()
@@ -103,19 +105,9 @@ export class ProcessOutput {
     for (const p of this.#pipes) p.readToEnd(END_READ_LIMIT)
   }
 
-  /** The main process was reaped and its tree killed: start the drain grace. */
-  afterReap(): void {
-    this.#drain.arm()
-  }
-
-  /** The exit is being delivered: no more grace timers. */
-  finish(): void {
-    this.#drain.clear()
-  }
-
-  #giveUp = (): void => {
+  /** Stops reading pipes that something outside the tree still holds open. */
+  giveUp(): void {
     for (const p of this.#pipes) p.destroy()
-    this.#opts.onEnd()
   }
 
   #onLine = (piece: string | Buffer, stream: StreamName, timestamp: number): void => {
@@ -126,7 +118,6 @@ export class ProcessOutput {
 
   /** One timestamp per read chunk, never going backwards. */
   #now = (): number => {
-    this.#drain.noteData()
     this.#opts.onData()
     const t = Date.now()
     if (t > this.#lastTs) this.#lastTs = t

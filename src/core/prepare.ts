@@ -1,7 +1,7 @@
 /**
  * Everything a child needs, resolved before the clone (credentials, PATH candidates,
  * environment, its cgroups), and the spawn through the addon: the one path that run,
- * start and the layers above (launchChild) share.
+ * start and PTY sessions share (launch.ts).
  */
 import os from 'node:os'
 import path from 'node:path'
@@ -9,7 +9,7 @@ import path from 'node:path'
 import { lockFreeJoin, type CgroupCapabilities, type CgroupManager } from '../cgroup/index.js'
 import { coded, type CodedError } from '../errors.js'
 import type { NativeBinding, NativeExitCallback } from '../native.js'
-import type { ChildLaunch, Launched } from './launch.js'
+import type { Launched, SpawnExtra } from './launch.js'
 import { envp, type Settings } from './options.js'
 import { resolveUser } from './user.js'
 import type { Normalized } from './validate.js'
@@ -58,7 +58,7 @@ export class ChildSpawner {
   /** Throws when the preparation fails (an unknown user, a cgroup write, `extra` itself). */
   spawn(
     req: Normalized,
-    extra: ChildLaunch['extra'],
+    extra: SpawnExtra | undefined,
     onSpawned: (err: CodedError | null, launched?: Launched) => void,
     onExit: NativeExitCallback,
     onQueued: () => void,

@@ -6,25 +6,44 @@
 import { constants as os } from 'node:os'
 
 import { coded, type CodedError } from '../errors.js'
-import type { NativeChild, NativeExitCallback } from '../native.js'
+import type { NativeBinding } from '../native.js'
 import type { ExitEvent, KilledBy, OutputEncoding, OutputEvent, ProcessInfo, StartEvent, StreamName } from '../types.js'
+import type { Child } from './child.js'
+import { Drain } from './drain.js'
 import { ProcessEmitter } from './emitter.js'
-import { EndingRecord } from './ending.js'
 import { FreezeControl } from './freeze.js'
-import { exitEvent, type Reaped } from './exit.js'
-import type { Launched, ProcessCgroupHandle, ProcessOptions } from './launch.js'
 import { ProcessOutput } from './output.js'
-import { reapedOf } from './reap.js'
 import { OutputCap } from './output-cap.js'
 import type { OutputLog } from './retain.js'
-import { signalNumber } from './signals.js'
 import { statusOf } from './status.js'
 import { StdinPipe } from './stdin.js'
 import { ProcessTimeouts } from './timeouts.js'
 
-export type { Launched, ProcessCgroupHandle, ProcessOptions } from './launch.js'
-
 const noop = (): void => {}
+
+/** What the table gives a process besides its {@link Child}. */
+export interface ProcessOptions {
+  handle: number
+  command: string
+  args: string[]
+  lineLimit: number
+  log: OutputLog | null
+  timeoutMs: number | undefined
+  /** No byte read for this long ends the process (`idle_timeout`). */
+  idleTimeoutMs: number | undefined
+  /** SIGTERM to SIGKILL when a clock fires; 0: SIGKILL at once. */
+  timeoutGraceMs: number
+  /** Lines, or chunks of exact bytes. */
+  encoding: OutputEncoding
+  /** `max_output_bytes` of a `run`. */
+  maxOutputBytes: number | undefined
+  /** How long to wait for the pipes after the main process exits (escaped descendants). */
+  drainGraceMs: number
+  /** The addon, for the pipe readers. */
+  native: NativeBinding
+  /** Why no tree can be frozen here (`capabilities.controllers.freezer.reason`); undefined when it can. */
+  freezeUnavailable?: string
+}
 
 /**
  * A process started by a {@link Supervisor}. Emits `start` (asynchronously, after
@@ -44,100 +63,85 @@ export class SupervisedProcess extends ProcessEmitter {
   readonly encoding: OutputEncoding
   /** Retained output (for `start`ed processes), else null. */
   readonly log: OutputLog | null
+  /** The child: pidfd, cgroup, signals, the reap (what a handover reads from outside). */
+  readonly child: Child
 
-  #startedAt = 0
-  #startedMono = 0
   #endedAt: number | null = null
   #exit: ExitEvent | null = null
-  #error: CodedError | null = null
-  #child: NativeChild | null = null
-  #cgroup: ProcessCgroupHandle | null = null
   readonly #output: ProcessOutput
+  readonly #drain: Drain
   #stdin: StdinPipe | null = null
-  #killedBySupervisor = false
-  readonly #ending = new EndingRecord()
   readonly #clocks: ProcessTimeouts
   /** `max_output_bytes`: what goes out live and what is kept for the end; null without one. */
   readonly #cap: OutputCap | null
-  #reaped: Reaped | null = null
-  #user: { uid: number; gid: number } | null = null
+  /** The tree was killed: once reaped, a paused consumer no longer holds the exit. */
+  #treeKilled = false
+  #refed = true
   readonly #freeze: FreezeControl
 
-  constructor(opts: ProcessOptions) {
+  /** Made by the table around a child it just launched (launch.ts). */
+  constructor(opts: ProcessOptions, child: Child) {
     super()
     this.handle = opts.handle
     this.command = opts.command
     this.args = opts.args
     this.encoding = opts.encoding
     this.log = opts.log
+    this.child = child
 
     this.#cap = opts.maxOutputBytes === undefined ? null : new OutputCap(opts.maxOutputBytes)
     this.#clocks = new ProcessTimeouts(
       { timeoutMs: opts.timeoutMs, idleTimeoutMs: opts.idleTimeoutMs, graceMs: opts.timeoutGraceMs },
       {
-        fire: (reason) => this.#ending.record({ reason }),
-        term: () => this.#signalTree(os.signals.SIGTERM),
-        kill: () => this.#killTree(),
+        fire: (reason) => child.ending.record({ reason }),
+        term: () => child.signalTree(os.signals.SIGTERM),
+        kill: () => void child.killTree(),
       },
     )
     this.#output = new ProcessOutput({
       native: opts.native,
       lineLimit: opts.lineLimit,
       encoding: opts.encoding,
-      drainGraceMs: opts.drainGraceMs,
-      onData: () => this.#clocks.noteData(),
+      onData: () => {
+        this.#clocks.noteData()
+        this.#drain.noteData()
+      },
       onLine: this.#onLine,
-      onEnd: () => this.#maybeFinish(),
+      onEnd: () => {
+        if (this.#output.ended) this.#drain.outputEnded()
+      },
     })
-    this.#onSpawnedHook = opts.onSpawned
+    this.#drain = new Drain(opts.drainGraceMs, 'reap', {
+      paused: () => this.#output.held,
+      killRest: this.#killRest,
+      giveUp: () => this.#output.giveUp(),
+      finish: () => this.#finish(),
+    })
     this.#freeze = new FreezeControl({
       pid: () => this.pid,
-      alive: () => this.#child !== null && this.#reaped === null,
-      freezer: () => this.#cgroup?.freezer ?? null,
+      alive: () => child.alive,
+      freezer: () => child.cgroup?.freezer ?? null,
       clocks: this.#clocks,
       unavailable: opts.freezeUnavailable,
     })
-    const fail = (err: CodedError): void => {
-      this.#error = err
-      this.deliverError(err)
-    }
-    const spawned = (err: CodedError | null, launched?: Launched): void => {
-      if (err !== null || launched === undefined) return fail(err ?? coded('spawn failed', 'EIO'))
-      this.deliverStart(this.#attach(launched))
-    }
-    try {
-      opts.launch(spawned, this.#onExit)
-    } catch (err) {
-      // Failures of the preparation (an unknown user, a cgroup write) are reported like
-      // spawn failures, and asynchronously too, so listeners attached after run() see them.
-      process.nextTick(fail, err as CodedError)
-    }
+    child.on('thaw', () => this.#clocks.thaw())
+    child.on('spawn', () => this.deliverStart(this.#attach()))
+    child.on('fail', (err: CodedError) => this.deliverError(err))
+    child.on('reap', this.#onReap)
+    child.on('killTree', this.#onKillTree)
   }
 
-  /** The child exists: take over its pipes, pidfd and cgroup. Returns the start event. */
-  #attach({ spawned, cgroup, user }: Launched): StartEvent {
-    this.pid = spawned.pid
-    this.#user = user
-    this.#child = spawned.child
-    this.#cgroup = cgroup
-    this.#startedAt = Date.now()
-    this.#startedMono = performance.now()
-    const [stdinFd, stdoutFd, stderrFd] = spawned.fds
+  /** The child exists: take over its pipes. Returns the start event. */
+  #attach(): StartEvent {
+    const child = this.child
+    this.pid = child.pid
+    const [stdinFd, stdoutFd, stderrFd] = child.fds
     if (stdinFd >= 0) this.#stdin = new StdinPipe(stdinFd)
-    this.#output.open(stdoutFd, stderrFd, this.#startedAt)
+    this.#output.open(stdoutFd, stderrFd, child.startedAt)
     this.#clocks.start()
     if (!this.#refed) this.#applyRef()
-    this.#onSpawnedHook?.(this)
-    // killTree() before the child existed (close(), a client gone): honour it now.
-    if (this.#killPending) this.#killTree()
-    return { handle: this.handle, pid: this.pid, started_at: this.#startedAt }
+    return { handle: this.handle, pid: this.pid, started_at: child.startedAt }
   }
-
-  #onSpawnedHook: ((proc: SupervisedProcess) => void) | undefined
-  #killPending = false
-  /** killTree() was called: once reaped, a paused consumer no longer holds the exit. */
-  #treeKilled = false
-  #refed = true
 
   /** Current ProcessInfo (docs/protocol.md "Endpoints"). */
   info(): ProcessInfo {
@@ -152,13 +156,13 @@ export class SupervisedProcess extends ProcessEmitter {
       stdin_writable: this.stdinWritable,
       command: this.command,
       args: this.args,
-      started_at: this.#startedAt,
+      started_at: this.child.startedAt,
       ended_at: this.#endedAt,
       reason: e?.reason ?? null,
       ...(e?.killed_by === undefined ? {} : { killed_by: e.killed_by }),
       ...(this.#freeze.frozen && e === null ? { frozen: true } : {}),
       ...(e?.pids_limit_hits === undefined ? {} : { pids_limit_hits: e.pids_limit_hits }),
-      user: this.#user,
+      user: this.child.user,
       timed_out: e?.timed_out === true,
       usage: e?.usage ?? null,
     }
@@ -166,12 +170,12 @@ export class SupervisedProcess extends ProcessEmitter {
 
   /** True while the spawn is queued: neither started nor failed yet. */
   get pending(): boolean {
-    return this.#child === null && this.#error === null
+    return this.child.pending
   }
 
   /** True until the exit event was emitted (false for a process that failed to start). */
   get running(): boolean {
-    return this.#exit === null && this.#error === null
+    return this.#exit === null && this.child.error === null
   }
 
   /** The exit event, once emitted. */
@@ -185,7 +189,7 @@ export class SupervisedProcess extends ProcessEmitter {
   }
 
   get stdinWritable(): boolean {
-    return this.#stdin !== null && this.#stdin.writable && this.#reaped === null
+    return this.#stdin !== null && this.#stdin.writable && this.child.reaped === null
   }
 
   /** Writes to stdin; resolves once the bytes are in the pipe. Rejects with code STDIN_NOT_WRITABLE. */
@@ -236,19 +240,7 @@ export class SupervisedProcess extends ProcessEmitter {
    * A frozen tree gets other signals when it is thawed; a SIGKILL thaws it (docs/freeze.md).
    */
   kill(signal: NodeJS.Signals | number = 'SIGKILL'): boolean {
-    const sig = signalNumber(signal)
-    if (this.pending) {
-      // Delivered the moment the child exists.
-      this.started.then(() => this.kill(sig), noop)
-      return true
-    }
-    if (this.#child === null || this.#reaped !== null) return false
-    if (sig === os.signals.SIGKILL) this.#killedBySupervisor = true
-    // The program may handle the signal and go on: it is the reason only if it ends it.
-    this.#ending.record({ reason: 'killed', killedBy: 'api', onlyIfSignal: sig })
-    const sent = this.#child.signal(sig)
-    if (sig === os.signals.SIGKILL) this.#freeze.thawNow()
-    return sent
+    return this.child.signal(signal)
   }
 
   /**
@@ -256,34 +248,8 @@ export class SupervisedProcess extends ProcessEmitter {
    * `by` is the `killed_by` its exit reports (default `"api"`).
    */
   killTree(by: KilledBy = 'api'): void {
-    if (this.#error !== null || this.#exit !== null) return
-    this.#ending.record({ reason: 'killed', killedBy: by })
-    this.#killTree()
-  }
-
-  /** SIGTERM (or another catchable signal) to the process group and the rest of its cgroup. */
-  #signalTree(sig: number): void {
-    if (this.#child !== null && this.#reaped === null) this.#child.killGroup(sig)
-    this.#cgroup?.signalAll?.(sig)
-  }
-
-  #killTree(): void {
-    if (this.#error !== null || this.#exit !== null) return
-    if (this.#child === null) {
-      this.#killPending = true
-      return
-    }
-    this.#treeKilled = true
-    if (this.#reaped === null) {
-      this.#killedBySupervisor = true
-      this.#child.killGroup(os.signals.SIGKILL)
-      this.#child.signal(os.signals.SIGKILL)
-    }
-    const killed = this.#cgroup?.killAll().catch(noop)
-    // The kill pass thawed a frozen tree already; this also restarts the clocks.
-    this.#freeze.thawNow()
-    // Reaped already, its exit held by pipes a consumer paused: the tree is dead now.
-    if (this.#reaped !== null) void Promise.resolve(killed).then(() => this.#output.readToEnd())
+    if (this.#exit !== null) return
+    void this.child.killTree(by)
   }
 
   /**
@@ -291,14 +257,8 @@ export class SupervisedProcess extends ProcessEmitter {
    * the `killed_by` its exit reports.
    */
   signalGroup(signal: NodeJS.Signals | number, by: KilledBy = 'api'): boolean {
-    const sig = signalNumber(signal)
-    if (this.#child === null || this.#reaped !== null) return false
-    if (sig === os.signals.SIGKILL) this.#killedBySupervisor = true
-    this.#ending.record({ reason: 'killed', killedBy: by })
-    const sent = this.#child.killGroup(sig)
-    // Meant to end it: a frozen tree must run to act on it.
-    this.#freeze.thawNow()
-    return sent
+    if (this.pending) return false
+    return this.child.signalGroup(signal, by)
   }
 
   /** Stops reading the pipes, so a slow consumer slows the process. Each pause needs a resume. */
@@ -325,8 +285,8 @@ export class SupervisedProcess extends ProcessEmitter {
 
   // Also applied when the child comes into existence, so unref() may come first.
   #applyRef(): void {
-    const how = this.#refed ? 'ref' : 'unref'
-    this.#child?.[how]()
+    if (this.#refed) this.child.ref()
+    else this.child.unref()
     this.#output.setRef(this.#refed)
     this.#clocks.setRef(this.#refed)
   }
@@ -336,30 +296,32 @@ export class SupervisedProcess extends ProcessEmitter {
     if (this.#cap === null || this.#cap.admit(ev)) this.deliverOutput(ev)
   }
 
-  #onExit: NativeExitCallback = (code, signal, userUs, sysUs, texts) => {
+  #onKillTree = (killed: Promise<void>): void => {
+    if (this.child.pending) return
+    this.#treeKilled = true
+    // Reaped already, its exit held by pipes a consumer paused: the tree is dead now.
+    if (this.child.reaped !== null) void killed.then(() => this.#output.readToEnd())
+  }
+
+  #onReap = (): void => {
     this.#clocks.reaped()
-    this.#reaped = reapedOf(this.#cgroup, this.#startedMono, code, signal, userUs, sysUs, texts)
     this.#endedAt = Date.now()
     this.#stdin?.destroy()
-    // Descendants that left the process group are still in the cgroup. Usually it was
-    // empty at the reap, and the exit need not wait for a kill pass.
-    if (this.#cgroup === null || this.#cgroup.emptyAtReap(texts)) return this.#afterKill()
-    this.#cgroup.killAll().catch(noop).then(this.#afterKill)
+    // Both pipes may have ended already (or never existed).
+    if (this.#output.ended) this.#drain.outputEnded()
+    this.#drain.reap()
   }
 
-  #afterKill = (): void => {
-    if (this.#exit !== null) return
+  // Descendants that left the process group are still in the cgroup. Usually it was
+  // empty at the reap, and the exit need not wait for a kill pass.
+  #killRest = async (): Promise<void> => {
+    if (!this.child.emptyAtReap) await this.child.killRest()
     if (this.#treeKilled) this.#output.readToEnd()
-    this.#output.afterReap()
-    this.#maybeFinish()
   }
 
-  #maybeFinish(): void {
-    const r = this.#reaped
-    if (r === null || this.#exit !== null || !this.#output.ended) return
-    this.#output.finish()
+  #finish(): void {
     this.#clocks.clear()
-    const ev = exitEvent(r, { killedBySupervisor: this.#killedBySupervisor, ending: this.#ending.current })
+    const ev = this.child.exitEvent()
     if (this.#cap !== null) {
       const { dropped, tail } = this.#cap.drain()
       for (const d of dropped) this.deliverDropped(d)
@@ -369,6 +331,6 @@ export class SupervisedProcess extends ProcessEmitter {
     this.#exit = ev
     this.log?.end()
     this.deliverExit(ev)
-    this.#cgroup?.release().catch(noop)
+    this.child.end()
   }
 }

@@ -7,14 +7,16 @@
  */
 import { CgroupManager, type CgroupCapabilities } from '../cgroup/index.js'
 
-import { coded, type CodedError } from '../errors.js'
+import { coded } from '../errors.js'
 import { binding as realBinding, type NativeBinding, type NativeSpawnOptions } from '../native.js'
 import { Admission } from './admission.js'
+import type { Child } from './child.js'
+import { Launcher, type SpawnExtra } from './launch.js'
 import { Observers, type SupervisorObserver } from './observer.js'
-import type { ChildLaunch, ChildOwner } from './launch.js'
 import { ChildSpawner } from './prepare.js'
 import { SupervisedProcess } from './process.js'
 import { LINE_HEAP_OVERHEAD, OutputLog } from './retain.js'
+import { Retention, type Retained } from './retention.js'
 import type { ProcessInfo, RunRequest, StartRequest } from '../types.js'
 import { normalize, type Normalized } from './validate.js'
 import { resolveOptions, type Settings, type SupervisorOptions } from './options.js'
@@ -28,7 +30,7 @@ const STDERR_MODE = { discard: 0, capture: 1, stdout: 2 } as const
 const MAX_SPAWNS_IN_FLIGHT = 128
 
 export type { SupervisorOptions }
-export type { ChildLaunch, ChildOwner }
+export type { Retained }
 export type { SupervisorObserver }
 export { pathCandidates } from './prepare.js'
 
@@ -51,29 +53,24 @@ export class ProcessTable {
   /** Running and retained exited processes, oldest first. */
   readonly #table = new Set<SupervisedProcess>()
   readonly #running = new Set<SupervisedProcess>()
-  /**
-   * What has ended and is kept, oldest first, with the log bytes counted for each:
-   * exited processes still in the table, and whatever a layer above retains (stopped
-   * managed processes). One count bound and one byte bound cover them all.
-   */
-  readonly #exited = new Map<object, Retained>()
-  /** Sum of the bytes in #exited: checked on every exit, so kept rather than recounted. */
-  #retained = 0
-  /** Queued on the spawner thread, not started yet. */
-  readonly #pending = new Set<SupervisedProcess>()
-  readonly #spawner: ChildSpawner
-  /** Running children of the layers above (launchChild). */
-  readonly #others = new Set<ChildOwner>()
-  readonly #admission = new Admission(MAX_SPAWNS_IN_FLIGHT)
+  /** Exited processes still listed, and whatever a layer above retains: one bound for all. */
+  readonly #ended: Retention
+  /** Launched run/start children not spawned yet (queued on a spawner thread or for admission). */
+  readonly #pending = new Set<Child>()
+  /** Every child not ended yet, the layers' above included: what close() ends. */
+  readonly #children = new Set<Child>()
+  readonly #launcher: Launcher
   /** Monitoring's view of the launches (see observer.ts); the layers above report through it too. */
   readonly observers = new Observers()
 
   constructor(opts: SupervisorOptions = {}) {
     this.#s = resolveOptions(opts)
+    this.#ended = new Retention(this.#s.maxExited, this.#s.retainTotalBytes)
     this.#binding = opts.binding ?? realBinding
     this.#cgroups = opts.cgroup === false ? null : CgroupManager.detect(opts.cgroup ?? {})
     this.capabilities = this.#cgroups?.capabilities ?? cgroupsOff()
-    this.#spawner = new ChildSpawner(this.#s, this.#binding, this.#cgroups, this.capabilities)
+    const spawner = new ChildSpawner(this.#s, this.#binding, this.#cgroups, this.capabilities)
+    this.#launcher = new Launcher(spawner, new Admission(MAX_SPAWNS_IN_FLIGHT))
     this.#watchdog = opts.watchdog === false ? null : Watchdog.start(this.#binding, this.#cgroups?.dirs ?? [])
   }
 
@@ -161,19 +158,13 @@ export class ProcessTable {
   }
 
   async #shutdown(): Promise<void> {
-    const procs: ChildOwner[] = [...this.#running, ...this.#pending, ...this.#others]
-    for (const p of this.#running) p.signalGroup('SIGTERM', 'shutdown')
-    for (const p of this.#others) p.signalGroup('SIGTERM', 'shutdown')
-    // Queued spawns get their SIGTERM the moment they exist.
-    for (const p of this.#pending)
-      p.started.then(
-        () => p.signalGroup('SIGTERM', 'shutdown'),
-        () => undefined,
-      )
+    const children = [...this.#children]
+    // Children not spawned yet get their SIGTERM the moment they exist.
+    for (const c of children) c.signalGroup('SIGTERM', 'shutdown')
     const timer = setTimeout(() => {
-      for (const p of procs) p.killTree('shutdown')
+      for (const c of children) void c.killTree('shutdown')
     }, this.#s.killGrace)
-    await Promise.all(procs.map((p) => p.exited.catch(() => undefined)))
+    await Promise.all(children.map((c) => c.ended))
     clearTimeout(timer)
     try {
       await this.#cgroups?.close()
@@ -184,68 +175,44 @@ export class ProcessTable {
 
   #launch(req: Normalized, retain: boolean): SupervisedProcess {
     if (this.#closed !== null) throw coded('the supervisor is closed', 'ERR_SUPERVISOR_CLOSED')
-    const handle = ++this.#handles
-    const proc = new SupervisedProcess({
-      handle,
-      command: req.command,
-      args: req.args,
-      lineLimit: this.#s.lineLimit,
-      log: retain
-        ? new OutputLog({
-            maxBytes: this.#s.retainBytes,
-            headBytes: this.#s.retainHeadBytes,
-            lineOverhead: LINE_HEAP_OVERHEAD,
-          })
-        : null,
-      timeoutMs: req.timeoutMs,
-      idleTimeoutMs: req.idleTimeoutMs,
-      timeoutGraceMs: req.timeoutGraceMs,
-      encoding: req.encoding,
-      maxOutputBytes: req.maxOutputBytes,
-      drainGraceMs: this.#s.drainGrace,
-      onSpawned: (p) => this.#track(p),
-      native: this.#binding,
-      freezeUnavailable: this.capabilities.controllers.freezer.reason,
-      launch: (onSpawned, onExit) => {
-        const stdio: NativeSpawnOptions['stdio'] = [
-          req.stdin === 'pipe' ? 1 : 0,
-          req.stdout === 'capture' ? 1 : 0,
-          STDERR_MODE[req.stderr],
-        ]
-        const go = (): void =>
-          this.#spawner.spawn(
-            req,
-            () => ({ stdio }),
-            onSpawned,
-            onExit,
-            () => {
-              this.#pending.delete(proc)
-              this.#admission.leave()
-            },
-          )
-        // Admitted later: a failed preparation is reported as a spawn failure, as it
-        // would be had it thrown from run() (the process defers that one a tick).
-        const later = (): boolean => {
-          try {
-            go()
-            return true
-          } catch (err) {
-            this.#pending.delete(proc)
-            onSpawned(err as CodedError)
-            return false
-          }
-        }
-        if (!this.#admission.enter(later)) return
-        try {
-          go()
-        } catch (err) {
-          this.#admission.leave()
-          throw err
-        }
-      },
+    const stdio: NativeSpawnOptions['stdio'] = [
+      req.stdin === 'pipe' ? 1 : 0,
+      req.stdout === 'capture' ? 1 : 0,
+      STDERR_MODE[req.stderr],
+    ]
+    const child = this.#adopt(this.#launcher.launch(req, { extra: () => ({ stdio }), admit: true }))
+    this.#pending.add(child)
+    // Before the process's own listener: the table knows the pid when `start` is emitted.
+    child.once('spawn', () => {
+      this.#pending.delete(child)
+      this.#track(proc)
     })
+    child.once('fail', () => this.#pending.delete(child))
+    const proc = new SupervisedProcess(
+      {
+        handle: ++this.#handles,
+        command: req.command,
+        args: req.args,
+        lineLimit: this.#s.lineLimit,
+        log: retain
+          ? new OutputLog({
+              maxBytes: this.#s.retainBytes,
+              headBytes: this.#s.retainHeadBytes,
+              lineOverhead: LINE_HEAP_OVERHEAD,
+            })
+          : null,
+        timeoutMs: req.timeoutMs,
+        idleTimeoutMs: req.idleTimeoutMs,
+        timeoutGraceMs: req.timeoutGraceMs,
+        encoding: req.encoding,
+        maxOutputBytes: req.maxOutputBytes,
+        drainGraceMs: this.#s.drainGrace,
+        native: this.#binding,
+        freezeUnavailable: this.capabilities.controllers.freezer.reason,
+      },
+      child,
+    )
     this.#total++
-    if (proc.pending) this.#pending.add(proc)
     traceProcess(proc, req.command)
     this.observers.launched(proc, req)
     return proc
@@ -254,24 +221,14 @@ export class ProcessTable {
   /**
    * For the layers above the core (src/pty/): starts a child exactly as `run` and `start`
    * do (environment, PATH, credentials, cgroup and memory limit, spawner thread), with
-   * extra native fields such as a terminal. `owner` is the caller's object for the
-   * child: `close()` signals it and waits for `owner.exited`. Throws when the
-   * preparation fails (an unknown user, a cgroup write, `extra` itself).
+   * extra native fields such as a terminal. `close()` ends it too, and waits until its
+   * owner called `child.end()`. A failed preparation (an unknown user, a cgroup write,
+   * `extra` itself) comes as the child's `fail`.
    */
-  launchChild(owner: ChildOwner, launch: ChildLaunch): void {
+  launchChild(req: Normalized, extra: SpawnExtra, opts: { sessionTree?: boolean } = {}): Child {
     if (this.#closed !== null) throw coded('the supervisor is closed', 'ERR_SUPERVISOR_CLOSED')
-    const { req, onSpawned } = launch
-    this.#spawner.spawn(
-      req,
-      launch.extra,
-      (err, launched) => {
-        if (err === null && launched !== undefined) this.#adopt(owner, launched.spawned.pid)
-        onSpawned(err, launched)
-      },
-      launch.onExit,
-      () => undefined,
-    )
     this.#total++
+    return this.#adopt(this.#launcher.launch(req, { extra, sessionTree: opts.sessionTree }))
   }
 
   /** The addon this supervisor spawns through (layers above use its terminal and reader parts). */
@@ -289,28 +246,23 @@ export class ProcessTable {
     return this.#s.drainGrace
   }
 
-  // A child of a layer above: shutdown and the watchdog cover it like our own.
-  #adopt(owner: ChildOwner, pid: number): void {
-    // Spawned while close() was already under way: it did not see this one.
-    if (this.#closed !== null) owner.killTree('shutdown')
-    this.#watchdog?.watch(pid)
-    this.#others.add(owner)
-    owner.exited
-      .catch(() => undefined)
-      .then(() => {
-        this.#watchdog?.forget(pid)
-        this.#others.delete(owner)
-      })
+  // Shutdown and the watchdog cover every child, whoever owns it.
+  #adopt(child: Child): Child {
+    this.#children.add(child)
+    child.once('spawn', () => this.#watchdog?.watch(child.pid))
+    void child.ended.then(() => {
+      if (child.pid > 0) this.#watchdog?.forget(child.pid)
+      this.#children.delete(child)
+    })
+    return child
   }
 
   #track(proc: SupervisedProcess): void {
-    this.#watchdog?.watch(proc.pid)
-    this.#byPid.set(proc.pid, proc)
+    this.#byPid.set(proc.child.pid, proc)
     this.#table.add(proc)
     this.#running.add(proc)
     proc.exited
       .then(() => {
-        this.#watchdog?.forget(proc.pid)
         this.#running.delete(proc)
         // Its output is complete once it has exited, so its log no longer grows.
         this.retainEnded(proc, {
@@ -324,59 +276,21 @@ export class ProcessTable {
 
   /**
    * For the layers above: keeps `key` among the ended things the retention bounds cover
-   * (`maxExited` in number, `retainTotalBytes` in log bytes, oldest out first). Its log
-   * must no longer grow; `release` drops it, `forget` removes `key` from every listing.
+   * (see retention.ts).
    */
   retainEnded(key: object, entry: Retained): void {
-    this.unretain(key)
-    this.#exited.set(key, { ...entry })
-    this.#retained += entry.bytes
-    this.#trim()
+    this.#ended.keep(key, entry)
   }
 
   /** `key` lives again (a stopped managed process restarted): no longer counted or forgotten. */
   unretain(key: object): void {
-    const entry = this.#exited.get(key)
-    if (entry === undefined) return
-    this.#retained -= entry.bytes
-    this.#exited.delete(key)
-  }
-
-  // Ended things beyond the bound are forgotten oldest first; running ones stay.
-  // Per exit this costs O(1) plus what it removes: it runs once per process.
-  #trim(): void {
-    for (const [key, entry] of this.#exited) {
-      if (this.#exited.size <= this.#s.maxExited) break
-      this.#exited.delete(key)
-      this.#retained -= entry.bytes
-      entry.forget()
-    }
-    // Each log is bounded, but up to maxExited of them are kept: bound their sum too,
-    // releasing the oldest output first.
-    if (this.#retained <= this.#s.retainTotalBytes) return
-    for (const entry of this.#exited.values()) {
-      if (this.#retained <= this.#s.retainTotalBytes) break
-      if (entry.bytes === 0) continue
-      this.#retained -= entry.bytes
-      entry.bytes = 0
-      entry.release()
-    }
+    this.#ended.drop(key)
   }
 
   #forgetProcess(p: SupervisedProcess): void {
     this.#table.delete(p)
     if (this.#byPid.get(p.pid) === p) this.#byPid.delete(p.pid)
   }
-}
-
-/** Something ended that the table's retention bounds cover (see `retainEnded`). */
-export interface Retained {
-  /** Log bytes it holds. */
-  bytes: number
-  /** Drops its output (the total byte bound was reached). */
-  release(): void
-  /** Removes it from every listing and lookup (the count bound was reached). */
-  forget(): void
 }
 
 function cgroupsOff(): Capabilities {

@@ -6,21 +6,15 @@
  */
 import { EventEmitter } from 'node:events'
 import fs from 'node:fs'
-import { constants as os } from 'node:os'
 
-import type { Launched, ProcessCgroupHandle } from '../core/launch.js'
-import { exitEvent, type Reaped } from '../core/exit.js'
-import { reapedOf } from '../core/reap.js'
-import { signalNumber } from '../core/signals.js'
+import type { Child } from '../core/child.js'
+import { Drain } from '../core/drain.js'
 import type { ProcessTable } from '../core/table.js'
 import { coded, type CodedError } from '../errors.js'
-import type { NativeBinding, NativeChild, NativeExitCallback, NativePipeReader, NativePty } from '../native.js'
-import { EndingRecord } from '../core/ending.js'
+import type { NativeBinding, NativePipeReader, NativePty } from '../native.js'
 import type { ExitEvent, KilledBy } from '../types.js'
 import { colsOf, normalizePty, rowsOf, type PtyRequest } from './request.js'
-import { TerminalEnd } from './end.js'
 import { TerminalInput } from './input.js'
-import { killSession } from './tree.js'
 
 const noop = (): void => {}
 
@@ -58,19 +52,16 @@ export class PtySession extends EventEmitter {
   readonly exited: Promise<ExitEvent>
   exitEvent: ExitEvent | null = null
 
+  /** The child: pidfd, cgroup, signals, the reap (what a handover reads from outside). */
+  readonly child: Child
+
   readonly #native: NativeBinding
   #pty: NativePty | null = null
-  #child: NativeChild | null = null
-  #cgroup: ProcessCgroupHandle | null = null
   #reader: NativePipeReader | null = null
   readonly #input = new TerminalInput(() => this.emit('drain'))
   #pauses = 0
-  #killedBySupervisor = false
-  readonly #ending = new EndingRecord()
-  #killPending = false
   #failed = false
-  #startedMono = 0
-  readonly #end: TerminalEnd
+  readonly #drain: Drain
   #resolve!: { start: (e: PtyStartEvent) => void; exit: (e: ExitEvent) => void; fail: (e: Error) => void }
 
   /** Made by `Supervisor.pty(request)`; `sup` is the supervisor's core table. */
@@ -92,29 +83,31 @@ export class PtySession extends EventEmitter {
     })
     this.started.catch(noop)
     this.exited.catch(noop)
-    this.#end = new TerminalEnd(sup.drainGraceMs, () => this.#pauses > 0, {
-      killTree: () => this.#killRest(),
+    // The master reports EIO once the last slave fd is closed, and a read after the reap
+    // waits for output still in the line discipline: EIO is the end (docs/pty.md). No
+    // noteData: once the tree is killed, what still writes to the terminal is outside
+    // it (a setsid'd job without cgroups) and may never stop, and docs/pty.md promises
+    // the exit at most a grace after that kill.
+    this.#drain = new Drain(sup.drainGraceMs, 'grace', {
+      paused: () => this.#pauses > 0,
+      killRest: () => this.child.killRest(),
       giveUp: () => this.#reader?.close(),
-      finish: (r) => this.#finish(r),
+      finish: () => this.#finish(),
     })
-    try {
-      sup.launchChild(this, {
-        req,
-        extra: (creds) => {
-          this.#pty = this.#native.openPty({
-            rows,
-            cols,
-            uid: creds?.uid ?? process.geteuid!(),
-            gid: creds?.gid ?? process.getegid!(),
-          })
-          return { ttyFd: this.#pty.slave }
-        },
-        onSpawned: this.#onSpawned,
-        onExit: this.#onExit,
+    const extra = (creds: { uid: number; gid: number } | undefined): { ttyFd: number } => {
+      this.#pty = this.#native.openPty({
+        rows,
+        cols,
+        uid: creds?.uid ?? process.geteuid!(),
+        gid: creds?.gid ?? process.getegid!(),
       })
-    } catch (err) {
-      this.#onSpawned(err as CodedError)
+      return { ttyFd: this.#pty.slave }
     }
+    this.child = sup.launchChild(req, extra, { sessionTree: true })
+    this.child.on('spawn', this.#onSpawned)
+    this.child.on('fail', this.#onFailed)
+    this.child.on('reap', () => ((this.endedAt = Date.now()), this.#drain.reap()))
+    this.child.on('killTree', () => this.emit('kill'))
   }
 
   /** True until the exit event (false for a session that failed to start). */
@@ -128,7 +121,7 @@ export class PtySession extends EventEmitter {
    * input from elsewhere bounds `writableLength` and waits for `drain`.
    */
   write(data: string | Uint8Array): boolean {
-    if (!this.running || this.#end.reaped) return false
+    if (!this.running || this.child.reaped !== null) return false
     const buf =
       typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
     this.#input.write(buf)
@@ -144,7 +137,7 @@ export class PtySession extends EventEmitter {
   resize(cols: number, rows: number): void {
     const c = colsOf(cols)
     const r = rowsOf(rows)
-    if (this.#pty === null || this.#end.reaped || !this.running) {
+    if (this.#pty === null || this.child.reaped !== null || !this.running) {
       throw coded(`PTY session ${this.pid} is not running`, 'PROCESS_NOT_RUNNING')
     }
     this.#native.resizePty(this.#pty.master, r, c)
@@ -152,38 +145,25 @@ export class PtySession extends EventEmitter {
     this.rows = r
   }
 
-  /** A signal to the program (default SIGHUP, as node-pty). False once it has exited. */
+  /**
+   * A signal to the program (default SIGHUP, as node-pty). It is the `killed` reason
+   * only if it ends the program, as a process's `kill(sig)`. False once it has exited.
+   */
   kill(signal: NodeJS.Signals | number = 'SIGHUP'): boolean {
-    const sig = signalNumber(signal)
-    if (this.#child === null || this.#end.reaped) return false
-    if (sig === os.signals.SIGKILL) this.#killedBySupervisor = true
-    return this.#child.signal(sig)
+    if (this.child.pending) return false
+    return this.child.signal(signal)
   }
 
   /** Signals the program's process group. */
   signalGroup(signal: NodeJS.Signals | number, by: KilledBy = 'api'): boolean {
-    const sig = signalNumber(signal)
-    if (this.#child === null || this.#end.reaped) return false
-    if (sig === os.signals.SIGKILL) this.#killedBySupervisor = true
-    this.#ending.record({ reason: 'killed', killedBy: by })
-    return this.#child.killGroup(sig)
+    if (this.child.pending) return false
+    return this.child.signalGroup(signal, by)
   }
 
   /** SIGKILL to the whole tree: everything in the session's cgroup (or kernel session). */
   killTree(by: KilledBy = 'api'): void {
     if (!this.running) return
-    this.#ending.record({ reason: 'killed', killedBy: by })
-    this.emit('kill')
-    if (this.#child === null) {
-      this.#killPending = true
-      return
-    }
-    if (!this.#end.reaped) {
-      this.#killedBySupervisor = true
-      this.#child.killGroup(os.signals.SIGKILL)
-      this.#child.signal(os.signals.SIGKILL)
-    }
-    this.#killRest()
+    void this.child.killTree(by)
   }
 
   /** Stops reading the terminal, so the program blocks once it fills. Each pause needs a resume. */
@@ -196,59 +176,41 @@ export class PtySession extends EventEmitter {
     if (--this.#pauses === 0) this.#reader?.resume()
   }
 
-  #killRest(): Promise<void> {
-    if (this.#cgroup !== null) return this.#cgroup.killAll().catch(noop)
-    if (this.pid > 0) killSession(this.pid)
-    return Promise.resolve()
+  #onFailed = (err: CodedError): void => {
+    const pty = this.#pty
+    // What extra opened is ours to close: the child never got it.
+    if (pty !== null) fs.close(pty.slave, noop)
+    if (pty !== null) fs.close(pty.master, noop)
+    this.#failed = true
+    this.#resolve.fail(err)
+    if (this.listenerCount('error') > 0) this.emit('error', err)
   }
 
-  #onSpawned = (err: CodedError | null, launched?: Launched): void => {
-    const pty = this.#pty
+  #onSpawned = (): void => {
+    const pty = this.#pty!
     // The child has its own copies: without closing ours the master never sees EIO.
-    if (pty !== null) fs.close(pty.slave, noop)
-    if (err !== null || launched === undefined || pty === null) {
-      if (pty !== null) fs.close(pty.master, noop)
-      this.#failed = true
-      const e = err ?? coded('spawn failed', 'EIO')
-      // Asynchronously, so listeners attached after sup.pty() see it.
-      process.nextTick(() => {
-        this.#resolve.fail(e)
-        if (this.listenerCount('error') > 0) this.emit('error', e)
-      })
-      return
-    }
-    const { spawned, cgroup } = launched
-    this.pid = spawned.pid
+    fs.close(pty.slave, noop)
+    this.pid = this.child.pid
     this.ptsPath = pty.path
-    this.#child = spawned.child
-    this.#cgroup = cgroup
-    this.#startedMono = performance.now()
     this.#reader = new this.#native.PipeReader(
       pty.master,
       (chunk) => this.emit('data', chunk as Buffer),
-      () => this.#end.eof(),
+      () => this.#drain.outputEnded(),
       true,
     )
     if (this.#pauses > 0) this.#reader.pause()
     this.#input.open(this.#native, pty.master)
-    const ev: PtyStartEvent = { pid: this.pid, started_at: Date.now(), pts: pty.path }
+    const ev: PtyStartEvent = { pid: this.pid, started_at: this.child.startedAt, pts: pty.path }
     this.#resolve.start(ev)
     this.emit('start', ev)
-    if (this.#killPending) this.killTree()
   }
 
-  #onExit: NativeExitCallback = (code, signal, userUs, sysUs, texts) => {
-    const reaped = reapedOf(this.#cgroup, this.#startedMono, code, signal, userUs, sysUs, texts)
-    this.endedAt = Date.now()
-    this.#end.reap(reaped)
-  }
-
-  #finish(r: Reaped): void {
+  #finish(): void {
     this.#input.close()
-    const ev = exitEvent(r, { killedBySupervisor: this.#killedBySupervisor, ending: this.#ending.current })
+    const ev = this.child.exitEvent()
     this.exitEvent = ev
     this.emit('exit', ev)
     this.#resolve.exit(ev)
-    this.#cgroup?.release().catch(noop)
+    this.child.end()
   }
 }

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest'
 
 import { Supervisor } from '../../src/supervisor.js'
 import type { RunRequest } from '../../src/types.js'
-import { alive, FIXTURES, supervisorCgroupDirs, until } from '../fixtures/hardening/util.js'
+import { alive, FIXTURES, supervisorCgroupDirs, until } from '../helpers/hardening.js'
 
 /** Process cgroups (`p<N>`) under this supervisor's directory in the pids and cpu hierarchies (and memory). */
 function processCgroups(): Record<string, string[]> {

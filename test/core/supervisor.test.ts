@@ -342,6 +342,19 @@ describe('table', () => {
     expect(sup.process(start.pid)).toBe(proc)
   })
 
+  // What a process cap counts (docs/deploying.md): a launch whose preparation failed is
+  // neither running nor pending, or every such failure would fill the cap for good.
+  it('active counts a launch until it started or failed, a failed preparation included', async () => {
+    expect(sup.active).toBe(0)
+    const unknownUser = sup.run({ command: 'true', user: 'sandproc-no-such-user' })
+    const missing = sup.run({ command: 'sandproc-no-such-program' })
+    expect(sup.active).toBe(2)
+    expect((await spawnError(unknownUser)).code).toBe('USER_NOT_FOUND')
+    expect((await spawnError(missing)).code).toBe('ENOENT')
+    expect(sup.active).toBe(0)
+    expect(sup.running).toBe(0)
+  })
+
   it('counts handles up by one per process', async () => {
     const a = await collect(sh('exit 0'))
     const b = await collect(sh('exit 0'))

@@ -15,7 +15,7 @@ import { Supervisor } from '../../src/index.js'
 import type { SupervisedProcess } from '../../src/core/process.js'
 import { createServer } from '../../src/server/server.js'
 import { httpRequest, rawRequest, type RawResponse } from '../fixtures/hardening/raw-http.js'
-import { ROOT } from '../fixtures/hardening/util.js'
+import { ROOT } from '../helpers/hardening.js'
 
 const TOKEN = 'hardening-auth-token-9f2c1d7e5b'
 const API = '/api/v1'

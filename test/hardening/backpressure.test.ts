@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { Supervisor } from '../../src/index.js'
 import type { ExitEvent } from '../../src/types.js'
 import { isExit } from '../helpers/events.js'
-import { compileC, floodLine, heldBack, peakRssBytes, resetPeakRss, rssBytes } from '../fixtures/hardening/util.js'
+import { compileC, floodLine, heldBack, peakRssBytes, resetPeakRss, rssBytes } from '../helpers/hardening.js'
 import { useSupervisor } from '../helpers/fixture.js'
 
 const MiB = 1024 * 1024

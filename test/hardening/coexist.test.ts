@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { Supervisor } from '../../src/index.js'
 import type { ExitEvent } from '../../src/types.js'
-import { alive, children } from '../fixtures/hardening/util.js'
+import { alive, children } from '../helpers/hardening.js'
 
 let sup: Supervisor
 

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Supervisor } from '../../src/index.js'
 import type { SupervisedProcess } from '../../src/core/process.js'
 import type { ExitEvent } from '../../src/types.js'
-import { alive, children, FIXTURES, ROOT, supervisorCgroupDirs, until } from '../fixtures/hardening/util.js'
+import { alive, children, FIXTURES, ROOT, supervisorCgroupDirs, until } from '../helpers/hardening.js'
 
 interface Killed {
   pid: number

@@ -11,7 +11,7 @@ import { Supervisor } from '../../src/index.js'
 import type { SupervisedProcess } from '../../src/core/process.js'
 import type { ExitEvent } from '../../src/types.js'
 import { isExit } from '../helpers/events.js'
-import { compileC, floodLine, heldBack, peakRssBytes, resetPeakRss, rssBytes } from '../fixtures/hardening/util.js'
+import { compileC, floodLine, heldBack, peakRssBytes, resetPeakRss, rssBytes } from '../helpers/hardening.js'
 import { useSupervisor } from '../helpers/fixture.js'
 
 const MiB = 1024 * 1024

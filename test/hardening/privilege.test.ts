@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { Supervisor } from '../../src/index.js'
 import type { UserSpec } from '../../src/types.js'
-import { collect, compileC, FIXTURES, ROOT } from '../fixtures/hardening/util.js'
+import { compileC, FIXTURES, ROOT } from '../helpers/hardening.js'
+import { collect } from '../helpers/events.js'
 
 interface Probe {
   fds: Array<{ fd: number; target: string }>

@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { Supervisor } from '../../src/index.js'
 import { createServer } from '../../src/server/server.js'
 import { serverFlood } from '../../soak/flood.js'
-import { alive, compileC, peakRssBytes, resetPeakRss, rssBytes, until } from '../fixtures/hardening/util.js'
+import { alive, compileC, peakRssBytes, resetPeakRss, rssBytes, until } from '../helpers/hardening.js'
 import { useSupervisor } from '../helpers/fixture.js'
 
 const MiB = 1024 * 1024

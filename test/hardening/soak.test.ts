@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest'
 
 import type { FloodResult } from '../../soak/flood.js'
 import type { Snapshot } from '../../soak/measure.js'
-import { ROOT } from '../fixtures/hardening/util.js'
+import { ROOT } from '../helpers/hardening.js'
 
 /** The soak's own types: the report is its JSON output. */
 type Flood = Omit<FloodResult, 'exit'> & { exit: { exit_code?: number } }

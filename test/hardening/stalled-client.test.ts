@@ -8,7 +8,7 @@ import net from 'node:net'
 import { describe, expect, it } from 'vitest'
 
 import { shutdown } from '../../src/server/server.js'
-import { alive, heldBack } from '../fixtures/hardening/util.js'
+import { alive, heldBack } from '../helpers/hardening.js'
 import { requestText } from '../helpers/raw-http.js'
 import { startServer, TOKEN, type TestServer } from '../helpers/server.js'
 

@@ -10,7 +10,7 @@ import type { IncomingMessage } from 'node:http'
 import { describe, expect, it } from 'vitest'
 
 import { stdinQueuedBytes } from '../../src/server/processes/stdin.js'
-import { until } from '../fixtures/hardening/util.js'
+import { until } from '../helpers/hardening.js'
 import { requestText } from '../helpers/raw-http.js'
 import { startServer, TOKEN, type TestServer } from '../helpers/server.js'
 

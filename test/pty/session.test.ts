@@ -170,6 +170,26 @@ describe('the end', () => {
     expect(isDead(pid)).toBe(true)
   })
 
+  // The same rule as a process's kill(sig) (docs/endings.md "`reason`: why it ended").
+  it('kill(sig) that ends it reports killed by api; a signal it handles leaves it exited', async () => {
+    const killed = sh('echo up; exec sleep 100')
+    await untilOutput(killed, /up\r\n/)
+    killed.kill('SIGTERM')
+    expect(await killed.exited).toMatchObject({ signal: 15, reason: 'killed', killed_by: 'api' })
+
+    const hup = sh('echo up; exec sleep 100')
+    await untilOutput(hup, /up\r\n/)
+    hup.kill()
+    expect(await hup.exited).toMatchObject({ signal: 1, reason: 'killed', killed_by: 'api' })
+
+    const handled = sh('trap "exit 4" USR1; echo up; while :; do sleep 0.01; done')
+    await untilOutput(handled, /up\r\n/)
+    handled.kill('SIGUSR1')
+    const exit = await handled.exited
+    expect(exit).toMatchObject({ exit_code: 4, reason: 'exited' })
+    expect(exit.killed_by).toBeUndefined()
+  })
+
   it('killTree kills a setsid descendant too', async () => {
     const s = sh('setsid sleep 1000 & echo "gc $!"; sleep 1000')
     const pid = Number((await untilOutput(s, /gc \d+\r\n/)).match(/gc (\d+)/)?.[1])

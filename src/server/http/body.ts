@@ -2,7 +2,8 @@
  * Request bodies with hard size limits, and the JSON/empty responses of the API.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { HttpError, type ErrorResponse } from './errors.js'
+import type { ErrorResponse } from '../../errors.js'
+import { HttpError } from './errors.js'
 
 /** Default limit of a JSON request body (docs/protocol.md "Endpoints"). */
 export const DEFAULT_MAX_JSON_BYTES = 1024 * 1024

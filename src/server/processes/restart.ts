@@ -5,7 +5,8 @@
  */
 import { sendError, sendJson } from '../http/body.js'
 import type { RouteContext } from '../http/context.js'
-import { errorCode, HttpError, spawnErrorResponse } from '../http/errors.js'
+import { errorCode, spawnErrorResponse } from '../../errors.js'
+import { HttpError } from '../http/errors.js'
 import { targetOf } from './target.js'
 
 /** `POST /processes/{pid_or_name}/restart`: 200 with the new run's ProcessInfo once it has started. */

@@ -9,7 +9,8 @@
 import type { SupervisedProcess } from '../../core/process.js'
 import { readBody, sendEmpty } from '../http/body.js'
 import type { RouteContext } from '../http/context.js'
-import { errorCode, HttpError } from '../http/errors.js'
+import { errorCode } from '../../errors.js'
+import { HttpError } from '../http/errors.js'
 import { targetOf } from './target.js'
 
 /** Default bound of the bytes queued for one process's stdin: two of the largest writes. */

@@ -6,6 +6,7 @@
 import { ReadableStream } from 'node:stream/web'
 import type { SupervisedProcess } from '../../core/process.js'
 import type { LogView } from '../../core/retain.js'
+import { FrameBatch } from './batch.js'
 import { ChunkQueue } from './queue.js'
 import { commentFrame, dataFrame, eventFrame, outputFrame } from './frames.js'
 import type { DroppedEvent, ExitEvent, OutputEvent, StartEvent } from '../../types.js'
@@ -167,56 +168,4 @@ function followData(event: OutputEvent, view: LogView): object {
   return view === 'output'
     ? { line: event.line, timestamp: event.timestamp, stream: event.stream }
     : { line: event.line, timestamp: event.timestamp }
-}
-
-/**
- * Collects the frames produced in one turn of the event loop and pushes them as one
- * chunk. The supervisor emits every line of one pipe read synchronously, so a chunk
- * holds at least a whole read, and `setImmediate` lets reads of the same poll phase
- * join it.
- */
-const BATCH_LIMIT = DEFAULT_HIGH_WATER_MARK
-
-class FrameBatch {
-  #queue: ChunkQueue
-  #text = ''
-  #scheduled = false
-  #closed = false
-
-  constructor(queue: ChunkQueue) {
-    this.#queue = queue
-  }
-
-  add(frame: string): void {
-    if (this.#closed) return
-    this.#text += frame
-    // A batch past the high water mark goes to the queue now, so that its pressure
-    // check pauses the pipes before libuv delivers the next read of this turn.
-    if (this.#text.length >= BATCH_LIMIT) {
-      this.#flush()
-      return
-    }
-    if (!this.#scheduled) {
-      this.#scheduled = true
-      setImmediate(() => {
-        this.#scheduled = false
-        this.#flush()
-      })
-    }
-  }
-
-  /** The frames added so far are the last ones. */
-  close(): void {
-    if (this.#closed) return
-    this.#closed = true
-    if (!this.#scheduled) this.#flush()
-  }
-
-  #flush(): void {
-    const text = this.#text
-    if (text.length === 0 && !this.#closed) return
-    this.#text = ''
-    this.#queue.push(text)
-    if (this.#closed) this.#queue.end()
-  }
 }
