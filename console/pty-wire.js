@@ -1,4 +1,4 @@
-// The PTY WebSocket's frames (spec §6) and the sessions this tab created, kept in
+// The PTY WebSocket's frames (docs/protocol.md "The socket") and the sessions this tab created, kept in
 // sessionStorage so that a reload can reattach.
 
 export const DATA = 0x00

@@ -1,6 +1,6 @@
-// A PTY session (spec §6) in xterm.js: created with POST /api/v1/pty, driven over the
-// session's WebSocket with §6's binary frames, fitted to the window, reconnected after
-// a dropped socket (a new connection takes the session over).
+// A PTY session (docs/pty.md) in xterm.js: created with POST /api/v1/pty, driven over
+// the session's WebSocket with its binary frames (docs/protocol.md "The socket"), fitted
+// to the window, reconnected after a dropped socket (a new connection takes it over).
 
 import { Terminal } from '/console/vendor/xterm.mjs'
 import { FitAddon } from '/console/vendor/addon-fit.mjs'

@@ -1,5 +1,5 @@
 /**
- * The floods of the soak (issue 6): a writer of `bytes` of 100-byte lines as fast as it
+ * The floods of the soak (docs/guarantees.md): a writer of `bytes` of 100-byte lines as fast as it
  * can, read by a consumer that stalls every `stallEvery` bytes until the writer is held
  * back by its full pipe. Once through the library's async iteration, once through
  * `POST /api/v1/processes/run` to a slow client in another process. Reports the growth of

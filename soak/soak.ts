@@ -1,5 +1,5 @@
 /**
- * The leak soak of issue 6 (`npm run soak`): many runs in a row of every kind (exits,
+ * The leak soak (`npm run soak`, docs/guarantees.md): many runs in a row of every kind (exits,
  * signals, timeouts, spawn failures, stdin, kills, trees, users, limits, refusals,
  * floods), then a 1 GB flood through the library and one through the HTTP server to
  * slow readers. Compares open fds, live children, zombies, cgroup directories and memory
