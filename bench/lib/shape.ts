@@ -10,7 +10,7 @@
  * supervisor's parent directory (`cgroup.parent`), which has the memory controller and
  * holds no processes, and is measured with cgroups in every shape.
  */
-import { readFileSync } from 'node:fs'
+import { readFileSync, statfsSync } from 'node:fs'
 import path from 'node:path'
 import type { Capabilities } from '../../src/index.js'
 
@@ -21,10 +21,21 @@ export function shapeOf(caps: Capabilities): CgroupShape {
   return { cgroup: caps.cgroup, placement: caps.placement, dir: caps.dir, reason: caps.reason }
 }
 
-/** This process's own cgroup v2 path (`0::/...`), null on v1-only hosts. */
-function ownV2Path(): string | null {
+const CGROUP2_SUPER_MAGIC = 0x63677270
+
+/**
+ * Where this process is: its cgroup v2 path (`0::/...`) on a v2 host, else its v1 memory
+ * cgroup (a hybrid host's v2 path says nothing about where memory is accounted).
+ */
+function ownCgroup(): { mode: 'v2' | 'v1'; path: string } | null {
   try {
-    return /^0::(.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1] ?? null
+    const text = readFileSync('/proc/self/cgroup', 'utf8')
+    if (statfsSync('/sys/fs/cgroup').type === CGROUP2_SUPER_MAGIC) {
+      const v2 = /^0::(.*)$/m.exec(text)?.[1]
+      return v2 === undefined ? null : { mode: 'v2', path: v2 }
+    }
+    const v1 = /^\d+:(?:[^:]*,)?memory(?:,[^:]*)?:(.*)$/m.exec(text)?.[1]
+    return v1 === undefined ? null : { mode: 'v1', path: v1 }
   } catch {
     return null
   }
@@ -35,16 +46,18 @@ export function workerCgroupParent(shape: CgroupShape): string | undefined {
   return shape.cgroup === 'v2' && shape.dir !== undefined ? path.dirname(shape.dir) : undefined
 }
 
-/** Where the bench started, on v2: the root cgroup, a systemd unit, or another cgroup. */
-export function hostShape(startedIn: string | null): string {
-  if (startedIn === null) return 'no cgroup v2 hierarchy for this process'
-  if (startedIn === '/') return 'the root cgroup'
-  const unit = startedIn.split('/').find((p) => /\.(service|scope)$/.test(p))
-  return unit === undefined ? `the cgroup ${startedIn}` : `the systemd unit ${unit} (${startedIn})`
+/** Where the bench started: the root cgroup, a systemd unit, or another cgroup (v2; v1: its memory cgroup). */
+export function hostShape(startedIn: { mode: 'v2' | 'v1'; path: string } | null): string {
+  if (startedIn === null) return 'no cgroup this process could find'
+  const { mode, path: at } = startedIn
+  const unit = at.split('/').find((p) => /\.(service|scope)$/.test(p))
+  const what =
+    at === '/' ? 'the root cgroup' : unit === undefined ? `the cgroup ${at}` : `the systemd unit ${unit} (${at})`
+  return mode === 'v2' ? `${what} (cgroup v2)` : `${what} of the v1 memory hierarchy`
 }
 
 /** Read before any supervisor moves the bench into a leaf. */
-export const STARTED_IN = ownV2Path()
+export const STARTED_IN = ownCgroup()
 
 /** "cgroup v2, placement own, per-process cgroups under /sys/fs/cgroup/sandproc/s1-ab" or why none. */
 export function describeShape(shape: CgroupShape): string {
