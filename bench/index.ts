@@ -13,7 +13,14 @@ import { childProcessRunner, execaRunner } from './lib/peers.js'
 import { machineLines, markdownReport } from './lib/report.js'
 import type { BenchResults, ContenderName, Measure } from './lib/results.js'
 import { sandprocRunner } from './lib/sandproc.js'
-import { type CgroupShape, STARTED_IN, describeShape, hostShape, workerCgroupParent } from './lib/shape.js'
+import {
+  type CgroupShape,
+  STARTED_IN,
+  describeShape,
+  hostShape,
+  leaveLauncherBehind,
+  workerCgroupParent,
+} from './lib/shape.js'
 import { ratioChart } from './lib/svg.js'
 import { contextNotes, evaluateTargets } from './lib/targets.js'
 import { type RunnerSet, w1Sequential } from './spawn/workload.js'
@@ -57,6 +64,9 @@ async function step(name: Workload, body: () => Promise<void>): Promise<void> {
 }
 
 const started = performance.now()
+// Before anything starts a process: the bench alone in its cgroup (lib/shape.ts).
+const launcher = leaveLauncherBehind()
+if (launcher !== null) log(launcher)
 const machine = machineFacts()
 const artifacts = await buildArtifacts()
 const sandproc = await sandprocRunner()
@@ -70,7 +80,7 @@ if (bun !== null) log(`Bun ${bun.version}`)
 const own = bun !== null && selected('w1') ? startOwnSandproc(workerCgroupParent(sandproc.shape)) : null
 // Which deployment shape this run measured (docs/deploying.md), for the log and the report.
 const shapes = {
-  startedIn: hostShape(STARTED_IN),
+  startedIn: hostShape(STARTED_IN) + (launcher === null ? '' : `; ${launcher}`),
   shape: describeShape(sandproc.shape),
   ...(own === null ? {} : { ownShape: describeShape(await own.ask<CgroupShape>('shape')) }),
 }

@@ -8,9 +8,13 @@
  * it, where a second supervisor would find its cgroup shared (inside a systemd unit it
  * would turn cgroups off). So the worker that is Bun's peer is given the first
  * supervisor's parent directory (`cgroup.parent`), which has the memory controller and
- * holds no processes, and is measured with cgroups in every shape.
+ * holds no processes, and is measured with cgroups in every shape. And as the main
+ * process of a delegated service, `npm run bench` is not alone in the service's cgroup:
+ * npm, the shell and tsx that started it are there too, and a supervisor leaves them be
+ * and turns cgroups off (docs/deploying.md); so the bench moves those launchers into a
+ * leaf of their own first (leaveLauncherBehind).
  */
-import { readFileSync, statfsSync } from 'node:fs'
+import { mkdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { Capabilities } from '../../src/index.js'
 
@@ -64,4 +68,40 @@ export function describeShape(shape: CgroupShape): string {
   if (shape.cgroup === null) return `no per-process cgroups (${shape.reason ?? 'cgroups off'})`
   const where = `per-process cgroups under ${shape.dir ?? '?'}`
   return shape.cgroup === 'v2' ? `cgroup v2, placement ${shape.placement ?? '?'}, ${where}` : `cgroup v1, ${where}`
+}
+
+/** This process's ancestors, from /proc/<pid>/stat. */
+function ancestors(): Set<number> {
+  const out = new Set<number>()
+  for (let p = process.ppid, hops = 0; p > 1 && hops < 64; hops++) {
+    out.add(p)
+    const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
+    p = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+  }
+  return out
+}
+
+/**
+ * On cgroup v2, below the root: when every other process in the bench's cgroup is one
+ * that launched it (npm, sh, tsx), they move into `<own>/launcher`, leaving the bench
+ * alone in its cgroup, as a supervisor needs to be (a service's main process, with
+ * `Delegate=yes`). A cgroup shared with anything else is left as it is, for the
+ * supervisor's own rules. Call it first, before the bench starts any process. Returns
+ * what it did, for the log, or null.
+ */
+export function leaveLauncherBehind(): string | null {
+  if (STARTED_IN?.mode !== 'v2' || STARTED_IN.path === '/') return null
+  const own = path.join('/sys/fs/cgroup', STARTED_IN.path)
+  const procs = readFileSync(path.join(own, 'cgroup.procs'), 'utf8')
+  const others = procs
+    .split('\n')
+    .filter((l) => l !== '')
+    .map(Number)
+    .filter((p) => p !== process.pid)
+  const launchers = ancestors()
+  if (others.length === 0 || !others.every((p) => launchers.has(p))) return null
+  const leaf = path.join(own, 'launcher')
+  mkdirSync(leaf, { recursive: true })
+  for (const p of others) writeFileSync(path.join(leaf, 'cgroup.procs'), String(p))
+  return `moved the processes that started the bench (${others.join(', ')}) into ${leaf}, leaving the bench alone in ${own}`
 }
