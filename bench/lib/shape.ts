@@ -70,38 +70,54 @@ export function describeShape(shape: CgroupShape): string {
   return shape.cgroup === 'v2' ? `cgroup v2, placement ${shape.placement ?? '?'}, ${where}` : `cgroup v1, ${where}`
 }
 
-/** This process's ancestors, from /proc/<pid>/stat. */
-function ancestors(): Set<number> {
-  const out = new Set<number>()
-  for (let p = process.ppid, hops = 0; p > 1 && hops < 64; hops++) {
-    out.add(p)
-    const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
-    p = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-  }
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+}
+
+/** This process's ancestors, nearest first. */
+function ancestors(): number[] {
+  const out: number[] = []
+  for (let p = process.ppid; p > 1 && out.length < 64; p = parentOf(p)) out.push(p)
   return out
 }
 
+function descendsFrom(pid: number, ancestor: number): boolean {
+  try {
+    for (let p = parentOf(pid), hops = 0; p > 1 && hops < 64; p = parentOf(p), hops++) {
+      if (p === ancestor) return true
+    }
+  } catch {
+    // Gone meanwhile.
+  }
+  return false
+}
+
 /**
- * On cgroup v2, below the root: when every other process in the bench's cgroup is one
- * that launched it (npm, sh, tsx), they move into `<own>/launcher`, leaving the bench
- * alone in its cgroup, as a supervisor needs to be (a service's main process, with
- * `Delegate=yes`). A cgroup shared with anything else is left as it is, for the
- * supervisor's own rules. Call it first, before the bench starts any process. Returns
- * what it did, for the log, or null.
+ * On cgroup v2, below the root: when every other process in the bench's cgroup belongs
+ * to the tree that launched it (npm, sh, tsx and their helpers, such as esbuild), those
+ * that are not the bench's own descendants move into `<own>/launcher`, leaving the bench
+ * alone in its cgroup with its own children, as a supervisor needs to be (a service's
+ * main process, with `Delegate=yes`). A cgroup shared with anything else is left as it
+ * is, for the supervisor's own rules. Call it first, before the bench starts any
+ * process. Returns what it did, for the log, or null.
  */
 export function leaveLauncherBehind(): string | null {
   if (STARTED_IN?.mode !== 'v2' || STARTED_IN.path === '/') return null
   const own = path.join('/sys/fs/cgroup', STARTED_IN.path)
-  const procs = readFileSync(path.join(own, 'cgroup.procs'), 'utf8')
-  const others = procs
+  const others = readFileSync(path.join(own, 'cgroup.procs'), 'utf8')
     .split('\n')
     .filter((l) => l !== '')
     .map(Number)
     .filter((p) => p !== process.pid)
-  const launchers = ancestors()
-  if (others.length === 0 || !others.every((p) => launchers.has(p))) return null
+  // The launch tree's root: the farthest ancestor that is in this cgroup too.
+  const top = ancestors()
+    .filter((p) => others.includes(p))
+    .pop()
+  if (top === undefined || !others.every((p) => p === top || descendsFrom(p, top))) return null
+  const launchers = others.filter((p) => !descendsFrom(p, process.pid))
   const leaf = path.join(own, 'launcher')
   mkdirSync(leaf, { recursive: true })
-  for (const p of others) writeFileSync(path.join(leaf, 'cgroup.procs'), String(p))
-  return `moved the processes that started the bench (${others.join(', ')}) into ${leaf}, leaving the bench alone in ${own}`
+  for (const p of launchers) writeFileSync(path.join(leaf, 'cgroup.procs'), String(p))
+  return `moved the processes that started the bench (${launchers.join(', ')}) into ${leaf}, leaving the bench alone in ${own}`
 }
