@@ -13,6 +13,14 @@ import { childProcessRunner, execaRunner } from './lib/peers.js'
 import { machineLines, markdownReport } from './lib/report.js'
 import type { BenchResults, ContenderName, Measure } from './lib/results.js'
 import { sandprocRunner } from './lib/sandproc.js'
+import {
+  type CgroupShape,
+  STARTED_IN,
+  describeShape,
+  hostShape,
+  leaveLauncherBehind,
+  workerCgroupParent,
+} from './lib/shape.js'
 import { ratioChart } from './lib/svg.js'
 import { contextNotes, evaluateTargets } from './lib/targets.js'
 import { type RunnerSet, w1Sequential } from './spawn/workload.js'
@@ -56,6 +64,9 @@ async function step(name: Workload, body: () => Promise<void>): Promise<void> {
 }
 
 const started = performance.now()
+// Before anything starts a process: the bench alone in its cgroup (lib/shape.ts).
+const launcher = leaveLauncherBehind()
+if (launcher !== null) log(launcher)
 const machine = machineFacts()
 const artifacts = await buildArtifacts()
 const sandproc = await sandprocRunner()
@@ -66,7 +77,15 @@ const w1Runners: RunnerSet = { sandproc, ...(sandprocNoCg ? { sandproc_nocg: san
 const bun = startBun(log)
 if (bun !== null) log(`Bun ${bun.version}`)
 // Bun runs in a process of its own; so does this sandproc, its like-for-like peer.
-const own = bun !== null && selected('w1') ? startOwnSandproc() : null
+const own = bun !== null && selected('w1') ? startOwnSandproc(workerCgroupParent(sandproc.shape)) : null
+// Which deployment shape this run measured (docs/deploying.md), for the log and the report.
+const shapes = {
+  startedIn: hostShape(STARTED_IN) + (launcher === null ? '' : `; ${launcher}`),
+  shape: describeShape(sandproc.shape),
+  ...(own === null ? {} : { ownShape: describeShape(await own.ask<CgroupShape>('shape')) }),
+}
+log(`started in ${shapes.startedIn}; sandproc: ${shapes.shape}`)
+if (shapes.ownShape !== undefined) log(`sandproc in its own process: ${shapes.ownShape}`)
 
 try {
   await step('w1', async () => {
@@ -125,10 +144,11 @@ try {
     notes.push(...(await endingsCost({ quick })).notes)
   })
 } finally {
-  await sandproc.close()
-  await sandprocNoCg?.close()
+  // The workers first: the own-process sandproc's cgroups are inside this one's parent directory.
   await bun?.close()
   await own?.close()
+  await sandproc.close()
+  await sandprocNoCg?.close()
 }
 
 const args = process.argv.slice(2)
@@ -136,7 +156,7 @@ const results: BenchResults = {
   command: `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`,
   quick,
   machine,
-  sandproc: { cgroup: sandproc.cgroup },
+  sandproc: { cgroup: sandproc.cgroup, ...shapes },
   bun: bun?.version ?? null,
   measures,
   // With --only, the targets of workloads that did not run are left out, not shown n/a.

@@ -84,11 +84,15 @@ export function startBun(log: (msg: string) => void): BunPeer | null {
 /**
  * sandproc (cgroups on) in a Node process of its own, as Bun runs in its own: the
  * like-for-like peer of `Bun.spawn`, free of the in-process contenders' forks and GC.
+ * `cgroupParent`: where it makes its cgroups (v2; see lib/shape.ts).
  */
-export function startOwnSandproc(): WorkerPeer {
-  return new WorkerPeer('sandproc', process.version, process.execPath, [
-    '--import',
-    'tsx',
-    path.join(BENCH_DIR, 'spawn/own-worker.ts'),
-  ])
+export function startOwnSandproc(cgroupParent?: string): WorkerPeer {
+  const env = cgroupParent === undefined ? process.env : { ...process.env, OWN_CGROUP_PARENT: cgroupParent }
+  return new WorkerPeer(
+    'sandproc',
+    process.version,
+    process.execPath,
+    ['--import', 'tsx', path.join(BENCH_DIR, 'spawn/own-worker.ts')],
+    env,
+  )
 }

@@ -88,9 +88,20 @@ export function machineLines(results: BenchResults): [string, string] {
   ]
 }
 
+/** Where the run started and where each sandproc put its cgroups (older results lack them). */
+function shapeLines(results: BenchResults): string[] {
+  const s = results.sandproc
+  return [
+    ...(s.startedIn === undefined ? [] : [`Started in ${s.startedIn}.`]),
+    ...(s.shape === undefined ? [] : [`sandproc: ${s.shape}.`]),
+    ...(s.ownShape === undefined ? [] : [`sandproc in its own process: ${s.ownShape}.`]),
+  ]
+}
+
 export function markdownReport(results: BenchResults): string {
   return [
     `Machine: ${machineLines(results).join(', ')}`,
+    ...shapeLines(results),
     '',
     'Ratios are how many times better sandproc is (peer ÷ sandproc time; above 1 = sandproc wins).',
     '',

@@ -28,6 +28,8 @@ export interface Measure {
   /** When set, the samples are times of one operation that moved this many lines and bytes. */
   work?: { lines: number; bytes: number }
   results: Partial<Record<ContenderName, Summary>>
+  /** Each run's figure, in order, when a workload repeats whole runs (W7): the spread of a ratio. */
+  runs?: Partial<Record<ContenderName, number[]>>
 }
 
 export interface TargetResult {
@@ -45,7 +47,8 @@ export interface BenchResults {
   command: string
   quick: boolean
   machine: MachineFacts
-  sandproc: { cgroup: string }
+  /** Where the run started and where sandproc's cgroups went (lib/shape.ts). */
+  sandproc: { cgroup: string; startedIn?: string; shape?: string; ownShape?: string }
   /** `bun --version` of the Bun contender; null when it was left out. */
   bun: string | null
   measures: Measure[]
@@ -73,4 +76,11 @@ export function rates(m: Measure, who: ContenderName): { linesPerSec: number; mb
   const t = m.results[who]?.median
   if (t === undefined || m.work === undefined || t <= 0) return null
   return { linesPerSec: m.work.lines / (t / 1000), mbPerSec: m.work.bytes / 1e6 / (t / 1000) }
+}
+
+/** other ÷ sandproc for each run of a measure that kept its runs (paired by index), above 1 a win. */
+export function runRatios(m: Measure | undefined, other: ContenderName): number[] {
+  const mine = m?.runs?.sandproc ?? []
+  const theirs = m?.runs?.[other] ?? []
+  return mine.flatMap((s, i) => (s > 0 && theirs[i] > 0 ? [theirs[i] / s] : []))
 }

@@ -1,5 +1,5 @@
 /** The targets of issues 5 and 12, each turned into one ratio read off the measures. */
-import { type ContenderName, type Measure, type TargetResult, advantage } from './results.js'
+import { type ContenderName, type Measure, type TargetResult, advantage, runRatios } from './results.js'
 
 /** Bound on the sandproc server's RSS growth while it streams ~120 MB of SSE (W5). */
 export const W5_RSS_BOUND_MIB = 64
@@ -8,6 +8,10 @@ type Lookup = (id: string) => Measure | undefined
 
 function median(m: Measure | undefined, who: ContenderName): number | null {
   return m?.results[who]?.median ?? null
+}
+
+function worst(ratios: readonly number[]): number | null {
+  return ratios.length === 0 ? null : Math.min(...ratios)
 }
 
 function quotient(a: number | null, b: number | null): number | null {
@@ -59,6 +63,14 @@ export function evaluateTargets(measures: readonly Measure[]): TargetResult[] {
       '>=',
       1,
     ),
+    // Without its cgroup sandproc does less than with it, and must then be clearly ahead.
+    target(
+      'W1',
+      'sandproc without cgroups ÷ Bun.spawn, /bin/true back to back',
+      quotient(median(get('w1.true'), 'sandproc_nocg'), median(get('w1.true'), 'bun')),
+      '<=',
+      0.9,
+    ),
     target('W1', 'child_process ÷ sandproc, /bin/true', adv('w1.true', 'child_process'), '>=', 3),
     target('W1', 'child_process ÷ sandproc, static no-op', adv('w1.noop', 'child_process'), '>=', 4),
     target(
@@ -66,7 +78,7 @@ export function evaluateTargets(measures: readonly Measure[]): TargetResult[] {
       'sandproc ÷ C floor, /bin/true',
       quotient(median(get('w1.true'), 'sandproc'), median(get('w1.true'), 'c_floor')),
       '<=',
-      1.5,
+      1.3,
     ),
     target(
       'W1',
@@ -81,7 +93,7 @@ export function evaluateTargets(measures: readonly Measure[]): TargetResult[] {
       'sandproc (own process) ÷ C floor, /bin/true',
       quotient(median(get('w1.true'), 'sandproc_own'), median(get('w1.true'), 'c_floor')),
       '<=',
-      1.5,
+      1.3,
     ),
     target(
       'W2',
@@ -129,9 +141,23 @@ export function evaluateTargets(measures: readonly Measure[]): TargetResult[] {
       0,
       'count',
     ),
-    target('W7', 'sandproc server ÷ naive server completed runs/s', adv('w7.run', 'child_process'), '>=', 3),
+    // Met only when every run meets it: one 10 s run moves by a factor of two here.
+    target(
+      'W7',
+      'sandproc server ÷ naive server completed runs/s, worst of the runs',
+      worst(runRatios(get('w7.run'), 'child_process')),
+      '>=',
+      3,
+    ),
     target('W7', 'naive server ÷ sandproc server p99 latency', adv('w7.p99', 'child_process'), '>', 1),
-    target('W7', 'sandproc server failed requests', median(get('w7.errors'), 'sandproc'), '<=', 0, 'count'),
+    target(
+      'W7',
+      'sandproc server failed requests (most in a run)',
+      get('w7.errors')?.results.sandproc?.max ?? null,
+      '<=',
+      0,
+      'count',
+    ),
     target(
       'W8',
       'node-pty ÷ sandproc (alone), PTY spawn→exit at 2 GiB',

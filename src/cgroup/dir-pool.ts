@@ -23,6 +23,27 @@ export class DirPool<T = string> {
     return this.#items.shift()
   }
 
+  /**
+   * Makes one entry now, on this thread, unless the pool is full or a background refill
+   * is under way. False when nothing was made (a failed mkdir or open leaves nothing).
+   */
+  refillOneSync(): boolean {
+    if (this.#filling !== null || this.#stopped || this.#items.length >= this.size) return false
+    const dir = this.nextDir()
+    try {
+      fs.mkdirSync(dir)
+    } catch {
+      return false
+    }
+    try {
+      this.#items.push(this.open(dir))
+      return true
+    } catch {
+      fs.rmdir(dir, () => {})
+      return false
+    }
+  }
+
   /** Tops the pool up in the background; a failed mkdir or open just ends this round (callers create inline). */
   refill(): void {
     if (this.#filling !== null || this.#stopped || this.#items.length >= this.size) return

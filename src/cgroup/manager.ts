@@ -78,6 +78,8 @@ export class CgroupManager {
   /** Null when cgroups are unavailable. */
   private readonly pool: DirPool<ProcessCgroup> | null
   private readonly held = new Set<ProcessCgroup>()
+  /** Held cgroups whose process has ended and which are being removed. */
+  private removing = 0
   private count = 0
   private closing: Promise<void> | null = null
   /** A refill waiting for the end of this event-loop turn (refillSoon). */
@@ -179,7 +181,13 @@ export class CgroupManager {
     }
     cg.freezerSite = this.freezer?.site ?? null
     this.held.add(cg)
-    cg.onRemoved = () => this.held.delete(cg)
+    cg.onRelease = () => {
+      this.removing++
+      return this.lone()
+    }
+    cg.onRemoved = () => {
+      if (this.held.delete(cg)) this.removing--
+    }
     return cg
   }
 
@@ -258,10 +266,20 @@ export class CgroupManager {
     this.refillQueued = new Promise((resolve) =>
       setImmediate(() => {
         this.refillQueued = null
+        // A lone spawn's child is running now and this thread would only wait for it: the
+        // mkdir and the opens cost less here than a threadpool round trip, whose two
+        // wake-ups can each cost a time slice on a loaded machine (docs/performance.md).
+        // Under load (a burst) the refill stays in the background, off this thread.
+        if (this.lone()) this.pool?.refillOneSync()
         this.pool?.refill()
         resolve()
       }),
     )
+  }
+
+  /** At most one process of this supervisor is running (the one just spawned). */
+  private lone(): boolean {
+    return this.held.size - this.removing <= 1
   }
 
   private nextDir(): string {

@@ -55,7 +55,13 @@ export class ProcessCgroup {
   #freezer: ProcessFreezer | null = null
   /** Called once the directory is gone, so the manager stops tracking it. */
   onRemoved: () => void = () => {}
+  /**
+   * Called once when removal starts; true when the supervisor has at most one other
+   * process running, and the rmdir may then run on this thread (see removeMemoryDir).
+   */
+  onRelease: () => boolean = () => false
   private released: Promise<void> | null = null
+  private releaseStarted = false
   private fdsOpen = true
   private hasKillFile: boolean
 
@@ -213,10 +219,13 @@ export class ProcessCgroup {
   }
 
   private async remove(): Promise<void> {
+    // Once: a retry after a failed removal (the manager's close) is not counted again.
+    const lone = this.releaseStarted ? false : this.onRelease()
+    this.releaseStarted = true
     // The other hierarchies' cgroups empty with this one (every task of the tree is in each).
     const extras = Promise.all([this.limits?.release(), this.#freezer?.release()])
     try {
-      await this.removeMemoryDir()
+      await this.removeMemoryDir(lone)
     } finally {
       await extras.catch((err: unknown) => {
         this.released = null
@@ -225,11 +234,28 @@ export class ProcessCgroup {
     }
   }
 
-  private async removeMemoryDir(): Promise<void> {
+  private async removeMemoryDir(lone: boolean): Promise<void> {
     if (this.fdsOpen) {
       // Once only: a closed fd number may already belong to someone else.
       this.fdsOpen = false
       for (const fd of [this.procsFd, this.tasksFd, this.dirFd]) if (fd >= 0) await closeAsync(fd).catch(() => {})
+    }
+    // With no other process of the supervisor running, the rmdir waits for the end of
+    // this turn (the caller's next spawn is then on its way) and runs on this thread
+    // while that child runs: cheaper than a threadpool round trip (docs/performance.md).
+    // Busy (EBUSY) or failed, it falls back to the loop below.
+    if (lone) {
+      await new Promise((resolve) => setImmediate(resolve))
+      try {
+        fs.rmdirSync(this.path)
+        this.onRemoved()
+        return
+      } catch (err) {
+        if (hasCode(err, 'ENOENT')) {
+          this.onRemoved()
+          return
+        }
+      }
     }
     const deadline = Date.now() + RMDIR_BOUND_MS
     // Just-killed tasks can keep a cgroup busy for a moment after cgroup.procs is empty.

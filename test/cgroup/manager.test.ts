@@ -8,7 +8,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { CgroupManager, parseMemoryLimit, type CgroupError } from '../../src/cgroup/index.js'
 import { detectLayout, parseMountinfo, type FsKind } from '../../src/cgroup/detect.js'
 import { CgroupUnavailable } from '../../src/cgroup/errors.js'
@@ -150,6 +150,33 @@ describe(`real cgroups on this machine (${MODE})`, () => {
     await pooled.release()
     await inline.close()
     expect(fs.existsSync(direct.path) || fs.existsSync(inline.dir!)).toBe(false)
+  })
+
+  it('a lone process: the refill and the removal run on this thread, no threadpool mkdir or rmdir', async () => {
+    const own = CgroupManager.detect()
+    await own.prepared()
+    const mkdir = vi.spyOn(fs.promises, 'mkdir')
+    const rmdir = vi.spyOn(fs.promises, 'rmdir')
+    try {
+      for (let i = 0; i < 3; i++) {
+        const cg = own.acquire()!
+        // The refill's turn: the pool is whole again with no mkdir in the background.
+        await new Promise((resolve) => setImmediate(resolve))
+        await cg.release()
+        expect(fs.existsSync(cg.path)).toBe(false)
+      }
+      expect([mkdir.mock.calls.length, rmdir.mock.calls.length]).toEqual([0, 0])
+      // Three running at once: the background path, off this thread.
+      const busy = [own.acquire()!, own.acquire()!, own.acquire()!]
+      await new Promise((resolve) => setImmediate(resolve))
+      await Promise.all(busy.map((cg) => cg.release()))
+      expect(mkdir.mock.calls.length).toBeGreaterThan(0)
+      expect(rmdir.mock.calls.length).toBeGreaterThan(0)
+    } finally {
+      mkdir.mockRestore()
+      rmdir.mockRestore()
+      await own.close()
+    }
   })
 
   it('killAll kills the main process and what it left behind', async () => {
