@@ -1,6 +1,6 @@
 /**
  * sandproc's side-by-side benchmark: `tsx bench/index.ts [--quick] [--only w1,w2,...]`.
- * Runs the workloads of issues 5 and 12, then writes bench/results.json and bench/results.svg
+ * Runs the workloads of bench/README.md, then writes bench/results.json and bench/results.svg
  * and prints the markdown tables (measures, then targets with pass/miss).
  */
 import { writeFileSync } from 'node:fs'
@@ -38,9 +38,22 @@ import { endingsCost } from './endings/workload.js'
 const WORKLOADS = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7', 'w8', 'limits', 'obs', 'endings'] as const
 type Workload = (typeof WORKLOADS)[number]
 
+const USAGE = `usage: npm run bench -- [--quick] [--only ${WORKLOADS.join(',')}]
+  --quick  fewer rounds (a smoke run; its figures are not for comparing)
+  --only   these workloads only (bench/README.md says what each measures)
+Writes bench/results.json and bench/results.svg and prints the tables.
+`
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
 })
+if (values.help === true) {
+  process.stdout.write(USAGE)
+  process.exit(0)
+}
 const quick = values.quick === true
 const only = (values.only?.split(',') ?? [...WORKLOADS]).map((w) => w.trim())
 for (const w of only) {

@@ -5,7 +5,7 @@
  */
 import { type Measure, advantage } from './results.js'
 
-/** Issues 5 and 12: the threshold on child_process ÷ sandproc, per measure. */
+/** The threshold on child_process ÷ sandproc, per measure (bench/README.md). */
 const CP_TARGETS: Record<string, number> = {
   'w1.true': 3,
   'w1.noop': 4,
@@ -89,7 +89,7 @@ export function ratioChart(measures: readonly Measure[], subtitle: readonly stri
   })
   const ty = legendY + SERIES.length * 15
   out.push(`<line x1="16" y1="${ty - 10}" x2="16" y2="${ty + 1}" stroke="#e15759" stroke-width="2"/>`)
-  out.push(`<text x="28" y="${ty}" fill="#333">target of issues 5 and 12 (the bar must reach it)</text>`)
+  out.push(`<text x="28" y="${ty}" fill="#333">the target (the bar must reach it)</text>`)
   for (const tick of [0.1, 0.3, 1, 3, 10, 30, 100]) {
     const tx = x(tick).toFixed(1)
     out.push(`<line x1="${tx}" y1="${top - 4}" x2="${tx}" y2="${bottom}" stroke="${tick === 1 ? '#000' : '#ddd'}"/>`)

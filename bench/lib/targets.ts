@@ -1,4 +1,4 @@
-/** The targets of issues 5 and 12, each turned into one ratio read off the measures. */
+/** The targets of bench/README.md, each turned into one ratio read off the measures. */
 import { type ContenderName, type Measure, type TargetResult, advantage, runRatios } from './results.js'
 
 /** Bound on the sandproc server's RSS growth while it streams ~120 MB of SSE (W5). */

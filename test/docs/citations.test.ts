@@ -69,7 +69,7 @@ describe('citations in code comments', () => {
           .split('\n')
           .map((l, i) => [f, i + 1, l] as const),
       )
-      .filter(([, , l]) => /spec §|§\d|\b[Ii]ssue \d+/.test(l))
+      .filter(([, , l]) => /spec §|§\d|\b[Ii]ssues? \d+/.test(l))
       .map(([f, n]) => `${relative(root, f)}:${n}`)
     expect(bad).toEqual([])
   })
