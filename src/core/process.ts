@@ -11,7 +11,7 @@ import type { ExitEvent, KilledBy, OutputEncoding, OutputEvent, ProcessInfo, Sta
 import { ProcessEmitter } from './emitter.js'
 import { EndingRecord } from './ending.js'
 import { exitEvent, type Reaped } from './exit.js'
-import type { Launched, ProcessCgroupHandle, ProcessOptions } from './launch.js'
+import type { Launched, ProcessCgroupHandle, ProcessHandover, ProcessOptions } from './launch.js'
 import { ProcessOutput } from './output.js'
 import { reapedOf } from './reap.js'
 import { OutputCap } from './output-cap.js'
@@ -21,7 +21,7 @@ import { statusOf } from './status.js'
 import { StdinPipe } from './stdin.js'
 import { ProcessTimeouts } from './timeouts.js'
 
-export type { Launched, ProcessCgroupHandle, ProcessOptions } from './launch.js'
+export type { Launched, ProcessCgroupHandle, ProcessHandover, ProcessOptions } from './launch.js'
 
 const noop = (): void => {}
 
@@ -60,9 +60,12 @@ export class SupervisedProcess extends ProcessEmitter {
   readonly #cap: OutputCap | null
   #reaped: Reaped | null = null
   #user: { uid: number; gid: number } | null = null
+  #fds: [number, number, number] = [-1, -1, -1]
+  readonly #opts: ProcessOptions
 
   constructor(opts: ProcessOptions) {
     super()
+    this.#opts = opts
     this.handle = opts.handle
     this.command = opts.command
     this.args = opts.args
@@ -106,17 +109,26 @@ export class SupervisedProcess extends ProcessEmitter {
   }
 
   /** The child exists: take over its pipes, pidfd and cgroup. Returns the start event. */
-  #attach({ spawned, cgroup, user }: Launched): StartEvent {
+  #attach({ spawned, cgroup, user, resumed }: Launched): StartEvent {
     this.pid = spawned.pid
     this.#user = user
     this.#child = spawned.child
     this.#cgroup = cgroup
-    this.#startedAt = Date.now()
-    this.#startedMono = performance.now()
+    this.#fds = spawned.fds
+    this.#startedAt = resumed?.startedAt ?? Date.now()
+    this.#startedMono = performance.now() - (resumed?.elapsedMs ?? 0)
     const [stdinFd, stdoutFd, stderrFd] = spawned.fds
     if (stdinFd >= 0) this.#stdin = new StdinPipe(stdinFd)
     this.#output.open(stdoutFd, stderrFd, this.#startedAt)
-    this.#clocks.start()
+    if (resumed !== undefined) {
+      // A child the old server ran (docs/upgrade.md): its lines in progress and endings go on.
+      this.#output.continueFrom(resumed.pipes)
+      if (resumed.ending !== null) this.#ending.record(resumed.ending)
+      this.#killedBySupervisor = resumed.killedBySupervisor
+      this.#treeKilled = resumed.treeKilled
+    }
+    if (resumed?.graceMs === undefined) this.#clocks.start()
+    else this.#clocks.resumeGrace(resumed.graceMs)
     if (!this.#refed) this.#applyRef()
     this.#onSpawnedHook?.(this)
     // killTree() before the child existed (close(), a client gone): honour it now.
@@ -129,6 +141,46 @@ export class SupervisedProcess extends ProcessEmitter {
   /** killTree() was called: once reaped, a paused consumer no longer holds the exit. */
   #treeKilled = false
   #refed = true
+
+  /**
+   * What a live upgrade hands over (docs/upgrade.md), read in the same tick as the
+   * execve, so no read happens in between. Null unless the child runs and is unreaped.
+   */
+  handover(): ProcessHandover | null {
+    if (this.#child === null || this.#reaped !== null || this.#exit !== null) return null
+    const pidfd = this.#opts.native.childPidfd(this.#child)
+    if (pidfd < 0) return null
+    const pipes = this.#output.handover()
+    const { timeoutMs, graceMs } = this.#clocks.remaining()
+    const o = this.#opts
+    return {
+      handle: this.handle,
+      pid: this.pid,
+      pidfd,
+      fds: [
+        this.#stdin?.fd ?? -1,
+        pipes.stdout === undefined ? -1 : this.#fds[1],
+        pipes.stderr === undefined ? -1 : this.#fds[2],
+      ],
+      command: this.command,
+      args: this.args,
+      encoding: this.encoding,
+      user: this.#user ?? { uid: 0, gid: 0 },
+      startedAt: this.#startedAt,
+      elapsedMs: performance.now() - this.#startedMono,
+      pipes,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      ...(graceMs === undefined ? {} : { graceMs }),
+      ending: this.#ending.current,
+      killedBySupervisor: this.#killedBySupervisor,
+      treeKilled: this.#treeKilled,
+      idleTimeoutMs: o.idleTimeoutMs,
+      timeoutGraceMs: o.timeoutGraceMs,
+      maxOutputBytes: o.maxOutputBytes,
+      lineLimit: o.lineLimit,
+      cgroup: this.#cgroup,
+    }
+  }
 
   /** Current ProcessInfo (docs/protocol.md "Endpoints"). */
   info(): ProcessInfo {

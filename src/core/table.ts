@@ -11,7 +11,7 @@ import { coded, type CodedError } from '../errors.js'
 import { binding as realBinding, type NativeBinding, type NativeSpawnOptions } from '../native.js'
 import { Admission } from './admission.js'
 import { Observers, type SupervisorObserver } from './observer.js'
-import type { ChildLaunch, ChildOwner } from './launch.js'
+import type { ChildLaunch, ChildOwner, ProcessOptions } from './launch.js'
 import { ChildSpawner } from './prepare.js'
 import { SupervisedProcess } from './process.js'
 import { LINE_HEAP_OVERHEAD, OutputLog } from './retain.js'
@@ -271,6 +271,42 @@ export class ProcessTable {
       () => undefined,
     )
     this.#total++
+  }
+
+  /**
+   * What a live upgrade reads of the table (src/handover/): the handle counter, what is
+   * in flight, the running processes, the watchdog and the cgroup directories.
+   */
+  get handoverView(): {
+    handles: number
+    total: number
+    pending: SupervisedProcess[]
+    others: number
+    running: SupervisedProcess[]
+    watchdog: Watchdog | null
+    cgroupDirs: string[]
+    closed: boolean
+  } {
+    return {
+      handles: this.#handles,
+      total: this.#total,
+      pending: [...this.#pending],
+      others: this.#others.size,
+      running: [...this.#running],
+      watchdog: this.#watchdog,
+      cgroupDirs: this.#cgroups?.dirs ?? [],
+      closed: this.#closed !== null,
+    }
+  }
+
+  /**
+   * A process the old server ran, after a live upgrade (src/handover/adopt.ts): tracked
+   * as if spawned here; its `launch` hands over the inherited child at once.
+   */
+  adopt(opts: Omit<ProcessOptions, 'onSpawned' | 'native'>, total: number): SupervisedProcess {
+    this.#handles = Math.max(this.#handles, opts.handle)
+    this.#total = Math.max(this.#total, total)
+    return new SupervisedProcess({ ...opts, native: this.#binding, onSpawned: (p) => this.#track(p) })
   }
 
   /** The addon this supervisor spawns through (layers above use its terminal and reader parts). */

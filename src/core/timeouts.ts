@@ -30,6 +30,9 @@ export class ProcessTimeouts {
   #paused = false
   /** Clocks run only between start() and clear(). */
   #running = false
+  /** `performance.now()` when the timeout and the grace end: what a live upgrade hands over. */
+  #timeoutEnds: number | null = null
+  #graceEnds: number | null = null
 
   constructor(s: TimeoutSettings, act: TimeoutActions) {
     this.#s = s
@@ -40,8 +43,30 @@ export class ProcessTimeouts {
   start(): void {
     this.#running = true
     const { timeoutMs } = this.#s
-    if (timeoutMs !== undefined) this.#timeout = this.#apply(setTimeout(() => this.#fire('timed_out'), timeoutMs))
+    if (timeoutMs !== undefined) {
+      this.#timeout = this.#apply(setTimeout(() => this.#fire('timed_out'), timeoutMs))
+      this.#timeoutEnds = performance.now() + timeoutMs
+    }
     this.#armIdle()
+  }
+
+  /** What is left of the timeout and of a grace under way, ms (docs/upgrade.md). */
+  remaining(): { timeoutMs?: number; graceMs?: number } {
+    const now = performance.now()
+    const left = (end: number | null): number | undefined => (end === null ? undefined : Math.max(0, end - now))
+    return {
+      ...(this.#timeout === null ? {} : { timeoutMs: left(this.#timeoutEnds) }),
+      ...(this.#grace === null ? {} : { graceMs: left(this.#graceEnds) }),
+    }
+  }
+
+  /** After a live upgrade: the grace the old server had started goes on with what was left of it. */
+  resumeGrace(ms: number): void {
+    this.#clearIdle()
+    if (this.#timeout !== null) clearTimeout(this.#timeout)
+    this.#timeout = null
+    this.#grace = this.#apply(setTimeout(() => this.#act.kill(), ms))
+    this.#graceEnds = performance.now() + ms
   }
 
   /** Bytes were read: the idle clock starts over. Runs once per read, so it only refreshes. */
@@ -95,6 +120,7 @@ export class ProcessTimeouts {
     if (this.#s.graceMs === 0) return this.#act.kill()
     this.#act.term()
     this.#grace = this.#apply(setTimeout(() => this.#act.kill(), this.#s.graceMs))
+    this.#graceEnds = performance.now() + this.#s.graceMs
   }
 
   #armIdle(): void {
