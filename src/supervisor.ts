@@ -216,13 +216,13 @@ export class Supervisor {
    * otherwise. `opts` are this supervisor's own (`handover` is forced on).
    * @throws Error when a handover state is announced but cannot be read.
    */
-  static adopt(opts: SupervisorOptions = {}): { supervisor: Supervisor; extra: unknown } | null {
+  static adopt(opts: SupervisorOptions = {}): { supervisor: Supervisor; extra: unknown; swapMs: number } | null {
     const state = takeHandoverState()
     if (state === null) return null
     const supervisor = new Supervisor({ ...opts, handover: true })
     const bounds = { retainBytes: supervisor.#retainBytes, retainHeadBytes: supervisor.#retainHeadBytes }
     supervisor.#old = adoptAll(supervisor.#table, state, bounds).old
-    return { supervisor, extra: state.extra }
+    return { supervisor, extra: state.extra, swapMs: Date.now() - state.capturedAt }
   }
 
   #refusal(): { message: string; code: string } | null {

@@ -43,7 +43,10 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
   const inherited = adoptServe(supervisorOptions)
   let token = inherited?.extra.token ?? cfg.token
   if (inherited !== null) {
-    stderr.write(`sandproc: upgraded in place, ${inherited.supervisor.running} processes taken over\n`)
+    stderr.write(
+      `sandproc: upgraded in place, ${inherited.supervisor.running} processes taken over ` +
+        `(${inherited.swapMs} ms from the old program's state to this one's)\n`,
+    )
   } else if (token === undefined && cfg.allowNoAuth) {
     if (!isLoopback(cfg.host)) {
       throw new UsageError(`--allow-no-auth needs a loopback --host, not ${cfg.host}`)

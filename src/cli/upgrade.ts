@@ -15,10 +15,12 @@ export interface ServeHandover {
 }
 
 /** The supervisor and what the old server handed over, when this program was started by an upgrade. */
-export function adoptServe(opts: SupervisorOptions): { supervisor: Supervisor; extra: ServeHandover } | null {
+export function adoptServe(
+  opts: SupervisorOptions,
+): { supervisor: Supervisor; extra: ServeHandover; swapMs: number } | null {
   const adopted = Supervisor.adopt(opts)
   if (adopted === null) return null
-  return { supervisor: adopted.supervisor, extra: adopted.extra as ServeHandover }
+  return { ...adopted, extra: adopted.extra as ServeHandover }
 }
 
 /** The listening socket's fd, which the new program listens on (no connection is refused meanwhile). */
@@ -46,8 +48,11 @@ export function onUpgradeSignal(
     const extra: ServeHandover = { token, listenFd: fd }
     // The new program's own modules and addon, loaded by a child before the swap.
     const script = process.argv[1]
+    const t0 = performance.now()
     supervisor
       .handover({
+        onChecked: () =>
+          stderr.write(`sandproc: the new program loads (checked in ${Math.round(performance.now() - t0)} ms)\n`),
         keepFds: fd >= 0 ? [fd] : [],
         extra,
         check: [process.execPath, ...process.execArgv, script, 'handover-check'],

@@ -17,7 +17,13 @@ export interface LogBounds {
   retainHeadBytes: number
 }
 
-function adoptOne(table: ProcessTable, r: ProcessRecord, bounds: LogBounds, total: number): SupervisedProcess {
+function adoptOne(
+  table: ProcessTable,
+  r: ProcessRecord,
+  bounds: LogBounds,
+  total: number,
+  transitMs: number,
+): SupervisedProcess {
   const native = table.native
   for (const fd of r.fds) if (fd >= 0) native.setCloexec(fd)
   let log: OutputLog | null = null
@@ -44,7 +50,8 @@ function adoptOne(table: ProcessTable, r: ProcessRecord, bounds: LogBounds, tota
       args: r.args,
       lineLimit: r.lineLimit,
       log,
-      timeoutMs: r.timeoutMs,
+      // The swap's own time counts: a timeout ends when it would have in the old program.
+      timeoutMs: r.timeoutMs === undefined ? undefined : Math.max(0, r.timeoutMs - transitMs),
       idleTimeoutMs: r.idleTimeoutMs,
       timeoutGraceMs: r.timeoutGraceMs,
       encoding: r.encoding,
@@ -58,9 +65,9 @@ function adoptOne(table: ProcessTable, r: ProcessRecord, bounds: LogBounds, tota
           user: r.user,
           resumed: {
             startedAt: r.startedAt,
-            elapsedMs: r.elapsedMs,
+            elapsedMs: r.elapsedMs + transitMs,
             pipes,
-            ...(r.graceMs === undefined ? {} : { graceMs: r.graceMs }),
+            ...(r.graceMs === undefined ? {} : { graceMs: Math.max(0, r.graceMs - transitMs) }),
             ending: r.ending,
             killedBySupervisor: r.killedBySupervisor,
             treeKilled: r.treeKilled,
@@ -83,8 +90,9 @@ export function adoptAll(
   bounds: LogBounds,
 ): { old: OldWatchdogs; processes: SupervisedProcess[] } {
   const old = new OldWatchdogs(table.native, state.watchdogs)
+  const transitMs = Math.max(0, Date.now() - state.capturedAt)
   const processes = state.processes.map((r) => {
-    const p = adoptOne(table, r, bounds, state.total)
+    const p = adoptOne(table, r, bounds, state.total, transitMs)
     old.add(r.watchdog, p)
     return p
   })

@@ -103,6 +103,7 @@ export function capture(
   }
   const state: HandoverState = {
     version: STATE_VERSION,
+    capturedAt: Date.now(),
     handles: view.handles,
     total: view.total,
     watchdogs,

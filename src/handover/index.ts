@@ -31,6 +31,8 @@ export interface HandoverOptions {
    * load is never executed. Default: `node --check` of the script. `false`: no check.
    */
   check?: string[] | false
+  /** Called once the check passed, before the swap. */
+  onChecked?: () => void
   /** How long to wait for a process in between (a spawn, an exit draining its pipes), ms. Default 5000. */
   settleMs?: number
 }
@@ -54,6 +56,7 @@ export async function handOver(
   if (why !== null) throw coded(why.message, why.code)
   const check = opts.check ?? [process.execPath, '--check', argv[argv.length > 1 ? 1 : 0]]
   if (check !== false) await checkLoads(check)
+  opts.onChecked?.()
   await settle(table, opts.settleMs ?? 5000)
   const again = refusal()
   if (again !== null) throw coded(again.message, again.code)

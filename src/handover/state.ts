@@ -74,6 +74,8 @@ export interface ProcessRecord {
 
 export interface HandoverState {
   version: number
+  /** `Date.now()` when the state was read: clocks go on counting across the swap. */
+  capturedAt: number
   /** The last handle given out, and processes started, so both go on counting. */
   handles: number
   total: number
