@@ -45,7 +45,11 @@ async function serve(): Promise<Served> {
       const l = buf.slice(0, nl)
       if (process.env.HANDOVER_DEBUG) console.log('server:', l)
       buf = buf.slice(nl + 1)
-      for (const w of [...waiters]) if (w.re.test(l)) waiters.splice(waiters.indexOf(w), 1) && w.resolve(l)
+      for (const w of [...waiters]) {
+        if (!w.re.test(l)) continue
+        waiters.splice(waiters.indexOf(w), 1)
+        w.resolve(l)
+      }
     }
   })
   const line = (re: RegExp): Promise<string> => new Promise((resolve) => waiters.push({ re, resolve }))
