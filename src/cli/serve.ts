@@ -110,6 +110,8 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
     await tracing?.shutdown()
     return 1
   }
+  // Before the line that says it listens: whoever waits for that line may signal at once.
+  const stopUpgrades = onUpgradeSignal(server, supervisor, token, stderr)
   const { address, port } = server.address() as AddressInfo
   const host = address.includes(':') ? `[${address}]` : address
   stderr.write(`sandproc: listening on http://${host}:${port}\n`)
@@ -124,7 +126,6 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
     }
   }
   if (auditLog !== undefined) process.on('SIGHUP', reopen)
-  const stopUpgrades = onUpgradeSignal(server, supervisor, token, stderr)
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {
