@@ -51,5 +51,5 @@ describe('sup.handover() and Supervisor.adopt()', () => {
       lines: ['partial x'],
     })
     expect(closed).toEqual({ phase: 'closed' })
-  }, 30_000)
+  }, 120_000)
 })
