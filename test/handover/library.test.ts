@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
+import { Supervisor } from '../../src/index.js'
 
 interface Phase {
   phase: string
@@ -52,4 +53,19 @@ describe('sup.handover() and Supervisor.adopt()', () => {
     })
     expect(closed).toEqual({ phase: 'closed' })
   }, 120_000)
+
+  it('refuses, with everything left running, what it cannot hand over yet', async () => {
+    const plain = new Supervisor()
+    await expect(plain.handover({ check: false })).rejects.toMatchObject({ code: 'HANDOVER_REFUSED' })
+    await plain.close()
+    const sup = new Supervisor({ handover: true })
+    try {
+      const m = sup.start({ command: 'sleep', args: ['30'], name: 'kept' })
+      await m.started
+      await expect(sup.handover({ check: false })).rejects.toMatchObject({ code: 'HANDOVER_REFUSED' })
+      expect(sup.managed('kept')?.status).toBe('running')
+    } finally {
+      await sup.close()
+    }
+  })
 })
