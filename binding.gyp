@@ -10,6 +10,7 @@
         "native/spawner.cc",
         "native/exit_watch.cc",
         "native/fd_slots.cc",
+        "native/handover.cc",
         "native/pipe_reader.cc",
         "native/pty.cc",
         "native/user.cc",

@@ -4,6 +4,7 @@
 
 #include "errors.h"
 #include "exit_watch.h"
+#include "handover.h"
 #include "pipe_reader.h"
 #include "pty.h"
 #include "spawn.h"
@@ -70,6 +71,7 @@ Napi::Value SpawnJs(const Napi::CallbackInfo& info) {
   req.cgroup_dir_fd = Int(opts, "cgroupDirFd", -1);
   req.pipe_size = Int(opts, "pipeSize", 0);
   job->inline_ok = opts.Get("inline").IsBoolean() && opts.Get("inline").As<Napi::Boolean>().Value();
+  job->js_thread = opts.Get("jsThread").IsBoolean() && opts.Get("jsThread").As<Napi::Boolean>().Value();
   req.tty_fd = Int(opts, "ttyFd", -1);
   if (opts.Get("exitReads").IsArray()) job->exit_reads = Strings(opts, "exitReads");
   job->on_spawned = Napi::Persistent(info[1].As<Napi::Function>());
@@ -112,6 +114,10 @@ static Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   exports.Set("resizePty", Napi::Function::New(env, ResizePty, "resizePty"));
   exports.Set("PtyWriter", PtyWriter::Init(env));
   exports.Set("lookupUser", Napi::Function::New(env, LookupUser, "lookupUser"));
+  exports.Set("handoverExec", Napi::Function::New(env, HandoverExec, "handoverExec"));
+  exports.Set("adoptChild", Napi::Function::New(env, AdoptChild, "adoptChild"));
+  exports.Set("setCloexec", Napi::Function::New(env, SetCloexec, "setCloexec"));
+  exports.Set("childPidfd", Napi::Function::New(env, ChildPidfd, "childPidfd"));
   exports.Set("startWatchdog", Napi::Function::New(env, StartWatchdog, "startWatchdog"));
   return exports;
 }

@@ -30,6 +30,9 @@ class ChildHandle : public Napi::ObjectWrap<ChildHandle> {
   // Env teardown: stop watching (the children die by their parent-death signal).
   void Detach();
 
+  // What a live upgrade hands over (handover.cc); -1 once reaped.
+  int pidfd() const { return pidfd_; }
+
  private:
   Napi::Value Signal(const Napi::CallbackInfo& info);
   Napi::Value KillGroup(const Napi::CallbackInfo& info);

@@ -56,7 +56,7 @@ void Spawner::Submit(SpawnJob* job) {
   // thread only the vfork until exec (about what handing it over costs), and it saves
   // two thread wake-ups, each of which can cost a whole time slice on a loaded machine.
   // Bursts still go to the threads, which run beside the JS thread.
-  if (alone && job->inline_ok && !(job->req.cgroup_dir_fd >= 0 && !Clone3Usable())) {
+  if (job->js_thread || (alone && job->inline_ok && !(job->req.cgroup_dir_fd >= 0 && !Clone3Usable()))) {
     job->ok = Spawn(job->req, &job->result, &job->failure, slots_[0].get());
     {
       std::lock_guard<std::mutex> lock(mu_);

@@ -26,6 +26,10 @@ struct SpawnJob {
   // cgroup, v1 `tasks` on a kernel that skips the lock, v2 clone3): then, with nothing
   // else in flight, the spawn runs right here on the JS thread (see Submit).
   bool inline_ok = false;
+  // Always on the JS thread: a supervisor that can hand over (handover.cc) keeps every
+  // child a child of the thread that survives its execve, since PR_SET_PDEATHSIG fires
+  // when the parent thread exits, and execve ends the spawner threads.
+  bool js_thread = false;
   SpawnResult result;
   SpawnFailure failure;
   bool ok = false;

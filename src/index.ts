@@ -5,6 +5,7 @@ export {
   type Capabilities,
   type SupervisorOptions,
   type SupervisorObserver,
+  type HandoverOptions,
 } from './supervisor.js'
 export { ManagedProcess } from './managed/process.js'
 export type * from './managed/events.js'

@@ -45,6 +45,11 @@ export interface NativeSpawnOptions {
    */
   inline?: boolean
   /**
+   * Always on the JS thread, never a spawner thread: the child's parent-death signal is
+   * then tied to the thread that survives a live upgrade's execve (docs/upgrade.md).
+   */
+  jsThread?: boolean
+  /**
    * Files (a cgroup's counters) the addon reads right after the reap, before the exit
    * callback: their texts are its last argument, in this order.
    */
@@ -161,6 +166,18 @@ export interface NativeBinding {
   spawn(opts: NativeSpawnOptions, onSpawned: NativeSpawnCallback, onExit: NativeExitCallback): void
   /** By name or uid; null when no such account exists. */
   lookupUser(nameOrUid: string | number): NativeAccount | null
+  /**
+   * Live upgrade (docs/upgrade.md): writes `state` to a memfd, clears FD_CLOEXEC on
+   * `keepFds`, and execs `file` with `envp` plus `SANDPROC_HANDOVER=<memfd>`. Returns
+   * only by throwing a SystemError, every fd's flags as they were.
+   */
+  handoverExec(file: string, argv: string[], envp: string[], keepFds: number[], state: string): never
+  /** Watches an inherited pidfd as a spawned child's is watched (the fd is made close-on-exec). */
+  adoptChild(pid: number, pidfd: number, exitReads: readonly string[], onExit: NativeExitCallback): NativeChild
+  /** Sets FD_CLOEXEC on an inherited fd. */
+  setCloexec(fd: number): void
+  /** The pidfd a child object watches; -1 once it is reaped. */
+  childPidfd(child: NativeChild): number
   /** Forks the watchdog (see src/core/watchdog.ts); `fd` is the non-blocking write end of its pipe. */
   startWatchdog(
     cgroupDirs: string | string[],

@@ -16,8 +16,9 @@ import { isManagedRequest, managedSpec } from './managed/fields.js'
 import { ManagedProcess, type RunHost } from './managed/process.js'
 import { ManagedRegistry } from './managed/registry.js'
 import { PtySession, type PtyRequest } from './pty/index.js'
+import { adoptAll, handOver, takeHandoverState, type HandoverOptions, type OldWatchdogs } from './handover/index.js'
 
-export type { Capabilities, SupervisorOptions, SupervisorObserver }
+export type { Capabilities, SupervisorOptions, SupervisorObserver, HandoverOptions }
 
 /**
  * Starts processes, keeps managed ones running, opens terminals, and keeps the table.
@@ -32,6 +33,9 @@ export class Supervisor {
   readonly #retainBytes: number
   readonly #retainHeadBytes: number
   #closing = false
+  readonly #handover: boolean
+  /** The old servers' watchdogs, after a live upgrade. */
+  #old: OldWatchdogs | undefined
 
   constructor(opts: SupervisorOptions = {}) {
     this.#table = new ProcessTable(opts)
@@ -39,6 +43,7 @@ export class Supervisor {
     const settings = resolveOptions(opts)
     this.#retainBytes = settings.retainBytes
     this.#retainHeadBytes = settings.retainHeadBytes
+    this.#handover = settings.handover
     const closing = (): boolean => this.#closing
     this.#host = {
       launch: (req) => this.#table.startRun(req),
@@ -191,6 +196,46 @@ export class Supervisor {
   /** Resolves once the cgroups kept ready for the next spawns are made and opened. Never rejects. */
   ready(): Promise<void> {
     return this.#table.ready()
+  }
+
+  /**
+   * Live upgrade (docs/upgrade.md): re-executes the program from disk in the same pid and
+   * hands it every running process (pidfd, pipes, cgroup, remaining timeout, retained
+   * output with its line ids); the new program takes them with {@link Supervisor.adopt}.
+   * Never resolves; rejects, leaving everything as it was, with code `HANDOVER_REFUSED`
+   * (no `handover: true`, managed processes, terminals, a frozen process), `HANDOVER_CHECK_FAILED`,
+   * `HANDOVER_BUSY` or `HANDOVER_EXEC_FAILED`.
+   */
+  handover(opts: HandoverOptions = {}): Promise<never> {
+    return handOver(this.#table, this.#old, () => this.#refusal(), opts)
+  }
+
+  /**
+   * The other side of {@link handover}: when this program was started by a live upgrade,
+   * a supervisor holding the old one's processes, and the `extra` it handed over; null
+   * otherwise. `opts` are this supervisor's own (`handover` is forced on).
+   * @throws Error when a handover state is announced but cannot be read.
+   */
+  static adopt(opts: SupervisorOptions = {}): { supervisor: Supervisor; extra: unknown; swapMs: number } | null {
+    const state = takeHandoverState()
+    if (state === null) return null
+    const supervisor = new Supervisor({ ...opts, handover: true })
+    const bounds = { retainBytes: supervisor.#retainBytes, retainHeadBytes: supervisor.#retainHeadBytes }
+    supervisor.#old = adoptAll(supervisor.#table, state, bounds).old
+    return { supervisor, extra: state.extra, swapMs: Date.now() - state.capturedAt }
+  }
+
+  #refusal(): { message: string; code: string } | null {
+    const refused = (message: string): { message: string; code: string } => ({ message, code: 'HANDOVER_REFUSED' })
+    if (!this.#handover) return refused('the supervisor was made without handover: true')
+    if (this.#closing || this.#table.handoverView.closed) return refused('the supervisor is closing')
+    if (this.#registry.all().some((m) => m.status !== 'stopped'))
+      return refused('managed processes cannot be handed over yet')
+    if (this.#table.handoverView.others > 0) return refused('PTY sessions cannot be handed over yet')
+    // A frozen tree's freezer and stopped clocks are not in the state file (docs/freeze.md).
+    const frozen = this.#table.handoverView.running.find((p) => p.frozen)
+    if (frozen !== undefined) return refused(`process ${frozen.pid} is frozen: thaw it first`)
+    return null
   }
 
   /**

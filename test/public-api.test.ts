@@ -32,6 +32,7 @@ const SUPERVISOR_MEMBERS = [
   'constructor',
   'cwd',
   'get',
+  'handover',
   'list',
   'managed',
   'managedOf',

@@ -106,6 +106,22 @@ export class ProcessCgroup {
     return new ProcessCgroup(dir, mode, procs, tasks, dirFd, fresh ? 0 : readOomKills(dir, mode))
   }
 
+  /**
+   * A cgroup the old server ran a process in, after a live upgrade (docs/upgrade.md):
+   * no join fds (the child is in it already), the old server's baseline and limit.
+   */
+  static adopt(dir: string, mode: 'v1' | 'v2', baseline: number | null, memoryLimit: number | null): ProcessCgroup {
+    const cg = new ProcessCgroup(dir, mode, -1, -1, -1, baseline)
+    cg.fdsOpen = false
+    cg.memoryLimit = memoryLimit
+    return cg
+  }
+
+  /** What a live upgrade hands over: the OOM counter's baseline (null: the kernel has none). */
+  get oomBaseline(): number | null {
+    return this.baseline
+  }
+
   /** Creates `dir` and opens it; on failure nothing is left. Sync: the spawn path's fallback. */
   static createSync(dir: string, mode: 'v1' | 'v2'): ProcessCgroup {
     try {

@@ -11,6 +11,7 @@ import { createServer, DEFAULT_MAX_PROCESSES, shutdown } from '../server/server.
 import { Supervisor } from '../supervisor.js'
 import { cgroupLines, fdLimit, fdLine, openFdCount } from './startup.js'
 import { carryRequestContext, startTracing } from './tracing.js'
+import { adoptServe, onUpgradeSignal } from './upgrade.js'
 
 /**
  * Starts the server and resolves with the exit status once a SIGTERM or SIGINT has shut
@@ -22,8 +23,31 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
   // Overwrites the argument area, so a `--token` no longer shows in /proc/<pid>/cmdline
   // (readable by every local user, the processes we run included).
   process.title = 'sandproc serve'
-  let token = cfg.token
-  if (token === undefined && cfg.allowNoAuth) {
+  const supervisorOptions = {
+    // The processes get the server's environment minus its own settings: above all
+    // SANDPROC_TOKEN, which would hand every process the key to the whole API.
+    env: Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SANDPROC_'))),
+    retainBytes: cfg.retainBytes,
+    retainHeadBytes: cfg.retainHeadBytes,
+    maxExited: cfg.maxExited,
+    lineLimit: cfg.lineLimit,
+    memoryLimit: cfg.memoryLimit,
+    pidsLimit: cfg.pidsLimit,
+    cpuLimit: cfg.cpuLimit,
+    killGrace: cfg.killGraceMs,
+    // SIGUSR2 hands the processes over (docs/upgrade.md).
+    handover: true,
+    ...(cfg.cgroupParent === undefined ? {} : { cgroup: { parent: cfg.cgroupParent } }),
+  }
+  // Started by a live upgrade: the old server's processes, socket and token.
+  const inherited = adoptServe(supervisorOptions)
+  let token = inherited?.extra.token ?? cfg.token
+  if (inherited !== null) {
+    stderr.write(
+      `sandproc: upgraded in place, ${inherited.supervisor.running} processes taken over ` +
+        `(${inherited.swapMs} ms from the old program's state to this one's)\n`,
+    )
+  } else if (token === undefined && cfg.allowNoAuth) {
     if (!isLoopback(cfg.host)) {
       throw new UsageError(`--allow-no-auth needs a loopback --host, not ${cfg.host}`)
     }
@@ -48,20 +72,7 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
     // request still reaches the audit log this way.
     if (tracing === null) await carryRequestContext()
   }
-  const supervisor = new Supervisor({
-    // The processes get the server's environment minus its own settings: above all
-    // SANDPROC_TOKEN, which would hand every process the key to the whole API.
-    env: Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SANDPROC_'))),
-    retainBytes: cfg.retainBytes,
-    retainHeadBytes: cfg.retainHeadBytes,
-    maxExited: cfg.maxExited,
-    lineLimit: cfg.lineLimit,
-    memoryLimit: cfg.memoryLimit,
-    pidsLimit: cfg.pidsLimit,
-    cpuLimit: cfg.cpuLimit,
-    killGrace: cfg.killGraceMs,
-    ...(cfg.cgroupParent === undefined ? {} : { cgroup: { parent: cfg.cgroupParent } }),
-  })
+  const supervisor = inherited?.supervisor ?? new Supervisor(supervisorOptions)
   // Where it stands, before anything else: OOM detection is why sandproc exists, and an
   // fd limit below the process cap is a capacity that should not surprise anyone.
   for (const line of cgroupLines(supervisor.capabilities)) stderr.write(`${line}\n`)
@@ -82,10 +93,13 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
-      server.listen(cfg.port, cfg.host, () => {
+      const listening = (): void => {
         server.off('error', reject)
         resolve()
-      })
+      }
+      if (inherited !== null && inherited.extra.listenFd >= 0)
+        server.listen({ fd: inherited.extra.listenFd }, listening)
+      else server.listen(cfg.port, cfg.host, listening)
     })
   } catch (err) {
     stderr.write(
@@ -96,6 +110,8 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
     await tracing?.shutdown()
     return 1
   }
+  // Before the line that says it listens: whoever waits for that line may signal at once.
+  const stopUpgrades = onUpgradeSignal(server, supervisor, token, stderr)
   const { address, port } = server.address() as AddressInfo
   const host = address.includes(':') ? `[${address}]` : address
   stderr.write(`sandproc: listening on http://${host}:${port}\n`)
@@ -120,6 +136,7 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
     process.on('SIGTERM', onSignal)
     process.on('SIGINT', onSignal)
   })
+  stopUpgrades()
   stderr.write(`sandproc: ${signal}, shutting down\n`)
   // A second signal while the processes get their grace period means "now".
   const force = (): void => {

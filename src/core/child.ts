@@ -12,7 +12,7 @@ import type { NativeChild, NativeExitCallback, NativeSpawned } from '../native.j
 import type { ExitEvent, KilledBy } from '../types.js'
 import { EndingRecord } from './ending.js'
 import { exitEvent, type Reaped } from './exit.js'
-import type { Launched, ProcessCgroupHandle } from './launch.js'
+import type { Launched, ProcessCgroupHandle, ResumedProcess } from './launch.js'
 import { reapedOf } from './reap.js'
 import { signalNumber } from './signals.js'
 import { killSession } from './session-kill.js'
@@ -55,6 +55,8 @@ export class Child extends EventEmitter {
   readonly ending = new EndingRecord()
   /** sandproc sent a SIGKILL: never reported as an OOM kill. */
   killedBySupervisor = false
+  /** Where it stood when an old server handed it over (docs/upgrade.md); null when spawned here. */
+  resumed: ResumedProcess | null = null
   /** Resolves once its owner delivered the exit (or the spawn failed). */
   readonly ended: Promise<void>
 
@@ -70,6 +72,11 @@ export class Child extends EventEmitter {
     super()
     this.#sessionTree = opts.sessionTree === true
     this.ended = new Promise((res) => (this.#resolveEnded = res))
+  }
+
+  /** Ms since the spawn (in the old server too, for an adopted child). */
+  get elapsedMs(): number {
+    return performance.now() - this.#startedMono
   }
 
   /** Neither spawned nor failed yet. */
@@ -90,14 +97,20 @@ export class Child extends EventEmitter {
   /** The launch's outcome (launch.ts); `spawn` or `fail` follows. */
   spawned(err: CodedError | null, launched?: Launched): void {
     if (err !== null || launched === undefined) return this.fail(err ?? coded('spawn failed', 'EIO'))
-    const { spawned, cgroup, user } = launched
+    const { spawned, cgroup, user, resumed } = launched
     this.pid = spawned.pid
     this.pidfd = spawned.child
     this.fds = spawned.fds
     this.cgroup = cgroup
     this.user = user
-    this.startedAt = Date.now()
-    this.#startedMono = performance.now()
+    this.startedAt = resumed?.startedAt ?? Date.now()
+    // An adopted child's wall time goes on from what it had run in the old server.
+    this.#startedMono = performance.now() - (resumed?.elapsedMs ?? 0)
+    if (resumed !== undefined) {
+      this.resumed = resumed
+      if (resumed.ending !== null) this.ending.record(resumed.ending)
+      this.killedBySupervisor = resumed.killedBySupervisor
+    }
     this.emit('spawn')
     for (const fn of this.#whenSpawned.splice(0)) fn()
     // killTree() before the child existed (close(), a client gone): honour it now.

@@ -7,8 +7,10 @@
 import type { CgroupCounters } from '../cgroup/index.js'
 import type { CodedError } from '../errors.js'
 import type { NativeSpawned, NativeSpawnOptions } from '../native.js'
+import type { OutputEncoding } from '../types.js'
 import type { Admission } from './admission.js'
 import { Child } from './child.js'
+import type { Ending } from './ending.js'
 import type { ChildSpawner } from './prepare.js'
 import type { Credentials } from './user.js'
 import type { Normalized } from './validate.js'
@@ -45,6 +47,45 @@ export interface Launched {
   cgroup: ProcessCgroupHandle | null
   /** The credentials the child got. */
   user: { uid: number; gid: number }
+  /** A child the old server ran, adopted after a live upgrade (docs/upgrade.md): where it stood. */
+  resumed?: ResumedProcess
+}
+
+/**
+ * Where a running process stood when the old server handed it over (docs/upgrade.md):
+ * what its process object had learnt that the kernel does not keep.
+ */
+export interface ResumedProcess {
+  startedAt: number
+  /** Ms it had run at the handover (its wall time goes on from there). */
+  elapsedMs: number
+  /** Per stream still open: bytes read so far and the line in progress. */
+  pipes: Partial<Record<'stdout' | 'stderr', { bytes: number; pending: Buffer }>>
+  /** What was left of a timeout's grace (SIGTERM sent, SIGKILL to come), ms. */
+  graceMs?: number
+  ending: Ending | null
+  killedBySupervisor: boolean
+  treeKilled: boolean
+}
+
+/** What a running process hands over (see SupervisedProcess.handover). */
+export interface ProcessHandover extends ResumedProcess {
+  handle: number
+  pid: number
+  pidfd: number
+  /** stdin, stdout, stderr: -1 where closed or not a pipe. */
+  fds: [number, number, number]
+  command: string
+  args: string[]
+  encoding: OutputEncoding
+  user: { uid: number; gid: number }
+  /** What was left of `timeout`, ms. */
+  timeoutMs?: number
+  idleTimeoutMs: number | undefined
+  timeoutGraceMs: number
+  maxOutputBytes: number | undefined
+  lineLimit: number
+  cgroup: ProcessCgroupHandle | null
 }
 
 /** Native spawn fields on top of the request's, given the resolved credentials (stdio, a terminal). */

@@ -83,6 +83,17 @@ export class LineSplitter {
     }
   }
 
+  /** The bytes of the line in progress (a live upgrade hands them over). */
+  get pending(): Buffer {
+    return Buffer.from(this.pend.subarray(0, this.pendLen))
+  }
+
+  /** Takes `bytes` as the line in progress (from {@link pending} of the old server's splitter). */
+  set pending(bytes: Buffer) {
+    this.clearPending()
+    this.store(bytes, 0, bytes.length)
+  }
+
   /** At EOF: emits the unterminated last line, if any bytes of it are pending. */
   end(emit: (line: string) => void): void {
     if (this.pendLen === 0) return

@@ -60,6 +60,12 @@ export interface SupervisorOptions {
    * supervisor itself is killed (default true).
    */
   watchdog?: boolean
+  /**
+   * The supervisor may hand its processes to a new program in the same pid
+   * (`sup.handover()`, docs/upgrade.md). Every spawn then runs on the JS thread (bursts
+   * are not spread over the spawner threads). Default false.
+   */
+  handover?: boolean
   /** The addon; replaceable for tests of pure logic. */
   binding?: NativeBinding
 }
@@ -80,6 +86,7 @@ export interface Settings {
   cpuLimit: number | undefined
   pipeSize: number
   oomGroup: boolean
+  handover: boolean
 }
 
 export function resolveOptions(opts: SupervisorOptions): Settings {
@@ -103,6 +110,7 @@ export function resolveOptions(opts: SupervisorOptions): Settings {
     cpuLimit: opts.cpuLimit === undefined ? undefined : parseCpuLimit(opts.cpuLimit, 'cpuLimit'),
     pipeSize: nonNegative(opts.pipeSize, 'pipeSize', 0),
     oomGroup: opts.oomGroup ?? true,
+    handover: opts.handover ?? false,
   }
 }
 

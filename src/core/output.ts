@@ -58,6 +58,21 @@ export class ProcessOutput {
     }
   }
 
+  /** Per open stream: what a live upgrade hands over (docs/upgrade.md). */
+  handover(): Partial<Record<StreamName, { bytes: number; pending: Buffer }>> {
+    const out: Partial<Record<StreamName, { bytes: number; pending: Buffer }>> = {}
+    for (const p of this.#pipes) if (!p.ended) out[p.stream] = p.handover
+    return out
+  }
+
+  /** Continues the old server's pipes: their byte counts and lines in progress. */
+  continueFrom(state: Partial<Record<StreamName, { bytes: number; pending: Buffer }>>): void {
+    for (const p of this.#pipes) {
+      const s = state[p.stream]
+      if (s !== undefined) p.handover = s
+    }
+  }
+
   /** True once every pipe reached EOF or was given up. */
   get ended(): boolean {
     return this.#pipes.every((p) => p.ended)

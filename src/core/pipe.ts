@@ -13,6 +13,8 @@ export type LineSink = (piece: string | Buffer, stream: StreamName, timestamp: n
 export interface Splitter {
   push(chunk: Uint8Array, emit: (piece: string | Buffer) => void): void
   end(emit: (piece: string | Buffer) => void): void
+  /** Bytes read and not yet emitted (a live upgrade hands them over). */
+  pending?: Buffer
 }
 
 /** Bytes as they were read: each read becomes one piece, copied (the reader reuses its buffer). */
@@ -93,6 +95,16 @@ export class OutputPipe {
 
   unref(): void {
     this.#reader.unref()
+  }
+
+  /** What a live upgrade hands over: the bytes read and the line in progress. */
+  get handover(): { bytes: number; pending: Buffer } {
+    return { bytes: this.bytes, pending: this.#splitter.pending ?? Buffer.alloc(0) }
+  }
+
+  set handover(state: { bytes: number; pending: Buffer }) {
+    this.bytes = state.bytes
+    if (this.#splitter.pending !== undefined) this.#splitter.pending = state.pending
   }
 
   /** Gives up on the pipe (a descendant escaped and holds it open): emit what is pending. */

@@ -93,6 +93,7 @@ export class ChildSpawner {
         exitReads: cgroup?.exitReads ?? [],
         pipeSize: this.s.pipeSize,
         inline: this.inline,
+        jsThread: this.s.handover,
       },
       (err, spawned) => {
         // The child has joined (or never will): holding these for its whole life

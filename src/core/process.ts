@@ -12,12 +12,15 @@ import type { Child } from './child.js'
 import { Drain } from './drain.js'
 import { ProcessEmitter } from './emitter.js'
 import { FreezeControl } from './freeze.js'
+import type { ProcessHandover } from './launch.js'
 import { ProcessOutput } from './output.js'
 import { OutputCap } from './output-cap.js'
 import type { OutputLog } from './retain.js'
 import { statusOf } from './status.js'
 import { StdinPipe } from './stdin.js'
 import { ProcessTimeouts } from './timeouts.js'
+
+export type { ProcessHandover } from './launch.js'
 
 const noop = (): void => {}
 
@@ -78,10 +81,12 @@ export class SupervisedProcess extends ProcessEmitter {
   #treeKilled = false
   #refed = true
   readonly #freeze: FreezeControl
+  readonly #opts: ProcessOptions
 
   /** Made by the table around a child it just launched (launch.ts). */
   constructor(opts: ProcessOptions, child: Child) {
     super()
+    this.#opts = opts
     this.handle = opts.handle
     this.command = opts.command
     this.args = opts.args
@@ -138,9 +143,57 @@ export class SupervisedProcess extends ProcessEmitter {
     const [stdinFd, stdoutFd, stderrFd] = child.fds
     if (stdinFd >= 0) this.#stdin = new StdinPipe(stdinFd)
     this.#output.open(stdoutFd, stderrFd, child.startedAt)
-    this.#clocks.start()
+    const resumed = child.resumed
+    if (resumed !== null) {
+      // A child the old server ran (docs/upgrade.md): its lines in progress go on.
+      this.#output.continueFrom(resumed.pipes)
+      this.#treeKilled = resumed.treeKilled
+    }
+    if (resumed?.graceMs === undefined) this.#clocks.start()
+    else this.#clocks.resumeGrace(resumed.graceMs)
     if (!this.#refed) this.#applyRef()
     return { handle: this.handle, pid: this.pid, started_at: child.startedAt }
+  }
+
+  /**
+   * What a live upgrade hands over (docs/upgrade.md), read in the same tick as the
+   * execve, so no read happens in between. Null unless the child runs and is unreaped.
+   */
+  handover(): ProcessHandover | null {
+    const child = this.child
+    if (!child.alive || this.#exit !== null) return null
+    const pidfd = this.#opts.native.childPidfd(child.pidfd!)
+    if (pidfd < 0) return null
+    const pipes = this.#output.handover()
+    const { timeoutMs, graceMs } = this.#clocks.remaining()
+    const o = this.#opts
+    return {
+      handle: this.handle,
+      pid: this.pid,
+      pidfd,
+      fds: [
+        this.#stdin?.fd ?? -1,
+        pipes.stdout === undefined ? -1 : child.fds[1],
+        pipes.stderr === undefined ? -1 : child.fds[2],
+      ],
+      command: this.command,
+      args: this.args,
+      encoding: this.encoding,
+      user: child.user ?? { uid: 0, gid: 0 },
+      startedAt: child.startedAt,
+      elapsedMs: child.elapsedMs,
+      pipes,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      ...(graceMs === undefined ? {} : { graceMs }),
+      ending: child.ending.current,
+      killedBySupervisor: child.killedBySupervisor,
+      treeKilled: this.#treeKilled,
+      idleTimeoutMs: o.idleTimeoutMs,
+      timeoutGraceMs: o.timeoutGraceMs,
+      maxOutputBytes: o.maxOutputBytes,
+      lineLimit: o.lineLimit,
+      cgroup: child.cgroup,
+    }
   }
 
   /** Current ProcessInfo (docs/protocol.md "Endpoints"). */

@@ -89,6 +89,19 @@ export class OutputLog {
     this.headMax = head
   }
 
+  /** What a live upgrade hands over (docs/upgrade.md): the chains with their ids, as they are. */
+  get handoverState(): { chains: Record<StreamName, Chain>; outputs: number; done: boolean } {
+    return { chains: this.chains, outputs: this.outputs, done: this.done }
+  }
+
+  /** Takes the old server's lines and ids (from {@link handoverState}); followers keep their place. */
+  restoreHandover(s: { chains: Record<StreamName, Chain>; outputs: number; done: boolean }): void {
+    this.chains.stdout = s.chains.stdout
+    this.chains.stderr = s.chains.stderr
+    this.outputs = s.outputs
+    this.done = s.done
+  }
+
   /** Retained cost of both streams together, in the unit of `maxBytes`. */
   get bytes(): number {
     const { stdout, stderr } = this.chains

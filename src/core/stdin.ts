@@ -28,6 +28,12 @@ export class StdinPipe {
     if (!this.#socket.writableEnded) this.#socket.end()
   }
 
+  /** The pipe's fd while it is open for writing (a live upgrade hands it over), else -1. */
+  get fd(): number {
+    const handle = (this.#socket as unknown as { _handle?: { fd?: number } | null })._handle
+    return this.writable && typeof handle?.fd === 'number' ? handle.fd : -1
+  }
+
   destroy(): void {
     this.#socket.destroy()
   }

@@ -8,13 +8,18 @@
 import { CgroupManager, type CgroupCapabilities } from '../cgroup/index.js'
 
 import { coded } from '../errors.js'
-import { binding as realBinding, type NativeBinding, type NativeSpawnOptions } from '../native.js'
+import {
+  binding as realBinding,
+  type NativeBinding,
+  type NativeExitCallback,
+  type NativeSpawnOptions,
+} from '../native.js'
 import { Admission } from './admission.js'
-import type { Child } from './child.js'
-import { Launcher, type SpawnExtra } from './launch.js'
+import { Child } from './child.js'
+import { Launcher, type Launched, type SpawnExtra } from './launch.js'
 import { Observers, type SupervisorObserver } from './observer.js'
 import { ChildSpawner } from './prepare.js'
-import { SupervisedProcess } from './process.js'
+import { SupervisedProcess, type ProcessOptions } from './process.js'
 import { LINE_HEAP_OVERHEAD, OutputLog } from './retain.js'
 import { Retention, type Retained } from './retention.js'
 import type { ProcessInfo, RunRequest, StartRequest } from '../types.js'
@@ -59,6 +64,8 @@ export class ProcessTable {
   readonly #pending = new Set<Child>()
   /** Every child not ended yet, the layers' above included: what close() ends. */
   readonly #children = new Set<Child>()
+  /** Children of the layers above (PTY sessions), which a live upgrade cannot hand over yet. */
+  readonly #others = new Set<Child>()
   readonly #launcher: Launcher
   /** Monitoring's view of the launches (see observer.ts); the layers above report through it too. */
   readonly observers = new Observers()
@@ -180,7 +187,7 @@ export class ProcessTable {
       req.stdout === 'capture' ? 1 : 0,
       STDERR_MODE[req.stderr],
     ]
-    const child = this.#adopt(this.#launcher.launch(req, { extra: () => ({ stdio }), admit: true }))
+    const child = this.#cover(this.#launcher.launch(req, { extra: () => ({ stdio }), admit: true }))
     this.#pending.add(child)
     // Before the process's own listener: the table knows the pid when `start` is emitted.
     child.once('spawn', () => {
@@ -228,7 +235,58 @@ export class ProcessTable {
   launchChild(req: Normalized, extra: SpawnExtra, opts: { sessionTree?: boolean } = {}): Child {
     if (this.#closed !== null) throw coded('the supervisor is closed', 'ERR_SUPERVISOR_CLOSED')
     this.#total++
-    return this.#adopt(this.#launcher.launch(req, { extra, sessionTree: opts.sessionTree }))
+    const child = this.#cover(this.#launcher.launch(req, { extra, sessionTree: opts.sessionTree }))
+    this.#others.add(child)
+    void child.ended.then(() => this.#others.delete(child))
+    return child
+  }
+
+  /**
+   * What a live upgrade reads of the table (src/handover/): the handle counter, what is
+   * in flight, the running processes, the watchdog and the cgroup directories.
+   */
+  get handoverView(): {
+    handles: number
+    total: number
+    pending: Child[]
+    others: number
+    running: SupervisedProcess[]
+    watchdog: Watchdog | null
+    cgroupDirs: string[]
+    closed: boolean
+  } {
+    return {
+      handles: this.#handles,
+      total: this.#total,
+      pending: [...this.#pending],
+      others: this.#others.size,
+      running: [...this.#running],
+      watchdog: this.#watchdog,
+      cgroupDirs: this.#cgroups?.dirs ?? [],
+      closed: this.#closed !== null,
+    }
+  }
+
+  /**
+   * A process the old server ran, after a live upgrade (src/handover/adopt.ts): tracked
+   * as if spawned here, around a child made of what was inherited (`inherit` gets the
+   * child's exit callback, for the addon's watch of the inherited pidfd).
+   */
+  adopt(
+    opts: Omit<ProcessOptions, 'native'>,
+    inherit: (onExit: NativeExitCallback) => Launched,
+    total: number,
+  ): SupervisedProcess {
+    this.#handles = Math.max(this.#handles, opts.handle)
+    this.#total = Math.max(this.#total, total)
+    const child = this.#cover(new Child())
+    child.once('spawn', () => this.#track(proc))
+    const proc = new SupervisedProcess(
+      { ...opts, native: this.#binding, freezeUnavailable: this.capabilities.controllers.freezer.reason },
+      child,
+    )
+    child.spawned(null, inherit(child.onExit))
+    return proc
   }
 
   /** The addon this supervisor spawns through (layers above use its terminal and reader parts). */
@@ -247,7 +305,7 @@ export class ProcessTable {
   }
 
   // Shutdown and the watchdog cover every child, whoever owns it.
-  #adopt(child: Child): Child {
+  #cover(child: Child): Child {
     this.#children.add(child)
     child.once('spawn', () => this.#watchdog?.watch(child.pid))
     void child.ended.then(() => {

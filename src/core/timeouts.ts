@@ -49,6 +49,25 @@ export class ProcessTimeouts {
     this.#armIdle()
   }
 
+  /** What is left of the timeout and of a grace under way, ms (docs/upgrade.md). */
+  remaining(): { timeoutMs?: number; graceMs?: number } {
+    // While frozen the clocks hold what they have left, else when they end.
+    const left = (at: number): number => (this.#frozen ? at : Math.max(0, at - performance.now()))
+    return {
+      ...(this.#timeout === null || this.#timeoutAt < 0 ? {} : { timeoutMs: left(this.#timeoutAt) }),
+      ...(this.#grace === null || this.#graceAt < 0 ? {} : { graceMs: left(this.#graceAt) }),
+    }
+  }
+
+  /** After a live upgrade: the grace the old server had started goes on with what was left of it. */
+  resumeGrace(ms: number): void {
+    this.#running = true
+    this.#clearIdle()
+    if (this.#timeout !== null) clearTimeout(this.#timeout)
+    this.#timeout = null
+    this.#armGrace(ms)
+  }
+
   /** Bytes were read: the idle clock starts over. Runs once per read, so it only refreshes. */
   noteData(): void {
     this.#idle?.refresh()

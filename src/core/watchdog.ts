@@ -39,6 +39,27 @@ export class Watchdog {
     }
   }
 
+  /**
+   * What a live upgrade hands over (docs/upgrade.md): the old watchdog keeps guarding the
+   * old server's processes, and ends once they have all ended.
+   */
+  handover(native: NativeBinding): { pid: number; fd: number; pidfd: number; trackGroups: boolean } | null {
+    const pidfd = native.childPidfd(this.#child)
+    if (this.#fd < 0 || pidfd < 0) return null
+    return { pid: this.pid, fd: this.#fd, pidfd, trackGroups: this.#trackGroups }
+  }
+
+  /** The old server's watchdog, inherited (see {@link handover}). */
+  static adopt(native: NativeBinding, h: { pid: number; fd: number; pidfd: number; trackGroups: boolean }): Watchdog {
+    let reaped!: () => void
+    const exited = new Promise<void>((resolve) => (reaped = resolve))
+    const child = native.adoptChild(h.pid, h.pidfd, [], () => reaped())
+    child.unref()
+    // Inherited without FD_CLOEXEC: no program started from here may hold it open.
+    native.setCloexec(h.fd)
+    return new Watchdog(h.pid, h.fd, h.trackGroups, child, exited)
+  }
+
   /** A process group to kill if the supervisor dies (only without cgroups). */
   watch(pgid: number): void {
     this.#send(pgid)

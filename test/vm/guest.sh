@@ -4,6 +4,8 @@
 set -uo pipefail
 fs=$(stat -f -c %T /sys/fs/cgroup)
 [ "$fs" = cgroup2fs ] || { echo "run-v2: /sys/fs/cgroup is $fs, not cgroup2" >&2; exit 2; }
+# The guest has no network set up; tests that run `sandproc serve` talk to it over loopback.
+ip link set lo up 2>/dev/null || true
 echo "run-v2: kernel $(uname -r), cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
 node_modules/.bin/vitest run --reporter=verbose "$@"
 rc=$?

@@ -1,0 +1,103 @@
+/**
+ * The new program's half of a live upgrade (docs/upgrade.md): the old server's running
+ * processes rebuilt around the inherited pidfds and pipes, as if spawned here.
+ */
+import { ProcessCgroup } from '../cgroup/process.js'
+import type { SupervisedProcess } from '../core/process.js'
+import { LINE_HEAP_OVERHEAD, OutputLog } from '../core/retain.js'
+import type { ProcessTable } from '../core/table.js'
+import type { StreamName } from '../types.js'
+import { OldWatchdogs } from './guards.js'
+import { restoreLog } from './log-state.js'
+import type { HandoverState, ProcessRecord } from './state.js'
+
+/** Retention bounds of the new program, for the logs it takes over. */
+export interface LogBounds {
+  retainBytes: number
+  retainHeadBytes: number
+}
+
+function adoptOne(
+  table: ProcessTable,
+  r: ProcessRecord,
+  bounds: LogBounds,
+  total: number,
+  transitMs: number,
+): SupervisedProcess {
+  const native = table.native
+  for (const fd of r.fds) if (fd >= 0) native.setCloexec(fd)
+  let log: OutputLog | null = null
+  if (r.log !== null) {
+    log = new OutputLog({
+      maxBytes: bounds.retainBytes,
+      headBytes: bounds.retainHeadBytes,
+      lineOverhead: LINE_HEAP_OVERHEAD,
+    })
+    restoreLog(log, r.log)
+  }
+  const cgroup =
+    r.cgroup === null
+      ? null
+      : ProcessCgroup.adopt(r.cgroup.path, r.cgroup.mode, r.cgroup.baseline, r.cgroup.memoryLimit)
+  const pipes: Partial<Record<StreamName, { bytes: number; pending: Buffer }>> = {}
+  for (const [s, v] of Object.entries(r.pipes)) {
+    pipes[s as StreamName] = { bytes: v.bytes, pending: Buffer.from(v.pending, 'base64') }
+  }
+  return table.adopt(
+    {
+      handle: r.handle,
+      command: r.command,
+      args: r.args,
+      lineLimit: r.lineLimit,
+      log,
+      // The swap's own time counts: a timeout ends when it would have in the old program.
+      timeoutMs: r.timeoutMs === undefined ? undefined : Math.max(0, r.timeoutMs - transitMs),
+      idleTimeoutMs: r.idleTimeoutMs,
+      timeoutGraceMs: r.timeoutGraceMs,
+      encoding: r.encoding,
+      maxOutputBytes: r.maxOutputBytes,
+      drainGraceMs: table.drainGraceMs,
+    },
+    (onExit) => ({
+      spawned: {
+        pid: r.pid,
+        fds: r.fds,
+        clone3: false,
+        child: native.adoptChild(r.pid, r.pidfd, cgroup?.exitReads ?? [], onExit),
+      },
+      cgroup,
+      user: r.user,
+      resumed: {
+        startedAt: r.startedAt,
+        elapsedMs: r.elapsedMs + transitMs,
+        pipes,
+        ...(r.graceMs === undefined ? {} : { graceMs: Math.max(0, r.graceMs - transitMs) }),
+        ending: r.ending,
+        killedBySupervisor: r.killedBySupervisor,
+        treeKilled: r.treeKilled,
+      },
+    }),
+    total,
+  )
+}
+
+/**
+ * Adopts every process of `state` into `table`; returns the old watchdogs, which guard
+ * them until they end. Each process's exit, even one that came during the swap, is
+ * reported as usual: its pidfd is readable and the reap happens here.
+ */
+export function adoptAll(
+  table: ProcessTable,
+  state: HandoverState,
+  bounds: LogBounds,
+): { old: OldWatchdogs; processes: SupervisedProcess[] } {
+  const old = new OldWatchdogs(table.native, state.watchdogs)
+  const transitMs = Math.max(0, Date.now() - state.capturedAt)
+  const processes = state.processes.map((r) => {
+    const p = adoptOne(table, r, bounds, state.total, transitMs)
+    old.add(r.watchdog, p)
+    return p
+  })
+  old.releaseIdle()
+  return { old, processes }
+}

@@ -1,0 +1,176 @@
+/**
+ * Live upgrade of `sandproc serve` for real (docs/upgrade.md): the CLI as a child process,
+ * SIGUSR2, and every process it ran still there afterwards, in the same server pid.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { createParser } from 'eventsource-parser'
+import { afterEach, describe, expect, it } from 'vitest'
+
+const TOKEN = 'handover-token-of-some-length'
+const HOG = 'a = []\nfor i in range(1024):\n    a.append(bytearray(1 << 20))\nraise SystemExit(3)'
+
+interface Served {
+  child: ChildProcess
+  url: string
+  /** Resolves with the first stderr line matching `re` seen from now on. */
+  line(re: RegExp): Promise<string>
+}
+
+const servers: ChildProcess[] = []
+afterEach(async () => {
+  for (const s of servers.splice(0)) {
+    if (s.exitCode !== null || s.signalCode !== null) continue
+    const exited = new Promise((r) => s.once('exit', r))
+    s.kill('SIGTERM')
+    await exited
+  }
+})
+
+async function serve(): Promise<Served> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--token', TOKEN],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  )
+  servers.push(child)
+  let buf = ''
+  const waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = []
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    buf += d
+    let nl: number
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const l = buf.slice(0, nl)
+      if (process.env.HANDOVER_DEBUG) console.log('server:', l)
+      buf = buf.slice(nl + 1)
+      for (const w of [...waiters]) {
+        if (!w.re.test(l)) continue
+        waiters.splice(waiters.indexOf(w), 1)
+        w.resolve(l)
+      }
+    }
+  })
+  const line = (re: RegExp): Promise<string> => new Promise((resolve) => waiters.push({ re, resolve }))
+  const listening = await line(/listening on http/)
+  return { child, url: /(http:\/\/\S+)/.exec(listening)![1], line }
+}
+
+function api(s: Served, p: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${s.url}/api/v1${p}`, {
+    ...init,
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...init.headers },
+  })
+}
+
+async function start(s: Served, body: object): Promise<{ pid: number }> {
+  const res = await api(s, '/processes', { method: 'POST', body: JSON.stringify(body) })
+  expect(res.ok).toBe(true)
+  return (await res.json()) as { pid: number }
+}
+
+async function info(s: Served, pid: number): Promise<Record<string, unknown>> {
+  return (await (await api(s, `/processes/${pid}`)).json()) as Record<string, unknown>
+}
+
+/** Follows `pid`'s output to `eof`, reconnecting with Last-Event-ID whenever the connection ends. */
+async function followAcross(s: Served, pid: number, onLine: (line: string) => void): Promise<number> {
+  let last: string | undefined
+  let connections = 0
+  for (;;) {
+    connections++
+    let eof = false
+    const parser = createParser({
+      onEvent: (ev) => {
+        if (ev.event === 'eof') eof = true
+        if (ev.event !== 'output') return
+        last = ev.id
+        onLine((JSON.parse(ev.data) as { line: string }).line)
+      },
+    })
+    try {
+      const res = await api(s, `/processes/${pid}/output/follow`, {
+        headers: last === undefined ? {} : { 'last-event-id': last },
+      })
+      const reader = res.body!.getReader()
+      const dec = new TextDecoder()
+      for (;;) {
+        const { value, done } = await reader.read()
+        if (done) break
+        parser.feed(dec.decode(value, { stream: true }))
+      }
+    } catch {
+      // The connection ended with the old program: resume.
+    }
+    if (eof) return connections
+  }
+}
+
+/** How long `handover-check` (what serve runs before a swap) takes here, ms. */
+function checkMs(): Promise<number> {
+  const t0 = performance.now()
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'handover-check'], { stdio: 'ignore' })
+  return new Promise((resolve) => child.once('exit', () => resolve(performance.now() - t0)))
+}
+
+function cgroupOf(pid: number): string {
+  return fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+}
+
+async function untilExited(s: Served, pid: number): Promise<Record<string, unknown>> {
+  for (;;) {
+    const i = await info(s, pid)
+    if (i.status !== 'running') return i
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+describe('sandproc serve: SIGUSR2', () => {
+  it('re-executes in the same pid and keeps every process, its output, timeout and OOM report', async () => {
+    const s = await serve()
+    const go = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'handover-')), 'go')
+    const chatty = await start(s, {
+      command: 'sh',
+      args: ['-c', 'i=0; while [ $i -lt 600 ]; do i=$((i+1)); echo line $i; sleep 0.01; done'],
+    })
+    const lines: string[] = []
+    const followed = followAcross(s, chatty.pid, (l) => lines.push(l))
+    const hog = await start(s, {
+      command: 'sh',
+      args: ['-c', `while [ ! -e ${go} ]; do sleep 0.05; done; exec python3 -c '${HOG}'`],
+      memory_limit: '64M',
+    })
+    // Some output has gone out before the swap.
+    while (lines.length < 20) await new Promise((r) => setTimeout(r, 20))
+    // Its timeout falls after the swap, which begins with a load check of the new program:
+    // how long that takes here (seconds on this machine, more in the v2 VM) sets the timeout.
+    const timeoutMs = 2 * (await checkMs()) + 2000
+    const timed = await start(s, { command: 'sleep', args: ['30'], timeout: timeoutMs / 1000 })
+    const timedAt = Date.now()
+    const before = { timed: cgroupOf(timed.pid), hog: cgroupOf(hog.pid) }
+
+    const upgraded = s.line(/upgraded in place/)
+    const sent = performance.now()
+    s.child.kill('SIGUSR2')
+    expect(await upgraded).toMatch(/upgraded in place, 3 processes taken over/)
+    expect((await api(s, '/health')).status).toBe(200)
+    const swapMs = performance.now() - sent
+    console.log(`handover: signal to the new server answering /health: ${swapMs.toFixed(0)} ms`)
+    fs.writeFileSync(go, '')
+
+    // The same children in the same cgroups, in the same server pid.
+    expect(cgroupOf(timed.pid)).toBe(before.timed)
+    expect(cgroupOf(hog.pid)).toBe(before.hog)
+    expect(fs.readFileSync(`/proc/${timed.pid}/status`, 'utf8')).toMatch(new RegExp(`PPid:\\s+${s.child.pid}\\b`))
+    const connections = await followed
+    expect(connections).toBeGreaterThan(1)
+    expect(lines).toEqual(Array.from({ length: 600 }, (_, i) => `line ${i + 1}`))
+    const t = await untilExited(s, timed.pid)
+    expect(t).toMatchObject({ reason: 'timed_out', timed_out: true })
+    // Its clock went on from where it stood: it ended at its timeout, not a timeout after the swap.
+    expect((t.ended_at as number) - timedAt).toBeLessThan(timeoutMs + 500)
+    expect(await untilExited(s, hog.pid)).toMatchObject({ status: 'oom_killed', oom_killed: true })
+    expect(await untilExited(s, chatty.pid)).toMatchObject({ status: 'exited', exit_code: 0 })
+  }, 120_000)
+})
