@@ -5,7 +5,8 @@
  * {@link CgroupManager} per supervisor hands out one {@link ProcessCgroup} per process.
  */
 export { CgroupManager, type AcquireOptions, type CgroupCapabilities, type CgroupOptions } from './manager.js'
-export type { ProcessCgroup, CgroupCounters } from './process.js'
+export { ProcessCgroup } from './process.js'
+export type { CgroupCounters } from './process.js'
 export type { LimitRequest, LimitCounters } from './applied-limits.js'
 export type { Controller, ControllerState } from './controllers.js'
 export type { CgroupError } from './errors.js'

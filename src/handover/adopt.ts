@@ -2,7 +2,7 @@
  * The new program's half of a live upgrade (docs/upgrade.md): the old server's running
  * processes rebuilt around the inherited pidfds and pipes, as if spawned here.
  */
-import { ProcessCgroup } from '../cgroup/process.js'
+import { ProcessCgroup } from '../cgroup/index.js'
 import type { SupervisedProcess } from '../core/process.js'
 import { LINE_HEAP_OVERHEAD, OutputLog } from '../core/retain.js'
 import type { ProcessTable } from '../core/table.js'

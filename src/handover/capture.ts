@@ -7,7 +7,7 @@
 import fs from 'node:fs'
 
 import { coded } from '../errors.js'
-import { ProcessCgroup } from '../cgroup/process.js'
+import { ProcessCgroup } from '../cgroup/index.js'
 import type { Child } from '../core/child.js'
 import type { SupervisedProcess } from '../core/process.js'
 import type { ProcessTable } from '../core/table.js'
