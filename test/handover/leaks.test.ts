@@ -6,8 +6,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import { createRequire } from 'node:module'
-import path from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+
+import { children as childrenOf, supervisorCgroupDirs } from '../helpers/hardening.js'
 
 const TOKEN = 'handover-token-of-some-length'
 const PROCESSES = 50
@@ -29,39 +30,11 @@ afterEach(async () => {
   await exited
 })
 
+/** The pids of `pid`'s children, in order. */
 function children(pid: number): number[] {
-  const out: number[] = []
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue
-    try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8')
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(d))
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return out.sort((a, b) => a - b)
-}
-
-/** Cgroup directories this server made, in every hierarchy, with their subdirectories. */
-function cgroupDirs(pid: number): number {
-  let n = 0
-  const walk = (dir: string, depth: number, inside: boolean): void => {
-    let entries: fs.Dirent[]
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true })
-    } catch {
-      return
-    }
-    for (const e of entries) {
-      if (!e.isDirectory()) continue
-      const mine = inside || e.name.startsWith(`s${pid}-`)
-      if (mine) n++
-      if (depth < 8) walk(path.join(dir, e.name), depth + 1, mine)
-    }
-  }
-  walk('/sys/fs/cgroup', 0, false)
-  return n
+  return childrenOf(pid)
+    .map((c) => c.pid)
+    .sort((a, b) => a - b)
 }
 
 function fdCount(pid: number): number {
@@ -108,7 +81,7 @@ describe('sandproc serve: twenty upgrades with fifty processes', () => {
 
     const measure = (): { serverFds: number; cgroups: number; others: number } => ({
       serverFds: fdCount(pid),
-      cgroups: cgroupDirs(pid),
+      cgroups: supervisorCgroupDirs(pid),
       // Children of the server that are not our processes: the watchdogs.
       others: children(pid).filter((c) => !pids.includes(c)).length,
     })
