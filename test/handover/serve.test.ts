@@ -147,7 +147,8 @@ describe('sandproc serve: SIGUSR2', () => {
     // how long that takes here (seconds on this machine, tens of seconds in the v2 VM, where
     // it also varies most), and the new program's start after it, set the timeout.
     const timeoutMs = 8 * (await checkMs()) + 2000
-    const timed = await start(s, { command: 'sleep', args: ['30'], timeout: timeoutMs / 1000 })
+    // Sleeps far past its timeout, however long the timeout had to be here.
+    const timed = await start(s, { command: 'sleep', args: ['1000'], timeout: timeoutMs / 1000 })
     const timedAt = Date.now()
     // Outlives the swap whatever it takes: the same child, cgroup and parent are checked on it.
     const sleeper = await start(s, { command: 'sleep', args: ['1000'] })
