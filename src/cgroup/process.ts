@@ -31,6 +31,24 @@ const RMDIR_BOUND_MS = 5_000
 
 const closeAsync = promisify(fs.close)
 
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd)
+  } catch {
+    // Closed already: nothing to release.
+  }
+}
+
+/** rmdir on this thread; true once the directory is gone (removed now or before). */
+function rmdirNow(dir: string): boolean {
+  try {
+    fs.rmdirSync(dir)
+    return true
+  } catch (err) {
+    return hasCode(err, 'ENOENT')
+  }
+}
+
 /** What {@link ProcessCgroup.exitReads} lists, by index. */
 const AT_REAP = { events: 0, peak: 1, procs: 2 } as const
 
@@ -254,7 +272,12 @@ export class ProcessCgroup {
     if (this.fdsOpen) {
       // Once only: a closed fd number may already belong to someone else.
       this.fdsOpen = false
-      for (const fd of [this.procsFd, this.tasksFd, this.dirFd]) if (fd >= 0) await closeAsync(fd).catch(() => {})
+      const fds = [this.procsFd, this.tasksFd, this.dirFd].filter((fd) => fd >= 0)
+      // Alone, as the rmdir below: three threadpool round trips would cost more than the closes.
+      for (const fd of fds) {
+        if (lone) closeQuietly(fd)
+        else await closeAsync(fd).catch(() => {})
+      }
     }
     // With no other process of the supervisor running, the rmdir waits for the end of
     // this turn (the caller's next spawn is then on its way) and runs on this thread
@@ -262,16 +285,7 @@ export class ProcessCgroup {
     // Busy (EBUSY) or failed, it falls back to the loop below.
     if (lone) {
       await new Promise((resolve) => setImmediate(resolve))
-      try {
-        fs.rmdirSync(this.path)
-        this.onRemoved()
-        return
-      } catch (err) {
-        if (hasCode(err, 'ENOENT')) {
-          this.onRemoved()
-          return
-        }
-      }
+      if (rmdirNow(this.path)) return this.onRemoved()
     }
     const deadline = Date.now() + RMDIR_BOUND_MS
     // Just-killed tasks can keep a cgroup busy for a moment after cgroup.procs is empty.
