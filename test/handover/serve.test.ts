@@ -2,77 +2,15 @@
  * Live upgrade of `sandproc serve` for real (docs/upgrade.md): the CLI as a child process,
  * SIGUSR2, and every process it ran still there afterwards, in the same server pid.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { createParser } from 'eventsource-parser'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { api, serve, start, untilExited, type Served } from '../helpers/served.js'
 
-const TOKEN = 'handover-token-of-some-length'
 const HOG = 'a = []\nfor i in range(1024):\n    a.append(bytearray(1 << 20))\nraise SystemExit(3)'
-
-interface Served {
-  child: ChildProcess
-  url: string
-  /** Resolves with the first stderr line matching `re` seen from now on. */
-  line(re: RegExp): Promise<string>
-}
-
-const servers: ChildProcess[] = []
-afterEach(async () => {
-  for (const s of servers.splice(0)) {
-    if (s.exitCode !== null || s.signalCode !== null) continue
-    const exited = new Promise((r) => s.once('exit', r))
-    s.kill('SIGTERM')
-    await exited
-  }
-})
-
-async function serve(): Promise<Served> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--token', TOKEN],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  )
-  servers.push(child)
-  let buf = ''
-  const waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = []
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    buf += d
-    let nl: number
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const l = buf.slice(0, nl)
-      if (process.env.HANDOVER_DEBUG) console.log('server:', l)
-      buf = buf.slice(nl + 1)
-      for (const w of [...waiters]) {
-        if (!w.re.test(l)) continue
-        waiters.splice(waiters.indexOf(w), 1)
-        w.resolve(l)
-      }
-    }
-  })
-  const line = (re: RegExp): Promise<string> => new Promise((resolve) => waiters.push({ re, resolve }))
-  const listening = await line(/listening on http/)
-  return { child, url: /(http:\/\/\S+)/.exec(listening)![1], line }
-}
-
-function api(s: Served, p: string, init: RequestInit = {}): Promise<Response> {
-  return fetch(`${s.url}/api/v1${p}`, {
-    ...init,
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...init.headers },
-  })
-}
-
-async function start(s: Served, body: object): Promise<{ pid: number }> {
-  const res = await api(s, '/processes', { method: 'POST', body: JSON.stringify(body) })
-  expect(res.ok).toBe(true)
-  return (await res.json()) as { pid: number }
-}
-
-async function info(s: Served, pid: number): Promise<Record<string, unknown>> {
-  return (await (await api(s, `/processes/${pid}`)).json()) as Record<string, unknown>
-}
 
 /** Follows `pid`'s output to `eof`, reconnecting with Last-Event-ID whenever the connection ends. */
 async function followAcross(s: Served, pid: number, onLine: (line: string) => void): Promise<number> {
@@ -116,14 +54,6 @@ function checkMs(): Promise<number> {
 
 function cgroupOf(pid: number): string {
   return fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8')
-}
-
-async function untilExited(s: Served, pid: number): Promise<Record<string, unknown>> {
-  for (;;) {
-    const i = await info(s, pid)
-    if (i.status !== 'running') return i
-    await new Promise((r) => setTimeout(r, 50))
-  }
 }
 
 describe('sandproc serve: SIGUSR2', () => {
