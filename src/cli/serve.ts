@@ -2,11 +2,13 @@
  * `sandproc serve`: the HTTP server with a supervisor of its own, until SIGTERM/SIGINT.
  */
 import { randomBytes } from 'node:crypto'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Writable } from 'node:stream'
 import { UsageError, type ServeConfig } from './args.js'
 import { isLoopback } from '../server/http/auth.js'
 import { AuditLog } from '../server/monitor/audit-log.js'
+import { resumeServer } from '../server/handover.js'
 import { createServer, DEFAULT_MAX_PROCESSES, shutdown } from '../server/server.js'
 import { Supervisor } from '../supervisor.js'
 import { cgroupLines, fdLimit, fdLine, openFdCount } from './startup.js'
@@ -41,6 +43,12 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
   }
   // Started by a live upgrade: the old server's processes, socket and token.
   const inherited = adoptServe(supervisorOptions)
+  // In the same tick: the carried `run` streams must see every event of their processes.
+  let server: Server | undefined
+  const runStreams =
+    inherited === null
+      ? undefined
+      : resumeServer(inherited.supervisor, inherited.extra.server, { keepAliveMs: cfg.keepAliveMs }, () => server)
   let token = inherited?.extra.token ?? cfg.token
   if (inherited !== null) {
     stderr.write(
@@ -77,8 +85,9 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
   // fd limit below the process cap is a capacity that should not surprise anyone.
   for (const line of cgroupLines(supervisor.capabilities)) stderr.write(`${line}\n`)
   stderr.write(`${fdLine(fdLimit(), openFdCount(), cfg.maxProcesses ?? DEFAULT_MAX_PROCESSES)}\n`)
-  const server = createServer({
+  server = createServer({
     supervisor,
+    runStreams,
     token,
     allowNoAuth: cfg.allowNoAuth,
     console: cfg.console,

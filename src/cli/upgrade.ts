@@ -6,12 +6,15 @@
 import type { Server } from 'node:http'
 import type { Writable } from 'node:stream'
 
+import { serverHandover, type ServerRecord } from '../server/handover.js'
 import { Supervisor, type SupervisorOptions } from '../supervisor.js'
 
 /** What `serve` hands over besides the processes. */
 export interface ServeHandover {
   token: string | undefined
   listenFd: number
+  /** The HTTP server's own state (its `run` streams); absent from an older program. */
+  server?: ServerRecord
 }
 
 /** The supervisor and what the old server handed over, when this program was started by an upgrade. */
@@ -45,7 +48,7 @@ export function onUpgradeSignal(
     busy = true
     stderr.write('sandproc: SIGUSR2, handing over to the program on disk\n')
     const fd = listenFd(server)
-    const extra: ServeHandover = { token, listenFd: fd }
+    const served = serverHandover(server)
     // The new program's own modules and addon, loaded by a child before the swap.
     const script = process.argv[1]
     const t0 = performance.now()
@@ -54,7 +57,12 @@ export function onUpgradeSignal(
         onChecked: () =>
           stderr.write(`sandproc: the new program loads (checked in ${Math.round(performance.now() - t0)} ms)\n`),
         keepFds: fd >= 0 ? [fd] : [],
-        extra,
+        quiesce: served.quiesce,
+        onCapture: () => {
+          const { record, keepFds } = served.capture()
+          const extra: ServeHandover = { token, listenFd: fd, server: record }
+          return { extra, keepFds }
+        },
         check: [process.execPath, ...process.execArgv, script, 'handover-check'],
       })
       .catch((err: unknown) => {

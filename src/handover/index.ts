@@ -33,6 +33,17 @@ export interface HandoverOptions {
   check?: string[] | false
   /** Called once the check passed, before the swap. */
   onChecked?: () => void
+  /**
+   * Awaited once the check passed, before the processes settle: what must be still
+   * before the state is read (`sandproc serve`: the `run` streams' sockets flushed).
+   */
+  quiesce?: () => Promise<void>
+  /**
+   * Called in the synchronous pass right before the execve: its `extra` replaces
+   * `options.extra`, its `keepFds` are kept open too (state that must be read then: the
+   * bytes of a stream not yet sent). If it throws, nothing changed.
+   */
+  onCapture?: () => { extra?: unknown; keepFds?: number[] }
   /** How long to wait for a process in between (a spawn, an exit draining its pipes), ms. Default 5000. */
   settleMs?: number
 }
@@ -57,9 +68,13 @@ export async function handOver(
   const check = opts.check ?? [process.execPath, '--check', argv[argv.length > 1 ? 1 : 0]]
   if (check !== false) await checkLoads(check)
   opts.onChecked?.()
+  await opts.quiesce?.()
   await settle(table, opts.settleMs ?? 5000)
   const again = refusal()
   if (again !== null) throw coded(again.message, again.code)
-  const { state, keepFds } = capture(table, table.native, old, opts.extra ?? null)
-  return execWithState(table.native, argv, opts.env ?? process.env, [...keepFds, ...(opts.keepFds ?? [])], state)
+  const more = opts.onCapture?.() ?? {}
+  const extra = 'extra' in more ? more.extra : opts.extra
+  const { state, keepFds } = capture(table, table.native, old, extra ?? null)
+  const keep = [...keepFds, ...(opts.keepFds ?? []), ...(more.keepFds ?? [])]
+  return execWithState(table.native, argv, opts.env ?? process.env, keep, state)
 }

@@ -13,6 +13,7 @@ import { DEFAULT_MAX_PTY_SESSIONS, type RegistryOptions } from './pty/sessions.j
 import { DEFAULT_PTY_PING_MS } from './pty/socket.js'
 import { DEFAULT_HIGH_WATER_MARK, DEFAULT_KEEP_ALIVE_MS } from './sse/streams.js'
 import type { Supervisor } from '../supervisor.js'
+import type { RunStreams } from './sse/run-streams.js'
 
 /** Default limit of running processes; one more is refused with 429. */
 export const DEFAULT_MAX_PROCESSES = 256
@@ -57,6 +58,8 @@ export interface ServerOptions {
    * SIGHUP, closes it after the server).
    */
   auditLog?: AuditLog
+  /** Where `run` streams are tracked: the one `resumeServer` filled after a live upgrade (docs/upgrade.md). */
+  runStreams?: RunStreams
 }
 
 /**

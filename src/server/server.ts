@@ -3,6 +3,7 @@
  * `node:http`.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Supervisor } from '../supervisor.js'
 import { consoleHandler } from './console/static.js'
@@ -21,6 +22,7 @@ import { processRoutes } from './processes/routes.js'
 import { ptyRoutes } from './pty/routes.js'
 import { PtyRegistry } from './pty/sessions.js'
 import { ptySessionsOf, servePtySockets } from './pty/socket.js'
+import { RunStreams } from './sse/run-streams.js'
 import { sseRoutes } from './sse/routes.js'
 
 export { DEFAULT_MAX_PROCESSES, type ServerOptions } from './options.js'
@@ -30,6 +32,7 @@ const P = '/api/v1'
 const supervisors = new WeakMap<Server, Supervisor>()
 const monitorings = new WeakMap<Server, Monitoring>()
 const shuttingDown = new WeakSet<Server>()
+const runStreamsByServer = new WeakMap<Server, RunStreams>()
 
 /**
  * Creates the HTTP server of the process API (not yet listening).
@@ -49,6 +52,7 @@ export function createServer(options: ServerOptions): Server {
   const authorized = token ? bearerChecker(token) : null
   const settings = settingsOf(options)
   const pty = new PtyRegistry(ptyOptionsOf(options, settings.highWaterMark))
+  const runStreams = options.runStreams ?? new RunStreams()
   if (options.auditLog !== undefined && !(options.auditLog instanceof AuditLog)) {
     throw new TypeError('auditLog must be an AuditLog')
   }
@@ -97,7 +101,7 @@ export function createServer(options: ServerOptions): Server {
     }
     const { handler, params, label } = matchRoute(routeTable, req.method ?? 'GET', pathOf(req.url))
     matched(label)
-    await handler({ req, res, sup: supervisor, settings, params, audit })
+    await handler({ req, res, sup: supervisor, settings, params, audit, runStreams })
   }
 
   function respondError(res: ServerResponse, err: unknown): void {
@@ -136,7 +140,28 @@ export function createServer(options: ServerOptions): Server {
   servePtySockets(server, P, pty)
   supervisors.set(server, supervisor)
   monitorings.set(server, monitoring)
+  runStreamsByServer.set(server, runStreams)
   return server
+}
+
+/** The `run` streams `server` is sending (a live upgrade carries them). */
+export function runStreamsOf(server: Server): RunStreams {
+  const streams = runStreamsByServer.get(server)
+  if (streams === undefined) throw new TypeError('server was not made by createServer')
+  return streams
+}
+
+/**
+ * How a connection whose response was sent outside the server (a `run` stream carried
+ * across a live upgrade) comes back to it for the client's next request; null while
+ * shutting down, when it should just be closed.
+ */
+export function connectionTaker(server: Server): ((socket: Socket) => boolean) | null {
+  if (shuttingDown.has(server) || !server.listening) return null
+  return (socket) => {
+    server.emit('connection', socket)
+    return true
+  }
 }
 
 /** How long responses may take to flush once the supervisor has closed, by default, ms. */
@@ -165,9 +190,13 @@ export async function shutdown(server: Server, forceAfterMs = DEFAULT_SHUTDOWN_F
   monitorings.get(server)?.close()
   // Upgraded sockets are no longer the HTTP server's to close.
   ptySessionsOf(server)?.closeSockets()
-  const force = setTimeout(() => server.closeAllConnections(), forceAfterMs)
+  const runs = runStreamsByServer.get(server)
+  const force = setTimeout(() => {
+    server.closeAllConnections()
+    runs?.destroyCarried()
+  }, forceAfterMs)
   try {
-    await closed
+    await Promise.all([closed, runs?.carriedDone()])
   } finally {
     clearTimeout(force)
   }

@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Supervisor } from '../../supervisor.js'
 import type { IdempotencyKeys } from '../processes/idempotency.js'
+import type { RunStreams } from '../sse/run-streams.js'
 
 /** The server's limits and settings after defaults are applied. */
 export interface ServerSettings {
@@ -28,6 +29,8 @@ export interface RouteContext {
   settings: ServerSettings
   /** Captured path parameters, in the order of the route's pattern. */
   params: string[]
+  /** The `run` streams being sent, which a live upgrade carries. */
+  runStreams: RunStreams
   /** Writes an API action to the audit log (a no-op without one). */
   audit: (record: Record<string, unknown>) => void
 }

@@ -37,6 +37,11 @@ export class FrameBatch {
     }
   }
 
+  /** Frames added and not yet pushed to the queue (a live upgrade carries them). */
+  get pending(): string {
+    return this.#text
+  }
+
   /** The frames added so far are the last ones. */
   close(): void {
     if (this.#closed) return

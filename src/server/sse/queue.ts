@@ -36,6 +36,8 @@ export class ChunkQueue implements AsyncIterableIterator<Uint8Array> {
   #waiter: Waiter | null = null
   #drainWaiters: Array<() => void> = []
   #timer: NodeJS.Timeout | null = null
+  /** The chunk the consumer took and has not yet reported written (see {@link written}). */
+  #taken: Buffer | null = null
 
   constructor(opts: QueueOptions) {
     this.#opts = opts
@@ -51,6 +53,24 @@ export class ChunkQueue implements AsyncIterableIterator<Uint8Array> {
     return this.#cancelled
   }
 
+  /** True once `end()` or `fail()` was called: nothing more is queued. */
+  get ended(): boolean {
+    return this.#ended
+  }
+
+  /** The consumer has written the chunk it took last. Asking for the next one says the same. */
+  written(): void {
+    this.#taken = null
+  }
+
+  /**
+   * What was produced and not yet written, oldest first: the chunk taken and not reported
+   * written, then the queued ones. A live upgrade carries these (docs/upgrade.md).
+   */
+  unsentChunks(): Buffer[] {
+    return this.#taken === null ? [...this.#chunks] : [this.#taken, ...this.#chunks]
+  }
+
   /** Queues `text` as one chunk (one socket write). Ignored after end or cancel. */
   push(text: string): void {
     if (this.#ended || this.#cancelled || text.length === 0) return
@@ -59,6 +79,7 @@ export class ChunkQueue implements AsyncIterableIterator<Uint8Array> {
     if (this.#waiter !== null) {
       const waiter = this.#waiter
       this.#waiter = null
+      this.#taken = chunk
       waiter.resolve({ value: chunk, done: false })
       return
     }
@@ -91,6 +112,7 @@ export class ChunkQueue implements AsyncIterableIterator<Uint8Array> {
   }
 
   async next(): Promise<IteratorResult<Uint8Array>> {
+    this.#taken = null
     if (!this.#started) {
       this.#started = true
       if (this.#opts.ready !== undefined) {
@@ -105,6 +127,7 @@ export class ChunkQueue implements AsyncIterableIterator<Uint8Array> {
     }
     const chunk = this.#chunks.shift()
     if (chunk !== undefined) {
+      this.#taken = chunk
       this.#bytes -= chunk.length
       if (this.#full && this.#bytes < this.#opts.highWaterMark) this.#relieve()
       return { value: chunk, done: false }

@@ -49,7 +49,13 @@ export async function run(ctx: RouteContext): Promise<void> {
     sendError(ctx.res, spawnErrorResponse(err))
     return
   }
-  await pipeToResponse(stream, ctx.res)
+  // Tracked for a live upgrade, which carries the stream on its connection (docs/upgrade.md).
+  const untrack = ctx.runStreams.add(proc, stream, ctx.res)
+  try {
+    await pipeToResponse(stream, ctx.res)
+  } finally {
+    untrack()
+  }
 }
 
 /** `GET /processes/{pid}/{stdout|stderr|output}/follow`, honouring `Last-Event-ID`. */
@@ -100,8 +106,32 @@ async function pipeToResponse(stream: EventStream, res: ServerResponse): Promise
   res.writeHead(200, SSE_HEADERS)
   res.flushHeaders()
   try {
+    await pump(stream, res)
+  } finally {
+    res.off('close', onClose)
+  }
+}
+
+/** The part of a response {@link pump} writes to: a `ServerResponse`, or a carried one. */
+export interface BodySink {
+  write(chunk: Uint8Array): boolean
+  end(): unknown
+  destroy(): unknown
+  readonly destroyed: boolean
+  on(event: 'drain' | 'close', listener: () => void): unknown
+  off(event: 'drain' | 'close', listener: () => void): unknown
+}
+
+/**
+ * Writes the chunks of `stream` to `res` (headers sent), one `write` each, pulling none
+ * while the socket does not take more, and ends it.
+ */
+export async function pump(stream: EventStream & { written?: () => void }, res: BodySink): Promise<void> {
+  try {
     for await (const chunk of stream) {
-      if (!res.write(chunk)) await drainOrClose(res)
+      const more = res.write(chunk)
+      stream.written?.()
+      if (!more) await drainOrClose(res)
       if (res.destroyed) break
     }
     if (!res.destroyed) res.end()
@@ -109,12 +139,10 @@ async function pipeToResponse(stream: EventStream, res: ServerResponse): Promise
     // Headers are out: the only honest signal left is an abrupt end of the stream.
     res.destroy()
     throw err
-  } finally {
-    res.off('close', onClose)
   }
 }
 
-function drainOrClose(res: ServerResponse): Promise<void> {
+function drainOrClose(res: BodySink): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       res.off('drain', done)

@@ -27,6 +27,17 @@ export interface EventStream extends AsyncIterableIterator<Uint8Array> {
   return(): Promise<IteratorResult<Uint8Array>>
 }
 
+/**
+ * A `run` stream, which a live upgrade can carry to the new program (docs/upgrade.md):
+ * its consumer reports each chunk written, so what was produced and not yet sent is known.
+ */
+export interface RunEventStream extends EventStream {
+  /** The chunk taken last is written (to the socket, which took it all). */
+  written(): void
+  /** What was produced and not yet written, and whether the exit frame is in it. */
+  unsent(): { bytes: Buffer; ended: boolean }
+}
+
 /** Options of {@link runEventStream} and {@link followEventStream}. */
 export interface StreamOptions {
   /** Quiet time before a `: keep-alive` comment, ms; 0 sends none. Default 15000. */
@@ -54,7 +65,7 @@ export interface FollowOptions extends StreamOptions {
  * `highWaterMark` bytes the process's pipes are paused; a reader that stops early
  * (`return()`, a cancelled `ReadableStream`) kills the process tree.
  */
-export function runEventStream(proc: SupervisedProcess, opts: StreamOptions = {}): EventStream {
+export function runEventStream(proc: SupervisedProcess, opts: StreamOptions = {}): RunEventStream {
   let exited = false
   const queue = new ChunkQueue({
     highWaterMark: opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
@@ -87,7 +98,12 @@ export function runEventStream(proc: SupervisedProcess, opts: StreamOptions = {}
   proc.on('dropped', onDropped)
   proc.on('exit', onExit)
   proc.started.catch(detach)
-  return queue
+  return Object.assign(queue, {
+    unsent: () => ({
+      bytes: Buffer.concat([...queue.unsentChunks(), Buffer.from(batch.pending, 'utf8')]),
+      ended: exited,
+    }),
+  })
 }
 
 /**

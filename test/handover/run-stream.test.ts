@@ -1,0 +1,130 @@
+/**
+ * `run` streams across a live upgrade of `sandproc serve` (docs/upgrade.md "What clients
+ * see"): a client that reads sees one unbroken stream on its one connection, ending in
+ * the right exit frame, and its connection serves the next request; a client that stopped
+ * reading is cut, and its process is killed as a client that went away.
+ */
+import http from 'node:http'
+import { createParser } from 'eventsource-parser'
+import { describe, expect, it } from 'vitest'
+import { api, serve, TOKEN, untilExited, type Served } from '../helpers/served.js'
+
+interface Streamed {
+  frames: Array<Record<string, unknown>>
+  /** The body ended as HTTP says it should (the last chunk), not by a cut connection. */
+  complete: boolean
+  socket: import('node:net').Socket
+}
+
+/** POST /processes/run on `agent`, calling `onFrame` with each data frame as it comes. */
+function run(
+  s: Served,
+  agent: http.Agent,
+  body: object,
+  onFrame: (f: Record<string, unknown>) => void = () => undefined,
+): { done: Promise<Streamed>; response: Promise<http.IncomingMessage> } {
+  const frames: Array<Record<string, unknown>> = []
+  let gotResponse!: (r: http.IncomingMessage) => void
+  const response = new Promise<http.IncomingMessage>((r) => (gotResponse = r))
+  const done = new Promise<Streamed>((resolve, reject) => {
+    const req = http.request(
+      `${s.url}/api/v1/processes/run`,
+      { method: 'POST', agent, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } },
+      (res) => {
+        gotResponse(res)
+        const parser = createParser({
+          onEvent: (ev) => {
+            const f = JSON.parse(ev.data) as Record<string, unknown>
+            frames.push(f)
+            onFrame(f)
+          },
+        })
+        res.setEncoding('utf8')
+        res.on('data', (d: string) => parser.feed(d))
+        res.on('end', () => resolve({ frames, complete: res.complete, socket: req.socket! }))
+        res.on('error', reject)
+        res.on('aborted', () => resolve({ frames, complete: false, socket: req.socket! }))
+      },
+    )
+    req.on('error', reject)
+    req.end(JSON.stringify(body))
+  })
+  return { done, response }
+}
+
+function get(s: Served, agent: http.Agent, p: string): Promise<{ status: number; reused: boolean }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${s.url}/api/v1${p}`, { agent, headers: { authorization: `Bearer ${TOKEN}` } }, (res) => {
+      res.resume()
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket }))
+    })
+    req.on('error', reject)
+  })
+}
+
+describe('sandproc serve: run streams across SIGUSR2', () => {
+  it('a reading client sees one unbroken stream on one connection, then the connection serves on', async () => {
+    const s = await serve()
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    let lines = 0
+    let seen!: () => void
+    const twenty = new Promise<void>((r) => (seen = r))
+    const { done } = run(
+      s,
+      agent,
+      {
+        command: 'sh',
+        args: ['-c', 'i=0; while [ $i -lt 400 ]; do i=$((i+1)); echo line $i; sleep 0.01; done; exit 7'],
+      },
+      (f) => {
+        if (typeof f.line === 'string' && ++lines === 20) seen()
+      },
+    )
+    await twenty
+    const upgraded = s.line(/upgraded in place/)
+    s.child.kill('SIGUSR2')
+    expect(await upgraded).toMatch(/1 processes taken over/)
+    const r = await done
+    expect(r.complete).toBe(true)
+    const [first, ...rest] = r.frames
+    expect(first).toHaveProperty('pid')
+    const exit = rest.pop()!
+    expect(exit).toMatchObject({ exit_code: 7 })
+    // Every line once, in order: none lost, none repeated across the swap.
+    expect(rest.map((f) => f.line)).toEqual(Array.from({ length: 400 }, (_, i) => `line ${i + 1}`))
+    // The same server, and the same connection answers the next request.
+    expect(s.child.exitCode).toBeNull()
+    const next = await get(s, agent, '/health')
+    expect(next).toEqual({ status: 200, reused: true })
+    agent.destroy()
+  }, 300_000)
+
+  it('a client that stopped reading is cut at the swap and its process killed as client_gone', async () => {
+    const s = await serve()
+    const agent = new http.Agent({ keepAlive: false })
+    // Far more than the socket buffers and the stream's bound hold (75 MB), written at once;
+    // finite, so that a stream that is not cut ends it with an exit.
+    const { response, done } = run(s, agent, {
+      command: 'sh',
+      args: ['-c', 'yes sandproc-line-of-output | head -n 3000000'],
+    })
+    const res = await response
+    res.pause()
+    const pid = await new Promise<number>((resolve) => {
+      // The start frame is in the first chunk; nothing more is read after it.
+      res.once('data', (d: Buffer) => {
+        res.pause()
+        resolve(Number(/"pid":(\d+)/.exec(d.toString())![1]))
+      })
+      res.resume()
+    })
+    const upgraded = s.line(/upgraded in place/)
+    s.child.kill('SIGUSR2')
+    await upgraded
+    res.resume()
+    const r = await done
+    expect(r.complete).toBe(false)
+    expect(await untilExited(s, pid)).toMatchObject({ status: 'signaled', killed_by: 'client_gone' })
+    expect((await api(s, '/health')).status).toBe(200)
+  }, 300_000)
+})
