@@ -44,11 +44,12 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
   // Started by a live upgrade: the old server's processes, socket and token.
   const inherited = adoptServe(supervisorOptions)
   // In the same tick: the carried `run` streams must see every event of their processes.
-  let server: Server | undefined
+  // The HTTP server, once made: it takes back the carried streams' connections.
+  const made: { server?: Server } = {}
   const runStreams =
     inherited === null
       ? undefined
-      : resumeServer(inherited.supervisor, inherited.extra.server, { keepAliveMs: cfg.keepAliveMs }, () => server)
+      : resumeServer(inherited.supervisor, inherited.extra.server, { keepAliveMs: cfg.keepAliveMs }, () => made.server)
   let token = inherited?.extra.token ?? cfg.token
   if (inherited !== null) {
     stderr.write(
@@ -85,7 +86,7 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
   // fd limit below the process cap is a capacity that should not surprise anyone.
   for (const line of cgroupLines(supervisor.capabilities)) stderr.write(`${line}\n`)
   stderr.write(`${fdLine(fdLimit(), openFdCount(), cfg.maxProcesses ?? DEFAULT_MAX_PROCESSES)}\n`)
-  server = createServer({
+  const server = createServer({
     supervisor,
     runStreams,
     token,
@@ -99,6 +100,7 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
     maxPtySessions: cfg.maxPtySessions,
     auditLog,
   })
+  made.server = server
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)

@@ -112,7 +112,10 @@ export class RunStreams {
       const framing =
         res instanceof CarriedResponse
           ? res.framing
-          : { chunked: (res as unknown as { chunkedEncoding: boolean }).chunkedEncoding, keepAlive: res.shouldKeepAlive }
+          : {
+              chunked: (res as unknown as { chunkedEncoding: boolean }).chunkedEncoding,
+              keepAlive: res.shouldKeepAlive,
+            }
       record.carried.push({ handle: proc.handle, fd, ...framing, unsent: bytes.toString('base64'), ended })
       keepFds.push(fd)
     }
