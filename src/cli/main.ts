@@ -8,6 +8,7 @@ import { attachCommand, parseAttachArgs } from './attach.js'
 import { ATTACH_USAGE, MAIN_USAGE, RUN_USAGE, SERVE_USAGE, SHELL_USAGE } from './usage.js'
 import { runCommand } from './run.js'
 import { serveCommand } from './serve.js'
+import { handoverCheck } from './upgrade.js'
 import { parseShellArgs, shellCommand } from './shell.js'
 
 async function main(argv: string[]): Promise<number> {
@@ -41,7 +42,7 @@ async function main(argv: string[]): Promise<number> {
       // A live upgrade's check that this program loads (src/cli/upgrade.ts): every module
       // and the addon are loaded by the time this runs.
       case 'handover-check':
-        return 0
+        return handoverCheck(rest, process.stderr)
       case 'help':
       case '--help':
       case '-h':

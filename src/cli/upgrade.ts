@@ -7,6 +7,7 @@ import type { Server } from 'node:http'
 import type { Writable } from 'node:stream'
 
 import { serverHandover, type ServerRecord } from '../server/handover.js'
+import { STATE_VERSION } from '../handover/state.js'
 import { Supervisor, type SupervisorOptions } from '../supervisor.js'
 
 /** What `serve` hands over besides the processes. */
@@ -24,6 +25,17 @@ export function adoptServe(
   const adopted = Supervisor.adopt(opts)
   if (adopted === null) return null
   return { ...adopted, extra: adopted.extra as ServeHandover }
+}
+
+/**
+ * `sandproc handover-check [VERSION]`, run by the old program before a swap: this program
+ * loaded (every module and the addon), and reads a handover state of VERSION, the old
+ * program's. Returns the exit status.
+ */
+export function handoverCheck(args: string[], stderr: Writable): number {
+  if (args.length === 0 || args[0] === String(STATE_VERSION)) return 0
+  stderr.write(`sandproc: this program reads handover state version ${STATE_VERSION}, not ${args[0]}\n`)
+  return 1
 }
 
 /** The listening socket's fd, which the new program listens on (no connection is refused meanwhile). */
@@ -63,7 +75,7 @@ export function onUpgradeSignal(
           const extra: ServeHandover = { token, listenFd: fd, server: record }
           return { extra, keepFds }
         },
-        check: [process.execPath, ...process.execArgv, script, 'handover-check'],
+        check: [process.execPath, ...process.execArgv, script, 'handover-check', String(STATE_VERSION)],
       })
       .catch((err: unknown) => {
         const e = err as Error & { code?: string }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { parseRunArgs, parseServeArgs, UsageError } from '../../src/cli/args.js'
+import { STATE_VERSION } from '../../src/handover/state.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -347,5 +348,15 @@ describe('sandproc serve', () => {
     const help = await finished(cli(['serve', '--help']))
     expect(help.code).toBe(0)
     expect(help.stdout).toMatch(/SANDPROC_PORT/)
+  })
+})
+
+describe('sandproc handover-check', () => {
+  it('loads, and accepts only the handover state version this program reads', async () => {
+    const same = cli(['handover-check', String(STATE_VERSION)])
+    expect(await same.exited).toBe(0)
+    const other = cli(['handover-check', '999'])
+    expect(await other.exited).toBe(1)
+    expect(other.out.stderr).toMatch(new RegExp(`reads handover state version ${STATE_VERSION}, not 999`))
   })
 })
