@@ -207,7 +207,14 @@ export class Supervisor {
    * `HANDOVER_BUSY` or `HANDOVER_EXEC_FAILED`.
    */
   handover(opts: HandoverOptions = {}): Promise<never> {
-    return handOver(this.#table, this.#old, () => this.#refusal(), opts)
+    // A managed process's ended runs are its own, not plain processes of the table.
+    return handOver(
+      this.#table,
+      this.#old,
+      () => this.#refusal(),
+      opts,
+      (p) => this.managedOf(p) === undefined,
+    )
   }
 
   /**

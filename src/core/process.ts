@@ -196,6 +196,20 @@ export class SupervisedProcess extends ProcessEmitter {
     }
   }
 
+  /**
+   * A process that had ended in the old program of a live upgrade (docs/upgrade.md),
+   * made around a child that holds its pid, user and start time: its start and exit are
+   * facts already, for `info()`, `started`, `exited` and its retained log.
+   */
+  restoreEnded(exit: ExitEvent, endedAt: number): void {
+    this.pid = this.child.pid
+    this.#endedAt = endedAt
+    this.#exit = exit
+    this.log?.end()
+    this.deliverStart({ handle: this.handle, pid: this.pid, started_at: this.child.startedAt })
+    this.deliverExit(exit)
+  }
+
   /** Current ProcessInfo (docs/protocol.md "Endpoints"). */
   info(): ProcessInfo {
     const e = this.#exit

@@ -22,7 +22,7 @@ import { ChildSpawner } from './prepare.js'
 import { SupervisedProcess, type ProcessOptions } from './process.js'
 import { LINE_HEAP_OVERHEAD, OutputLog } from './retain.js'
 import { Retention, type Retained } from './retention.js'
-import type { ProcessInfo, RunRequest, StartRequest } from '../types.js'
+import type { ExitEvent, ProcessInfo, RunRequest, StartRequest } from '../types.js'
 import { normalize, type Normalized } from './validate.js'
 import { resolveOptions, type Settings, type SupervisorOptions } from './options.js'
 import { traceProcess } from './trace.js'
@@ -251,6 +251,8 @@ export class ProcessTable {
     pending: Child[]
     others: number
     running: SupervisedProcess[]
+    /** Exited processes still listed, oldest first. */
+    ended: SupervisedProcess[]
     watchdog: Watchdog | null
     cgroupDirs: string[]
     closed: boolean
@@ -261,6 +263,7 @@ export class ProcessTable {
       pending: [...this.#pending],
       others: this.#others.size,
       running: [...this.#running],
+      ended: [...this.#table].filter((p) => p.exitEvent !== null),
       watchdog: this.#watchdog,
       cgroupDirs: this.#cgroups?.dirs ?? [],
       closed: this.#closed !== null,
@@ -286,6 +289,33 @@ export class ProcessTable {
       child,
     )
     child.spawned(null, inherit(child.onExit))
+    return proc
+  }
+
+  /**
+   * A process that had ended in the old server of a live upgrade (src/handover/adopt.ts):
+   * listed and retained as if it had ended here.
+   */
+  adoptEnded(
+    opts: Omit<ProcessOptions, 'native'>,
+    facts: { pid: number; startedAt: number; user: { uid: number; gid: number } | null },
+    exit: ExitEvent,
+    endedAt: number,
+  ): SupervisedProcess {
+    this.#handles = Math.max(this.#handles, opts.handle)
+    const child = new Child()
+    child.pid = facts.pid
+    child.startedAt = facts.startedAt
+    child.user = facts.user
+    const proc = new SupervisedProcess({ ...opts, native: this.#binding }, child)
+    proc.restoreEnded(exit, endedAt)
+    this.#byPid.set(facts.pid, proc)
+    this.#table.add(proc)
+    this.retainEnded(proc, {
+      bytes: proc.log?.bytes ?? 0,
+      release: () => proc.log?.release(),
+      forget: () => this.#forgetProcess(proc),
+    })
     return proc
   }
 

@@ -9,7 +9,7 @@ import type { ProcessTable } from '../core/table.js'
 import type { StreamName } from '../types.js'
 import { OldWatchdogs } from './guards.js'
 import { restoreLog } from './log-state.js'
-import type { HandoverState, ProcessRecord } from './state.js'
+import type { EndedRecord, HandoverState, ProcessRecord } from './state.js'
 
 /** Retention bounds of the new program, for the logs it takes over. */
 export interface LogBounds {
@@ -26,15 +26,7 @@ function adoptOne(
 ): SupervisedProcess {
   const native = table.native
   for (const fd of r.fds) if (fd >= 0) native.setCloexec(fd)
-  let log: OutputLog | null = null
-  if (r.log !== null) {
-    log = new OutputLog({
-      maxBytes: bounds.retainBytes,
-      headBytes: bounds.retainHeadBytes,
-      lineOverhead: LINE_HEAP_OVERHEAD,
-    })
-    restoreLog(log, r.log)
-  }
+  const log = restoredLog(r, bounds)
   const cgroup =
     r.cgroup === null
       ? null
@@ -81,8 +73,40 @@ function adoptOne(
   )
 }
 
+function restoredLog(r: { log: ProcessRecord['log'] }, bounds: LogBounds): OutputLog | null {
+  if (r.log === null) return null
+  const log = new OutputLog({
+    maxBytes: bounds.retainBytes,
+    headBytes: bounds.retainHeadBytes,
+    lineOverhead: LINE_HEAP_OVERHEAD,
+  })
+  restoreLog(log, r.log)
+  return log
+}
+
+function adoptEnded(table: ProcessTable, r: EndedRecord, bounds: LogBounds): SupervisedProcess {
+  return table.adoptEnded(
+    {
+      handle: r.handle,
+      command: r.command,
+      args: r.args,
+      lineLimit: 0,
+      log: restoredLog(r, bounds),
+      timeoutMs: undefined,
+      idleTimeoutMs: undefined,
+      timeoutGraceMs: 0,
+      encoding: r.encoding,
+      maxOutputBytes: undefined,
+      drainGraceMs: 0,
+    },
+    { pid: r.pid, startedAt: r.startedAt, user: r.user },
+    r.exit,
+    r.endedAt,
+  )
+}
+
 /**
- * Adopts every process of `state` into `table`; returns the old watchdogs, which guard
+ * Adopts every process of `state` into `table`, the exited ones still listed first; returns the old watchdogs, which guard
  * them until they end. Each process's exit, even one that came during the swap, is
  * reported as usual: its pidfd is readable and the reap happens here.
  */
@@ -93,6 +117,7 @@ export function adoptAll(
 ): { old: OldWatchdogs; processes: SupervisedProcess[] } {
   const old = new OldWatchdogs(table.native, state.watchdogs)
   const transitMs = Math.max(0, Date.now() - state.capturedAt)
+  for (const r of state.ended ?? []) adoptEnded(table, r, bounds)
   const processes = state.processes.map((r) => {
     const p = adoptOne(table, r, bounds, state.total, transitMs)
     old.add(r.watchdog, p)

@@ -14,7 +14,7 @@ import type { ProcessTable } from '../core/table.js'
 import type { NativeBinding } from '../native.js'
 import { logRecord } from './log-state.js'
 import type { OldWatchdogs } from './guards.js'
-import { STATE_VERSION, type HandoverState, type ProcessRecord } from './state.js'
+import { STATE_VERSION, type EndedRecord, type HandoverState, type ProcessRecord } from './state.js'
 
 function isOpen(fd: number): boolean {
   try {
@@ -64,12 +64,33 @@ export async function settle(table: ProcessTable, boundMs: number): Promise<void
   throw coded('processes kept starting or ending during the handover; try again', 'HANDOVER_BUSY')
 }
 
-/** The state and the fds to keep open across the execve. Synchronous: call right before it. */
+function endedRecord(p: SupervisedProcess): EndedRecord {
+  const info = p.info()
+  return {
+    handle: p.handle,
+    pid: p.pid,
+    command: p.command,
+    args: p.args,
+    encoding: p.encoding,
+    user: info.user,
+    startedAt: info.started_at,
+    endedAt: info.ended_at ?? Date.now(),
+    exit: p.exitEvent!,
+    log: p.log === null ? null : logRecord(p.log),
+  }
+}
+
+/**
+ * The state and the fds to keep open across the execve. Synchronous: call right before
+ * it. `listed` says which exited processes are the table's own to hand over (a layer
+ * above hands over its own).
+ */
 export function capture(
   table: ProcessTable,
   native: NativeBinding,
   old: OldWatchdogs | undefined,
   extra: unknown,
+  listed: (p: SupervisedProcess) => boolean = () => true,
 ): { state: HandoverState; keepFds: number[] } {
   const view = table.handoverView
   const guards = old?.handover(native) ?? { records: [], indexOf: () => null }
@@ -120,6 +141,7 @@ export function capture(
     total: view.total,
     watchdogs,
     processes,
+    ended: view.ended.filter(listed).map(endedRecord),
     extra,
   }
   return { state, keepFds }

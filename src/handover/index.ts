@@ -4,6 +4,7 @@
  * on the other side. This module is the operation; the halves are capture.ts and adopt.ts.
  */
 import { coded } from '../errors.js'
+import type { SupervisedProcess } from '../core/process.js'
 import type { ProcessTable } from '../core/table.js'
 import { capture, settle } from './capture.js'
 import { checkLoads, execWithState } from './exec.js'
@@ -52,14 +53,16 @@ export interface HandoverOptions {
 export type Refusal = { message: string; code: string } | null
 
 /**
- * Hands the table's processes to a new program. Resolves never: on success the program
- * is replaced; rejects, with everything as it was, when it cannot complete.
+ * Hands the table's processes to a new program (of the exited ones, those `listed`).
+ * Resolves never: on success the program is replaced; rejects, with everything as it
+ * was, when it cannot complete.
  */
 export async function handOver(
   table: ProcessTable,
   old: OldWatchdogs | undefined,
   refusal: () => Refusal,
   opts: HandoverOptions,
+  listed?: (p: SupervisedProcess) => boolean,
 ): Promise<never> {
   const argv = opts.argv ?? [process.execPath, ...process.execArgv, ...process.argv.slice(1)]
   if (argv.length === 0) throw new TypeError('argv must name the program to execute')
@@ -74,7 +77,7 @@ export async function handOver(
   if (again !== null) throw coded(again.message, again.code)
   const more = opts.onCapture?.() ?? {}
   const extra = 'extra' in more ? more.extra : opts.extra
-  const { state, keepFds } = capture(table, table.native, old, extra ?? null)
+  const { state, keepFds } = capture(table, table.native, old, extra ?? null, listed)
   const keep = [...keepFds, ...(opts.keepFds ?? []), ...(more.keepFds ?? [])]
   return execWithState(table.native, argv, opts.env ?? process.env, keep, state)
 }

@@ -5,7 +5,7 @@
 import fs from 'node:fs'
 
 import type { Ending } from '../core/ending.js'
-import type { OutputEncoding, OutputEvent, StreamName } from '../types.js'
+import type { ExitEvent, OutputEncoding, OutputEvent, StreamName } from '../types.js'
 
 /** The environment variable that names the memfd. */
 export const HANDOVER_ENV = 'SANDPROC_HANDOVER'
@@ -72,6 +72,20 @@ export interface ProcessRecord {
   watchdog: number | null
 }
 
+/** One exited process still listed, with its exit and retained output. */
+export interface EndedRecord {
+  handle: number
+  pid: number
+  command: string
+  args: string[]
+  encoding: OutputEncoding
+  user: { uid: number; gid: number } | null
+  startedAt: number
+  endedAt: number
+  exit: ExitEvent
+  log: LogRecord | null
+}
+
 export interface HandoverState {
   version: number
   /** `Date.now()` when the state was read: clocks go on counting across the swap. */
@@ -81,6 +95,8 @@ export interface HandoverState {
   total: number
   watchdogs: WatchdogRecord[]
   processes: ProcessRecord[]
+  /** Exited processes still listed, oldest first (absent from an older program). */
+  ended?: EndedRecord[]
   /** What the embedder handed over besides (`sandproc serve`: its listening socket, its token). */
   extra: unknown
 }

@@ -110,4 +110,21 @@ describe('sandproc serve: SIGUSR2', () => {
     expect(await untilExited(s, hog.pid)).toMatchObject({ status: 'oom_killed', oom_killed: true })
     expect(await untilExited(s, chatty.pid)).toMatchObject({ status: 'exited', exit_code: 0 })
   }, 300_000)
+
+  it('keeps listing a process that had exited, with its exit and its output', async () => {
+    const s = await serve()
+    const done = await start(s, { command: 'sh', args: ['-c', 'echo one; echo two >&2; exit 3'] })
+    const before = await untilExited(s, done.pid)
+    const upgraded = s.line(/upgraded in place/)
+    s.child.kill('SIGUSR2')
+    expect(await upgraded).toMatch(/0 processes taken over/)
+    const res = await api(s, `/processes/${done.pid}`)
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual(before)
+    const listed = (await (await api(s, '/processes')).json()) as { processes: Array<{ pid: number }> }
+    expect(listed.processes.map((p) => p.pid)).toContain(done.pid)
+    const lines: string[] = []
+    expect(await followAcross(s, done.pid, (l) => lines.push(l))).toBe(1)
+    expect(lines).toEqual(['one', 'two'])
+  }, 300_000)
 })
