@@ -9,6 +9,7 @@
         "native/spawn.cc",
         "native/spawner.cc",
         "native/exit_watch.cc",
+        "native/fd_watch.cc",
         "native/fd_slots.cc",
         "native/handover.cc",
         "native/pipe_reader.cc",

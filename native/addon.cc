@@ -2,6 +2,8 @@
 // exit_watch.cc and user.cc.
 #include <napi.h>
 
+#include <cerrno>
+
 #include "errors.h"
 #include "exit_watch.h"
 #include "handover.h"
@@ -95,6 +97,9 @@ void Cleanup(void* arg) {
   auto live = data->live;
   data->live.clear();
   for (ChildHandle* c : live) c->Detach();
+  // Last: every watch is gone now.
+  if (data->watch != nullptr) data->watch->Close();
+  data->watch = nullptr;
 }
 
 }  // namespace
@@ -105,6 +110,13 @@ static Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   data->child_ctor = Napi::Persistent(ChildHandle::Init(env));
   env.SetInstanceData(data);
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  data->watch = FdWatch::Make(loop);
+  if (data->watch == nullptr) {
+    ThrowSystemError(env, errno, "epoll_create1");
+    return exports;
+  }
   // Made now, not at the first spawn: its fd slots are reserved while numbers are low.
   data->spawner = new Spawner(env);
   napi_add_env_cleanup_hook(env, Cleanup, data);

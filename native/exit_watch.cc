@@ -69,20 +69,14 @@ void ChildHandle::Start(pid_t pid, int pidfd, Napi::Function on_exit, std::vecto
   context_ = new Napi::AsyncContext(env, "sandproc:child", Value());
   env.GetInstanceData<AddonData>()->live.insert(this);
 
-  uv_loop_t* loop = nullptr;
-  napi_get_uv_event_loop(env, &loop);
-  poll_ = new uv_poll_t;
-  uv_poll_init(loop, poll_, pidfd_);
-  poll_->data = this;
-  uv_poll_start(poll_, UV_READABLE, OnReadable);
+  watch_ = env.GetInstanceData<AddonData>()->watch;
+  watch_id_ = watch_->Add(pidfd_, EPOLLIN, OnReadable, this);
 }
 
 void ChildHandle::StopPolling() {
-  if (poll_ == nullptr) return;
-  uv_poll_stop(poll_);
-  poll_->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-  poll_ = nullptr;
+  if (watch_id_ == 0) return;
+  watch_->Remove(watch_id_, pidfd_);
+  watch_id_ = 0;
 }
 
 void ChildHandle::Detach() {
@@ -91,10 +85,7 @@ void ChildHandle::Detach() {
   self_.Reset();
 }
 
-void ChildHandle::OnReadable(uv_poll_t* handle, int status, int events) {
-  auto* self = static_cast<ChildHandle*>(handle->data);
-  if (self != nullptr) self->Reap();
-}
+void ChildHandle::OnReadable(void* self) { static_cast<ChildHandle*>(self)->Reap(); }
 
 void ChildHandle::Reap() {
   // Whatever the main process left in its group dies with it. The pid cannot have been
@@ -166,12 +157,12 @@ Napi::Value ChildHandle::KillGroup(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ChildHandle::Ref(const Napi::CallbackInfo& info) {
-  if (poll_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+  if (watch_id_ != 0) watch_->SetRef(watch_id_, true);
   return info.Env().Undefined();
 }
 
 Napi::Value ChildHandle::Unref(const Napi::CallbackInfo& info) {
-  if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+  if (watch_id_ != 0) watch_->SetRef(watch_id_, false);
   return info.Env().Undefined();
 }
 

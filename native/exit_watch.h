@@ -12,6 +12,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "fd_watch.h"
+
 namespace sandproc {
 
 class ChildHandle : public Napi::ObjectWrap<ChildHandle> {
@@ -40,14 +42,15 @@ class ChildHandle : public Napi::ObjectWrap<ChildHandle> {
   Napi::Value Unref(const Napi::CallbackInfo& info);
 
   void Start(pid_t pid, int pidfd, Napi::Function on_exit, std::vector<std::string> exit_reads);
-  static void OnReadable(uv_poll_t* handle, int status, int events);
+  static void OnReadable(void* self);
   void Reap();
   void StopPolling();
 
   pid_t pid_ = -1;
   int pidfd_ = -1;
   bool reaped_ = false;
-  uv_poll_t* poll_ = nullptr;  // freed in its close callback, which may outlive us
+  FdWatch* watch_ = nullptr;
+  uint64_t watch_id_ = 0;  // 0 once not watched
   Napi::FunctionReference on_exit_;
   std::vector<std::string> exit_reads_;
   Napi::ObjectReference self_;  // keeps the JS object alive until the exit is delivered
@@ -59,6 +62,7 @@ class Spawner;
 class PipeReader;
 
 struct AddonData {
+  FdWatch* watch = nullptr;  // every pidfd and output pipe (fd_watch.h)
   Napi::FunctionReference child_ctor;
   std::unordered_set<PipeReader*> readers;
   Spawner* spawner = nullptr;  // created by the first spawn

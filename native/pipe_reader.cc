@@ -1,6 +1,7 @@
 #include "pipe_reader.h"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -32,13 +33,11 @@ PipeReader::PipeReader(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PipeRe
   self_ = Napi::Persistent(info.This().As<Napi::Object>());
   context_ = new Napi::AsyncContext(env, "sandproc:pipe", info.This().As<Napi::Object>());
   env.GetInstanceData<AddonData>()->readers.insert(this);
-  uv_loop_t* loop = nullptr;
-  napi_get_uv_event_loop(env, &loop);
-  poll_ = new uv_poll_t;
-  // uv_poll_init also makes the fd non-blocking (libuv >= 1.2.2), which the reads need.
-  uv_poll_init(loop, poll_, fd_);
-  poll_->data = this;
-  uv_poll_start(poll_, UV_READABLE | UV_DISCONNECT, OnReadable);
+  // The reads below need a non-blocking fd.
+  int on = 1;
+  ioctl(fd_, FIONBIO, &on);
+  watch_ = env.GetInstanceData<AddonData>()->watch;
+  watch_id_ = watch_->Add(fd_, EPOLLIN | EPOLLRDHUP, OnReadable, this);
   polling_ = true;
 }
 
@@ -47,9 +46,12 @@ PipeReader::~PipeReader() {
   delete context_;
 }
 
-void PipeReader::OnReadable(uv_poll_t* handle, int status, int events) {
-  auto* self = static_cast<PipeReader*>(handle->data);
-  if (self != nullptr) self->Read();
+void PipeReader::OnReadable(void* self) { static_cast<PipeReader*>(self)->Read(); }
+
+void PipeReader::StopWatching() {
+  if (watch_id_ == 0) return;
+  watch_->Remove(watch_id_, fd_);
+  watch_id_ = 0;
 }
 
 void PipeReader::Read() {
@@ -123,12 +125,7 @@ void PipeReader::Call(Napi::FunctionReference& fn, napi_value arg) {
 
 // Stops reading and closes the fd; notify: tell JS (EOF or a read error).
 void PipeReader::Finish(int err, bool notify) {
-  if (poll_ != nullptr) {
-    uv_poll_stop(poll_);
-    poll_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-    poll_ = nullptr;
-  }
+  StopWatching();
   if (fd_ >= 0) {
     close(fd_);
     fd_ = -1;
@@ -145,12 +142,7 @@ void PipeReader::Finish(int err, bool notify) {
 }
 
 void PipeReader::Detach() {
-  if (poll_ != nullptr) {
-    uv_poll_stop(poll_);
-    poll_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-    poll_ = nullptr;
-  }
+  StopWatching();
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
   on_data_.Reset();
@@ -159,24 +151,24 @@ void PipeReader::Detach() {
 }
 
 Napi::Value PipeReader::Pause(const Napi::CallbackInfo& info) {
-  if (poll_ != nullptr && polling_) uv_poll_stop(poll_);
+  if (watch_id_ != 0 && polling_) watch_->Pause(watch_id_, fd_);
   polling_ = false;
   return info.Env().Undefined();
 }
 
 Napi::Value PipeReader::Resume(const Napi::CallbackInfo& info) {
-  if (poll_ != nullptr && !polling_) uv_poll_start(poll_, UV_READABLE | UV_DISCONNECT, OnReadable);
+  if (watch_id_ != 0 && !polling_) watch_->Resume(watch_id_, fd_);
   polling_ = true;
   return info.Env().Undefined();
 }
 
 Napi::Value PipeReader::Ref(const Napi::CallbackInfo& info) {
-  if (poll_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+  if (watch_id_ != 0) watch_->SetRef(watch_id_, true);
   return info.Env().Undefined();
 }
 
 Napi::Value PipeReader::Unref(const Napi::CallbackInfo& info) {
-  if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+  if (watch_id_ != 0) watch_->SetRef(watch_id_, false);
   return info.Env().Undefined();
 }
 

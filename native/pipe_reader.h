@@ -6,6 +6,8 @@
 #include <napi.h>
 #include <uv.h>
 
+#include "fd_watch.h"
+
 namespace sandproc {
 
 class PipeReader : public Napi::ObjectWrap<PipeReader> {
@@ -25,14 +27,16 @@ class PipeReader : public Napi::ObjectWrap<PipeReader> {
   Napi::Value Unref(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
-  static void OnReadable(uv_poll_t* handle, int status, int events);
+  static void OnReadable(void* self);
+  void StopWatching();
   void Read();
   bool ReadTerminal(Napi::Env env);
   void Finish(int err, bool notify);
   void Call(Napi::FunctionReference& fn, napi_value arg);
 
   int fd_ = -1;
-  uv_poll_t* poll_ = nullptr;  // freed in its close callback
+  FdWatch* watch_ = nullptr;
+  uint64_t watch_id_ = 0;  // 0 once not watched
   bool polling_ = false;
   bool terminal_ = false;
   Napi::FunctionReference on_data_;

@@ -22,6 +22,7 @@ import { parseMemoryLimit } from './memory.js'
 import { parsePidsLimit } from './pids.js'
 import type { Placement } from './placement.js'
 import { DirPool } from './dir-pool.js'
+import { Housekeeping } from './housekeeping.js'
 import { detectFreezer, type FreezerDetection } from './freezer.js'
 import { ProcessCgroup } from './process.js'
 import type { V1Hierarchy } from './v1-hierarchy.js'
@@ -82,8 +83,9 @@ export class CgroupManager {
   private removing = 0
   private count = 0
   private closing: Promise<void> | null = null
-  /** A refill waiting for the end of this event-loop turn (refillSoon). */
-  private refillQueued: Promise<void> | null = null
+  /** A refill is queued in {@link housekeeping} (refillSoon). */
+  private refillQueued = false
+  private readonly housekeeping = new Housekeeping(() => this.held.size - this.removing === 1)
   private readonly controllers: Controllers | null
   private readonly freezer: FreezerDetection | null
 
@@ -168,7 +170,8 @@ export class CgroupManager {
       }
     }
     const cg = this.pool?.take() ?? ProcessCgroup.createSync(this.nextDir(), this.setup.mode)
-    // Topped up once this turn of the event loop is over, not here (see refillSoon).
+    this.housekeeping.spawnBegun()
+    // Topped up once this spawn is handed back, not here (see refillSoon).
     this.refillSoon()
     try {
       if (limit !== undefined) cg.setLimitSync(limit, opts.oomGroup ?? true)
@@ -177,12 +180,16 @@ export class CgroupManager {
       }
     } catch (err) {
       cg.destroySync()
+      this.housekeeping.spawnEnded()
       throw err
     }
     cg.freezerSite = this.freezer?.site ?? null
     this.held.add(cg)
+    cg.onHandedBack = () => this.housekeeping.spawnEnded()
+    cg.whenQuiet = () => new Promise((resolve) => this.housekeeping.later(resolve))
     cg.onRelease = () => {
       this.removing++
+      this.housekeeping.poke()
       return this.lone()
     }
     cg.onRemoved = () => {
@@ -252,29 +259,28 @@ export class CgroupManager {
 
   /** Resolves once the pool is filled (or filling stopped on an error); for tests and warm-up. */
   async prepared(): Promise<void> {
-    await this.refillQueued
+    this.housekeeping.flush()
     await this.pool?.settled()
   }
 
   /**
-   * The pool is topped up once the current turn of the event loop is over (`setImmediate`):
-   * a spawn taken from it is then already on its way, and the mkdir and the opens of the
-   * refill run while its child does, instead of between the clone and the start event.
+   * The pool is topped up on a turn of the event loop with no spawn between its clone and
+   * its hand-back (housekeeping.ts): after the spawn that took from it has had its start
+   * event, and, while that process runs alone, after its exit or the next spawn's
+   * hand-back.
    */
   private refillSoon(): void {
-    if (this.refillQueued !== null || this.pool === null) return
-    this.refillQueued = new Promise((resolve) =>
-      setImmediate(() => {
-        this.refillQueued = null
-        // A lone spawn's child is running now and this thread would only wait for it: the
-        // mkdir and the opens cost less here than a threadpool round trip, whose two
-        // wake-ups can each cost a time slice on a loaded machine (docs/performance.md).
-        // Under load (a burst) the refill stays in the background, off this thread.
-        if (this.lone()) this.pool?.refillOneSync()
-        this.pool?.refill()
-        resolve()
-      }),
-    )
+    if (this.refillQueued || this.pool === null) return
+    this.refillQueued = true
+    this.housekeeping.later(() => {
+      this.refillQueued = false
+      // A lone spawn's child is running now and this thread would only wait for it: the
+      // mkdir and the opens cost less here than a threadpool round trip, whose two
+      // wake-ups can each cost a time slice on a loaded machine (docs/performance.md).
+      // Under load (a burst) the refill stays in the background, off this thread.
+      if (this.lone()) this.pool?.refillOneSync()
+      this.pool?.refill()
+    }, true)
   }
 
   /** At most one process of this supervisor is running (the one just spawned). */

@@ -78,6 +78,11 @@ export class ProcessCgroup {
    * process running, and the rmdir may then run on this thread (see removeMemoryDir).
    */
   onRelease: () => boolean = () => false
+  /** Called once when the spawn that joins this cgroup is handed back to JS, or never will be. */
+  onHandedBack: () => void = () => {}
+  /** Resolves on a later turn with no spawn in flight (the manager's housekeeping). */
+  whenQuiet: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve))
+  private handedBack = false
   private released: Promise<void> | null = null
   private releaseStarted = false
   private fdsOpen = true
@@ -172,10 +177,17 @@ export class ProcessCgroup {
 
   /** The child has joined (or never will): the join fds are not needed any more. */
   closeJoinFds(): void {
+    this.endSpawn()
     this.limits?.closeJoinFds()
     if (!this.fdsOpen) return
     this.fdsOpen = false
     for (const fd of [this.procsFd, this.tasksFd, this.dirFd]) if (fd >= 0) fs.closeSync(fd)
+  }
+
+  private endSpawn(): void {
+    if (this.handedBack) return
+    this.handedBack = true
+    this.onHandedBack()
   }
 
   /** The tree's freezer, made on first use; null where there is none. */
@@ -253,6 +265,7 @@ export class ProcessCgroup {
   }
 
   private async remove(): Promise<void> {
+    this.endSpawn()
     // Once: a retry after a failed removal (the manager's close) is not counted again.
     const lone = this.releaseStarted ? false : this.onRelease()
     this.releaseStarted = true
@@ -279,12 +292,12 @@ export class ProcessCgroup {
         else await closeAsync(fd).catch(() => {})
       }
     }
-    // With no other process of the supervisor running, the rmdir waits for the end of
-    // this turn (the caller's next spawn is then on its way) and runs on this thread
-    // while that child runs: cheaper than a threadpool round trip (docs/performance.md).
-    // Busy (EBUSY) or failed, it falls back to the loop below.
+    // With no other process of the supervisor running, the rmdir waits for a turn with no
+    // spawn in flight (the caller's next spawn is then handed back) and runs on this
+    // thread while that child runs: cheaper than a threadpool round trip
+    // (docs/performance.md). Busy (EBUSY) or failed, it falls back to the loop below.
     if (lone) {
-      await new Promise((resolve) => setImmediate(resolve))
+      await this.whenQuiet()
       if (rmdirNow(this.path)) return this.onRemoved()
     }
     const deadline = Date.now() + RMDIR_BOUND_MS

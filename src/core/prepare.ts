@@ -76,38 +76,49 @@ export class ChildSpawner {
     const entries = base ? this.baseEnvp : envp(env)
     const block = base ? this.baseEnvBlock : envBlock(entries)
     const cgroup = this.acquireCgroup(limits)
-    this.binding.spawn(
-      {
-        command: req.command,
-        candidates: pathCandidates(req.command, env.PATH),
-        argv: [req.command, ...req.args],
-        ...(block === null ? { envp: entries } : { envp: [], envBlock: block }),
-        // A relative working_dir is relative to the base working dir, not to ours.
-        cwd: req.workingDir === undefined ? this.s.cwd : path.resolve(this.s.cwd, req.workingDir),
-        ...creds,
-        stdio: [0, 0, 0],
-        ...fields,
-        // Memory first (clone3 may place the child there), then only the hierarchies a limit needs.
-        cgroupJoins: cgroup === null ? [] : [cgroup.join, ...cgroup.extraJoins],
-        cgroupDirFd: cgroup?.dirFd ?? -1,
-        exitReads: cgroup?.exitReads ?? [],
-        pipeSize: this.s.pipeSize,
-        inline: this.inline,
-        jsThread: this.s.handover,
-      },
-      (err, spawned) => {
-        // The child has joined (or never will): holding these for its whole life
-        // would cost two or three fds a process.
-        cgroup?.closeJoinFds()
-        onQueued()
-        if (err !== null || spawned === undefined) {
-          cgroup?.release().catch(() => undefined)
-          return onSpawned(err)
-        }
-        onSpawned(null, { spawned, cgroup, user: creds === undefined ? ownUser() : { uid: creds.uid, gid: creds.gid } })
-      },
-      onExit,
-    )
+    try {
+      this.binding.spawn(
+        {
+          command: req.command,
+          candidates: pathCandidates(req.command, env.PATH),
+          argv: [req.command, ...req.args],
+          ...(block === null ? { envp: entries } : { envp: [], envBlock: block }),
+          // A relative working_dir is relative to the base working dir, not to ours.
+          cwd: req.workingDir === undefined ? this.s.cwd : path.resolve(this.s.cwd, req.workingDir),
+          ...creds,
+          stdio: [0, 0, 0],
+          ...fields,
+          // Memory first (clone3 may place the child there), then only the hierarchies a limit needs.
+          cgroupJoins: cgroup === null ? [] : [cgroup.join, ...cgroup.extraJoins],
+          cgroupDirFd: cgroup?.dirFd ?? -1,
+          exitReads: cgroup?.exitReads ?? [],
+          pipeSize: this.s.pipeSize,
+          inline: this.inline,
+          jsThread: this.s.handover,
+        },
+        (err, spawned) => {
+          // The child has joined (or never will): holding these for its whole life
+          // would cost two or three fds a process.
+          cgroup?.closeJoinFds()
+          onQueued()
+          if (err !== null || spawned === undefined) {
+            cgroup?.release().catch(() => undefined)
+            return onSpawned(err)
+          }
+          onSpawned(null, {
+            spawned,
+            cgroup,
+            user: creds === undefined ? ownUser() : { uid: creds.uid, gid: creds.gid },
+          })
+        },
+        onExit,
+      )
+    } catch (err) {
+      // Never spawned (a field the addon refused): its cgroup goes now.
+      cgroup?.closeJoinFds()
+      cgroup?.release().catch(() => undefined)
+      throw err
+    }
   }
 
   private acquireCgroup(limits: {
