@@ -8,10 +8,12 @@ import type { ProcessTable } from '../core/table.js'
 import { capture, settle } from './capture.js'
 import { checkLoads, execWithState } from './exec.js'
 import type { OldWatchdogs } from './guards.js'
+import type { HandoverState } from './state.js'
 
 export { takeHandoverState, HANDOVER_ENV, type HandoverState } from './state.js'
 export { adoptAll, type LogBounds } from './adopt.js'
 export { OldWatchdogs } from './guards.js'
+export { captureManaged, managedInBetween, resumeManaged, type ManagedRecord } from './managed-state.js'
 
 /** Options of `sup.handover()`. */
 export interface HandoverOptions {
@@ -37,6 +39,30 @@ export interface HandoverOptions {
   settleMs?: number
 }
 
+/** A layer above the core that hands its own state over (managed processes). */
+export interface HandoverLayer {
+  /** For each of its things between two states, a promise that resolves once it moved on. */
+  inBetween(): Promise<void>[]
+  /** Adds its records to `state`. Synchronous: called right before the execve. */
+  capture(state: HandoverState): void
+}
+
+/** Rounds of waiting for the core and a layer to be settled at once. */
+const LAYER_ROUNDS = 20
+
+/** Resolves once neither the core nor `layer` has anything in between. */
+async function settleAll(table: ProcessTable, layer: HandoverLayer | undefined, boundMs: number): Promise<void> {
+  for (let round = 0; ; round++) {
+    await settle(table, boundMs)
+    const waits = layer?.inBetween() ?? []
+    if (waits.length === 0) return
+    if (round === LAYER_ROUNDS) throw coded('managed processes kept changing state; try again', 'HANDOVER_BUSY')
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([Promise.all(waits), new Promise((resolve) => (timer = setTimeout(resolve, boundMs)))])
+    clearTimeout(timer)
+  }
+}
+
 /** Why a supervisor cannot hand over now; null when it can. */
 export type Refusal = { message: string; code: string } | null
 
@@ -49,6 +75,7 @@ export async function handOver(
   old: OldWatchdogs | undefined,
   refusal: () => Refusal,
   opts: HandoverOptions,
+  layer?: HandoverLayer,
 ): Promise<never> {
   const argv = opts.argv ?? [process.execPath, ...process.execArgv, ...process.argv.slice(1)]
   if (argv.length === 0) throw new TypeError('argv must name the program to execute')
@@ -57,9 +84,10 @@ export async function handOver(
   const check = opts.check ?? [process.execPath, '--check', argv[argv.length > 1 ? 1 : 0]]
   if (check !== false) await checkLoads(check)
   opts.onChecked?.()
-  await settle(table, opts.settleMs ?? 5000)
+  await settleAll(table, layer, opts.settleMs ?? 5000)
   const again = refusal()
   if (again !== null) throw coded(again.message, again.code)
   const { state, keepFds } = capture(table, table.native, old, opts.extra ?? null)
+  layer?.capture(state)
   return execWithState(table.native, argv, opts.env ?? process.env, [...keepFds, ...(opts.keepFds ?? [])], state)
 }
