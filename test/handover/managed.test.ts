@@ -3,11 +3,13 @@
  * left and the health state carry over, and what follows the swap is as before. The
  * library's half runs as a child program (an execve would replace the test runner).
  */
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { readSse } from '../helpers/server.js'
 
 type Managed = Record<string, unknown> & {
   pid: number
@@ -24,6 +26,16 @@ interface Phase {
   checked: Managed & { failures?: number; probesAfter?: number }
   waiting: Managed & { startedAt?: number }
   lines: string[]
+}
+
+function freePort(): Promise<number> {
+  const server = net.createServer()
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    }),
+  )
 }
 
 const FIXTURE = 'test/fixtures/handover/managed.ts'
@@ -115,5 +127,127 @@ describe('managed processes across sup.handover()', () => {
       consecutive_health_failures: 0,
     })
     expect(after.checked.pid).not.toBe(old.checked.pid)
+  }, 300_000)
+})
+
+const TOKEN = 'managed-handover-token-of-some-length'
+
+interface Served {
+  child: ChildProcess
+  url: string
+  /** Resolves with the next stderr line matching `re`. */
+  line(re: RegExp): Promise<string>
+}
+
+async function serve(): Promise<Served> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--token', TOKEN],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  )
+  let buf = ''
+  const waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = []
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    buf += d
+    let nl: number
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const l = buf.slice(0, nl)
+      buf = buf.slice(nl + 1)
+      for (const w of waiters.filter((w) => w.re.test(l))) {
+        waiters.splice(waiters.indexOf(w), 1)
+        w.resolve(l)
+      }
+    }
+  })
+  const line = (re: RegExp): Promise<string> => new Promise((resolve) => waiters.push({ re, resolve }))
+  const listening = await line(/listening on http/)
+  return { child, url: /(http:\/\/\S+)/.exec(listening)![1], line }
+}
+
+function api(s: Served, p: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${s.url}/api/v1${p}`, {
+    ...init,
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...init.headers },
+  })
+}
+
+async function infoOf(s: Served, key: string): Promise<Record<string, unknown> & { pid: number; managed: Managed }> {
+  return (await (await api(s, `/processes/${key}`)).json()) as Record<string, unknown> & {
+    pid: number
+    managed: Managed
+  }
+}
+
+/** Follows `key`'s output until a line is `line`. */
+async function untilLine(s: Served, key: string, line: string): Promise<void> {
+  const res = await api(s, `/processes/${key}/output/follow`)
+  await readSse(res, (r) =>
+    r.messages.some((m) => m.event === 'output' && (JSON.parse(m.data) as { line: string }).line === line),
+  )
+}
+
+describe('managed processes across sandproc serve SIGUSR2', () => {
+  it('shows the same pid, counts, health and stopped processes over HTTP, and goes on restarting', async () => {
+    const s = await serve()
+    try {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'managed-serve-'))
+      const port = await freePort()
+      // Fails twice, then serves: restart_count 2, then healthy.
+      const web = [
+        `const fs = require('fs'); const f = ${JSON.stringify(path.join(dir, 'count'))}`,
+        `const c = fs.existsSync(f) ? Number(fs.readFileSync(f, 'utf8')) : 0; fs.writeFileSync(f, String(c + 1))`,
+        `console.log('run ' + c); if (c < 2) process.exit(1)`,
+        `require('http').createServer((q, r) => r.end()).listen(${port}, '127.0.0.1')`,
+      ].join('\n')
+      const created = await api(s, '/processes', {
+        method: 'POST',
+        body: JSON.stringify({
+          command: process.execPath,
+          args: ['-e', web],
+          name: 'web',
+          restart: { policy: 'on_failure', initial_backoff_ms: 10 },
+          health_check: { type: 'http', port, initial_delay_ms: 100, interval_ms: 200 },
+        }),
+      })
+      expect(created.status).toBe(201)
+      // Stopped and retained: ran once, ended cleanly, nothing restarts it.
+      await api(s, '/processes', {
+        method: 'POST',
+        body: JSON.stringify({ command: 'true', name: 'done', restart: { policy: 'never' } }),
+      })
+      await untilLine(s, 'web', 'run 2')
+      while ((await infoOf(s, 'web')).managed.health_status !== 'healthy') await new Promise((r) => setTimeout(r, 50))
+      while ((await infoOf(s, 'done')).managed.status !== 'stopped') await new Promise((r) => setTimeout(r, 50))
+      const before = { web: await infoOf(s, 'web'), done: await infoOf(s, 'done') }
+      expect(before.web.managed).toMatchObject({ status: 'running', restart_count: 2, health_status: 'healthy' })
+
+      const outcome = Promise.race([s.line(/upgraded in place/), s.line(/handover failed/)])
+      s.child.kill('SIGUSR2')
+      expect(await outcome).toMatch(/upgraded in place, 1 process/)
+      await s.line(/listening on http/)
+      const after = { web: await infoOf(s, 'web'), done: await infoOf(s, 'done') }
+      expect(after.web.pid).toBe(before.web.pid)
+      expect(after.web.managed).toMatchObject({
+        status: 'running',
+        restart_count: 2,
+        health_status: 'healthy',
+        last_exit: before.web.managed.last_exit,
+      })
+      expect(after.done).toEqual(before.done)
+      const { processes } = (await (await api(s, '/processes')).json()) as { processes: Array<{ managed?: Managed }> }
+      expect(processes.filter((p) => p.managed !== undefined).map((p) => p.managed!.name)).toEqual(['web', 'done'])
+
+      // A kill after the swap: restarted by the policy, the count going on.
+      const sig = await api(s, '/processes/web/signal', { method: 'POST', body: JSON.stringify({ signal: 9 }) })
+      expect(sig.status).toBe(200)
+      await untilLine(s, 'web', 'run 3')
+      const again = await infoOf(s, 'web')
+      expect(again.pid).not.toBe(before.web.pid)
+      expect(again.managed).toMatchObject({ restart_count: 3, last_exit: { signal: 9 } })
+    } finally {
+      const exited = new Promise((r) => s.child.once('exit', r))
+      s.child.kill('SIGTERM')
+      await exited
+    }
   }, 300_000)
 })
