@@ -9,6 +9,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { Supervisor } from '../../src/index.js'
 import { readSse } from '../helpers/server.js'
 
 type Managed = Record<string, unknown> & {
@@ -26,6 +27,7 @@ interface Phase {
   checked: Managed & { failures?: number; probesAfter?: number }
   waiting: Managed & { startedAt?: number }
   lines: string[]
+  pastRun?: { running: boolean; signalled: boolean }
 }
 
 function freePort(): Promise<number> {
@@ -101,6 +103,7 @@ describe('managed processes across sup.handover()', () => {
     const [old, adopted, after] = phases
     expect(old.waiting).toMatchObject({ status: 'backing_off', restart_count: 0 })
     expect(adopted.waiting).toEqual(old.waiting)
+    expect(adopted.pastRun).toEqual({ running: false, signalled: false })
     const due = old.waiting.next_restart_at!
     // Due after the swap (the backoff outlasts it), so "at once" would be early.
     expect(due).toBeGreaterThan(adopted.adoptedAt)
@@ -128,6 +131,26 @@ describe('managed processes across sup.handover()', () => {
     })
     expect(after.checked.pid).not.toBe(old.checked.pid)
   }, 300_000)
+})
+
+describe('sup.handover() with a managed process in between two states', () => {
+  it('waits for a restart under way, then reads the state', async () => {
+    const sup = new Supervisor({ handover: true })
+    try {
+      const m = sup.start({ command: 'sleep', args: ['30'], name: 'moving' })
+      await m.started
+      let restarted = false
+      void m.restart().then(() => (restarted = true))
+      // The execve fails (nothing is replaced): it is reached only once the restart is over.
+      await expect(sup.handover({ check: false, argv: ['/nonexistent/sandproc'] })).rejects.toMatchObject({
+        code: 'HANDOVER_EXEC_FAILED',
+      })
+      expect(restarted).toBe(true)
+      expect(m.managedInfo()).toMatchObject({ status: 'running', restart_count: 1 })
+    } finally {
+      await sup.close()
+    }
+  })
 })
 
 const TOKEN = 'managed-handover-token-of-some-length'
