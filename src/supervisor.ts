@@ -232,8 +232,9 @@ export class Supervisor {
 
   /**
    * The other side of {@link handover}: when this program was started by a live upgrade,
-   * a supervisor holding the old one's processes, and the `extra` it handed over; null
-   * otherwise. `opts` are this supervisor's own (`handover` is forced on).
+   * a supervisor holding the old one's processes and managed processes (each going on
+   * where it stood: its run, counts, backoff and probes), and the `extra` it handed over;
+   * null otherwise. `opts` are this supervisor's own (`handover` is forced on).
    * @throws Error when a handover state is announced but cannot be read.
    */
   static adopt(opts: SupervisorOptions = {}): { supervisor: Supervisor; extra: unknown; swapMs: number } | null {

@@ -62,8 +62,9 @@ export function resumeManaged(
   // The swap's own time counts: the next probe comes when it would have in the old program.
   if (checker !== null) checker.nextProbeMs = Math.max(0, checker.nextProbeMs - transitMs)
   snapshot.ranMs += transitMs
+  // The current run is among the core's, even one that ended during the swap (its exit
+  // comes here); only a process between runs or stopped gets a stand-in.
   const adopted = r.runHandle === null ? undefined : runs.get(r.runHandle)
-  // A run that ended during the swap is adopted all the same (its exit comes here).
   const run = adopted ?? new PastRun(r.shown, r.encoding, native)
   return { opts: { request: r.request, spec: r.spec, log }, from: { snapshot, run } }
 }

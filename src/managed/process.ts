@@ -248,8 +248,9 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
     this.#startedMono = performance.now() - s.ranMs
     this.#health.resume(s.health)
     if (s.status === 'running') this.#listen(run)
-    // What was left of the backoff: the swap's own time counts.
-    if (s.nextRestartAt !== null) this.#scheduleRestart(Math.max(0, s.nextRestartAt - Date.now()), Date.now())
+    // What was left of the backoff, the swap's own time counted: due when it was.
+    const now = Date.now()
+    if (s.nextRestartAt !== null) this.#scheduleRestart(Math.max(0, s.nextRestartAt - now), now)
     this.#firstStarted({ handle: s.shown.handle, pid: s.shown.pid, started_at: s.shown.started_at })
     return run
   }
