@@ -140,7 +140,10 @@ describe('sup.handover() with a managed process in between two states', () => {
       const m = sup.start({ command: 'sleep', args: ['30'], name: 'moving' })
       await m.started
       let restarted = false
-      void m.restart().then(() => (restarted = true))
+      void m.restart().then(
+        () => (restarted = true),
+        () => undefined,
+      )
       // The execve fails (nothing is replaced): it is reached only once the restart is over.
       await expect(sup.handover({ check: false, argv: ['/nonexistent/sandproc'] })).rejects.toMatchObject({
         code: 'HANDOVER_EXEC_FAILED',
