@@ -5,10 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
-import net from 'node:net'
+import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { Supervisor } from '../../src/index.js'
 import { readSse } from '../helpers/server.js'
 
@@ -30,14 +30,17 @@ interface Phase {
   pastRun?: { running: boolean; signalled: boolean }
 }
 
-function freePort(): Promise<number> {
-  const server = net.createServer()
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    }),
-  )
+/**
+ * A health endpoint for the managed processes under test, in this process (up across any
+ * swap, however slowly a run starts): 500 while `failing` exists, else 200.
+ */
+async function healthEndpoint(failing: string): Promise<{ port: number; close: () => void }> {
+  const server = http.createServer((_req, res) => {
+    res.statusCode = fs.existsSync(failing) ? 500 : 200
+    res.end()
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { port: (server.address() as { port: number }).port, close: () => server.close() }
 }
 
 const FIXTURE = 'test/fixtures/handover/managed.ts'
@@ -70,9 +73,15 @@ async function loadMs(): Promise<number> {
 let result: Promise<{ phases: Phase[]; backoffMs: number }> | undefined
 function swapped(): Promise<{ phases: Phase[]; backoffMs: number }> {
   result ??= (async () => {
-    const backoffMs = Math.round(4 * (await loadMs()) + 2000)
+    // The swap is about one load of the fixture: the backoff outlasts it.
+    const backoffMs = Math.round(3 * (await loadMs()) + 2000)
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'managed-handover-'))
-    return { phases: await runFixture([dir, String(backoffMs)]), backoffMs }
+    const health = await healthEndpoint(path.join(dir, 'failing'))
+    try {
+      return { phases: await runFixture([dir, String(backoffMs), String(health.port)]), backoffMs }
+    } finally {
+      health.close()
+    }
   })()
   return result
 }
@@ -217,22 +226,19 @@ describe('managed processes across sandproc serve SIGUSR2', () => {
     const s = await serve()
     try {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'managed-serve-'))
-      const port = await freePort()
-      // Fails twice, then serves: restart_count 2, then healthy.
-      const web = [
-        `const fs = require('fs'); const f = ${JSON.stringify(path.join(dir, 'count'))}`,
-        `const c = fs.existsSync(f) ? Number(fs.readFileSync(f, 'utf8')) : 0; fs.writeFileSync(f, String(c + 1))`,
-        `console.log('run ' + c); if (c < 2) process.exit(1)`,
-        `require('http').createServer((q, r) => r.end()).listen(${port}, '127.0.0.1')`,
-      ].join('\n')
+      const health = await healthEndpoint(path.join(dir, 'failing'))
+      onTestFinished(() => health.close())
+      const count = path.join(dir, 'count')
+      // Fails twice, then runs: restart_count 2, then healthy.
+      const web = `c=$(cat ${count} 2>/dev/null || echo 0); echo $((c+1)) > ${count}; echo run $c; [ $c -ge 2 ] && exec sleep 300; exit 1`
       const created = await api(s, '/processes', {
         method: 'POST',
         body: JSON.stringify({
-          command: process.execPath,
-          args: ['-e', web],
+          command: 'sh',
+          args: ['-c', web],
           name: 'web',
           restart: { policy: 'on_failure', initial_backoff_ms: 10 },
-          health_check: { type: 'http', port, initial_delay_ms: 100, interval_ms: 200 },
+          health_check: { type: 'http', port: health.port, initial_delay_ms: 100, interval_ms: 200 },
         }),
       })
       expect(created.status).toBe(201)
