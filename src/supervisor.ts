@@ -16,7 +16,16 @@ import { isManagedRequest, managedSpec } from './managed/fields.js'
 import { ManagedProcess, type RunHost } from './managed/process.js'
 import { ManagedRegistry } from './managed/registry.js'
 import { PtySession, type PtyRequest } from './pty/index.js'
-import { adoptAll, handOver, takeHandoverState, type HandoverOptions, type OldWatchdogs } from './handover/index.js'
+import {
+  adoptAll,
+  captureManaged,
+  handOver,
+  managedInBetween,
+  resumeManaged,
+  takeHandoverState,
+  type HandoverOptions,
+  type OldWatchdogs,
+} from './handover/index.js'
 
 export type { Capabilities, SupervisorOptions, SupervisorObserver, HandoverOptions }
 
@@ -86,24 +95,30 @@ export class Supervisor {
       headBytes: this.#retainHeadBytes,
       lineOverhead: LINE_HEAP_OVERHEAD,
     })
-    const m = new ManagedProcess({ request, spec, host: this.#host, log })
-    const replaced = spec.name === null ? undefined : this.#registry.byName(spec.name)
+    return this.#keep(new ManagedProcess({ request, spec, host: this.#host, log }))
+  }
+
+  /** Registers `m` (by name, with its runs) and keeps it among the ended things once stopped. */
+  #keep(m: ManagedProcess): ManagedProcess {
+    const replaced = m.name === null ? undefined : this.#registry.byName(m.name)
     this.#registry.add(m)
     const table = this.#table
-    m.on('restart', (run, automatic) => table.observers.restarted(spec.name, run, automatic))
+    m.on('restart', (run, automatic) => table.observers.restarted(m.name, run, automatic))
     if (replaced !== undefined) table.unretain(replaced)
-    // A stopped managed process counts among the ended ones the retention bounds cover:
-    // forgotten oldest first past maxExited, its output inside retainTotalBytes.
-    m.on('status', ({ status }) => {
-      if (status !== 'stopped') return table.unretain(m)
-      table.retainEnded(m, {
-        bytes: m.log.bytes,
-        release: () => m.log.release(),
-        forget: () => this.#registry.forget(m),
-      })
-    })
+    m.on('status', ({ status }) => (status === 'stopped' ? this.#retainStopped(m) : table.unretain(m)))
     m.started.catch(() => table.unretain(m))
+    if (m.status === 'stopped') this.#retainStopped(m)
     return m
+  }
+
+  // A stopped managed process counts among the ended ones the retention bounds cover:
+  // forgotten oldest first past maxExited, its output inside retainTotalBytes.
+  #retainStopped(m: ManagedProcess): void {
+    this.#table.retainEnded(m, {
+      bytes: m.log.bytes,
+      release: () => m.log.release(),
+      forget: () => this.#registry.forget(m),
+    })
   }
 
   /**
@@ -201,26 +216,27 @@ export class Supervisor {
   /**
    * Live upgrade (docs/upgrade.md): re-executes the program from disk in the same pid and
    * hands it every running process (pidfd, pipes, cgroup, remaining timeout, retained
-   * output with its line ids); the new program takes them with {@link Supervisor.adopt}.
+   * output with its line ids) and every managed process (restart counts, the backoff
+   * left, health state, its log); the new program takes them with {@link Supervisor.adopt}.
+   * A managed process in the middle of a start, a restart or a stop is waited for first.
    * Never resolves; rejects, leaving everything as it was, with code `HANDOVER_REFUSED`
-   * (no `handover: true`, managed processes, terminals, a frozen process), `HANDOVER_CHECK_FAILED`,
+   * (no `handover: true`, terminals, a frozen process), `HANDOVER_CHECK_FAILED`,
    * `HANDOVER_BUSY` or `HANDOVER_EXEC_FAILED`.
    */
   handover(opts: HandoverOptions = {}): Promise<never> {
-    // A managed process's ended runs are its own, not plain processes of the table.
-    return handOver(
-      this.#table,
-      this.#old,
-      () => this.#refusal(),
-      opts,
-      (p) => this.managedOf(p) === undefined,
-    )
+    return handOver(this.#table, this.#old, () => this.#refusal(), opts, {
+      inBetween: () => managedInBetween(this.#registry.all()),
+      capture: (state) => (state.managed = captureManaged(this.#registry.all(), state)),
+      // A managed process's ended runs are its own (docs/upgrade.md), not plain processes of the table.
+      listed: (p) => this.managedOf(p) === undefined,
+    })
   }
 
   /**
    * The other side of {@link handover}: when this program was started by a live upgrade,
-   * a supervisor holding the old one's processes, and the `extra` it handed over; null
-   * otherwise. `opts` are this supervisor's own (`handover` is forced on).
+   * a supervisor holding the old one's processes and managed processes (each going on
+   * where it stood: its run, counts, backoff and probes), and the `extra` it handed over;
+   * null otherwise. `opts` are this supervisor's own (`handover` is forced on).
    * @throws Error when a handover state is announced but cannot be read.
    */
   static adopt(opts: SupervisorOptions = {}): { supervisor: Supervisor; extra: unknown; swapMs: number } | null {
@@ -228,7 +244,14 @@ export class Supervisor {
     if (state === null) return null
     const supervisor = new Supervisor({ ...opts, handover: true })
     const bounds = { retainBytes: supervisor.#retainBytes, retainHeadBytes: supervisor.#retainHeadBytes }
-    supervisor.#old = adoptAll(supervisor.#table, state, bounds).old
+    const { old, processes } = adoptAll(supervisor.#table, state, bounds)
+    supervisor.#old = old
+    const runs = new Map(processes.map((p) => [p.handle, p]))
+    const transitMs = Math.max(0, Date.now() - state.capturedAt)
+    for (const r of state.managed ?? []) {
+      const { opts: o, from } = resumeManaged(r, runs, supervisor.#table.native, bounds, transitMs)
+      supervisor.#keep(new ManagedProcess({ ...o, host: supervisor.#host }, from))
+    }
     return { supervisor, extra: state.extra, swapMs: Date.now() - state.capturedAt }
   }
 
@@ -236,8 +259,6 @@ export class Supervisor {
     const refused = (message: string): { message: string; code: string } => ({ message, code: 'HANDOVER_REFUSED' })
     if (!this.#handover) return refused('the supervisor was made without handover: true')
     if (this.#closing || this.#table.handoverView.closed) return refused('the supervisor is closing')
-    if (this.#registry.all().some((m) => m.status !== 'stopped'))
-      return refused('managed processes cannot be handed over yet')
     if (this.#table.handoverView.others > 0) return refused('PTY sessions cannot be handed over yet')
     // A frozen tree's freezer and stopped clocks are not in the state file (docs/freeze.md).
     const frozen = this.#table.handoverView.running.find((p) => p.frozen)

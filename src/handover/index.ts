@@ -9,10 +9,12 @@ import type { ProcessTable } from '../core/table.js'
 import { capture, settle } from './capture.js'
 import { checkLoads, execWithState } from './exec.js'
 import type { OldWatchdogs } from './guards.js'
+import type { HandoverState } from './state.js'
 
 export { takeHandoverState, HANDOVER_ENV, type HandoverState } from './state.js'
 export { adoptAll, type LogBounds } from './adopt.js'
 export { OldWatchdogs } from './guards.js'
+export { captureManaged, managedInBetween, resumeManaged, type ManagedRecord } from './managed-state.js'
 
 /** Options of `sup.handover()`. */
 export interface HandoverOptions {
@@ -49,6 +51,32 @@ export interface HandoverOptions {
   settleMs?: number
 }
 
+/** A layer above the core that hands its own state over (managed processes). */
+export interface HandoverLayer {
+  /** For each of its things between two states, a promise that resolves once it moved on. */
+  inBetween(): Promise<void>[]
+  /** Adds its records to `state`. Synchronous: called right before the execve. */
+  capture(state: HandoverState): void
+  /** Which exited processes of the table are plain ones, the table's to hand over; default all. */
+  listed?: (p: SupervisedProcess) => boolean
+}
+
+/** Rounds of waiting for the core and a layer to be settled at once. */
+const LAYER_ROUNDS = 20
+
+/** Resolves once neither the core nor `layer` has anything in between. */
+async function settleAll(table: ProcessTable, layer: HandoverLayer | undefined, boundMs: number): Promise<void> {
+  for (let round = 0; ; round++) {
+    await settle(table, boundMs)
+    const waits = layer?.inBetween() ?? []
+    if (waits.length === 0) return
+    if (round === LAYER_ROUNDS) throw coded('managed processes kept changing state; try again', 'HANDOVER_BUSY')
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([Promise.all(waits), new Promise((resolve) => (timer = setTimeout(resolve, boundMs)))])
+    clearTimeout(timer)
+  }
+}
+
 /** Why a supervisor cannot hand over now; null when it can. */
 export type Refusal = { message: string; code: string } | null
 
@@ -62,7 +90,7 @@ export async function handOver(
   old: OldWatchdogs | undefined,
   refusal: () => Refusal,
   opts: HandoverOptions,
-  listed?: (p: SupervisedProcess) => boolean,
+  layer?: HandoverLayer,
 ): Promise<never> {
   const argv = opts.argv ?? [process.execPath, ...process.execArgv, ...process.argv.slice(1)]
   if (argv.length === 0) throw new TypeError('argv must name the program to execute')
@@ -72,12 +100,13 @@ export async function handOver(
   if (check !== false) await checkLoads(check)
   opts.onChecked?.()
   await opts.quiesce?.()
-  await settle(table, opts.settleMs ?? 5000)
+  await settleAll(table, layer, opts.settleMs ?? 5000)
   const again = refusal()
   if (again !== null) throw coded(again.message, again.code)
   const more = opts.onCapture?.() ?? {}
   const extra = 'extra' in more ? more.extra : opts.extra
-  const { state, keepFds } = capture(table, table.native, old, extra ?? null, listed)
+  const { state, keepFds } = capture(table, table.native, old, extra ?? null, layer?.listed)
+  layer?.capture(state)
   const keep = [...keepFds, ...(opts.keepFds ?? []), ...(more.keepFds ?? [])]
   return execWithState(table.native, argv, opts.env ?? process.env, keep, state)
 }

@@ -6,6 +6,7 @@ import fs from 'node:fs'
 
 import type { Ending } from '../core/ending.js'
 import type { ExitEvent, OutputEncoding, OutputEvent, StreamName } from '../types.js'
+import type { ManagedRecord } from './managed-state.js'
 
 /** The environment variable that names the memfd. */
 export const HANDOVER_ENV = 'SANDPROC_HANDOVER'
@@ -97,6 +98,8 @@ export interface HandoverState {
   processes: ProcessRecord[]
   /** Exited processes still listed, oldest first (absent from an older program). */
   ended?: EndedRecord[]
+  /** Managed processes, oldest first; their running runs are among `processes`. */
+  managed?: ManagedRecord[]
   /** What the embedder handed over besides (`sandproc serve`: its listening socket, its token). */
   extra: unknown
 }

@@ -17,6 +17,14 @@ export interface ProbeReport {
   verdict: 'healthy' | 'unhealthy' | null
 }
 
+/** Where a checker stands, for a live upgrade (docs/upgrade.md). */
+export interface CheckerState {
+  failures: number
+  healthy: boolean
+  /** Until the next probe, ms; 0 while one is in flight (the new program probes at once). */
+  nextProbeMs: number
+}
+
 export class HealthChecker {
   readonly #check: HealthSettings
   readonly #onReport: (r: ProbeReport) => void
@@ -26,12 +34,25 @@ export class HealthChecker {
   #healthy = false
   #stopped = false
   #probing: Promise<void> | null = null
+  /** When the next probe is due (performance.now()). */
+  #dueAt = 0
 
-  /** Starts probing at once (the run has just started). */
-  constructor(check: HealthSettings, onReport: (r: ProbeReport) => void) {
+  /**
+   * Starts probing (the run has just started), or, with `from`, goes on where a checker
+   * of the old program stood.
+   */
+  constructor(check: HealthSettings, onReport: (r: ProbeReport) => void, from?: CheckerState) {
     this.#check = check
     this.#onReport = onReport
-    this.#schedule(check.initial_delay_ms)
+    this.#failures = from?.failures ?? 0
+    this.#healthy = from?.healthy ?? false
+    this.#schedule(from?.nextProbeMs ?? check.initial_delay_ms)
+  }
+
+  /** Where it stands now. */
+  get state(): CheckerState {
+    const nextProbeMs = this.#timer === null ? 0 : Math.max(0, this.#dueAt - performance.now())
+    return { failures: this.#failures, healthy: this.#healthy, nextProbeMs }
   }
 
   /** Cancels the next probe and aborts one in flight; resolves once its socket is closed. */
@@ -44,6 +65,7 @@ export class HealthChecker {
   }
 
   #schedule(ms: number): void {
+    this.#dueAt = performance.now() + ms
     this.#timer = setTimeout(() => {
       this.#timer = null
       this.#probing = this.#probe()

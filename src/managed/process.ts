@@ -21,6 +21,7 @@ import { PendingRestart } from './pending-restart.js'
 import { nextStep } from './policy.js'
 import { RunHealth } from './run-health.js'
 import { endGracefully, OpQueue, settled } from './runs.js'
+import type { ManagedSnapshot } from './snapshot.js'
 
 /** What a managed process needs from its supervisor. */
 export interface RunHost {
@@ -37,6 +38,13 @@ export interface ManagedOptions {
   spec: ManagedSpec
   host: RunHost
   log: OutputLog
+}
+
+/** What the new program of a live upgrade rebuilds a managed process from (docs/upgrade.md). */
+export interface Resumed {
+  snapshot: ManagedSnapshot
+  /** The adopted current run while `running`; else a stand-in of the last run shown. */
+  run: SupervisedProcess
 }
 
 const noop = (): void => {}
@@ -80,14 +88,15 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
   #firstStarted!: (ev: StartEvent) => void
   #firstFailed!: (err: CodedError) => void
 
-  constructor(opts: ManagedOptions) {
+  /** Starts the first run; with `from`, goes on as the old program of a live upgrade left it. */
+  constructor(opts: ManagedOptions, from?: Resumed) {
     super()
     this.#req = opts.request
     this.#spec = opts.spec
     this.#host = opts.host
     this.log = opts.log
     this.name = opts.spec.name
-    this.id = opts.spec.name ?? randomUUID()
+    this.id = from?.snapshot.id ?? opts.spec.name ?? randomUUID()
     this.#health = new RunHealth(opts.spec.healthCheck, {
       onChange: (c) => this.emit('health', c),
       onProbe: (ev) => this.emit('probe', ev),
@@ -96,7 +105,7 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
     })
     this.started = new Promise((res, rej) => ((this.#firstStarted = res), (this.#firstFailed = rej)))
     this.started.catch(noop)
-    this.#run = this.#spawn()
+    this.#run = from === undefined ? this.#spawn() : this.#resume(from)
   }
 
   get status(): ManagedStatus {
@@ -193,6 +202,59 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
     }
   }
 
+  /**
+   * What a live upgrade carries (docs/upgrade.md); null while it is between two states
+   * a snapshot cannot describe: a run starting or being ended, a restart or DELETE under way.
+   */
+  handoverSnapshot(): ManagedSnapshot | null {
+    const status = this.#status
+    const ending = this.#ending.has(this.#run)
+    if (this.#ops.busy || status === 'starting' || this.#shown === null || (status === 'running' && ending)) return null
+    return {
+      id: this.id,
+      request: this.#req,
+      spec: this.#spec,
+      status,
+      restartCount: this.#restartCount,
+      automatic: this.#automatic,
+      consecutive: this.#consecutive,
+      lastExit: this.#lastExit,
+      lastError: this.#lastError,
+      shown: this.#shown.info(),
+      encoding: this.#shown.encoding,
+      runHandle: status === 'running' ? this.#run.handle : null,
+      ranMs: performance.now() - this.#startedMono,
+      nextRestartAt: this.#pending.nextRestartAt,
+      health: this.#health.state,
+    }
+  }
+
+  /** Resolves once what keeps {@link handoverSnapshot} null has moved on (it may be null again). */
+  moved(): Promise<void> {
+    const run = this.#run
+    const ending = this.#ending.has(run) ? settled(run) : null
+    const starting = this.#status === 'starting' ? run.started.then(noop, noop) : null
+    return Promise.all([this.#ops.idle(), ending, starting]).then(noop)
+  }
+
+  #resume({ snapshot: s, run }: Resumed): SupervisedProcess {
+    this.#status = s.status
+    this.#restartCount = s.restartCount
+    this.#automatic = s.automatic
+    this.#consecutive = s.consecutive
+    this.#lastExit = s.lastExit
+    this.#lastError = s.lastError
+    this.#shown = run
+    this.#startedMono = performance.now() - s.ranMs
+    this.#health.resume(s.health)
+    if (s.status === 'running') this.#listen(run)
+    // What was left of the backoff, the swap's own time counted: due when it was.
+    const now = Date.now()
+    if (s.nextRestartAt !== null) this.#scheduleRestart(Math.max(0, s.nextRestartAt - now), now)
+    this.#firstStarted({ handle: s.shown.handle, pid: s.shown.pid, started_at: s.shown.started_at })
+    return run
+  }
+
   #live(): boolean {
     return (this.#status === 'starting' || this.#status === 'running') && this.#run.running
   }
@@ -212,11 +274,15 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
     this.#run = run
     this.log.reopen()
     this.#setStatus('starting')
+    this.#listen(run)
+    return run
+  }
+
+  #listen(run: SupervisedProcess): void {
     run.on('output', this.#onOutput)
     run.on('start', (ev) => this.#onStart(run, ev))
     run.on('exit', (ev) => this.#onExit(run, ev))
     run.on('error', (err) => this.#onSpawnError(run, err as CodedError))
-    return run
   }
 
   #onOutput = (ev: OutputEvent): void => {
@@ -281,17 +347,22 @@ export class ManagedProcess extends EventEmitter<ManagedEvents> {
     }
     const { attempt, delayMs } = step
     this.#consecutive = attempt
-    const epoch = this.#epoch
     const at = Date.now()
-    const due = this.#pending.schedule(delayMs, at, () => {
+    const due = this.#scheduleRestart(delayMs, at)
+    this.#setStatus('backing_off')
+    this.emit('scheduled', { attempt, delay_ms: delayMs, next_restart_at: due, at })
+  }
+
+  /** The automatic restart `delayMs` from `at`; returns when it is due. */
+  #scheduleRestart(delayMs: number, at: number): number {
+    const epoch = this.#epoch
+    return this.#pending.schedule(delayMs, at, () => {
       // DELETE, restart or close since then: this restart is not theirs to make.
       if (epoch !== this.#epoch || this.#status !== 'backing_off' || this.#host.closing) return
       this.#automatic++
       this.#restartCount++
       this.emit('restart', this.#spawn(), true)
     })
-    this.#setStatus('backing_off')
-    this.emit('scheduled', { attempt, delay_ms: delayMs, next_restart_at: due, at })
   }
 
   #toStopped(): void {

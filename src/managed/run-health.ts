@@ -6,7 +6,15 @@
 import type { HealthStatus } from '../types.js'
 import type { HealthChange, ProbeEvent } from './events.js'
 import type { HealthSettings } from './fields.js'
-import { HealthChecker, type ProbeReport } from './health.js'
+import { HealthChecker, type CheckerState, type ProbeReport } from './health.js'
+
+/** The health of a managed process as a live upgrade carries it (docs/upgrade.md). */
+export interface HealthState {
+  status: HealthStatus
+  failures: number
+  /** The current run's checker; null when none probes (no check, or between runs). */
+  checker: CheckerState | null
+}
 
 export interface RunHealthHooks {
   onChange: (change: HealthChange) => void
@@ -34,6 +42,19 @@ export class RunHealth {
 
   get failures(): number {
     return this.#failures
+  }
+
+  get state(): HealthState {
+    return { status: this.#status, failures: this.#failures, checker: this.#checker?.state ?? null }
+  }
+
+  /** Takes over the old program's state, silently; probing goes on where it stood. */
+  resume(s: HealthState): void {
+    this.#status = s.status
+    this.#failures = s.failures
+    if (this.#check !== null && s.checker !== null) {
+      this.#checker = new HealthChecker(this.#check, this.#onReport, s.checker)
+    }
   }
 
   /** A run started: `starting`, zero failures, and (unless `probe` is false) probes. */

@@ -39,6 +39,11 @@ export class OpQueue {
     return this.#pending > 0
   }
 
+  /** Resolves once every operation queued so far has finished (and `busy` says so). */
+  idle(): Promise<void> {
+    return this.#tail
+  }
+
   run<T>(op: () => Promise<T>): Promise<T> {
     const result = this.#pending === 0 ? op() : this.#tail.then(op)
     this.#pending++
