@@ -3,7 +3,7 @@
  * left and the health state carry over, and what follows the swap is as before. The
  * library's half runs as a child program (an execve would replace the test runner).
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
@@ -11,6 +11,7 @@ import path from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { Supervisor } from '../../src/index.js'
 import { readSse } from '../helpers/server.js'
+import { api, serve, type Served } from '../helpers/served.js'
 
 type Managed = Record<string, unknown> & {
   pid: number
@@ -165,47 +166,6 @@ describe('sup.handover() with a managed process in between two states', () => {
   })
 })
 
-const TOKEN = 'managed-handover-token-of-some-length'
-
-interface Served {
-  child: ChildProcess
-  url: string
-  /** Resolves with the next stderr line matching `re`. */
-  line(re: RegExp): Promise<string>
-}
-
-async function serve(): Promise<Served> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--token', TOKEN],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  )
-  let buf = ''
-  const waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = []
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    buf += d
-    let nl: number
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const l = buf.slice(0, nl)
-      buf = buf.slice(nl + 1)
-      for (const w of waiters.filter((w) => w.re.test(l))) {
-        waiters.splice(waiters.indexOf(w), 1)
-        w.resolve(l)
-      }
-    }
-  })
-  const line = (re: RegExp): Promise<string> => new Promise((resolve) => waiters.push({ re, resolve }))
-  const listening = await line(/listening on http/)
-  return { child, url: /(http:\/\/\S+)/.exec(listening)![1], line }
-}
-
-function api(s: Served, p: string, init: RequestInit = {}): Promise<Response> {
-  return fetch(`${s.url}/api/v1${p}`, {
-    ...init,
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...init.headers },
-  })
-}
-
 async function infoOf(s: Served, key: string): Promise<Record<string, unknown> & { pid: number; managed: Managed }> {
   return (await (await api(s, `/processes/${key}`)).json()) as Record<string, unknown> & {
     pid: number
@@ -224,62 +184,56 @@ async function untilLine(s: Served, key: string, line: string): Promise<void> {
 describe('managed processes across sandproc serve SIGUSR2', () => {
   it('shows the same pid, counts, health and stopped processes over HTTP, and goes on restarting', async () => {
     const s = await serve()
-    try {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'managed-serve-'))
-      const health = await healthEndpoint(path.join(dir, 'failing'))
-      onTestFinished(() => health.close())
-      const count = path.join(dir, 'count')
-      // Fails twice, then runs: restart_count 2, then healthy.
-      const web = `c=$(cat ${count} 2>/dev/null || echo 0); echo $((c+1)) > ${count}; echo run $c; [ $c -ge 2 ] && exec sleep 300; exit 1`
-      const created = await api(s, '/processes', {
-        method: 'POST',
-        body: JSON.stringify({
-          command: 'sh',
-          args: ['-c', web],
-          name: 'web',
-          restart: { policy: 'on_failure', initial_backoff_ms: 10 },
-          health_check: { type: 'http', port: health.port, initial_delay_ms: 100, interval_ms: 200 },
-        }),
-      })
-      expect(created.status).toBe(201)
-      // Stopped and retained: ran once, ended cleanly, nothing restarts it.
-      await api(s, '/processes', {
-        method: 'POST',
-        body: JSON.stringify({ command: 'true', name: 'done', restart: { policy: 'never' } }),
-      })
-      await untilLine(s, 'web', 'run 2')
-      while ((await infoOf(s, 'web')).managed.health_status !== 'healthy') await new Promise((r) => setTimeout(r, 50))
-      while ((await infoOf(s, 'done')).managed.status !== 'stopped') await new Promise((r) => setTimeout(r, 50))
-      const before = { web: await infoOf(s, 'web'), done: await infoOf(s, 'done') }
-      expect(before.web.managed).toMatchObject({ status: 'running', restart_count: 2, health_status: 'healthy' })
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'managed-serve-'))
+    const health = await healthEndpoint(path.join(dir, 'failing'))
+    onTestFinished(() => health.close())
+    const count = path.join(dir, 'count')
+    // Fails twice, then runs: restart_count 2, then healthy.
+    const web = `c=$(cat ${count} 2>/dev/null || echo 0); echo $((c+1)) > ${count}; echo run $c; [ $c -ge 2 ] && exec sleep 300; exit 1`
+    const created = await api(s, '/processes', {
+      method: 'POST',
+      body: JSON.stringify({
+        command: 'sh',
+        args: ['-c', web],
+        name: 'web',
+        restart: { policy: 'on_failure', initial_backoff_ms: 10 },
+        health_check: { type: 'http', port: health.port, initial_delay_ms: 100, interval_ms: 200 },
+      }),
+    })
+    expect(created.status).toBe(201)
+    // Stopped and retained: ran once, ended cleanly, nothing restarts it.
+    await api(s, '/processes', {
+      method: 'POST',
+      body: JSON.stringify({ command: 'true', name: 'done', restart: { policy: 'never' } }),
+    })
+    await untilLine(s, 'web', 'run 2')
+    while ((await infoOf(s, 'web')).managed.health_status !== 'healthy') await new Promise((r) => setTimeout(r, 50))
+    while ((await infoOf(s, 'done')).managed.status !== 'stopped') await new Promise((r) => setTimeout(r, 50))
+    const before = { web: await infoOf(s, 'web'), done: await infoOf(s, 'done') }
+    expect(before.web.managed).toMatchObject({ status: 'running', restart_count: 2, health_status: 'healthy' })
 
-      const outcome = Promise.race([s.line(/upgraded in place/), s.line(/handover failed/)])
-      s.child.kill('SIGUSR2')
-      expect(await outcome).toMatch(/upgraded in place, 1 process/)
-      await s.line(/listening on http/)
-      const after = { web: await infoOf(s, 'web'), done: await infoOf(s, 'done') }
-      expect(after.web.pid).toBe(before.web.pid)
-      expect(after.web.managed).toMatchObject({
-        status: 'running',
-        restart_count: 2,
-        health_status: 'healthy',
-        last_exit: before.web.managed.last_exit,
-      })
-      expect(after.done).toEqual(before.done)
-      const { processes } = (await (await api(s, '/processes')).json()) as { processes: Array<{ managed?: Managed }> }
-      expect(processes.filter((p) => p.managed !== undefined).map((p) => p.managed!.name)).toEqual(['web', 'done'])
+    const outcome = Promise.race([s.line(/upgraded in place/), s.line(/handover failed/)])
+    s.child.kill('SIGUSR2')
+    expect(await outcome).toMatch(/upgraded in place, 1 process/)
+    await s.line(/listening on http/)
+    const after = { web: await infoOf(s, 'web'), done: await infoOf(s, 'done') }
+    expect(after.web.pid).toBe(before.web.pid)
+    expect(after.web.managed).toMatchObject({
+      status: 'running',
+      restart_count: 2,
+      health_status: 'healthy',
+      last_exit: before.web.managed.last_exit,
+    })
+    expect(after.done).toEqual(before.done)
+    const { processes } = (await (await api(s, '/processes')).json()) as { processes: Array<{ managed?: Managed }> }
+    expect(processes.filter((p) => p.managed !== undefined).map((p) => p.managed!.name)).toEqual(['web', 'done'])
 
-      // A kill after the swap: restarted by the policy, the count going on.
-      const sig = await api(s, '/processes/web/signal', { method: 'POST', body: JSON.stringify({ signal: 9 }) })
-      expect(sig.status).toBe(200)
-      await untilLine(s, 'web', 'run 3')
-      const again = await infoOf(s, 'web')
-      expect(again.pid).not.toBe(before.web.pid)
-      expect(again.managed).toMatchObject({ restart_count: 3, last_exit: { signal: 9 } })
-    } finally {
-      const exited = new Promise((r) => s.child.once('exit', r))
-      s.child.kill('SIGTERM')
-      await exited
-    }
+    // A kill after the swap: restarted by the policy, the count going on.
+    const sig = await api(s, '/processes/web/signal', { method: 'POST', body: JSON.stringify({ signal: 9 }) })
+    expect(sig.status).toBe(200)
+    await untilLine(s, 'web', 'run 3')
+    const again = await infoOf(s, 'web')
+    expect(again.pid).not.toBe(before.web.pid)
+    expect(again.managed).toMatchObject({ restart_count: 3, last_exit: { signal: 9 } })
   }, 300_000)
 })
