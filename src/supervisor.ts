@@ -36,6 +36,8 @@ export class Supervisor {
   readonly #handover: boolean
   /** The old servers' watchdogs, after a live upgrade. */
   #old: OldWatchdogs | undefined
+  /** PTY sessions until their exit is delivered: what a live upgrade hands over. */
+  readonly #ptys = new Set<PtySession>()
 
   constructor(opts: SupervisorOptions = {}) {
     this.#table = new ProcessTable(opts)
@@ -113,7 +115,13 @@ export class Supervisor {
    * `started`/`exited` and emit `error`.
    */
   pty(req: PtyRequest): PtySession {
-    return new PtySession(this.#table, req)
+    return this.#keepPty(new PtySession(this.#table, req))
+  }
+
+  #keepPty(session: PtySession): PtySession {
+    this.#ptys.add(session)
+    void session.child.ended.then(() => this.#ptys.delete(session))
+    return session
   }
 
   /** The managed process holding `name`. */
@@ -203,26 +211,36 @@ export class Supervisor {
    * hands it every running process (pidfd, pipes, cgroup, remaining timeout, retained
    * output with its line ids); the new program takes them with {@link Supervisor.adopt}.
    * Never resolves; rejects, leaving everything as it was, with code `HANDOVER_REFUSED`
-   * (no `handover: true`, managed processes, terminals, a frozen process), `HANDOVER_CHECK_FAILED`,
+   * (no `handover: true`, managed processes, a frozen process), `HANDOVER_CHECK_FAILED`,
    * `HANDOVER_BUSY` or `HANDOVER_EXEC_FAILED`.
    */
   handover(opts: HandoverOptions = {}): Promise<never> {
-    return handOver(this.#table, this.#old, () => this.#refusal(), opts)
+    return handOver(
+      this.#table,
+      this.#old,
+      () => this.#refusal(),
+      opts,
+      () => [...this.#ptys],
+    )
   }
 
   /**
    * The other side of {@link handover}: when this program was started by a live upgrade,
-   * a supervisor holding the old one's processes, and the `extra` it handed over; null
-   * otherwise. `opts` are this supervisor's own (`handover` is forced on).
+   * a supervisor holding the old one's processes, its running PTY sessions (`ptys`, in
+   * the order they were made), and the `extra` it handed over; null otherwise. `opts` are this supervisor's own (`handover` is forced on).
    * @throws Error when a handover state is announced but cannot be read.
    */
-  static adopt(opts: SupervisorOptions = {}): { supervisor: Supervisor; extra: unknown; swapMs: number } | null {
+  static adopt(
+    opts: SupervisorOptions = {},
+  ): { supervisor: Supervisor; extra: unknown; swapMs: number; ptys: PtySession[] } | null {
     const state = takeHandoverState()
     if (state === null) return null
     const supervisor = new Supervisor({ ...opts, handover: true })
     const bounds = { retainBytes: supervisor.#retainBytes, retainHeadBytes: supervisor.#retainHeadBytes }
-    supervisor.#old = adoptAll(supervisor.#table, state, bounds).old
-    return { supervisor, extra: state.extra, swapMs: Date.now() - state.capturedAt }
+    const adopted = adoptAll(supervisor.#table, state, bounds)
+    supervisor.#old = adopted.old
+    const ptys = adopted.ptys.map((s) => supervisor.#keepPty(s))
+    return { supervisor, extra: state.extra, swapMs: Date.now() - state.capturedAt, ptys }
   }
 
   #refusal(): { message: string; code: string } | null {
@@ -231,7 +249,6 @@ export class Supervisor {
     if (this.#closing || this.#table.handoverView.closed) return refused('the supervisor is closing')
     if (this.#registry.all().some((m) => m.status !== 'stopped'))
       return refused('managed processes cannot be handed over yet')
-    if (this.#table.handoverView.others > 0) return refused('PTY sessions cannot be handed over yet')
     // A frozen tree's freezer and stopped clocks are not in the state file (docs/freeze.md).
     const frozen = this.#table.handoverView.running.find((p) => p.frozen)
     if (frozen !== undefined) return refused(`process ${frozen.pid} is frozen: thaw it first`)

@@ -12,7 +12,9 @@ import type { Child } from '../core/child.js'
 import type { SupervisedProcess } from '../core/process.js'
 import type { ProcessTable } from '../core/table.js'
 import type { NativeBinding } from '../native.js'
+import type { PtySession } from '../pty/index.js'
 import { logRecord } from './log-state.js'
+import { capturePtys, ptysInBetween } from './pty-state.js'
 import type { OldWatchdogs } from './guards.js'
 import { STATE_VERSION, type HandoverState, type ProcessRecord } from './state.js'
 
@@ -48,15 +50,16 @@ function launched(c: Child): Promise<void> {
  * Resolves once no process of `table` is in between, waiting for each at most `boundMs`.
  * @throws Error with code `HANDOVER_BUSY` when processes keep arriving in between.
  */
-export async function settle(table: ProcessTable, boundMs: number): Promise<void> {
+export async function settle(table: ProcessTable, boundMs: number, ptys: () => PtySession[]): Promise<void> {
   for (let round = 0; round < SETTLE_ROUNDS; round++) {
     const view = table.handoverView
     const draining = view.running.filter(inBetween)
-    if (view.pending.length === 0 && draining.length === 0) return
+    const terminals = ptysInBetween(ptys())
+    if (view.pending.length === 0 && draining.length === 0 && terminals.length === 0) return
     let timer: NodeJS.Timeout | undefined
     const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, boundMs)))
     await Promise.race([
-      Promise.all([...view.pending.map(launched), ...draining.map((p) => p.exited.then(noop, noop))]),
+      Promise.all([...view.pending.map(launched), ...draining.map((p) => p.exited.then(noop, noop)), ...terminals]),
       bound,
     ])
     clearTimeout(timer)
@@ -64,12 +67,17 @@ export async function settle(table: ProcessTable, boundMs: number): Promise<void
   throw coded('processes kept starting or ending during the handover; try again', 'HANDOVER_BUSY')
 }
 
-/** The state and the fds to keep open across the execve. Synchronous: call right before it. */
+/**
+ * The state and the fds to keep open across the execve. Synchronous: call right before
+ * it. `extra`, when a function, is called here, last, so that what it reads (a server's
+ * PTY scrollback) is complete.
+ */
 export function capture(
   table: ProcessTable,
   native: NativeBinding,
   old: OldWatchdogs | undefined,
   extra: unknown,
+  ptys: PtySession[],
 ): { state: HandoverState; keepFds: number[] } {
   const view = table.handoverView
   const guards = old?.handover(native) ?? { records: [], indexOf: () => null }
@@ -113,6 +121,9 @@ export function capture(
     })
     keepFds.push(h.pidfd, ...h.fds.filter((fd) => fd >= 0))
   }
+  const ownIndex = own === null ? null : watchdogs.length - 1
+  const terminals = capturePtys(ptys, (s) => guards.indexOf(s) ?? ownIndex)
+  keepFds.push(...terminals.keepFds)
   const state: HandoverState = {
     version: STATE_VERSION,
     capturedAt: Date.now(),
@@ -120,7 +131,8 @@ export function capture(
     total: view.total,
     watchdogs,
     processes,
-    extra,
+    ...(terminals.records.length === 0 ? {} : { ptys: terminals.records }),
+    extra: typeof extra === 'function' ? (extra as () => unknown)() : extra,
   }
   return { state, keepFds }
 }

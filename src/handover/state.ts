@@ -6,6 +6,7 @@ import fs from 'node:fs'
 
 import type { Ending } from '../core/ending.js'
 import type { OutputEncoding, OutputEvent, StreamName } from '../types.js'
+import type { PtyRecord } from './pty-state.js'
 
 /** The environment variable that names the memfd. */
 export const HANDOVER_ENV = 'SANDPROC_HANDOVER'
@@ -81,6 +82,8 @@ export interface HandoverState {
   total: number
   watchdogs: WatchdogRecord[]
   processes: ProcessRecord[]
+  /** Running PTY sessions (absent from a program that had none to hand over). */
+  ptys?: PtyRecord[]
   /** What the embedder handed over besides (`sandproc serve`: its listening socket, its token). */
   extra: unknown
 }
