@@ -6,18 +6,23 @@
 import type { Server } from 'node:http'
 import type { Writable } from 'node:stream'
 
+import type { PtySession } from '../pty/index.js'
+import { closeForRestart, ptyEntryRecords, type PtyEntryRecord } from '../server/pty/handover.js'
+import { ptySessionsOf } from '../server/pty/socket.js'
 import { Supervisor, type SupervisorOptions } from '../supervisor.js'
 
 /** What `serve` hands over besides the processes. */
 export interface ServeHandover {
   token: string | undefined
   listenFd: number
+  /** The PTY sessions' ids, tokens and scrollback (src/server/pty/handover.ts). */
+  pty?: PtyEntryRecord[]
 }
 
 /** The supervisor and what the old server handed over, when this program was started by an upgrade. */
 export function adoptServe(
   opts: SupervisorOptions,
-): { supervisor: Supervisor; extra: ServeHandover; swapMs: number } | null {
+): { supervisor: Supervisor; extra: ServeHandover; swapMs: number; ptys: PtySession[] } | null {
   const adopted = Supervisor.adopt(opts)
   if (adopted === null) return null
   return { ...adopted, extra: adopted.extra as ServeHandover }
@@ -45,14 +50,19 @@ export function onUpgradeSignal(
     busy = true
     stderr.write('sandproc: SIGUSR2, handing over to the program on disk\n')
     const fd = listenFd(server)
-    const extra: ServeHandover = { token, listenFd: fd }
+    const pty = ptySessionsOf(server)
+    // Read in the last synchronous step, so that the scrollback is complete.
+    const extra = (): ServeHandover => ({ token, listenFd: fd, pty: pty === undefined ? [] : ptyEntryRecords(pty) })
     // The new program's own modules and addon, loaded by a child before the swap.
     const script = process.argv[1]
     const t0 = performance.now()
     supervisor
       .handover({
-        onChecked: () =>
-          stderr.write(`sandproc: the new program loads (checked in ${Math.round(performance.now() - t0)} ms)\n`),
+        onChecked: () => {
+          stderr.write(`sandproc: the new program loads (checked in ${Math.round(performance.now() - t0)} ms)\n`)
+          // PTY clients reconnect to the new program with their tokens.
+          return pty === undefined ? undefined : closeForRestart(pty)
+        },
         keepFds: fd >= 0 ? [fd] : [],
         extra,
         check: [process.execPath, ...process.execArgv, script, 'handover-check'],
@@ -60,6 +70,7 @@ export function onUpgradeSignal(
       .catch((err: unknown) => {
         const e = err as Error & { code?: string }
         stderr.write(`sandproc: handover failed (${e.code ?? 'ERROR'}): ${e.message}; still serving\n`)
+        if (pty !== undefined) pty.restarting = false
         busy = false
       })
   }
