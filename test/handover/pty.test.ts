@@ -88,9 +88,12 @@ function upgrade(s: Served): Promise<string> {
   return outcome
 }
 
-/** How `client` was closed, or the server's line when the upgrade ended first (it failed). */
+/** How `client` was closed; rejects with the server's line when the upgrade ended first (it failed). */
 function closedBy(client: PtyClient, outcome: Promise<string>): Promise<{ code: number; reason: string }> {
-  return Promise.race([client.closed, outcome.then((reason) => ({ code: -1, reason }))])
+  return Promise.race([
+    client.closed,
+    outcome.then((line) => Promise.reject(new Error(`the upgrade ended before the close: ${line}`))),
+  ])
 }
 
 function parentOf(pid: number): number {
@@ -181,4 +184,21 @@ describe('sandproc serve: PTY sessions across SIGUSR2', () => {
     expect(late.text()).toMatch(/done-early/)
     expect(late.exitCode()).toBe(4)
   }, 300_000)
+
+  it("hands an embedder's sup.pty() session to the program it becomes", async () => {
+    const go = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pty-embedder-')), 'go')
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/handover/pty-embedder.ts', go], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let out = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+    await new Promise((resolve) => child.once('close', resolve))
+    const [old, next] = out
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(next).toMatchObject({ phase: 'new', pid: old.pid, shell: old.shell, sessions: 1, code: 6 })
+    // What the shell wrote after the swap, then the answer to input.
+    expect(next.out).toMatch(/late[\s\S]*got-hello/)
+  }, 120_000)
 })
