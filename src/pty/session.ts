@@ -83,6 +83,8 @@ export class PtySession extends EventEmitter {
   #reader: NativePipeReader | null = null
   readonly #input = new TerminalInput(() => this.emit('drain'))
   #pauses = 0
+  /** Adopted after an upgrade and not resumed yet by its new owner (one of `#pauses`). */
+  #adoptedPause = false
   #failed = false
   readonly #drain: Drain
   #resolve!: { start: (e: PtyStartEvent) => void; exit: (e: ExitEvent) => void; fail: (e: Error) => void }
@@ -157,6 +159,9 @@ export class PtySession extends EventEmitter {
       // until the new owner listens and calls resume(): no byte is read for nobody.
       this.#pty = { master: running.master, slave: -1, path: running.pts }
       this.#pauses = 1
+      this.#adoptedPause = true
+      // An owner that never took it over must not keep its end (and close()) waiting.
+      this.on('kill', () => this.#adoptedPause && this.resume())
       this.child.spawned(null, running.launch(this.child.onExit))
     }
   }
@@ -242,6 +247,7 @@ export class PtySession extends EventEmitter {
 
   resume(): void {
     if (this.#pauses === 0) return
+    this.#adoptedPause = false
     if (--this.#pauses === 0) this.#reader?.resume()
   }
 

@@ -193,12 +193,14 @@ describe('sandproc serve: PTY sessions across SIGUSR2', () => {
     let out = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
     await new Promise((resolve) => child.once('close', resolve))
-    const [old, next] = out
+    const [old, next, closed] = out
       .split('\n')
       .filter((l) => l !== '')
       .map((l) => JSON.parse(l) as Record<string, unknown>)
-    expect(next).toMatchObject({ phase: 'new', pid: old.pid, shell: old.shell, sessions: 1, code: 6 })
+    expect(next).toMatchObject({ phase: 'new', pid: old.pid, shell: old.shell, sessions: 2, code: 6 })
     // What the shell wrote after the swap, then the answer to input.
     expect(next.out).toMatch(/late[\s\S]*got-hello/)
+    // The session it never resumed ends with close() all the same (its kill lets go of the pause).
+    expect(closed).toEqual({ phase: 'closed', ignored: 'killed' })
   }, 120_000)
 })
