@@ -125,13 +125,19 @@ describe('sandproc serve: PTY sessions across SIGUSR2', () => {
     ].join('; ')
     first.send(dataFrame(`(${job}) &\n`))
 
+    const sent = performance.now()
     const outcome = upgrade(s)
     expect(await closedBy(first, outcome)).toMatchObject({ code: 1012 })
+    const closedMs = performance.now() - sent
     fs.writeFileSync(during, '')
     expect(await outcome).toMatch(/upgraded in place, 0 processes and 1 PTY sessions taken over/)
 
     const again = await attach(s, created)
     await again.untilText(/during-22/)
+    const backMs = performance.now() - sent
+    console.log(
+      `pty handover: signal to close 1012 ${closedMs.toFixed(0)} ms, to the reattached client's output ${backMs.toFixed(0)} ms`,
+    )
     fs.writeFileSync(after, '')
     await again.untilText(/after-33/)
     again.send(dataFrame('echo typed-$((6*7))\n'))
