@@ -96,6 +96,17 @@ function closedBy(client: PtyClient, outcome: Promise<string>): Promise<{ code: 
   ])
 }
 
+/** The server's fds on a pty master (`/dev/ptmx`). */
+function masters(pid: number): number {
+  return fs.readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === '/dev/ptmx'
+    } catch {
+      return false
+    }
+  }).length
+}
+
 function parentOf(pid: number): number {
   return Number(/PPid:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1])
 }
@@ -125,6 +136,7 @@ describe('sandproc serve: PTY sessions across SIGUSR2', () => {
     ].join('; ')
     first.send(dataFrame(`(${job}) &\n`))
 
+    const mastersBefore = masters(s.child.pid!)
     const sent = performance.now()
     const outcome = upgrade(s)
     expect(await closedBy(first, outcome)).toMatchObject({ code: 1012 })
@@ -149,6 +161,8 @@ describe('sandproc serve: PTY sessions across SIGUSR2', () => {
     // The same shell, still the server's child, in the same server pid.
     expect(await api(s, `/pty/${created.session_id}`)).toMatchObject({ pid: created.pid, is_alive: true })
     expect(parentOf(created.pid)).toBe(s.child.pid)
+    // The inherited master and the writer's copy of it, as before: none left behind.
+    expect(masters(s.child.pid!)).toBe(mastersBefore)
     again.send(dataFrame('exit 3\n'))
     expect(await again.closed).toEqual({ code: 1000, reason: 'exit:3' })
     expect(again.exitCode()).toBe(3)
