@@ -292,9 +292,10 @@ export class ProcessTable {
   /**
    * A child of a layer above (a PTY session) that the old server ran, after a live
    * upgrade (src/handover/pty-state.ts): covered as `launchChild`'s; its owner calls
-   * `child.spawned()` with what was inherited.
+   * `child.spawned()` with what was inherited. `total`: the old server's count of starts.
    */
-  adoptChild(opts: { sessionTree?: boolean } = {}): Child {
+  adoptChild(opts: { sessionTree?: boolean }, total: number): Child {
+    this.#total = Math.max(this.#total, total)
     const child = this.#cover(new Child(opts))
     this.#others.add(child)
     void child.ended.then(() => this.#others.delete(child))

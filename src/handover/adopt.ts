@@ -100,7 +100,7 @@ export function adoptAll(
     old.add(r.watchdog, p)
     return p
   })
-  const ptys = adoptPtys(table, state.ptys ?? [], old, transitMs)
+  const ptys = adoptPtys(table, state.ptys ?? [], old, transitMs, state.total)
   old.releaseIdle()
   return { old, processes, ptys }
 }

@@ -107,6 +107,7 @@ export function adoptPtys(
   records: PtyRecord[],
   old: OldWatchdogs,
   transitMs: number,
+  total: number,
 ): PtySession[] {
   const native: NativeBinding = table.native
   return records.map((r) => {
@@ -124,7 +125,7 @@ export function adoptPtys(
       running: {
         master: r.master,
         pts: r.pts,
-        child: table.adoptChild({ sessionTree: true }),
+        child: table.adoptChild({ sessionTree: true }, total),
         launch: (onExit) => ({
           spawned: {
             pid: r.pid,

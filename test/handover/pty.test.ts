@@ -217,7 +217,7 @@ describe('sandproc serve: PTY sessions across SIGUSR2', () => {
       .split('\n')
       .filter((l) => l !== '')
       .map((l) => JSON.parse(l) as Record<string, unknown>)
-    expect(next).toMatchObject({ phase: 'new', pid: old.pid, shell: old.shell, sessions: 2, code: 6 })
+    expect(next).toMatchObject({ phase: 'new', pid: old.pid, shell: old.shell, sessions: 2, total: 2, code: 6 })
     // What the shell wrote after the swap, then the answer to input.
     expect(next.out).toMatch(/late[\s\S]*got-hello/)
     // The session it never resumed ends with close() all the same (its kill lets go of the pause).
