@@ -45,6 +45,8 @@ export class Supervisor {
   readonly #handover: boolean
   /** The old servers' watchdogs, after a live upgrade. */
   #old: OldWatchdogs | undefined
+  /** PTY sessions until their exit is delivered: what a live upgrade hands over. */
+  readonly #ptys = new Set<PtySession>()
 
   constructor(opts: SupervisorOptions = {}) {
     this.#table = new ProcessTable(opts)
@@ -128,7 +130,13 @@ export class Supervisor {
    * `started`/`exited` and emit `error`.
    */
   pty(req: PtyRequest): PtySession {
-    return new PtySession(this.#table, req)
+    return this.#keepPty(new PtySession(this.#table, req))
+  }
+
+  #keepPty(session: PtySession): PtySession {
+    this.#ptys.add(session)
+    void session.child.ended.then(() => this.#ptys.delete(session))
+    return session
   }
 
   /** The managed process holding `name`. */
@@ -220,46 +228,56 @@ export class Supervisor {
    * left, health state, its log); the new program takes them with {@link Supervisor.adopt}.
    * A managed process in the middle of a start, a restart or a stop is waited for first.
    * Never resolves; rejects, leaving everything as it was, with code `HANDOVER_REFUSED`
-   * (no `handover: true`, terminals, a frozen process), `HANDOVER_CHECK_FAILED`,
-   * `HANDOVER_BUSY` or `HANDOVER_EXEC_FAILED`.
+   * (no `handover: true`, a frozen process), `HANDOVER_CHECK_FAILED`, `HANDOVER_BUSY` or
+   * `HANDOVER_EXEC_FAILED`.
    */
   handover(opts: HandoverOptions = {}): Promise<never> {
-    return handOver(this.#table, this.#old, () => this.#refusal(), opts, {
-      inBetween: () => managedInBetween(this.#registry.all()),
-      capture: (state) => (state.managed = captureManaged(this.#registry.all(), state)),
-      // A managed process's ended runs are its own (docs/upgrade.md), not plain processes of the table.
-      listed: (p) => this.managedOf(p) === undefined,
-    })
+    return handOver(
+      this.#table,
+      this.#old,
+      () => this.#refusal(),
+      opts,
+      {
+        inBetween: () => managedInBetween(this.#registry.all()),
+        capture: (state) => (state.managed = captureManaged(this.#registry.all(), state)),
+        // A managed process's ended runs are its own (docs/upgrade.md), not plain processes of the table.
+        listed: (p) => this.managedOf(p) === undefined,
+      },
+      () => [...this.#ptys],
+    )
   }
 
   /**
    * The other side of {@link handover}: when this program was started by a live upgrade,
-   * a supervisor holding the old one's processes and managed processes (each going on
-   * where it stood: its run, counts, backoff and probes), and the `extra` it handed over;
-   * null otherwise. `opts` are this supervisor's own (`handover` is forced on).
+   * a supervisor holding the old one's processes, its managed processes (each going on
+   * where it stood: its run, counts, backoff and probes) and its running PTY sessions
+   * (`ptys`, in the order they were made), and the `extra` it handed over; null
+   * otherwise. `opts` are this supervisor's own (`handover` is forced on).
    * @throws Error when a handover state is announced but cannot be read.
    */
-  static adopt(opts: SupervisorOptions = {}): { supervisor: Supervisor; extra: unknown; swapMs: number } | null {
+  static adopt(
+    opts: SupervisorOptions = {},
+  ): { supervisor: Supervisor; extra: unknown; swapMs: number; ptys: PtySession[] } | null {
     const state = takeHandoverState()
     if (state === null) return null
     const supervisor = new Supervisor({ ...opts, handover: true })
     const bounds = { retainBytes: supervisor.#retainBytes, retainHeadBytes: supervisor.#retainHeadBytes }
-    const { old, processes } = adoptAll(supervisor.#table, state, bounds)
-    supervisor.#old = old
-    const runs = new Map(processes.map((p) => [p.handle, p]))
+    const adopted = adoptAll(supervisor.#table, state, bounds)
+    supervisor.#old = adopted.old
+    const runs = new Map(adopted.processes.map((p) => [p.handle, p]))
     const transitMs = Math.max(0, Date.now() - state.capturedAt)
     for (const r of state.managed ?? []) {
       const { opts: o, from } = resumeManaged(r, runs, supervisor.#table.native, bounds, transitMs)
       supervisor.#keep(new ManagedProcess({ ...o, host: supervisor.#host }, from))
     }
-    return { supervisor, extra: state.extra, swapMs: Date.now() - state.capturedAt }
+    const ptys = adopted.ptys.map((s) => supervisor.#keepPty(s))
+    return { supervisor, extra: state.extra, swapMs: Date.now() - state.capturedAt, ptys }
   }
 
   #refusal(): { message: string; code: string } | null {
     const refused = (message: string): { message: string; code: string } => ({ message, code: 'HANDOVER_REFUSED' })
     if (!this.#handover) return refused('the supervisor was made without handover: true')
     if (this.#closing || this.#table.handoverView.closed) return refused('the supervisor is closing')
-    if (this.#table.handoverView.others > 0) return refused('PTY sessions cannot be handed over yet')
     // A frozen tree's freezer and stopped clocks are not in the state file (docs/freeze.md).
     const frozen = this.#table.handoverView.running.find((p) => p.frozen)
     if (frozen !== undefined) return refused(`process ${frozen.pid} is frozen: thaw it first`)

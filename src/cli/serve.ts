@@ -9,6 +9,8 @@ import { UsageError, type ServeConfig } from './args.js'
 import { isLoopback } from '../server/http/auth.js'
 import { AuditLog } from '../server/monitor/audit-log.js'
 import { resumeServer } from '../server/handover.js'
+import { restorePtyEntries } from '../server/pty/handover.js'
+import { ptySessionsOf } from '../server/pty/socket.js'
 import { createServer, DEFAULT_MAX_PROCESSES, shutdown } from '../server/server.js'
 import { Supervisor } from '../supervisor.js'
 import { cgroupLines, fdLimit, fdLine, openFdCount } from './startup.js'
@@ -52,8 +54,9 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
       : resumeServer(inherited.supervisor, inherited.extra.server, { keepAliveMs: cfg.keepAliveMs }, () => made.server)
   let token = inherited?.extra.token ?? cfg.token
   if (inherited !== null) {
+    const terminals = inherited.ptys.length === 0 ? '' : ` and ${inherited.ptys.length} PTY sessions`
     stderr.write(
-      `sandproc: upgraded in place, ${inherited.supervisor.running} processes taken over ` +
+      `sandproc: upgraded in place, ${inherited.supervisor.running} processes${terminals} taken over ` +
         `(${inherited.swapMs} ms from the old program's state to this one's)\n`,
     )
   } else if (token === undefined && cfg.allowNoAuth) {
@@ -101,6 +104,8 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
     auditLog,
   })
   made.server = server
+  // The old server's PTY sessions, listed again before anyone can connect.
+  if (inherited !== null) restorePtyEntries(ptySessionsOf(server)!, inherited.extra.pty ?? [], inherited.ptys)
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)

@@ -319,6 +319,19 @@ export class ProcessTable {
     return proc
   }
 
+  /**
+   * A child of a layer above (a PTY session) that the old server ran, after a live
+   * upgrade (src/handover/pty-state.ts): covered as `launchChild`'s; its owner calls
+   * `child.spawned()` with what was inherited. `total`: the old server's count of starts.
+   */
+  adoptChild(opts: { sessionTree?: boolean }, total: number): Child {
+    this.#total = Math.max(this.#total, total)
+    const child = this.#cover(new Child(opts))
+    this.#others.add(child)
+    void child.ended.then(() => this.#others.delete(child))
+    return child
+  }
+
   /** The addon this supervisor spawns through (layers above use its terminal and reader parts). */
   get native(): NativeBinding {
     return this.#binding

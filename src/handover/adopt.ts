@@ -6,9 +6,11 @@ import { ProcessCgroup } from '../cgroup/index.js'
 import type { SupervisedProcess } from '../core/process.js'
 import { LINE_HEAP_OVERHEAD, OutputLog } from '../core/retain.js'
 import type { ProcessTable } from '../core/table.js'
+import type { PtySession } from '../pty/index.js'
 import type { StreamName } from '../types.js'
 import { OldWatchdogs } from './guards.js'
 import { restoreLog } from './log-state.js'
+import { adoptPtys } from './pty-state.js'
 import type { EndedRecord, HandoverState, ProcessRecord } from './state.js'
 
 /** Retention bounds of the new program, for the logs it takes over. */
@@ -106,15 +108,16 @@ function adoptEnded(table: ProcessTable, r: EndedRecord, bounds: LogBounds): Sup
 }
 
 /**
- * Adopts every process of `state` into `table`, the exited ones still listed first; returns the old watchdogs, which guard
- * them until they end. Each process's exit, even one that came during the swap, is
- * reported as usual: its pidfd is readable and the reap happens here.
+ * Adopts every process and PTY session of `state` into `table`, the exited processes
+ * still listed first; returns the old watchdogs, which guard them until they end. Each
+ * exit, even one that came during the swap, is reported as usual: its pidfd is readable
+ * and the reap happens here.
  */
 export function adoptAll(
   table: ProcessTable,
   state: HandoverState,
   bounds: LogBounds,
-): { old: OldWatchdogs; processes: SupervisedProcess[] } {
+): { old: OldWatchdogs; processes: SupervisedProcess[]; ptys: PtySession[] } {
   const old = new OldWatchdogs(table.native, state.watchdogs)
   const transitMs = Math.max(0, Date.now() - state.capturedAt)
   for (const r of state.ended ?? []) adoptEnded(table, r, bounds)
@@ -123,6 +126,7 @@ export function adoptAll(
     old.add(r.watchdog, p)
     return p
   })
+  const ptys = adoptPtys(table, state.ptys ?? [], old, transitMs, state.total)
   old.releaseIdle()
-  return { old, processes }
+  return { old, processes, ptys }
 }

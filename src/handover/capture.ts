@@ -12,7 +12,9 @@ import type { Child } from '../core/child.js'
 import type { SupervisedProcess } from '../core/process.js'
 import type { ProcessTable } from '../core/table.js'
 import type { NativeBinding } from '../native.js'
+import type { PtySession } from '../pty/index.js'
 import { logRecord } from './log-state.js'
+import { capturePtys, ptysInBetween } from './pty-state.js'
 import type { OldWatchdogs } from './guards.js'
 import { STATE_VERSION, type EndedRecord, type HandoverState, type ProcessRecord } from './state.js'
 
@@ -48,15 +50,16 @@ function launched(c: Child): Promise<void> {
  * Resolves once no process of `table` is in between, waiting for each at most `boundMs`.
  * @throws Error with code `HANDOVER_BUSY` when processes keep arriving in between.
  */
-export async function settle(table: ProcessTable, boundMs: number): Promise<void> {
+export async function settle(table: ProcessTable, boundMs: number, ptys: () => PtySession[]): Promise<void> {
   for (let round = 0; round < SETTLE_ROUNDS; round++) {
     const view = table.handoverView
     const draining = view.running.filter(inBetween)
-    if (view.pending.length === 0 && draining.length === 0) return
+    const terminals = ptysInBetween(ptys())
+    if (view.pending.length === 0 && draining.length === 0 && terminals.length === 0) return
     let timer: NodeJS.Timeout | undefined
     const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, boundMs)))
     await Promise.race([
-      Promise.all([...view.pending.map(launched), ...draining.map((p) => p.exited.then(noop, noop))]),
+      Promise.all([...view.pending.map(launched), ...draining.map((p) => p.exited.then(noop, noop)), ...terminals]),
       bound,
     ])
     clearTimeout(timer)
@@ -90,6 +93,7 @@ export function capture(
   native: NativeBinding,
   old: OldWatchdogs | undefined,
   extra: unknown,
+  ptys: PtySession[],
   listed: (p: SupervisedProcess) => boolean = () => true,
 ): { state: HandoverState; keepFds: number[] } {
   const view = table.handoverView
@@ -134,6 +138,9 @@ export function capture(
     })
     keepFds.push(h.pidfd, ...h.fds.filter((fd) => fd >= 0))
   }
+  const ownIndex = own === null ? null : watchdogs.length - 1
+  const terminals = capturePtys(ptys, (s) => guards.indexOf(s) ?? ownIndex)
+  keepFds.push(...terminals.keepFds)
   const state: HandoverState = {
     version: STATE_VERSION,
     capturedAt: Date.now(),
@@ -142,6 +149,7 @@ export function capture(
     watchdogs,
     processes,
     ended: view.ended.filter(listed).map(endedRecord),
+    ...(terminals.records.length === 0 ? {} : { ptys: terminals.records }),
     extra,
   }
   return { state, keepFds }

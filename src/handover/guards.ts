@@ -10,22 +10,25 @@ import { Watchdog } from '../core/watchdog.js'
 import type { NativeBinding } from '../native.js'
 import type { WatchdogRecord } from './state.js'
 
+/** What a guard holds on to: an adopted process or PTY session. */
+type Guarded = Pick<SupervisedProcess, 'pid'> & { exited: Promise<unknown> }
+
 interface Guard {
   watchdog: Watchdog
-  processes: Set<SupervisedProcess>
+  processes: Set<Guarded>
 }
 
 export class OldWatchdogs {
   readonly #guards: Guard[] = []
   /** Which guard each adopted process belongs to. */
-  readonly #of = new Map<SupervisedProcess, Guard>()
+  readonly #of = new Map<Guarded, Guard>()
 
   constructor(native: NativeBinding, records: WatchdogRecord[]) {
     for (const r of records) this.#guards.push({ watchdog: Watchdog.adopt(native, r), processes: new Set() })
   }
 
   /** `proc`, adopted, is guarded by the record at `index`; the guard is let go after its exit. */
-  add(index: number | null, proc: SupervisedProcess): void {
+  add(index: number | null, proc: Guarded): void {
     const guard = index === null ? undefined : this.#guards[index]
     if (guard === undefined) return
     guard.processes.add(proc)
@@ -46,7 +49,7 @@ export class OldWatchdogs {
   }
 
   /** For the next upgrade: the guards still held, and for each process the index of its guard. */
-  handover(native: NativeBinding): { records: WatchdogRecord[]; indexOf: (p: SupervisedProcess) => number | null } {
+  handover(native: NativeBinding): { records: WatchdogRecord[]; indexOf: (p: Guarded) => number | null } {
     const records: WatchdogRecord[] = []
     const index = new Map<Guard, number>()
     for (const g of this.#guards) {

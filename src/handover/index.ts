@@ -6,6 +6,7 @@
 import { coded } from '../errors.js'
 import type { SupervisedProcess } from '../core/process.js'
 import type { ProcessTable } from '../core/table.js'
+import type { PtySession } from '../pty/index.js'
 import { capture, settle } from './capture.js'
 import { checkLoads, execWithState } from './exec.js'
 import type { OldWatchdogs } from './guards.js'
@@ -15,6 +16,7 @@ export { takeHandoverState, HANDOVER_ENV, type HandoverState } from './state.js'
 export { adoptAll, type LogBounds } from './adopt.js'
 export { OldWatchdogs } from './guards.js'
 export { captureManaged, managedInBetween, resumeManaged, type ManagedRecord } from './managed-state.js'
+export type { PtyRecord } from './pty-state.js'
 
 /** Options of `sup.handover()`. */
 export interface HandoverOptions {
@@ -27,15 +29,22 @@ export interface HandoverOptions {
   env?: NodeJS.ProcessEnv
   /** More fds to keep open across the execve (a listening socket). */
   keepFds?: number[]
-  /** JSON-serializable data for the new program (`Supervisor.adopt()` returns it). */
+  /**
+   * JSON-serializable data for the new program (`Supervisor.adopt()` returns it), or a
+   * function that returns it, called in the synchronous step right before the execve
+   * (for data that changes until then, such as a server's PTY scrollback).
+   */
   extra?: unknown
   /**
    * A command that loads the new program and exits 0, run first: a program that does not
    * load is never executed. Default: `node --check` of the script. `false`: no check.
    */
   check?: string[] | false
-  /** Called once the check passed, before the swap. */
-  onChecked?: () => void
+  /**
+   * Called once the check passed, before the swap; a promise it returns is waited for
+   * (a server tells its PTY clients to reconnect here). Not called when the check fails.
+   */
+  onChecked?: () => void | Promise<void>
   /**
    * Awaited once the check passed, before the processes settle: what must be still
    * before the state is read (`sandproc serve`: the `run` streams' sockets flushed).
@@ -65,9 +74,14 @@ export interface HandoverLayer {
 const LAYER_ROUNDS = 20
 
 /** Resolves once neither the core nor `layer` has anything in between. */
-async function settleAll(table: ProcessTable, layer: HandoverLayer | undefined, boundMs: number): Promise<void> {
+async function settleAll(
+  table: ProcessTable,
+  layer: HandoverLayer | undefined,
+  boundMs: number,
+  ptys: () => PtySession[],
+): Promise<void> {
   for (let round = 0; ; round++) {
-    await settle(table, boundMs)
+    await settle(table, boundMs, ptys)
     const waits = layer?.inBetween() ?? []
     if (waits.length === 0) return
     if (round === LAYER_ROUNDS) throw coded('managed processes kept changing state; try again', 'HANDOVER_BUSY')
@@ -91,6 +105,7 @@ export async function handOver(
   refusal: () => Refusal,
   opts: HandoverOptions,
   layer?: HandoverLayer,
+  ptys: () => PtySession[] = () => [],
 ): Promise<never> {
   const argv = opts.argv ?? [process.execPath, ...process.execArgv, ...process.argv.slice(1)]
   if (argv.length === 0) throw new TypeError('argv must name the program to execute')
@@ -98,14 +113,14 @@ export async function handOver(
   if (why !== null) throw coded(why.message, why.code)
   const check = opts.check ?? [process.execPath, '--check', argv[argv.length > 1 ? 1 : 0]]
   if (check !== false) await checkLoads(check)
-  opts.onChecked?.()
+  await opts.onChecked?.()
   await opts.quiesce?.()
-  await settleAll(table, layer, opts.settleMs ?? 5000)
+  await settleAll(table, layer, opts.settleMs ?? 5000, ptys)
   const again = refusal()
   if (again !== null) throw coded(again.message, again.code)
   const more = opts.onCapture?.() ?? {}
   const extra = 'extra' in more ? more.extra : opts.extra
-  const { state, keepFds } = capture(table, table.native, old, extra ?? null, layer?.listed)
+  const { state, keepFds } = capture(table, table.native, old, extra ?? null, ptys(), layer?.listed)
   layer?.capture(state)
   const keep = [...keepFds, ...(opts.keepFds ?? []), ...(more.keepFds ?? [])]
   return execWithState(table.native, argv, opts.env ?? process.env, keep, state)

@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import type { Ending } from '../core/ending.js'
 import type { ExitEvent, OutputEncoding, OutputEvent, StreamName } from '../types.js'
 import type { ManagedRecord } from './managed-state.js'
+import type { PtyRecord } from './pty-state.js'
 
 /** The environment variable that names the memfd. */
 export const HANDOVER_ENV = 'SANDPROC_HANDOVER'
@@ -100,6 +101,8 @@ export interface HandoverState {
   ended?: EndedRecord[]
   /** Managed processes, oldest first; their running runs are among `processes`. */
   managed?: ManagedRecord[]
+  /** Running PTY sessions (absent from a program that had none to hand over). */
+  ptys?: PtyRecord[]
   /** What the embedder handed over besides (`sandproc serve`: its listening socket, its token). */
   extra: unknown
 }

@@ -7,8 +7,9 @@
 import { EventEmitter } from 'node:events'
 import fs from 'node:fs'
 
-import type { Child } from '../core/child.js'
+import { Child } from '../core/child.js'
 import { Drain } from '../core/drain.js'
+import type { Launched } from '../core/launch.js'
 import type { ProcessTable } from '../core/table.js'
 import { coded, type CodedError } from '../errors.js'
 import type { NativeBinding, NativePipeReader, NativePty } from '../native.js'
@@ -17,6 +18,28 @@ import { colsOf, normalizePty, rowsOf, type PtyRequest } from './request.js'
 import { TerminalInput } from './input.js'
 
 const noop = (): void => {}
+
+const RESUMED = Symbol('resumed')
+
+/** A session handed over by a live upgrade (src/handover/pty-state.ts). */
+export interface ResumedPty {
+  [RESUMED]: true
+  req: { command: string; args: string[] }
+  rows: number
+  cols: number
+  createdAt: number
+  /** Running: its terminal, and its child adopted by the table (`launch` gets the exit callback). */
+  running?: { master: number; pts: string; child: Child; launch: (onExit: Child['onExit']) => Launched }
+  /** Ended before the upgrade. */
+  ended?: { pid: number; pts: string; endedAt: number; exit: ExitEvent }
+}
+
+/** The terminal of a running session, for a live upgrade; the child's facts are on `child`. */
+export interface PtyHandover {
+  master: number
+  pidfd: number
+  pts: string
+}
 
 /** The `start` event of a session. */
 export interface PtyStartEvent {
@@ -44,7 +67,7 @@ export class PtySession extends EventEmitter {
   /** The terminal's device, `/dev/pts/N`, once started. */
   ptsPath = ''
   /** Milliseconds since the epoch. */
-  readonly createdAt = Date.now()
+  readonly createdAt: number
   endedAt: number | null = null
   /** Resolves once the program runs; rejects with the spawn error (never unhandled). */
   readonly started: Promise<PtyStartEvent>
@@ -60,19 +83,30 @@ export class PtySession extends EventEmitter {
   #reader: NativePipeReader | null = null
   readonly #input = new TerminalInput(() => this.emit('drain'))
   #pauses = 0
+  /** Adopted after an upgrade and not resumed yet by its new owner (one of `#pauses`). */
+  #adoptedPause = false
   #failed = false
   readonly #drain: Drain
   #resolve!: { start: (e: PtyStartEvent) => void; exit: (e: ExitEvent) => void; fail: (e: Error) => void }
 
-  /** Made by `Supervisor.pty(request)`; `sup` is the supervisor's core table. */
-  constructor(sup: ProcessTable, request: PtyRequest) {
+  /**
+   * Made by `Supervisor.pty(request)`; `sup` is the supervisor's core table. A session
+   * handed over by a live upgrade is made by {@link PtySession.resume} instead.
+   */
+  constructor(sup: ProcessTable, request: PtyRequest)
+  constructor(sup: ProcessTable | null, request: PtyRequest | ResumedPty)
+  constructor(sup: ProcessTable | null, request: PtyRequest | ResumedPty) {
     super()
-    const { req, rows, cols } = normalizePty(request)
+    const resumed = typeof request === 'object' && request !== null && RESUMED in request ? request : null
+    const normalized = resumed === null ? normalizePty(request) : null
+    const { req, rows, cols } = resumed ?? normalized!
     this.command = req.command
     this.args = req.args
     this.rows = rows
     this.cols = cols
-    this.#native = sup.native
+    this.createdAt = resumed?.createdAt ?? Date.now()
+    // Only an ended session handed over by an upgrade has no table: it never uses the addon.
+    this.#native = sup?.native ?? (null as unknown as NativeBinding)
     let rejectStart: (e: Error) => void = noop
     this.started = new Promise(
       (res, rej) => ((this.#resolve = { start: res, exit: noop, fail: noop }), (rejectStart = rej)),
@@ -88,7 +122,7 @@ export class PtySession extends EventEmitter {
     // noteData: once the tree is killed, what still writes to the terminal is outside
     // it (a setsid'd job without cgroups) and may never stop, and docs/pty.md promises
     // the exit at most a grace after that kill.
-    this.#drain = new Drain(sup.drainGraceMs, 'grace', {
+    this.#drain = new Drain(sup?.drainGraceMs ?? 0, 'grace', {
       paused: () => this.#pauses > 0,
       killRest: () => this.child.killRest(),
       giveUp: () => this.#reader?.close(),
@@ -103,11 +137,51 @@ export class PtySession extends EventEmitter {
       })
       return { ttyFd: this.#pty.slave }
     }
-    this.child = sup.launchChild(req, extra, { sessionTree: true })
+    if (resumed?.ended !== undefined) {
+      // Ended before the upgrade: a child that never runs here, and its exit as it was.
+      this.child = new Child()
+      this.pid = resumed.ended.pid
+      this.ptsPath = resumed.ended.pts
+      this.endedAt = resumed.ended.endedAt
+      this.exitEvent = resumed.ended.exit
+      this.#resolve.start({ pid: this.pid, started_at: this.createdAt, pts: this.ptsPath })
+      this.#resolve.exit(resumed.ended.exit)
+      return
+    }
+    this.child = resumed?.running?.child ?? sup!.launchChild(normalized!.req, extra, { sessionTree: true })
     this.child.on('spawn', this.#onSpawned)
     this.child.on('fail', this.#onFailed)
     this.child.on('reap', () => ((this.endedAt = Date.now()), this.#drain.reap()))
     this.child.on('killTree', () => this.emit('kill'))
+    const running = resumed?.running
+    if (running !== undefined) {
+      // The terminal the old program opened; its slave went with the spawn there. Not read
+      // until the new owner listens and calls resume(): no byte is read for nobody.
+      this.#pty = { master: running.master, slave: -1, path: running.pts }
+      this.#pauses = 1
+      this.#adoptedPause = true
+      // An owner that never took it over must not keep its end (and close()) waiting.
+      this.on('kill', () => this.#adoptedPause && this.resume())
+      this.child.spawned(null, running.launch(this.child.onExit))
+    }
+  }
+
+  /**
+   * A session the old program ran, after a live upgrade (docs/upgrade.md): around its
+   * inherited terminal and child (adopted by the table, not spawned yet), paused until
+   * `resume()`; or ended.
+   */
+  static resume(sup: ProcessTable | null, r: Omit<ResumedPty, typeof RESUMED>): PtySession {
+    return new PtySession(sup, { ...r, [RESUMED]: true })
+  }
+
+  /** What a live upgrade hands over of a running session; null when it cannot now (docs/upgrade.md). */
+  handover(): PtyHandover | null {
+    const pty = this.#pty
+    if (pty === null || !this.child.alive || this.exitEvent !== null || this.#reader === null) return null
+    const pidfd = this.#native.childPidfd(this.child.pidfd!)
+    if (pidfd < 0) return null
+    return { master: pty.master, pidfd, pts: pty.path }
   }
 
   /** True until the exit event (false for a session that failed to start). */
@@ -173,13 +247,14 @@ export class PtySession extends EventEmitter {
 
   resume(): void {
     if (this.#pauses === 0) return
+    this.#adoptedPause = false
     if (--this.#pauses === 0) this.#reader?.resume()
   }
 
   #onFailed = (err: CodedError): void => {
     const pty = this.#pty
     // What extra opened is ours to close: the child never got it.
-    if (pty !== null) fs.close(pty.slave, noop)
+    if (pty !== null && pty.slave >= 0) fs.close(pty.slave, noop)
     if (pty !== null) fs.close(pty.master, noop)
     this.#failed = true
     this.#resolve.fail(err)
@@ -189,7 +264,7 @@ export class PtySession extends EventEmitter {
   #onSpawned = (): void => {
     const pty = this.#pty!
     // The child has its own copies: without closing ours the master never sees EIO.
-    fs.close(pty.slave, noop)
+    if (pty.slave >= 0) fs.close(pty.slave, noop)
     this.pid = this.child.pid
     this.ptsPath = pty.path
     this.#reader = new this.#native.PipeReader(

@@ -43,6 +43,8 @@ export class PtyChannel {
     this.#opts = opts
     this.#track = track
     this.#log = new Scrollback(opts.holdBytes)
+    // Ended already when handed over by a live upgrade.
+    this.#exit = session.exitEvent
     session.on('data', this.#onData)
     session.on('drain', () => this.#ws?.resume())
     // The tree is being killed: what it wrote can no longer be waited for by anyone.
@@ -79,6 +81,23 @@ export class PtyChannel {
   /** Output kept for a client that (re)attaches. */
   get scrollbackBytes(): number {
     return this.#log.bytes
+  }
+
+  /** A DELETE is under way. */
+  get terminated(): boolean {
+    return this.#terminated
+  }
+
+  /** What a live upgrade hands over (docs/upgrade.md): the scrollback, and how many of its last bytes no client was handed. */
+  handover(): { scrollback: Buffer; unseen: number } {
+    return { scrollback: Buffer.concat([...this.#log.payloads(Number.MAX_SAFE_INTEGER)]), unseen: this.#log.unseen }
+  }
+
+  /** The scrollback the old program handed over, before any client attaches. */
+  restore(scrollback: Buffer, unseen: number): void {
+    this.#log.push(scrollback, true)
+    this.#log.markUnseen(unseen)
+    this.#update()
   }
 
   /** A new client: the previous one, if any, is closed with 1008 "replaced". */

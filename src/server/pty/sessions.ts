@@ -68,6 +68,8 @@ export class PtyRegistry {
    */
   readonly #sockets = new Set<WebSocket>()
   #closing = false
+  /** A live upgrade is under way (handover.ts): a client that connects is told to reconnect. */
+  restarting = false
   /** Ended sessions in the order they ended. */
   #ended: PtyEntry[] = []
 
@@ -84,28 +86,36 @@ export class PtyRegistry {
 
   /** Registers a session; returns its entry and its token (URL-safe: the SDK puts it in the query unencoded). */
   add(session: PtySession): { entry: PtyEntry; token: string } {
-    const id = randomBytes(12).toString('base64url')
     const token = randomBytes(24).toString('base64url')
-    const entry: PtyEntry = {
-      id,
-      session,
-      channel: new PtyChannel(session, this.opts, this.#track),
-      tokenDigest: digest(token),
-    }
-    this.#entries.set(id, entry)
+    const entry = this.#register(randomBytes(12).toString('base64url'), digest(token), session)
     session.started.then(
       () => this.#notify((o) => o.created?.(entry)),
       () => undefined,
     )
+    return { entry, token }
+  }
+
+  /**
+   * A session the old program listed, after a live upgrade (handover.ts): the same id and
+   * token. Monitoring hears only of what happens from now on (its end, if it runs).
+   */
+  restore(id: string, tokenDigest: Buffer, session: PtySession): PtyEntry {
+    return this.#register(id, tokenDigest, session)
+  }
+
+  #register(id: string, tokenDigest: Buffer, session: PtySession): PtyEntry {
+    const entry: PtyEntry = { id, session, channel: new PtyChannel(session, this.opts, this.#track), tokenDigest }
+    this.#entries.set(id, entry)
+    const endedBefore = session.exitEvent !== null
     session.exited.then(
       (ev) => {
-        this.#notify((o) => o.ended?.(entry, ev))
+        if (!endedBefore) this.#notify((o) => o.ended?.(entry, ev))
         this.#ended.push(entry)
         this.#trim()
       },
       () => undefined,
     )
-    return { entry, token }
+    return entry
   }
 
   observe(observer: PtyObserver): void {
@@ -152,6 +162,11 @@ export class PtyRegistry {
   /** Sockets not yet closed, attached or not. */
   get sockets(): number {
     return this.#sockets.size
+  }
+
+  /** Those sockets themselves. */
+  get clients(): WebSocket[] {
+    return [...this.#sockets]
   }
 
   #track = (ws: WebSocket): void => {

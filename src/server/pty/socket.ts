@@ -64,6 +64,8 @@ export function servePtySockets(server: Server, prefix: string, registry: PtyReg
       return refuseUpgrade(socket, 401, 'UNAUTHORIZED', 'Missing or invalid session token')
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
+      // The old program of a live upgrade: the new one will serve this client (docs/upgrade.md).
+      if (registry.restarting) return ws.close(1012, 'service restart')
       keepAlive(ws, registry.opts.pingIntervalMs)
       entry.channel.attach(ws)
       registry.attached(entry)
