@@ -1,6 +1,6 @@
 /**
  * The cgroup work that no spawn waits for (the pool's refill, a lone process's rmdir),
- * kept off the path of every spawn (docs/performance.md, "Where a spawn's time goes"):
+ * kept off the path of every spawn (docs/performance.md, "Where a spawn's time goes, and the cgroup's share"):
  * it runs on a later turn of the event loop, but not while a spawn is between its
  * clone and its hand-back to JS (for at most two turns: a spawn on this thread is
  * handed back on the next, one on a spawner thread may take longer), and while one
