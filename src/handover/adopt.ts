@@ -2,13 +2,13 @@
  * The new program's half of a live upgrade (docs/upgrade.md): the old server's running
  * processes rebuilt around the inherited pidfds and pipes, as if spawned here.
  */
-import { ProcessCgroup } from '../cgroup/index.js'
 import type { SupervisedProcess } from '../core/process.js'
 import { LINE_HEAP_OVERHEAD, OutputLog } from '../core/retain.js'
 import type { ProcessTable } from '../core/table.js'
 import type { PtySession } from '../pty/index.js'
 import type { StreamName } from '../types.js'
 import { OldWatchdogs } from './guards.js'
+import { inheritedLaunch } from './inherit.js'
 import { restoreLog } from './log-state.js'
 import { adoptPtys } from './pty-state.js'
 import type { EndedRecord, HandoverState, ProcessRecord } from './state.js'
@@ -29,10 +29,6 @@ function adoptOne(
   const native = table.native
   for (const fd of r.fds) if (fd >= 0) native.setCloexec(fd)
   const log = restoredLog(r, bounds)
-  const cgroup =
-    r.cgroup === null
-      ? null
-      : ProcessCgroup.adopt(r.cgroup.path, r.cgroup.mode, r.cgroup.baseline, r.cgroup.memoryLimit)
   const pipes: Partial<Record<StreamName, { bytes: number; pending: Buffer }>> = {}
   for (const [s, v] of Object.entries(r.pipes)) {
     pipes[s as StreamName] = { bytes: v.bytes, pending: Buffer.from(v.pending, 'base64') }
@@ -52,24 +48,10 @@ function adoptOne(
       maxOutputBytes: r.maxOutputBytes,
       drainGraceMs: table.drainGraceMs,
     },
-    (onExit) => ({
-      spawned: {
-        pid: r.pid,
-        fds: r.fds,
-        clone3: false,
-        child: native.adoptChild(r.pid, r.pidfd, cgroup?.exitReads ?? [], onExit),
-      },
-      cgroup,
-      user: r.user,
-      resumed: {
-        startedAt: r.startedAt,
-        elapsedMs: r.elapsedMs + transitMs,
-        pipes,
-        ...(r.graceMs === undefined ? {} : { graceMs: Math.max(0, r.graceMs - transitMs) }),
-        ending: r.ending,
-        killedBySupervisor: r.killedBySupervisor,
-        treeKilled: r.treeKilled,
-      },
+    inheritedLaunch(native, r, r.fds, transitMs, {
+      pipes,
+      ...(r.graceMs === undefined ? {} : { graceMs: Math.max(0, r.graceMs - transitMs) }),
+      treeKilled: r.treeKilled,
     }),
     total,
   )

@@ -11,6 +11,7 @@ import type { ProcessTable } from '../core/table.js'
 import { coded } from '../errors.js'
 import type { NativeBinding } from '../native.js'
 import { PtySession } from '../pty/index.js'
+import { inheritedLaunch } from './inherit.js'
 import type { OldWatchdogs } from './guards.js'
 import type { ProcessRecord } from './state.js'
 
@@ -113,10 +114,6 @@ export function adoptPtys(
   return records.map((r) => {
     // Inherited without FD_CLOEXEC: no program started from here may hold the terminal.
     native.setCloexec(r.master)
-    const cgroup =
-      r.cgroup === null
-        ? null
-        : ProcessCgroup.adopt(r.cgroup.path, r.cgroup.mode, r.cgroup.baseline, r.cgroup.memoryLimit)
     const session = PtySession.resume(table, {
       req: { command: r.command, args: r.args },
       rows: r.rows,
@@ -126,24 +123,7 @@ export function adoptPtys(
         master: r.master,
         pts: r.pts,
         child: table.adoptChild({ sessionTree: true }, total),
-        launch: (onExit) => ({
-          spawned: {
-            pid: r.pid,
-            fds: [-1, -1, -1],
-            clone3: false,
-            child: native.adoptChild(r.pid, r.pidfd, cgroup?.exitReads ?? [], onExit),
-          },
-          cgroup,
-          user: r.user,
-          resumed: {
-            startedAt: r.startedAt,
-            elapsedMs: r.elapsedMs + transitMs,
-            pipes: {},
-            ending: r.ending,
-            killedBySupervisor: r.killedBySupervisor,
-            treeKilled: false,
-          },
-        }),
+        launch: inheritedLaunch(native, r, [-1, -1, -1], transitMs, { pipes: {}, treeKilled: false }),
       },
     })
     old.add(r.watchdog, session)

@@ -3,31 +3,12 @@
  * failure path: a check that fails and an execve that fails leave every process and fd
  * as they were. The program runs as a child (an execve would replace the test runner).
  */
-import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { Supervisor } from '../../src/index.js'
-
-interface Phase {
-  phase: string
-  [key: string]: unknown
-}
+import { runPhases, type Phase } from '../helpers/phases.js'
 
 function runEmbedder(count: number): Promise<Phase[]> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/handover/embedder.ts', String(count)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  let out = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
-  return new Promise((resolve) =>
-    child.once('close', () =>
-      resolve(
-        out
-          .split('\n')
-          .filter((l) => l !== '')
-          .map((l) => JSON.parse(l) as Phase),
-      ),
-    ),
-  )
+  return runPhases('test/fixtures/handover/embedder.ts', [String(count)])
 }
 
 describe('sup.handover() and Supervisor.adopt()', () => {

@@ -11,6 +11,7 @@ import path from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { Supervisor } from '../../src/index.js'
 import { readSse } from '../helpers/server.js'
+import { runPhases } from '../helpers/phases.js'
 import { api, serve, type Served } from '../helpers/served.js'
 
 type Managed = Record<string, unknown> & {
@@ -47,19 +48,7 @@ async function healthEndpoint(failing: string): Promise<{ port: number; close: (
 const FIXTURE = 'test/fixtures/handover/managed.ts'
 
 function runFixture(args: string[]): Promise<Phase[]> {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
-  let out = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
-  return new Promise((resolve) =>
-    child.once('close', () =>
-      resolve(
-        out
-          .split('\n')
-          .filter((l) => l !== '')
-          .map((l) => JSON.parse(l) as Phase),
-      ),
-    ),
-  )
+  return runPhases<Phase>(FIXTURE, args)
 }
 
 /** How long the fixture takes to load here, ms: what the swap costs, which the backoff must outlast. */

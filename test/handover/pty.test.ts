@@ -3,68 +3,18 @@
  * child process, SIGUSR2, and each session's client closed with 1012, back with its token
  * to the same shell in the same server pid.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 
 import { dataFrame, READY_FRAME, resizeFrame } from '../../src/pty/wire.js'
+import { runPhases } from '../helpers/phases.js'
 import { PtyClient, type Created } from '../helpers/pty.js'
-
-const TOKEN = 'handover-token-of-some-length'
-
-interface Served {
-  child: ChildProcess
-  url: string
-  /** Resolves with the first stderr line matching `re` seen from now on. */
-  line(re: RegExp): Promise<string>
-}
-
-const servers: ChildProcess[] = []
-afterEach(async () => {
-  for (const s of servers.splice(0)) {
-    if (s.exitCode !== null || s.signalCode !== null) continue
-    const exited = new Promise((r) => s.once('exit', r))
-    s.kill('SIGTERM')
-    await exited
-  }
-})
-
-async function serve(): Promise<Served> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--token', TOKEN],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  )
-  servers.push(child)
-  let buf = ''
-  const waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = []
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    buf += d
-    let nl: number
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const l = buf.slice(0, nl)
-      if (process.env.HANDOVER_DEBUG) console.log('server:', l)
-      buf = buf.slice(nl + 1)
-      for (const w of [...waiters]) {
-        if (!w.re.test(l)) continue
-        waiters.splice(waiters.indexOf(w), 1)
-        w.resolve(l)
-      }
-    }
-  })
-  const line = (re: RegExp): Promise<string> => new Promise((resolve) => waiters.push({ re, resolve }))
-  const listening = await line(/listening on http/)
-  return { child, url: /(http:\/\/\S+)/.exec(listening)![1], line }
-}
+import { api as request, serve, type Served } from '../helpers/served.js'
 
 async function api(s: Served, p: string, body?: object): Promise<Record<string, unknown>> {
-  const res = await fetch(`${s.url}/api/v1${p}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
+  const res = await request(s, p, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) })
   expect(res.ok).toBe(true)
   return (await res.json()) as Record<string, unknown>
 }
@@ -207,16 +157,7 @@ describe('sandproc serve: PTY sessions across SIGUSR2', () => {
 
   it("hands an embedder's sup.pty() session to the program it becomes", async () => {
     const go = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pty-embedder-')), 'go')
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/handover/pty-embedder.ts', go], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    let out = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
-    await new Promise((resolve) => child.once('close', resolve))
-    const [old, next, closed] = out
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    const [old, next, closed] = await runPhases('test/fixtures/handover/pty-embedder.ts', [go])
     expect(next).toMatchObject({ phase: 'new', pid: old.pid, shell: old.shell, sessions: 2, total: 2, code: 6 })
     // What the shell wrote after the swap, then the answer to input.
     expect(next.out).toMatch(/late[\s\S]*got-hello/)

@@ -24,22 +24,19 @@ function run(
   s: Served,
   agent: http.Agent,
   body: object,
-  onFrame: (f: Record<string, unknown>) => void = () => undefined,
-): { done: Promise<Streamed>; response: Promise<http.IncomingMessage> } {
+  onFrame: (f: Record<string, unknown>, res: http.IncomingMessage) => void = () => undefined,
+): { done: Promise<Streamed> } {
   const frames: Array<Record<string, unknown>> = []
-  let gotResponse!: (r: http.IncomingMessage) => void
-  const response = new Promise<http.IncomingMessage>((r) => (gotResponse = r))
   const done = new Promise<Streamed>((resolve, reject) => {
     const req = http.request(
       `${s.url}/api/v1/processes/run`,
       { method: 'POST', agent, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } },
       (res) => {
-        gotResponse(res)
         const parser = createParser({
           onEvent: (ev) => {
             const f = JSON.parse(ev.data) as Record<string, unknown>
             frames.push(f)
-            onFrame(f)
+            onFrame(f, res)
           },
         })
         res.setEncoding('utf8')
@@ -52,7 +49,7 @@ function run(
     req.on('error', reject)
     req.end(JSON.stringify(body))
   })
-  return { done, response }
+  return { done }
 }
 
 function get(s: Served, agent: http.Agent, p: string): Promise<{ status: number; reused: boolean }> {
@@ -109,20 +106,20 @@ describe('sandproc serve: run streams across SIGUSR2', () => {
     const agent = new http.Agent({ keepAlive: false })
     // Far more than the socket buffers and the stream's bound hold (75 MB), written at once;
     // finite, so that a stream that is not cut ends it with an exit.
-    const { response, done } = run(s, agent, {
-      command: 'sh',
-      args: ['-c', 'yes sandproc-line-of-output | head -n 3000000'],
-    })
-    const res = await response
-    res.pause()
-    const pid = await new Promise<number>((resolve) => {
-      // The start frame is in the first chunk; nothing more is read after it.
-      res.once('data', (d: Buffer) => {
+    let paused!: (r: { pid: number; res: http.IncomingMessage }) => void
+    const atStart = new Promise<{ pid: number; res: http.IncomingMessage }>((r) => (paused = r))
+    const { done } = run(
+      s,
+      agent,
+      { command: 'sh', args: ['-c', 'yes sandproc-line-of-output | head -n 3000000'] },
+      (f, res) => {
+        // Nothing more is read after the start frame.
+        if (typeof f.pid !== 'number') return
         res.pause()
-        resolve(Number(/"pid":(\d+)/.exec(d.toString())![1]))
-      })
-      res.resume()
-    })
+        paused({ pid: f.pid, res })
+      },
+    )
+    const { pid, res } = await atStart
     const upgraded = s.line(/upgraded in place/)
     s.child.kill('SIGUSR2')
     await upgraded
