@@ -8,42 +8,16 @@ import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 
-import { dataFrame, READY_FRAME, resizeFrame } from '../../src/pty/wire.js'
+import { dataFrame, resizeFrame } from '../../src/pty/wire.js'
 import { runPhases } from '../helpers/phases.js'
-import { PtyClient, type Created } from '../helpers/pty.js'
+import { attach, closedBy, upgrade } from '../helpers/served-clients.js'
+import type { Created } from '../helpers/pty.js'
 import { api as request, serve, type Served } from '../helpers/served.js'
 
 async function api(s: Served, p: string, body?: object): Promise<Record<string, unknown>> {
   const res = await request(s, p, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) })
   expect(res.ok).toBe(true)
   return (await res.json()) as Record<string, unknown>
-}
-
-function wsUrl(s: Served, created: Created): string {
-  return `${s.url.replace(/^http/, 'ws')}/api/v1/pty/${created.session_id}/ws?token=${created.token}`
-}
-
-/** A ready client. */
-async function attach(s: Served, created: Created): Promise<PtyClient> {
-  const c = new PtyClient(wsUrl(s, created))
-  await c.opened
-  c.send(READY_FRAME)
-  return c
-}
-
-/** Sends the SIGUSR2 and resolves with the line that says how it went. */
-function upgrade(s: Served): Promise<string> {
-  const outcome = s.line(/upgraded in place|handover failed/)
-  s.child.kill('SIGUSR2')
-  return outcome
-}
-
-/** How `client` was closed; rejects with the server's line when the upgrade ended first (it failed). */
-function closedBy(client: PtyClient, outcome: Promise<string>): Promise<{ code: number; reason: string }> {
-  return Promise.race([
-    client.closed,
-    outcome.then((line) => Promise.reject(new Error(`the upgrade ended before the close: ${line}`))),
-  ])
 }
 
 /** The server's fds on a pty master (`/dev/ptmx`). */

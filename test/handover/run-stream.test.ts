@@ -8,59 +8,9 @@ import fs from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
-import { createParser } from 'eventsource-parser'
 import { describe, expect, it } from 'vitest'
-import { api, serve, TOKEN, untilExited, type Served } from '../helpers/served.js'
-
-interface Streamed {
-  frames: Array<Record<string, unknown>>
-  /** The body ended as HTTP says it should (the last chunk), not by a cut connection. */
-  complete: boolean
-  socket: import('node:net').Socket
-}
-
-/** POST /processes/run on `agent`, calling `onFrame` with each data frame as it comes. */
-function run(
-  s: Served,
-  agent: http.Agent,
-  body: object,
-  onFrame: (f: Record<string, unknown>, res: http.IncomingMessage) => void = () => undefined,
-): { done: Promise<Streamed> } {
-  const frames: Array<Record<string, unknown>> = []
-  const done = new Promise<Streamed>((resolve, reject) => {
-    const req = http.request(
-      `${s.url}/api/v1/processes/run`,
-      { method: 'POST', agent, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } },
-      (res) => {
-        const parser = createParser({
-          onEvent: (ev) => {
-            const f = JSON.parse(ev.data) as Record<string, unknown>
-            frames.push(f)
-            onFrame(f, res)
-          },
-        })
-        res.setEncoding('utf8')
-        res.on('data', (d: string) => parser.feed(d))
-        res.on('end', () => resolve({ frames, complete: res.complete, socket: req.socket! }))
-        res.on('error', reject)
-        res.on('aborted', () => resolve({ frames, complete: false, socket: req.socket! }))
-      },
-    )
-    req.on('error', reject)
-    req.end(JSON.stringify(body))
-  })
-  return { done }
-}
-
-function get(s: Served, agent: http.Agent, p: string): Promise<{ status: number; reused: boolean }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(`${s.url}/api/v1${p}`, { agent, headers: { authorization: `Bearer ${TOKEN}` } }, (res) => {
-      res.resume()
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket }))
-    })
-    req.on('error', reject)
-  })
-}
+import { api, serve, untilExited } from '../helpers/served.js'
+import { getOn, runStream } from '../helpers/served-clients.js'
 
 describe('sandproc serve: run streams across SIGUSR2', () => {
   it('a reading client sees one unbroken stream on one connection across two swaps, then the connection serves on', async () => {
@@ -72,7 +22,7 @@ describe('sandproc serve: run streams across SIGUSR2', () => {
     let lines = 0
     let seen!: () => void
     const twenty = new Promise<void>((r) => (seen = r))
-    const { done } = run(s, agent, { command: 'sh', args: ['-c', script] }, (f) => {
+    const { done } = runStream(s, agent, { command: 'sh', args: ['-c', script] }, (f) => {
       if (typeof f.line === 'string' && ++lines === 20) seen()
     })
     await twenty
@@ -96,7 +46,7 @@ describe('sandproc serve: run streams across SIGUSR2', () => {
     expect(rest.map((f) => f.line)).toEqual(Array.from({ length: rest.length }, (_, i) => `line ${i + 1}`))
     // The same server, and the same connection answers the next request.
     expect(s.child.exitCode).toBeNull()
-    const next = await get(s, agent, '/health')
+    const next = await getOn(s, agent, '/health')
     expect(next).toEqual({ status: 200, reused: true })
     agent.destroy()
   }, 300_000)
@@ -108,7 +58,7 @@ describe('sandproc serve: run streams across SIGUSR2', () => {
     // finite, so that a stream that is not cut ends it with an exit.
     let paused!: (r: { pid: number; res: http.IncomingMessage }) => void
     const atStart = new Promise<{ pid: number; res: http.IncomingMessage }>((r) => (paused = r))
-    const { done } = run(
+    const { done } = runStream(
       s,
       agent,
       { command: 'sh', args: ['-c', 'yes sandproc-line-of-output | head -n 3000000'] },
