@@ -18,7 +18,7 @@ export interface Streamed {
 
 /** POST /processes/run on `agent` (Node's `http`, so the connection is known), calling `onFrame` with each data frame as it comes. */
 export function runStream(
-  s: Served,
+  s: Pick<Served, 'url'>,
   agent: http.Agent,
   body: object,
   onFrame: (f: Record<string, unknown>, res: http.IncomingMessage) => void = () => undefined,
