@@ -105,7 +105,7 @@ export async function serveCommand(cfg: ServeConfig, stderr: Writable): Promise<
   })
   made.server = server
   // The old server's PTY sessions, listed again before anyone can connect.
-  if (inherited !== null) restorePtyEntries(ptySessionsOf(server)!, inherited.extra.pty ?? [], inherited.ptys)
+  if (inherited !== null) restorePtyEntries(ptySessionsOf(server)!, inherited.extra.server?.pty ?? [], inherited.ptys)
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)

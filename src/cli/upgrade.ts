@@ -9,18 +9,14 @@ import type { Writable } from 'node:stream'
 import { serverHandover, type ServerRecord } from '../server/handover.js'
 import { STATE_VERSION } from '../handover/state.js'
 import type { PtySession } from '../pty/index.js'
-import { closeForRestart, ptyEntryRecords, type PtyEntryRecord } from '../server/pty/handover.js'
-import { ptySessionsOf } from '../server/pty/socket.js'
 import { Supervisor, type SupervisorOptions } from '../supervisor.js'
 
 /** What `serve` hands over besides the processes. */
 export interface ServeHandover {
   token: string | undefined
   listenFd: number
-  /** The HTTP server's own state (its `run` streams); absent from an older program. */
+  /** The HTTP server's own state (its `run` streams, its PTY sessions); absent from an older program. */
   server?: ServerRecord
-  /** The PTY sessions' ids, tokens and scrollback (src/server/pty/handover.ts). */
-  pty?: PtyEntryRecord[]
 }
 
 /** The supervisor and what the old server handed over, when this program was started by an upgrade. */
@@ -66,24 +62,18 @@ export function onUpgradeSignal(
     stderr.write('sandproc: SIGUSR2, handing over to the program on disk\n')
     const fd = listenFd(server)
     const served = serverHandover(server)
-    const pty = ptySessionsOf(server)
     // The new program's own modules and addon, loaded by a child before the swap.
     const script = process.argv[1]
     const t0 = performance.now()
     supervisor
       .handover({
-        onChecked: () => {
-          stderr.write(`sandproc: the new program loads (checked in ${Math.round(performance.now() - t0)} ms)\n`)
-          // PTY clients reconnect to the new program with their tokens.
-          return pty === undefined ? undefined : closeForRestart(pty)
-        },
+        onChecked: () =>
+          stderr.write(`sandproc: the new program loads (checked in ${Math.round(performance.now() - t0)} ms)\n`),
         keepFds: fd >= 0 ? [fd] : [],
         quiesce: served.quiesce,
         onCapture: () => {
           const { record, keepFds } = served.capture()
-          // Read in the last synchronous step, so that the scrollback is complete.
-          const terminals = pty === undefined ? [] : ptyEntryRecords(pty)
-          const extra: ServeHandover = { token, listenFd: fd, server: record, pty: terminals }
+          const extra: ServeHandover = { token, listenFd: fd, server: record }
           return { extra, keepFds }
         },
         check: [process.execPath, ...process.execArgv, script, 'handover-check', String(STATE_VERSION)],
@@ -91,7 +81,7 @@ export function onUpgradeSignal(
       .catch((err: unknown) => {
         const e = err as Error & { code?: string }
         stderr.write(`sandproc: handover failed (${e.code ?? 'ERROR'}): ${e.message}; still serving\n`)
-        if (pty !== undefined) pty.restarting = false
+        served.failed()
         busy = false
       })
   }

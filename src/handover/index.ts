@@ -40,14 +40,12 @@ export interface HandoverOptions {
    * load is never executed. Default: `node --check` of the script. `false`: no check.
    */
   check?: string[] | false
-  /**
-   * Called once the check passed, before the swap; a promise it returns is waited for
-   * (a server tells its PTY clients to reconnect here). Not called when the check fails.
-   */
-  onChecked?: () => void | Promise<void>
+  /** Called once the check passed, before the swap (not when the check fails). */
+  onChecked?: () => void
   /**
    * Awaited once the check passed, before the processes settle: what must be still
-   * before the state is read (`sandproc serve`: the `run` streams' sockets flushed).
+   * before the state is read (`sandproc serve`: PTY clients told to reconnect, the `run`
+   * streams' sockets flushed).
    */
   quiesce?: () => Promise<void>
   /**
@@ -113,7 +111,7 @@ export async function handOver(
   if (why !== null) throw coded(why.message, why.code)
   const check = opts.check ?? [process.execPath, '--check', argv[argv.length > 1 ? 1 : 0]]
   if (check !== false) await checkLoads(check)
-  await opts.onChecked?.()
+  opts.onChecked?.()
   await opts.quiesce?.()
   await settleAll(table, layer, opts.settleMs ?? 5000, ptys)
   const again = refusal()

@@ -54,21 +54,25 @@ function flushed(res: ServerResponse | CarriedResponse): boolean {
 
 export class RunStreams {
   readonly #entries = new Set<Entry>()
+  /** Entries whose response was carried from an old program (kept, not recounted per stream end). */
+  #carried = 0
   #carriedGone: Array<() => void> = []
 
   /** Tracks a stream while it is sent; returns the function that stops tracking it. */
   add(proc: SupervisedProcess, stream: RunEventStream, res: ServerResponse | CarriedResponse): () => void {
     const entry = { proc, stream, res }
     this.#entries.add(entry)
+    const carried = res instanceof CarriedResponse
+    if (carried) this.#carried++
     return () => {
-      this.#entries.delete(entry)
-      if (!this.#hasCarried()) for (const resolve of this.#carriedGone.splice(0)) resolve()
+      if (!this.#entries.delete(entry) || !carried) return
+      if (--this.#carried === 0) for (const resolve of this.#carriedGone.splice(0)) resolve()
     }
   }
 
   /** Resolves once no carried stream is left (the HTTP server does not wait for them when it closes). */
   carriedDone(): Promise<void> {
-    if (!this.#hasCarried()) return Promise.resolve()
+    if (this.#carried === 0) return Promise.resolve()
     return new Promise((resolve) => this.#carriedGone.push(resolve))
   }
 
@@ -120,11 +124,6 @@ export class RunStreams {
       keepFds.push(fd)
     }
     return { record, keepFds }
-  }
-
-  #hasCarried(): boolean {
-    for (const e of this.#entries) if (e.res instanceof CarriedResponse) return true
-    return false
   }
 
   /** Cuts every carried connection still open (shutdown: the HTTP server does not know them). */
