@@ -25,6 +25,14 @@ export async function untilStatus(m: ManagedProcess, status: ManagedStatus): Pro
   await next(m, 'status', (c) => c.status === status)
 }
 
+/**
+ * Resolves once `m`'s log holds `n` lines of output (at once if it already does): a
+ * process started over HTTP may print before the test can listen for `output`.
+ */
+export async function untilLines(m: ManagedProcess, n: number): Promise<void> {
+  while (m.log.snapshot('output').lines.length < n) await next(m, 'output')
+}
+
 /** Records every event of `m` with its name, in order. */
 export function record(m: ManagedProcess): Array<{ name: keyof ManagedEvents; args: unknown[] }> {
   const out: Array<{ name: keyof ManagedEvents; args: unknown[] }> = []

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import type { ManagedProcess } from '../../../src/managed/process.js'
 import type { ProcessInfo } from '../../../src/types.js'
-import { next, untilStatus } from '../../helpers/managed.js'
+import { next, untilLines, untilStatus } from '../../helpers/managed.js'
 import { dataOf, json, readSse, startServer, type TestServer } from '../../helpers/server.js'
 
 let t: TestServer
@@ -304,7 +304,7 @@ describe('output across runs', () => {
 
   it('a follow by name of a running process sends lines of the next run too', async () => {
     const { m } = await create({ command: 'sh', args: ['-c', 'echo "hello $$"; exec sleep 1000'], name: 'live' })
-    await next(m, 'output')
+    await untilLines(m, 1)
     const res = await t.api('/processes/live/output/follow')
     const reading = readSse(res, (r) => r.messages.filter((msg) => msg.event === 'output').length === 2)
     await t.api('/processes/live/restart', { method: 'POST' })
