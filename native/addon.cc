@@ -131,6 +131,7 @@ static Napi::Object InitAll(Napi::Env env, Napi::Object exports) {
   exports.Set("setCloexec", Napi::Function::New(env, SetCloexec, "setCloexec"));
   exports.Set("childPidfd", Napi::Function::New(env, ChildPidfd, "childPidfd"));
   exports.Set("startWatchdog", Napi::Function::New(env, StartWatchdog, "startWatchdog"));
+  exports.Set("mapWatchdogSlots", Napi::Function::New(env, MapWatchdogSlots, "mapWatchdogSlots"));
   return exports;
 }
 

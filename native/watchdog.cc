@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -125,10 +127,28 @@ int SweepCgroups(const char* dir, bool remove) {
   return killed;
 }
 
+// A table of process groups shared with the supervisor (a memfd mapped by both): it
+// writes a group into a free slot when it starts and zeroes the slot when the group is
+// gone, with no syscall and no wake-up of the watchdog, which reads the table only once
+// the supervisor is gone. The pipe's records remain for when the table is full.
+struct Slots {
+  const volatile int32_t* at = nullptr;
+  size_t count = 0;
+};
+
+// Maps the table of `fd` (a memfd of int32 slots) shared; {nullptr, 0} when it cannot.
+Slots MapSlots(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) < 0 || st.st_size <= 0) return {};
+  void* p = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) return {};
+  return {static_cast<int32_t*>(p), static_cast<size_t>(st.st_size) / sizeof(int32_t)};
+}
+
 // dirs: the per-supervisor directories, memory's first (killing there kills every task
 // of every tree), then those of the other v1 hierarchies (pids, cpu, freezer), emptied
 // with it.
-[[noreturn]] void WatchdogMain(int rfd, const std::vector<std::string>& dirs) {
+[[noreturn]] void WatchdogMain(int rfd, const std::vector<std::string>& dirs, Slots slots) {
   // Its own session: a Ctrl-C or SIGTERM aimed at the supervisor's group must not take
   // the watchdog with it before it has done its job.
   setsid();
@@ -152,6 +172,10 @@ int SweepCgroups(const char* dir, bool remove) {
   }
 
   for (int i = 0; i < ngroups; i++) kill(-groups[i], SIGKILL);
+  for (size_t i = 0; i < slots.count; i++) {
+    int32_t pgid = slots.at[i];
+    if (pgid > 0) kill(-pgid, SIGKILL);
+  }
   if (!dirs.empty()) {
     // Killed processes leave their cgroup only once the kernel has torn them down:
     // sweep until a pass finds nobody (bounded: about two seconds). Reading the
@@ -171,6 +195,13 @@ int SweepCgroups(const char* dir, bool remove) {
   _exit(0);
 }
 
+// The table as an ArrayBuffer over the mapping itself, unmapped when collected.
+Napi::ArrayBuffer SlotsBuffer(Napi::Env env, Slots slots) {
+  size_t bytes = slots.count * sizeof(int32_t);
+  return Napi::ArrayBuffer::New(env, const_cast<int32_t*>(slots.at), bytes,
+                                [bytes](Napi::Env, void* data) { munmap(data, bytes); });
+}
+
 }  // namespace
 
 Napi::Value StartWatchdog(const Napi::CallbackInfo& info) {
@@ -185,20 +216,48 @@ Napi::Value StartWatchdog(const Napi::CallbackInfo& info) {
     if (!dir.empty()) dirs.push_back(dir);
   }
   Napi::Function on_exit = info[1].As<Napi::Function>();
+  uint32_t nslots = info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 0;
+  int shm = -1;
+  Slots slots;
+  if (nslots > 0) {
+    shm = static_cast<int>(syscall(SYS_memfd_create, "sandproc-watchdog", MFD_CLOEXEC));
+    if (shm < 0 || ftruncate(shm, static_cast<off_t>(nslots) * sizeof(int32_t)) < 0) {
+      int err = errno;
+      if (shm >= 0) close(shm);
+      ThrowSystemError(env, err, "memfd_create");
+      return env.Undefined();
+    }
+    slots = MapSlots(shm);
+    if (slots.at == nullptr) {
+      int err = errno;
+      close(shm);
+      ThrowSystemError(env, err, "mmap");
+      return env.Undefined();
+    }
+  }
+  auto unmap = [&slots]() {
+    if (slots.at != nullptr) munmap(const_cast<int32_t*>(slots.at), slots.count * sizeof(int32_t));
+  };
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) {
-    ThrowSystemError(env, errno, "pipe2");
+    int err = errno;
+    unmap();
+    if (shm >= 0) close(shm);
+    ThrowSystemError(env, err, "pipe2");
     return env.Undefined();
   }
   int pidfd = -1;
   // A plain fork (no CLONE_VM): the watchdog must keep running after we are gone, so
-  // it cannot share our memory. One fork per supervisor, at construction.
+  // it cannot share our memory, except the slot table, mapped shared before the fork.
+  // One fork per supervisor, at construction.
   long pid = syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, nullptr, &pidfd, nullptr, nullptr);
-  if (pid == 0) WatchdogMain(p[0], dirs);  // the child reads its own copy of `dirs`
+  if (pid == 0) WatchdogMain(p[0], dirs, slots);  // the child reads its own copy of `dirs`
   int err = errno;
   close(p[0]);
   if (pid < 0) {
     close(p[1]);
+    unmap();
+    if (shm >= 0) close(shm);
     ThrowSystemError(env, err, "clone");
     return env.Undefined();
   }
@@ -208,7 +267,19 @@ Napi::Value StartWatchdog(const Napi::CallbackInfo& info) {
   out.Set("pid", Napi::Number::New(env, static_cast<double>(pid)));
   out.Set("fd", Napi::Number::New(env, p[1]));
   out.Set("child", ChildHandle::New(env, static_cast<pid_t>(pid), pidfd, on_exit));
+  out.Set("shm", Napi::Number::New(env, shm));
+  if (slots.at != nullptr) out.Set("slots", SlotsBuffer(env, slots));
   return out;
+}
+
+Napi::Value MapWatchdogSlots(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Slots slots = MapSlots(info[0].As<Napi::Number>().Int32Value());
+  if (slots.at == nullptr) {
+    ThrowSystemError(env, errno, "mmap");
+    return env.Undefined();
+  }
+  return SlotsBuffer(env, slots);
 }
 
 }  // namespace sandproc

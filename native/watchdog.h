@@ -8,11 +8,17 @@
 
 namespace sandproc {
 
-// startWatchdog(cgroupDir: string) -> { pid, fd, child }
-// cgroupDir: the supervisor's directory of per-process cgroups ("" for none). On EOF the
-// watchdog SIGKILLs every pid in <cgroupDir>/*/cgroup.procs until they are empty and
+// startWatchdog(cgroupDirs: string | string[], onExit, slots?: number)
+//   -> { pid, fd, child, shm, slots? }
+// cgroupDirs: the supervisor's directories of per-process cgroups ("" or [] for none). On
+// EOF the watchdog SIGKILLs every pid in <dir>/*/cgroup.procs until they are empty and
 // removes those directories. `fd` (non-blocking) takes 4-byte records: +pgid to watch a
-// process group, -pgid to forget it; watched groups get SIGKILL on EOF as well.
+// process group, -pgid to forget it. With `slots` > 0, `slots` is also an ArrayBuffer of
+// that many int32 shared with the watchdog (`shm`, a memfd, holds it): a positive value
+// is a group to watch, 0 a free slot. Watched groups get SIGKILL on EOF.
 Napi::Value StartWatchdog(const Napi::CallbackInfo& info);
+
+// mapWatchdogSlots(shm: number) -> ArrayBuffer: the slot table of an inherited watchdog.
+Napi::Value MapWatchdogSlots(const Napi::CallbackInfo& info);
 
 }  // namespace sandproc

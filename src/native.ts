@@ -178,11 +178,18 @@ export interface NativeBinding {
   setCloexec(fd: number): void
   /** The pidfd a child object watches; -1 once it is reaped. */
   childPidfd(child: NativeChild): number
-  /** Forks the watchdog (see src/core/watchdog.ts); `fd` is the non-blocking write end of its pipe. */
+  /**
+   * Forks the watchdog (see src/core/watchdog.ts); `fd` is the non-blocking write end of
+   * its pipe. With `slots` > 0, `slots` is a table of that many int32 process groups the
+   * watchdog shares (a memfd, `shm`; -1 without).
+   */
   startWatchdog(
     cgroupDirs: string | string[],
     onExit: NativeExitCallback,
-  ): { pid: number; fd: number; child: NativeChild }
+    slots?: number,
+  ): { pid: number; fd: number; child: NativeChild; shm: number; slots?: ArrayBuffer }
+  /** Maps the slot table of an inherited watchdog's `shm` (see startWatchdog). */
+  mapWatchdogSlots(shm: number): ArrayBuffer
 }
 
 const require = createRequire(import.meta.url)

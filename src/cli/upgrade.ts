@@ -7,7 +7,7 @@ import type { Server } from 'node:http'
 import type { Writable } from 'node:stream'
 
 import { serverHandover, type ServerRecord } from '../server/handover.js'
-import { STATE_VERSION } from '../handover/state.js'
+import { READABLE_VERSIONS, STATE_VERSION } from '../handover/state.js'
 import type { PtySession } from '../pty/index.js'
 import { Supervisor, type SupervisorOptions } from '../supervisor.js'
 
@@ -34,8 +34,10 @@ export function adoptServe(
  * program's. Returns the exit status.
  */
 export function handoverCheck(args: string[], stderr: Writable): number {
-  if (args.length === 0 || args[0] === String(STATE_VERSION)) return 0
-  stderr.write(`sandproc: this program reads handover state version ${STATE_VERSION}, not ${args[0]}\n`)
+  if (args.length === 0 || READABLE_VERSIONS.some((v) => args[0] === String(v))) return 0
+  stderr.write(
+    `sandproc: this program reads handover state versions ${READABLE_VERSIONS.join(' and ')}, not ${args[0]}\n`,
+  )
   return 1
 }
 

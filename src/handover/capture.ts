@@ -102,7 +102,10 @@ export function capture(
   const own = view.watchdog?.handover(native) ?? null
   if (own !== null) watchdogs.push(own)
   // Node marks its own stdio close-on-exec: without these the new program's output is lost.
-  const keepFds = [...[0, 1, 2].filter(isOpen), ...watchdogs.flatMap((w) => [w.fd, w.pidfd])]
+  const keepFds = [
+    ...[0, 1, 2].filter(isOpen),
+    ...watchdogs.flatMap((w) => [w.fd, w.pidfd, w.shm ?? -1].filter((fd) => fd >= 0)),
+  ]
   const processes: ProcessRecord[] = []
   for (const p of view.running) {
     const h = p.handover()

@@ -5,6 +5,7 @@
 import fs from 'node:fs'
 
 import type { Ending } from '../core/ending.js'
+import type { WatchdogHandover } from '../core/watchdog.js'
 import type { ExitEvent, OutputEncoding, OutputEvent, StreamName } from '../types.js'
 import type { ManagedRecord } from './managed-state.js'
 import type { PtyRecord } from './pty-state.js'
@@ -12,16 +13,17 @@ import type { PtyRecord } from './pty-state.js'
 /** The environment variable that names the memfd. */
 export const HANDOVER_ENV = 'SANDPROC_HANDOVER'
 
-/** Bumped when the shape changes: a new program refuses a state it does not know. */
-export const STATE_VERSION = 1
+/**
+ * Bumped when the shape changes: a program refuses a state it does not know. 2: a
+ * watchdog's slot table (`shm`), which a program of version 1 would not clear.
+ */
+export const STATE_VERSION = 2
+
+/** The versions this program reads: its own, and version 1 (watchdogs without `shm`). */
+export const READABLE_VERSIONS: readonly number[] = [1, STATE_VERSION]
 
 /** An old server's watchdog, still guarding the processes that server started. */
-export interface WatchdogRecord {
-  pid: number
-  fd: number
-  pidfd: number
-  trackGroups: boolean
-}
+export type WatchdogRecord = WatchdogHandover
 
 /** A retained line as JSON: the bytes of a base64-encoded chunk as base64. */
 export type EventRecord = Omit<OutputEvent, 'data'> & { data?: string }
@@ -125,8 +127,10 @@ export function takeHandoverState(env: NodeJS.ProcessEnv = process.env): Handove
     fs.closeSync(fd)
   }
   const state = JSON.parse(text) as HandoverState
-  if (state.version !== STATE_VERSION) {
-    throw new Error(`handover state version ${String(state.version)}, this program reads ${STATE_VERSION}`)
+  if (!READABLE_VERSIONS.includes(state.version)) {
+    throw new Error(
+      `handover state version ${String(state.version)}, this program reads ${READABLE_VERSIONS.join(' and ')}`,
+    )
   }
   return state
 }

@@ -3,8 +3,10 @@
  * failure path: a check that fails and an execve that fails leave every process and fd
  * as they were. The program runs as a child (an execve would replace the test runner).
  */
+import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { Supervisor } from '../../src/index.js'
+import { alive, until } from '../helpers/hardening.js'
 import { runPhases, type Phase } from '../helpers/phases.js'
 
 function runEmbedder(count: number): Promise<Phase[]> {
@@ -77,4 +79,43 @@ describe('sup.handover() and Supervisor.adopt()', () => {
       await sup.close()
     }
   })
+})
+
+describe('without cgroups', () => {
+  it('a crash after the swap still ends every tree: the old watchdog kept its table of groups', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/handover/no-cgroups.ts'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    const phases: Phase[] = []
+    let out = ''
+    let gotNew!: () => void
+    const newPhase = new Promise<void>((resolve) => (gotNew = resolve))
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d
+      for (; out.includes('\n'); out = out.slice(out.indexOf('\n') + 1)) {
+        phases.push(JSON.parse(out.slice(0, out.indexOf('\n'))) as Phase)
+        if (phases.at(-1)?.phase === 'new') gotNew()
+      }
+    })
+    const closed = new Promise<NodeJS.Signals | null>((resolve) => child.once('close', (_c, sig) => resolve(sig)))
+    // A program that dies before its second phase fails the test at once.
+    await Promise.race([newPhase, closed])
+    expect(phases.map((p) => p.phase)).toEqual(['old', 'new'])
+    const [old, next] = phases as [Phase & { grandchildren: number[] }, Phase & { own: number }]
+    const grandchildren = [...old.grandchildren, next.own]
+    try {
+      // The old watchdog's table lists the two adopted trees left; the new one's lists
+      // them too (it guards every child it covers) and its own.
+      expect(next).toMatchObject({ pid: old.pid, running: 3, tables: [2, 3] })
+      // One adopted tree was ended in the new program (its group with it); two remain, and one of its own.
+      expect(grandchildren.filter(alive)).toHaveLength(3)
+      child.kill('SIGKILL')
+      expect(await closed).toBe('SIGKILL')
+      await until(() => !grandchildren.some(alive))
+      expect(grandchildren.filter(alive)).toEqual([])
+    } finally {
+      child.kill('SIGKILL')
+      for (const pid of grandchildren) if (alive(pid)) process.kill(pid, 'SIGKILL')
+    }
+  }, 120_000)
 })

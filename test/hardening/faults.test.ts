@@ -90,6 +90,26 @@ describe('the supervisor killed with SIGKILL', () => {
       for (const pid of info.grandchildren) if (alive(pid)) process.kill(pid, 'SIGKILL')
     }
   })
+
+  it('without cgroups, the descendants of its children die too (the watchdog kills their process groups)', async () => {
+    let announce: (s: Killed) => void = () => {}
+    const announced = new Promise<Killed>((resolve) => (announce = resolve))
+    const sup = fixture<Killed>('killed-supervisor.ts', ['5', 'tree', 'nocg'], (line) =>
+      announce(JSON.parse(line) as Killed),
+    )
+    const info = await announced
+    try {
+      expect(info.cgroup).toBeNull()
+      expect(info.grandchildren).toHaveLength(5)
+      for (const pid of info.grandchildren) expect(alive(pid)).toBe(true)
+      process.kill(info.pid, 'SIGKILL')
+      expect((await sup.done).signal).toBe('SIGKILL')
+      await until(() => [...info.children, ...info.grandchildren].every((pid) => !alive(pid)))
+      expect(info.grandchildren.filter(alive)).toEqual([])
+    } finally {
+      for (const pid of info.grandchildren) if (alive(pid)) process.kill(pid, 'SIGKILL')
+    }
+  })
 })
 
 describe('close()', () => {
