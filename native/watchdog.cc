@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -138,11 +137,12 @@ struct Slots {
 
 // Maps the table of `fd` (a memfd of int32 slots) shared; {nullptr, 0} when it cannot.
 Slots MapSlots(int fd) {
-  struct stat st;
-  if (fstat(fd, &st) < 0 || st.st_size <= 0) return {};
-  void* p = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  // Its size by lseek, not fstat: fstat is a GLIBC_2.33 symbol, and the prebuilds load on 2.28.
+  off_t size = lseek(fd, 0, SEEK_END);
+  if (size <= 0) return {};
+  void* p = mmap(nullptr, static_cast<size_t>(size), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) return {};
-  return {static_cast<int32_t*>(p), static_cast<size_t>(st.st_size) / sizeof(int32_t)};
+  return {static_cast<int32_t*>(p), static_cast<size_t>(size) / sizeof(int32_t)};
 }
 
 // dirs: the per-supervisor directories, memory's first (killing there kills every task
